@@ -1,0 +1,66 @@
+"""The command line: parse, wire the stages together, print. No logic of its own.
+
+One module per command in this package; each registers itself on `cli`.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+import click
+
+from tunicorn import __version__
+from tunicorn.errors import TunicornError
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, prog_name="tunicorn")
+def cli() -> None:
+    """Find out why a Python web app is slow under concurrent users, and fix it by measurement.
+
+    \b
+    Quick start:
+      tunicorn bench --demo --path /io --workers 1 --threads 1 --concurrency 18
+      tunicorn bench --demo --path /io --workers 3 --threads 6 --concurrency 18
+    """
+
+
+def _raise_interrupt(signum: int, frame: Any) -> NoReturn:
+    # SIGTERM takes the same road as Ctrl-C, so every `with Server(...)` stops its servers.
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    from tunicorn.report import console as out
+
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    code = 0
+    try:
+        result = cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+        code = result if isinstance(result, int) else 0
+    except click.exceptions.Abort:
+        out.error("Interrupted: every server tunicorn started has been stopped.")
+        code = 130
+    except KeyboardInterrupt:
+        out.error("Interrupted: every server tunicorn started has been stopped.")
+        code = 130
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        code = exc.exit_code
+    except TunicornError as exc:
+        out.error(str(exc), log_path=exc.log_path)
+        code = exc.exit_code
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    sys.exit(code)
+
+
+# Each module adds its command to `cli` when imported.
+from tunicorn.cli import bench as _bench  # noqa: E402,F401

@@ -1,0 +1,69 @@
+"""Option types shared by the commands: each bad value gets one sentence that says what to type."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import click
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b?|b)?\s*$", re.IGNORECASE)
+_UNITS_MIB = {
+    "b": 1 / 2**20,
+    "k": 1000 / 2**20, "kb": 1000 / 2**20, "ki": 1 / 1024, "kib": 1 / 1024,
+    "m": 1e6 / 2**20, "mb": 1e6 / 2**20, "mi": 1.0, "mib": 1.0,
+    "g": 1e9 / 2**20, "gb": 1e9 / 2**20, "gi": 1024.0, "gib": 1024.0,
+    "t": 1e12 / 2**20, "tb": 1e12 / 2**20, "ti": 2**20, "tib": 2**20,
+}
+
+
+def parse_size_mib(text: str) -> float:
+    """'1.75GB', '1.75GiB', '512MiB', '3.5g' → MiB. A bare number means GB, as plans are sold."""
+    match = _SIZE.match(text)
+    if not match:
+        raise ValueError(
+            f"{text!r} is not a memory size: use a number with a unit, e.g. 1.75GB, 3.5GiB or 512MiB"
+        )
+    number, unit = float(match.group(1)), (match.group(2) or "gb").lower()
+    mib = number * _UNITS_MIB[unit]
+    if mib <= 0:
+        raise ValueError(f"{text!r} is not a memory size: it must be more than zero")
+    return mib
+
+
+class Size(click.ParamType):
+    name = "SIZE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, float):
+            return value
+        try:
+            return parse_size_mib(str(value))
+        except ValueError as exc:
+            self.fail(str(exc) + ".", param, ctx)
+
+
+class Positive(click.ParamType):
+    """A number greater than zero (int or float), with a message that says so."""
+
+    def __init__(self, kind: type = int, allow_zero: bool = False) -> None:
+        self.kind = kind
+        self.allow_zero = allow_zero
+        self.name = "N" if kind is int else "NUM"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        what = "a whole number" if self.kind is int else "a number"
+        try:
+            number = self.kind(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not {what}; give e.g. {'4' if self.kind is int else '2.5'}.", param, ctx)
+        if number < 0 or (number == 0 and not self.allow_zero) or number != number:
+            bound = "zero or more" if self.allow_zero else "more than zero"
+            self.fail(f"{value!r} must be {bound}.", param, ctx)
+        return number
+
+
+POSITIVE_INT = Positive(int)
+POSITIVE_FLOAT = Positive(float)
+NON_NEGATIVE_FLOAT = Positive(float, allow_zero=True)
+SIZE = Size()

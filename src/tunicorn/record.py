@@ -1,0 +1,191 @@
+"""Plain records that the pipeline stages hand each other, with a JSON round trip.
+
+Every stage returns one of these frozen dataclasses and never a live object (a process,
+a socket, a histogram), so a run can be saved with `save` and re-rendered with `load`
+long after the servers are gone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, TypeVar
+
+import msgspec
+
+SCHEMA_VERSION = 1
+
+T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True)
+class ServerConfig:
+    """One gunicorn configuration; `worker_class` is the class gunicorn really runs."""
+
+    workers: int = 1
+    threads: int = 1
+    worker_class: str = "sync"
+    timeout: int = 30
+
+    def effective(self) -> ServerConfig:
+        """gunicorn silently swaps sync for gthread when threads > 1; say so up front."""
+        if self.worker_class == "sync" and self.threads > 1:
+            return dataclasses.replace(self, worker_class="gthread")
+        return self
+
+    @property
+    def slots(self) -> int:
+        """Requests the server can work on at once (gevent: one per greenlet connection)."""
+        if self.worker_class == "gevent":
+            return self.workers * max(self.threads, 1000)
+        return self.workers * self.threads
+
+    @property
+    def label(self) -> str:
+        return f"{self.workers}×{self.threads} {self.worker_class}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Latency:
+    """Latency percentiles in milliseconds."""
+
+    p50: float = 0.0
+    p90: float = 0.0
+    p95: float = 0.0
+    p99: float = 0.0
+    max: float = 0.0
+    mean: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Tick:
+    """One second (or so) of a load run, for progress lines and plots over time."""
+
+    t: float
+    requests: int
+    errors: int
+    p50_ms: float
+    p95_ms: float
+
+
+@dataclasses.dataclass(frozen=True)
+class ClientStats:
+    """What the load generator itself spent: it must stay light, or it measures itself."""
+
+    cpu_seconds: float = 0.0
+    cpu_ms_per_request: float = 0.0
+    busy_fraction: float = 0.0
+    saturated: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class LoadResult:
+    """The outcome of the load stage over its measured window (warm-up excluded)."""
+
+    mode: str  # "closed" or "open"
+    concurrency: int
+    rate: float | None
+    duration_s: float
+    requests: int
+    ok: int
+    errors_by_kind: dict[str, int]
+    latency_ms: Latency
+    throughput_rps: float
+    client: ClientStats
+    status_counts: dict[str, int] = dataclasses.field(default_factory=dict)
+    timeline: tuple[Tick, ...] = ()
+    rate_missed: bool = False
+    late_fraction: float = 0.0
+    histogram: str = ""  # base64 HDR histogram of latency in µs, for re-rendering
+
+    @property
+    def errors(self) -> int:
+        return sum(self.errors_by_kind.values())
+
+
+@dataclasses.dataclass(frozen=True)
+class Sample:
+    """One look at the server's process tree."""
+
+    t: float
+    cpu_seconds: float
+    pss_mib: float
+    uss_mib: float
+    rss_mib: float
+    processes: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ServerStats:
+    """CPU and memory of the server's process tree over the measured window."""
+
+    cpu_seconds: float = 0.0
+    cpu_cores_busy: float = 0.0
+    pss_mib_peak: float = 0.0
+    uss_mib_peak: float = 0.0
+    rss_mib_peak: float = 0.0
+    memory_source: str = "pss"  # "pss", or "rss" where PSS could not be read
+    processes_peak: int = 0
+    samples: tuple[Sample, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class BenchResult:
+    """One configuration under one load: the unit that bench prints and tune compares."""
+
+    target: str
+    url: str
+    config: ServerConfig | None  # None when the server was already running
+    mode: str
+    concurrency: int
+    rate: float | None
+    duration_s: float
+    throughput_rps: float
+    requests: int
+    errors: int
+    errors_by_kind: dict[str, int]
+    latency_ms: Latency
+    server: ServerStats | None
+    client: ClientStats
+    cpus: tuple[int, ...] = ()
+    timeline: tuple[Tick, ...] = ()
+    status_counts: dict[str, int] = dataclasses.field(default_factory=dict)
+    rate_missed: bool = False
+    histogram: str = ""
+    warnings: tuple[str, ...] = ()
+    kind: str = "bench"
+    schema: int = SCHEMA_VERSION
+
+
+def to_builtins(record: Any) -> Any:
+    """A record as JSON-ready dicts and lists (properties are not included)."""
+    return msgspec.to_builtins(record)
+
+
+def to_json(record: Any, *, indent: int = 2) -> str:
+    data = msgspec.json.encode(record)
+    return msgspec.json.format(data, indent=indent).decode()
+
+
+def from_json(text: str | bytes, cls: type[T]) -> T:
+    """Rebuild a record of `cls`; unknown keys (from newer versions) are ignored."""
+    return msgspec.json.decode(text, type=cls)
+
+
+def from_builtins(data: Any, cls: type[T]) -> T:
+    return msgspec.convert(data, type=cls)
+
+
+def save(record: Any, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(to_json(record) + "\n", encoding="utf-8")
+    return path
+
+
+def load_kind(path: str | Path) -> str:
+    """The `kind` of a saved run ("bench", "tune", "probe", …) without decoding it whole."""
+    data = msgspec.json.decode(Path(path).read_bytes())
+    if not isinstance(data, dict) or "kind" not in data:
+        raise ValueError(f"{path} is not a tunicorn run (no 'kind' key)")
+    return str(data["kind"])

@@ -1,0 +1,1 @@
+"""The report stage: terminal (rich), JSON and HTML views of saved records."""

@@ -69,6 +69,10 @@ def resolve(spec: str | None, *, demo: bool = False) -> Target:
         return Target(
             kind="app", app=f"{path.stem}:app", chdir=str(path.resolve().parent), label=spec
         )
+    if "/" in spec or spec.endswith(".py"):
+        raise UsageError(
+            f"There is no folder or file {spec!r}: give an app folder, a module:app, or --demo."
+        )
     if not _APP_SPEC.match(spec):
         raise UsageError(
             f"{spec!r} is not a target: use module:callable (app:app, pkg.wsgi:application, "
@@ -132,10 +136,18 @@ except BaseException as exc:  # the app's own error, whatever it is
     frames = traceback.extract_tb(exc.__traceback__)
     own = [f for f in frames if chdir and f.filename.startswith(chdir)
            and "site-packages" not in f.filename]
-    last = (own or frames or [None])[-1]
+    last = own[-1] if own else None
     out["error"] = (type(exc).__name__ + ": " + str(exc)).strip()
     if last is not None:
         out.update(file=last.filename, line=last.lineno, code=(last.line or "").strip())
+    if "Failed to find attribute" in out["error"]:
+        import importlib, inspect
+        try:
+            mod = importlib.import_module(spec.split(":")[0])
+            out["candidates"] = [n for n, v in vars(mod).items() if not n.startswith("_") and not inspect.isclass(v)
+                and (hasattr(v, "wsgi_app") or type(v).__name__ == "WSGIHandler")]
+        except BaseException:
+            pass
 print("\n" + json.dumps(out))
 """
 
@@ -171,9 +183,13 @@ def check_import(target: Target, *, timeout: float = 60.0) -> None:
         where = f" at {_short(str(result['file']), target.chdir)}:{result['line']}"
         if result.get("code"):
             where += f" ({result['code']})"
-    raise UsageError(
-        f"Could not load {target.app}{where}: {_explain(error, target)}"
-    )
+    hint = _explain(error, target)
+    candidates = result.get("candidates")
+    if candidates:
+        hint = f"module {target.module!r} has no {target.app.split(':')[1]!r}; it has " + ", ".join(
+            f"{target.module}:{name}" for name in candidates
+        ) + " — pass that instead."
+    raise UsageError(f"Could not load {target.app}{where}: {hint}")
 
 
 def _short(path: str, base: str) -> str:
@@ -188,5 +204,5 @@ def _explain(error: str, target: Target) -> str:
     if error.startswith(("ModuleNotFoundError", "ImportError")) and f"'{module}'" in error:
         return f"no module {module!r} in {target.chdir or 'the current folder'}; run from the app's folder or pass a folder."
     if "Failed to find attribute" in error or "Failed to find application object" in error:
-        return f"module {module!r} has no {attr!r}; name the WSGI callable, e.g. {module}:app."
+        return f"module {module!r} has no {attr!r}; name its WSGI callable as {module}:NAME."
     return error.rstrip(".") + "; fix the app (or install what it needs) and run again."

@@ -7,6 +7,8 @@ from typing import Any
 
 import click
 
+from tunicorn.load.scenario import Request
+
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b?|b)?\s*$", re.IGNORECASE)
 _UNITS_MIB = {
     "b": 1 / 2**20,
@@ -67,3 +69,33 @@ POSITIVE_INT = Positive(int)
 POSITIVE_FLOAT = Positive(float)
 NON_NEGATIVE_FLOAT = Positive(float, allow_zero=True)
 SIZE = Size()
+
+
+def parse_paths(paths: tuple[str, ...] | list[str]) -> tuple[Request, ...]:
+    """`/io=3` → Request("/io", weight=3). No paths means GET /."""
+    if not paths:
+        return (Request(path="/"),)
+    out = []
+    for item in paths:
+        # A path with a query string keeps its "=" (weight it with a scenario file instead).
+        path, sep, weight_text = ("", "", "") if "?" in item else item.rpartition("=")
+        if not sep:
+            path = item
+        if not path.startswith("/"):
+            raise click.BadParameter(
+                f"{item!r} is not a path: it must start with /, e.g. --path /io or --path /io=3.",
+                param_hint="--path",
+            )
+        weight = 1.0
+        if sep:
+            try:
+                weight = float(weight_text)
+            except ValueError:
+                weight = -1.0
+            if not weight > 0:
+                raise click.BadParameter(
+                    f"{item!r} has weight {weight_text!r}: a weight is a number above zero, e.g. /io=3.",
+                    param_hint="--path",
+                )
+        out.append(Request(path=path, weight=weight))
+    return tuple(out)

@@ -9,7 +9,7 @@ from rich.markup import escape
 
 # stdout for results, stderr for progress and errors, so `tunicorn … > out.txt` stays clean.
 stdout = Console(highlight=False, soft_wrap=False)
-stderr = Console(stderr=True, highlight=False)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def is_interactive() -> bool:

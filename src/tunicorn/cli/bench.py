@@ -1,0 +1,121 @@
+"""`tunicorn bench`: one configuration under one load, measured."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import click
+
+from tunicorn import record
+from tunicorn.cli import cli
+from tunicorn.cli.options import NON_NEGATIVE_FLOAT, POSITIVE_FLOAT, POSITIVE_INT, parse_paths
+from tunicorn.errors import UsageError
+from tunicorn.load import LoadSpec
+from tunicorn.measure import measure, measure_url
+from tunicorn.record import ServerConfig
+from tunicorn.report import console, terminal
+from tunicorn.report.progress import TickPrinter
+from tunicorn.target import is_loopback, resolve
+
+WORKER_CLASSES = ("sync", "gthread", "gevent")
+
+
+@cli.command(context_settings={"show_default": True})
+@click.argument("target", required=False)
+@click.option("--demo", is_flag=True, help="Run the bundled demo app (the seed's slow Flask app).")
+@click.option("--workers", "-w", type=POSITIVE_INT, default=1, help="gunicorn worker processes.")
+@click.option("--threads", "-t", type=POSITIVE_INT, default=1, help="Threads per worker.")
+@click.option(
+    "--worker-class", "-k", type=click.Choice(WORKER_CLASSES), default="sync",
+    help="gunicorn worker class (sync with --threads > 1 runs as gthread).",
+)  # fmt: skip
+@click.option("--timeout", type=POSITIVE_INT, default=30, help="gunicorn worker timeout, seconds.")
+@click.option("--concurrency", "-c", type=POSITIVE_INT, default=None,
+              help="Closed loop: clients that each send the next request when one is answered. [default: 8]")  # fmt: skip
+@click.option("--rate", "-r", type=POSITIVE_FLOAT, default=None,
+              help="Open loop: requests per second, whatever the server does (latency counts from when each was due).")  # fmt: skip
+@click.option("--duration", "-d", type=POSITIVE_FLOAT, default=10.0, help="Measured seconds.")
+@click.option("--warmup", type=NON_NEGATIVE_FLOAT, default=1.0, help="Seconds of load before measuring.")
+@click.option("--path", "-p", "paths", multiple=True, metavar="PATH[=WEIGHT]",
+              help="Request path, repeatable, with an optional weight: --path /io=3 --path /cpu.")  # fmt: skip
+@click.option("--cpus", type=POSITIVE_INT, default=None,
+              help="Pin the server to N cores and the load generator to the others (emulates a plan).")  # fmt: skip
+@click.option("--request-timeout", type=POSITIVE_FLOAT, default=30.0, help="Seconds before a request counts as timed out.")  # fmt: skip
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write the result as JSON to this file.")  # fmt: skip
+@click.option("--log-dir", type=click.Path(file_okay=False), default=None, help="Folder for gunicorn's log.")
+@click.option("--allow-remote", is_flag=True,
+              help="Allow load on a URL that is not loopback (only on servers you own).")  # fmt: skip
+def bench(
+    target: str | None,
+    demo: bool,
+    workers: int,
+    threads: int,
+    worker_class: str,
+    timeout: int,
+    concurrency: int | None,
+    rate: float | None,
+    duration: float,
+    warmup: float,
+    paths: tuple[str, ...],
+    cpus: int | None,
+    request_timeout: float,
+    json_path: str | None,
+    log_dir: str | None,
+    allow_remote: bool,
+) -> int:
+    """Run TARGET under gunicorn with one configuration, load it, and measure it.
+
+    TARGET is module:app (as gunicorn takes it), a project folder, --demo, or the URL of a
+    server that is already running (then nothing is launched).
+
+    \b
+    Examples:
+      tunicorn bench --demo --path /io --workers 1 --threads 1 --concurrency 18
+      tunicorn bench app:app --workers 3 --threads 6 --rate 50 --duration 20
+      tunicorn bench http://127.0.0.1:8000/ --concurrency 8 --duration 5
+    """
+    tgt = resolve(target, demo=demo)
+    requests = parse_paths(paths)
+    if tgt.is_url:
+        parts = urlsplit(tgt.url)
+        if not is_loopback(parts.hostname or "") and not allow_remote:
+            raise UsageError(
+                f"{parts.hostname} is not this machine: bench sends sustained load, so it only "
+                "targets loopback unless you pass --allow-remote for a server you own "
+                "(tunicorn probe sends a small, bounded number of requests instead)."
+            )
+        if not paths:
+            requests = parse_paths((parts.path or "/",))
+        base = f"{parts.scheme}://{parts.netloc}"
+    else:
+        from tunicorn.target import check_import
+
+        check_import(tgt)
+        base = ""
+    default_c = 8 if rate is None else max(64, int(rate * 2))
+    spec = LoadSpec(
+        url=base,
+        requests=requests,
+        concurrency=concurrency or default_c,
+        rate=rate,
+        duration_s=duration,
+        warmup_s=warmup,
+        timeout_s=request_timeout,
+    )
+    config = ServerConfig(workers=workers, threads=threads, worker_class=worker_class, timeout=timeout)
+    what = tgt.url if tgt.is_url else f"{tgt.app} with {config.effective().label}"
+    console.info(f"Loading {what}: {terminal.describe_load(spec)} …")
+    with TickPrinter(spec) as progress:
+        if tgt.is_url:
+            result = measure_url(tgt, spec, on_tick=progress.tick)
+        else:
+            result = measure(
+                tgt, config, spec, cpus=cpus, log_dir=log_dir, on_tick=progress.tick,
+                on_ready=progress.ready,
+            )
+    terminal.print_bench(result)
+    if json_path:
+        record.save(result, json_path)
+        console.info(f"Wrote {json_path}")
+    return 0

@@ -189,3 +189,142 @@ def load_kind(path: str | Path) -> str:
     if not isinstance(data, dict) or "kind" not in data:
         raise ValueError(f"{path} is not a tunicorn run (no 'kind' key)")
     return str(data["kind"])
+
+
+# -- profile and tune -----------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class RouteProfile:
+    """One route measured alone at concurrency 1 on a 1×1 server."""
+
+    method: str
+    path: str
+    weight: float
+    wall_ms: float  # mean latency
+    cpu_ms: float  # server CPU per request
+    requests: int
+    errors: int = 0
+
+    @property
+    def wait_ms(self) -> float:
+        return max(0.0, self.wall_ms - self.cpu_ms)
+
+    @property
+    def wait_compute_ratio(self) -> float:
+        return self.wait_ms / self.cpu_ms if self.cpu_ms > 0 else float("inf")
+
+
+@dataclasses.dataclass(frozen=True)
+class MemoryProfile:
+    """PSS of small servers, to predict any workers × threads before starting it."""
+
+    base_mib: float  # a 1-worker, 1-thread server (master + worker), after serving
+    per_worker_mib: float  # growth per extra worker
+    per_thread_mib: float  # growth per extra thread in one worker
+    source: str = "pss"
+
+
+@dataclasses.dataclass(frozen=True)
+class Profile:
+    target: str
+    app: str
+    routes: tuple[RouteProfile, ...]
+    memory: MemoryProfile
+    startup_s: float
+    cpu_ms: float  # weighted mean CPU per request of the workload
+    wall_ms: float  # weighted mean latency at concurrency 1
+    p95_ms: float  # p95 at concurrency 1 over the mixed workload
+    cores_here: int
+    kind: str = "profile"
+    schema: int = SCHEMA_VERSION
+
+    @property
+    def wait_ms(self) -> float:
+        return max(0.0, self.wall_ms - self.cpu_ms)
+
+    @property
+    def wait_compute_ratio(self) -> float:
+        return self.wait_ms / self.cpu_ms if self.cpu_ms > 0 else float("inf")
+
+
+@dataclasses.dataclass(frozen=True)
+class Trial:
+    """One configuration measured by tune: its capacity, or why it cannot be used.
+
+    The top-level keys mirror a bench result (config, throughput_rps, latency_ms, server,
+    client…) taken from the saturating phase; `capacity_rps` is the highest rate that met
+    the SLO with no errors.
+    """
+
+    config: ServerConfig
+    source: str  # "baseline", "model", "search", "grid"
+    feasible: bool
+    reason: str  # "" when feasible, else why not: "memory", "errors", "slo", "failed"
+    capacity_rps: float
+    throughput_rps: float
+    requests: int
+    errors: int
+    latency_ms: Latency
+    server: ServerStats | None
+    client: ClientStats
+    predicted_pss_mib: float = 0.0
+    note: str = ""
+    phases: tuple[BenchResult, ...] = ()  # saturation (closed loop), then verification (open)
+    worker_balance: tuple[int, ...] = ()  # connections served per worker, where known
+
+
+@dataclasses.dataclass(frozen=True)
+class Baseline:
+    name: str
+    workers: int
+    threads: int
+    worker_class: str
+    throughput_rps: float
+    capacity_rps: float
+    latency_ms: Latency
+    pss_mib_peak: float
+    feasible: bool
+    reason: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Constraints:
+    cpus: int
+    memory_mib: float
+    slo_p95_ms: float
+    plan: str = ""
+    cores_here: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class Recommendation:
+    workers: int
+    threads: int
+    worker_class: str
+    startup_command: str
+    throughput_rps: float
+    capacity_rps: float
+    latency_ms: Latency
+    pss_mib_peak: float
+    app: str
+    reasons: tuple[str, ...] = ()
+    az_command: str = ""
+    app_settings: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class TuneResult:
+    target: str
+    app: str
+    recommendation: Recommendation | None
+    baselines: tuple[Baseline, ...]
+    trials: tuple[Trial, ...]
+    constraints: Constraints
+    profile: Profile | None
+    elapsed_s: float
+    model: dict[str, float] = dataclasses.field(default_factory=dict)  # fitted USL, bounds
+    warnings: tuple[str, ...] = ()
+    verdict: str = ""
+    kind: str = "tune"
+    schema: int = SCHEMA_VERSION

@@ -19,7 +19,7 @@ from tunicorn.record import CheckResult
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
 _SOURCE = {
-    "default": "App Service's default command (no startup command set)",
+    "default": "its default command; no startup command is set",
     "settings": "the site's Startup Command",
     "startup.txt": "startup.txt, as the Startup Command",
     "Dockerfile": "the Dockerfile's CMD/ENTRYPOINT (custom container)",

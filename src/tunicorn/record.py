@@ -157,6 +157,35 @@ class BenchResult:
     schema: int = SCHEMA_VERSION
 
 
+@dataclasses.dataclass(frozen=True)
+class Finding:
+    """One risk that `check` found: `code` is a stable identifier for scripts and CI gates."""
+
+    level: str  # "error", "warning" or "info"
+    code: str
+    message: str
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckResult:
+    """What App Service will run for a folder, read from its files and settings, and the risks."""
+
+    path: str
+    platform_command: str
+    workers: int
+    threads: int
+    worker_class: str  # the class gunicorn really runs (sync with threads > 1 is gthread)
+    timeout: int
+    module: str
+    startup_source: str  # default, startup.txt, Dockerfile or settings
+    findings: tuple[Finding, ...] = ()
+    plan: str = ""
+    cores: int | None = None  # None when no plan was given and 2 x cores + 1 needed a guess
+    server: str = "gunicorn"  # gunicorn, or what the startup command runs instead
+    kind: str = "check"
+    schema: int = SCHEMA_VERSION
+
+
 def to_builtins(record: Any) -> Any:
     """A record as JSON-ready dicts and lists (properties are not included)."""
     return msgspec.to_builtins(record)

@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 import json
-import sys
-import types
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
-import tunicorn
-
-# cli/__init__.py imports every command module; until `bench` lands on this branch, stand in
-# an empty module so the package imports (a no-op once tunicorn/cli/bench.py exists).
-if not (Path(tunicorn.__file__).parent / "cli" / "bench.py").is_file():  # pragma: no cover
-    sys.modules["tunicorn.cli.bench"] = types.ModuleType("tunicorn.cli.bench")
 
 from tunicorn.cli import cli, main  # noqa: E402
 

@@ -127,6 +127,7 @@ class ServerStats:
     memory_source: str = "pss"  # "pss", or "rss" where PSS could not be read
     processes_peak: int = 0
     samples: tuple[Sample, ...] = ()
+    worker_cpu_s: tuple[float, ...] = ()  # CPU per worker over the window: balance across workers
 
 
 @dataclasses.dataclass(frozen=True)

@@ -33,6 +33,7 @@ from tunicorn.record import (
     Profile,
     Recommendation,
     ServerConfig,
+    ServerStats,
     Tick,
     Trial,
     TuneResult,
@@ -388,9 +389,9 @@ def _unmeasured(config: ServerConfig, source: str, reason: str, predicted: float
     )  # fmt: skip
 
 
-def _worker_balance(stats: object) -> tuple[int, ...]:
-    shares = getattr(stats, "worker_cpu_ms", ())
-    return tuple(int(x) for x in shares)
+def _worker_balance(stats: ServerStats) -> tuple[int, ...]:
+    """CPU milliseconds each worker spent: a lopsided split means an idle worker beside a busy one."""
+    return tuple(int(1000 * x) for x in stats.worker_cpu_s)
 
 
 def ratio(a: float, b: float) -> str:

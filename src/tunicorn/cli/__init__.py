@@ -65,3 +65,4 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
 # Each module adds its command to `cli` when imported.
 from tunicorn.cli import bench as _bench  # noqa: E402,F401
 from tunicorn.cli import check as _check  # noqa: E402,F401
+from tunicorn.cli import tune as _tune  # noqa: E402,F401

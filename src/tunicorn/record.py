@@ -157,6 +157,72 @@ class BenchResult:
     schema: int = SCHEMA_VERSION
 
 
+@dataclasses.dataclass(frozen=True)
+class Baseline:
+    """A rule-of-thumb configuration every recommendation is compared with.
+
+    `throughput_rps` and `latency_ms` stay None until tune measures it on the same run.
+    """
+
+    name: str
+    workers: int
+    threads: int
+    worker_class: str
+    source: str = ""
+    throughput_rps: float | None = None
+    latency_ms: Latency | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Constraints:
+    """What the configuration must fit: the plan's cores and memory (and, for tune, the SLO)."""
+
+    cpus: int
+    memory_mib: float
+    plan: str = ""
+    slo_p95_ms: float | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Assumptions:
+    """The figures a model-only answer rests on; `assumed` names those not given by the user."""
+
+    worker_memory_mib: float
+    thread_memory_mib: float
+    master_memory_mib: float
+    io_wait_ratio: float
+    headroom: float
+    assumed: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class RecommendedConfig:
+    """The chosen configuration and the startup command that runs it."""
+
+    workers: int
+    threads: int
+    worker_class: str
+    startup_command: str
+    slots: int
+    memory_mib_estimate: float
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelRecommendation:
+    """`tunicorn recommend`: an answer from the models alone, labelled as such."""
+
+    recommendation: RecommendedConfig
+    constraints: Constraints
+    assumptions: Assumptions
+    reasons: tuple[str, ...]
+    baselines: tuple[Baseline, ...]
+    warnings: tuple[str, ...] = ()
+    measured: bool = False
+    note: str = "model only — not measured; run tunicorn tune to measure"
+    kind: str = "recommend"
+    schema: int = SCHEMA_VERSION
+
+
 def to_builtins(record: Any) -> Any:
     """A record as JSON-ready dicts and lists (properties are not included)."""
     return msgspec.to_builtins(record)

@@ -270,21 +270,21 @@ def baselines(cores: int) -> tuple[Baseline, ...]:
             workers=1,
             threads=1,
             worker_class="sync",
-            source="App Service with no startup command: one sync worker, one thread",
+            source="App Service with no startup command",
         ),
         Baseline(
             name="multiworkers",
             workers=multiworkers_count(cores),
             threads=1,
             worker_class="sync",
-            source="PYTHON_ENABLE_GUNICORN_MULTIWORKERS=true: 2 × cores + 1 sync workers",
+            source="PYTHON_ENABLE_GUNICORN_MULTIWORKERS=true",
         ),
         Baseline(
             name="seed-3x6",
             workers=3,
             threads=6,
             worker_class="gthread",
-            source="the seed article's --workers 3 --threads 6",
+            source="the seed article's fixed choice",
         ),
     )
 

@@ -187,6 +187,59 @@ class CheckResult:
     schema: int = SCHEMA_VERSION
 
 
+@dataclasses.dataclass(frozen=True)
+class ModelBaseline:
+    """A rule-of-thumb configuration a model-only answer is compared with (not measured)."""
+
+    name: str
+    workers: int
+    threads: int
+    worker_class: str
+    source: str = ""
+    throughput_rps: float | None = None
+    latency_ms: Latency | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Assumptions:
+    """The figures a model-only answer rests on; `assumed` names those not given by the user."""
+
+    worker_memory_mib: float
+    thread_memory_mib: float
+    master_memory_mib: float
+    io_wait_ratio: float
+    headroom: float
+    assumed: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class RecommendedConfig:
+    """The chosen configuration and the startup command that runs it."""
+
+    workers: int
+    threads: int
+    worker_class: str
+    startup_command: str
+    slots: int
+    memory_mib_estimate: float
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelRecommendation:
+    """`tunicorn recommend`: an answer from the models alone, labelled as such."""
+
+    recommendation: RecommendedConfig
+    constraints: Constraints
+    assumptions: Assumptions
+    reasons: tuple[str, ...]
+    baselines: tuple[ModelBaseline, ...]
+    warnings: tuple[str, ...] = ()
+    measured: bool = False
+    note: str = "model only — not measured; run tunicorn tune to measure"
+    kind: str = "recommend"
+    schema: int = SCHEMA_VERSION
+
+
 def to_builtins(record: Any) -> Any:
     """A record as JSON-ready dicts and lists (properties are not included)."""
     return msgspec.to_builtins(record)
@@ -320,9 +373,11 @@ class Baseline:
 
 @dataclasses.dataclass(frozen=True)
 class Constraints:
+    """What the configuration must fit: the plan's cores and memory, and tune's SLO."""
+
     cpus: int
     memory_mib: float
-    slo_p95_ms: float
+    slo_p95_ms: float | None = None
     plan: str = ""
     cores_here: int = 0
 

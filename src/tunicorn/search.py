@@ -11,6 +11,7 @@ import bisect
 import math
 from collections.abc import Callable, Iterable
 
+from tunicorn import model
 from tunicorn.record import Profile, ServerConfig, Trial
 
 THREAD_LADDER = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
@@ -18,11 +19,15 @@ TIE = 0.03  # configurations within 3% of the best capacity are ties (DESIGN.md,
 
 
 def baselines(cpus: int) -> list[tuple[str, ServerConfig]]:
-    """The three configurations every recommendation is compared against."""
+    """The three configurations every recommendation is compared against, with display names."""
+    names = {
+        "app-service-default": "App Service default",
+        "multiworkers": f"MULTIWORKERS (2×{cpus}+1)",
+        "seed-3x6": "the seed's 3×6",
+    }
     return [
-        ("App Service default (1×1)", ServerConfig(1, 1, "sync")),
-        (f"MULTIWORKERS (2×{cpus}+1 workers)", ServerConfig(2 * cpus + 1, 1, "sync")),
-        ("the seed's 3×6", ServerConfig(3, 6, "gthread")),
+        (names.get(b.name, b.name), ServerConfig(b.workers, b.threads, b.worker_class))
+        for b in model.baselines(cpus)
     ]
 
 

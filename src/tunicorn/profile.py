@@ -40,6 +40,7 @@ def profile(
     cpus: int | None = None,
     log_dir: str | Path | None = None,
     say: Say = _quiet,
+    keepalive: bool = False,
 ) -> Profile:
     cores = split_cores(cpus)
     routes: list[RouteProfile] = []
@@ -52,12 +53,12 @@ def profile(
                 one = (dataclasses.replace(req, weight=1.0),)
                 # Warm the route up (imports, caches) before the CPU window opens.
                 run_load(LoadSpec(url=server.url, requests=one, concurrency=1, duration_s=0.3,
-                                  warmup_s=0.0, max_requests=3, timeout_s=60.0))  # fmt: skip
+                                  warmup_s=0.0, max_requests=3, timeout_s=60.0, keepalive=keepalive))  # fmt: skip
                 before = reader.read(0.0)
                 load = run_load(
                     LoadSpec(
                         url=server.url, requests=one, concurrency=1, duration_s=PER_ROUTE_S,
-                        warmup_s=0.0, max_requests=PER_ROUTE_MAX, timeout_s=60.0,
+                        warmup_s=0.0, max_requests=PER_ROUTE_MAX, timeout_s=60.0, keepalive=keepalive,
                     )  # fmt: skip
                 )
                 after = reader.read(0.0)
@@ -74,16 +75,17 @@ def profile(
             say("profiling the mixed workload at concurrency 1")
             mix = run_load(
                 LoadSpec(url=server.url, requests=requests, concurrency=1, duration_s=2.0,
-                         warmup_s=0.2, max_requests=PER_ROUTE_MAX, timeout_s=60.0)  # fmt: skip
+                         warmup_s=0.2, max_requests=PER_ROUTE_MAX, timeout_s=60.0, keepalive=keepalive)  # fmt: skip
             )
         base = reader.read(0.0)
         memory_source = reader.memory_source
     base_mib = base.pss_mib if base else 0.0
     say("measuring memory of 2 workers")
-    two = _loaded_pss(target, ServerConfig(2, 1, "sync"), requests, 2, cores, log_dir)
+    two = _loaded_pss(target, ServerConfig(2, 1, "sync"), requests, 2, cores, log_dir, keepalive)
     say(f"measuring memory of {THREADS_PROBE} threads")
     many = _loaded_pss(
-        target, ServerConfig(1, THREADS_PROBE, "gthread"), requests, THREADS_PROBE, cores, log_dir
+        target, ServerConfig(1, THREADS_PROBE, "gthread"), requests, THREADS_PROBE, cores, log_dir,
+        keepalive,
     )
     weights = sum(r.weight for r in routes) or 1.0
     ok_routes = [r for r in routes if r.requests]
@@ -114,13 +116,14 @@ def _loaded_pss(
     concurrency: int,
     cores: CorePlan,
     log_dir: str | Path | None,
+    keepalive: bool,
 ) -> float:
     """PSS of a server after it has served some of the workload with every slot busy."""
     with Server(target, config, cpus=cores.server, log_dir=log_dir) as server:
         with pinned(cores.client):
             run_load(
                 LoadSpec(url=server.url, requests=requests, concurrency=concurrency,
-                         duration_s=1.0, warmup_s=0.0, max_requests=400, timeout_s=60.0)  # fmt: skip
+                         duration_s=1.0, warmup_s=0.0, max_requests=400, timeout_s=60.0, keepalive=keepalive)  # fmt: skip
             )
         sample = TreeReader(server.pid).read(0.0)
     return sample.pss_mib if sample else 0.0

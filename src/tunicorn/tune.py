@@ -57,6 +57,7 @@ class TuneSettings:
     verify_s: float = 3.0
     max_threads: int = 64
     gevent: bool | None = None  # None: when installed and the app waits more than it computes
+    keepalive: bool = False  # False: a new connection per request, like many separate users
 
 
 @dataclasses.dataclass
@@ -111,7 +112,7 @@ class Tuner:
             self.events.say("profiling the app (CPU vs waiting per route, memory per worker/thread)")
             self.profile = run_profile(
                 self.target, self.requests, cpus=self.settings.cpus, log_dir=self.log_dir,
-                say=self.events.say,
+                say=self.events.say, keepalive=self.settings.keepalive,
             )  # fmt: skip
         prof = self.profile
         self.slo = self.settings.slo_p95_ms or default_slo(prof)
@@ -213,7 +214,8 @@ class Tuner:
                 try:
                     sat = run_load(
                         LoadSpec(url=server.url, requests=self.requests, concurrency=clients,
-                                 duration_s=s.saturate_s, warmup_s=s.warmup_s, timeout_s=timeout),
+                                 duration_s=s.saturate_s, warmup_s=s.warmup_s, timeout_s=timeout,
+                                 keepalive=s.keepalive),
                         on_tick=self.events.tick, stop=self.stop,
                     )  # fmt: skip
                 finally:
@@ -221,33 +223,15 @@ class Tuner:
                     stats = sampler.stop()
                 server.check_alive()
                 phases: list[LoadResult] = [sat]
-                capacity, at = 0.0, None
+                capacity: float = 0.0
+                at: LoadResult | None = None
                 reason = ""
                 if sat.errors:
                     reason = "errors"
                 elif stats.pss_mib_peak > self.budget_mib:
                     reason = "memory"
                 else:
-                    for share in VERIFY_SHARES:
-                        rate = share * sat.throughput_rps
-                        if rate <= 0 or (self.stop is not None and self.stop.is_set()):
-                            break
-                        duration = min(max(s.verify_s, 30 / rate), 8.0)
-                        check = run_load(
-                            LoadSpec(url=server.url, requests=self.requests, rate=rate,
-                                     concurrency=max(2 * clients, 32), duration_s=duration,
-                                     warmup_s=0.5, timeout_s=timeout),
-                            on_tick=self.events.tick, stop=self.stop,
-                        )  # fmt: skip
-                        phases.append(check)
-                        if check.errors:
-                            reason = "errors"
-                            break
-                        if check.latency_ms.p95 <= self.slo:
-                            capacity, at = check.throughput_rps, check
-                            break
-                    else:
-                        reason = "slo"
+                    capacity, at, reason = self._find_capacity(server.url, sat, clients, timeout, phases)
                 server.check_alive()
                 running = dataclasses.replace(config, worker_class=server.running_worker_class())
                 log_notes = server.log_warnings()
@@ -280,6 +264,54 @@ class Tuner:
             phases=benches,
             worker_balance=_worker_balance(stats),
         )
+
+    def _find_capacity(
+        self, url: str, sat: LoadResult, clients: int, timeout: float, phases: list[LoadResult]
+    ) -> tuple[float, LoadResult | None, str]:
+        """The highest open-loop rate (as a share of the saturation rate) that meets the SLO.
+
+        Try 85% first; on a miss, step down and then bisect once between the last miss and
+        the first pass, so capacity is not rounded down to a coarse ladder.
+        """
+        s = self.settings
+        best: tuple[float, LoadResult | None] = (0.0, None)
+        lo, hi = 0.0, 1.0
+        for share in VERIFY_SHARES:
+            ok, check = self._verify(url, share * sat.throughput_rps, clients, timeout, phases)
+            if check is None:
+                break
+            if check.errors:
+                return 0.0, None, "errors"
+            if ok:
+                best, lo = (check.throughput_rps, check), share
+                break
+            hi = share
+        if best[1] is None:
+            return 0.0, None, "slo"
+        if lo < VERIFY_SHARES[0] and not self._out_of_time():
+            mid = (lo + hi) / 2
+            ok, check = self._verify(url, mid * sat.throughput_rps, clients, timeout, phases)
+            if check is not None and check.errors:
+                return 0.0, None, "errors"
+            if ok and check is not None and check.throughput_rps > best[0]:
+                best = (check.throughput_rps, check)
+        return best[0], best[1], ""
+
+    def _verify(
+        self, url: str, rate: float, clients: int, timeout: float, phases: list[LoadResult]
+    ) -> tuple[bool, LoadResult | None]:
+        s = self.settings
+        if rate <= 0 or (self.stop is not None and self.stop.is_set()):
+            return False, None
+        duration = min(max(s.verify_s, 30 / rate), 8.0)
+        check = run_load(
+            LoadSpec(url=url, requests=self.requests, rate=rate,
+                     concurrency=max(2 * clients, 32), duration_s=duration,
+                     warmup_s=0.5, timeout_s=timeout, keepalive=s.keepalive),
+            on_tick=self.events.tick, stop=self.stop,
+        )  # fmt: skip
+        phases.append(check)
+        return (not check.errors and check.latency_ms.p95 <= self.slo), check
 
     # -- the answer ----------------------------------------------------------------------------
 

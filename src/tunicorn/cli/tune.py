@@ -93,6 +93,8 @@ class TrialPrinter:
 @click.option("--path", "-p", "paths", multiple=True, metavar="PATH[=WEIGHT]",
               help="Paths to load (repeatable, weighted: /io=3). [default: every GET route]")  # fmt: skip
 @click.option("--scenario", type=click.Path(dir_okay=False), default=None, help="TOML file of weighted requests.")  # fmt: skip
+@click.option("--keep-alive/--new-connections", "keepalive", default=False,
+              help="Reuse client connections, or open one per request (many users).")  # fmt: skip
 @click.option("--gevent/--no-gevent", default=None, help="Try the gevent worker. [default: when installed and the app mostly waits]")  # fmt: skip
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None, help="Write the whole run as JSON.")  # fmt: skip
 @click.option("--html", "html_path", type=click.Path(dir_okay=False), default=None, help="Write a self-contained HTML report.")  # fmt: skip
@@ -109,6 +111,7 @@ def tune(
     budget: float,
     paths: tuple[str, ...],
     scenario: str | None,
+    keepalive: bool,
     gevent: bool | None,
     json_path: str | None,
     html_path: str | None,
@@ -134,7 +137,7 @@ def tune(
     requests = workload(tgt, paths, scenario)
     settings = TuneSettings(
         cpus=n_cpus, memory_mib=memory_mib, slo_p95_ms=slo_p95, budget_s=budget,
-        plan=plan_name, gevent=gevent,
+        plan=plan_name, gevent=gevent, keepalive=keepalive,
     )  # fmt: skip
     printer = TrialPrinter(budget)
     events = TuneEvents(

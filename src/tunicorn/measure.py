@@ -138,11 +138,15 @@ def measure(
     on_ready: Callable[[Server], None] | None = None,
     stop: threading.Event | None = None,
     ready_path: str = "/",
+    port: int = 0,
 ) -> BenchResult:
     """Start `config`, load it per `spec` (its url is replaced), and stop it, whatever happens."""
     cores = split_cores(cpus)
     warnings = [cores.warning] if cores.warning else []
-    with Server(target, config, cpus=cores.server, log_dir=log_dir, ready_path=ready_path) as server:
+    server = Server(
+        target, config, cpus=cores.server, log_dir=log_dir, ready_path=ready_path, port=port
+    )
+    with server:
         if on_ready:
             on_ready(server)
         with pinned(cores.client):

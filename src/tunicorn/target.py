@@ -240,3 +240,38 @@ def list_routes(target: Target, *, timeout: float = 60.0) -> list[str]:
         return list(json.loads(lines[-1])["routes"]) if lines else []
     except (json.JSONDecodeError, KeyError):
         return []
+
+
+def preflight(url: str, *, timeout: float = 10.0) -> str:
+    """One GET before any load: the Server header, or a UsageError saying what answered instead."""
+    import socket
+
+    parts = urlsplit(url)
+    host = parts.hostname or "127.0.0.1"
+    port = parts.port or 80
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.sendall(
+                f"GET {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nConnection: close\r\n\r\n".encode()
+            )
+            head = sock.recv(4096)
+    except ConnectionRefusedError:
+        raise UsageError(
+            f"Nothing answers at {url} (connection refused): start the server first, or check the port."
+        ) from None
+    except socket.timeout:
+        raise UsageError(
+            f"{url} accepted the connection but sent nothing back within {timeout:.0f} s: is it an HTTP server?"
+        ) from None
+    except OSError as exc:
+        raise UsageError(f"Cannot reach {url}: {exc.strerror or exc}.") from None
+    if not head.startswith(b"HTTP/1."):
+        raise UsageError(
+            f"{url} answered with something that is not HTTP/1.x: point at the app's HTTP port."
+        )
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"server":
+            return value.strip().decode("latin-1")
+    return ""

@@ -15,7 +15,7 @@ from tunicorn.measure import measure, measure_url
 from tunicorn.record import ServerConfig
 from tunicorn.report import console, terminal
 from tunicorn.report.progress import TickPrinter
-from tunicorn.target import is_loopback, resolve
+from tunicorn.target import is_loopback, preflight, resolve
 
 WORKER_CLASSES = ("sync", "gthread", "gevent")
 
@@ -46,6 +46,7 @@ WORKER_CLASSES = ("sync", "gthread", "gevent")
 @click.option("--request-timeout", type=POSITIVE_FLOAT, default=30.0, help="Seconds before a request counts as timed out.")  # fmt: skip
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the result as JSON to this file.")  # fmt: skip
+@click.option("--port", type=click.IntRange(0, 65535), default=0, help="Port for gunicorn on 127.0.0.1 (0: a free one).")
 @click.option("--log-dir", type=click.Path(file_okay=False), default=None, help="Folder for gunicorn's log.")
 @click.option("--allow-remote", is_flag=True,
               help="Allow load on a URL that is not loopback (only on servers you own).")  # fmt: skip
@@ -65,6 +66,7 @@ def bench(
     cpus: int | None,
     request_timeout: float,
     json_path: str | None,
+    port: int,
     log_dir: str | None,
     allow_remote: bool,
 ) -> int:
@@ -92,6 +94,7 @@ def bench(
         if not paths:
             requests = parse_paths((parts.path or "/",))
         base = f"{parts.scheme}://{parts.netloc}"
+        preflight(base + requests[0].path)
     else:
         from tunicorn.target import check_import
 
@@ -117,8 +120,8 @@ def bench(
         else:
             result = measure(
                 tgt, config, spec, cpus=cpus, log_dir=log_dir, on_tick=progress.tick,
-                on_ready=progress.ready,
-            )
+                on_ready=progress.ready, port=port,
+            )  # fmt: skip
     terminal.print_bench(result)
     if json_path:
         record.save(result, json_path)

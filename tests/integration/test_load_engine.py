@@ -138,6 +138,18 @@ def test_runs_from_a_worker_thread(gunicorn_server: Start) -> None:
     assert results and results[0].ok > 0 and results[0].errors == 0
 
 
+def test_a_failing_tick_callback_ends_the_run_and_is_raised(gunicorn_server: Start) -> None:
+    server = gunicorn_server("basic:app", "--workers", "1", "--threads", "2")
+
+    def on_tick(tick: Tick) -> None:
+        raise RuntimeError("boom")
+
+    fds = open_fds()
+    with pytest.raises(RuntimeError, match="boom"):
+        run_load(spec(server.url, duration_s=30), on_tick=on_tick)
+    assert open_fds() == fds
+
+
 @pytest.mark.parametrize("rate", [None, 100.0])
 def test_refused_connections_are_counted_and_the_run_ends(rate: float | None) -> None:
     fds = open_fds()

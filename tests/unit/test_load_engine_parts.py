@@ -67,6 +67,7 @@ def test_ipv6_host_header() -> None:
     [
         LoadSpec(url="https://127.0.0.1:8000"),
         LoadSpec(url="127.0.0.1:8000"),
+        LoadSpec(url="http://127.0.0.1:8000", requests=(Request(method="HEAD"),)),
     ],
 )
 def test_bad_urls(spec: LoadSpec) -> None:

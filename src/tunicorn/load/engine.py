@@ -45,6 +45,7 @@ SATURATED_BUSY = 0.9
 BACKOFF_S = (0.010, 0.050)  # after a failed connect, so a dead server is no busy loop
 HOUSEKEEP_S = 0.05
 MIX_LENGTH = 1000
+IDEMPOTENT = (b"GET ", b"PUT ", b"DELETE ", b"OPTIONS ")  # safe to resend on a stale connection
 
 _now = time.monotonic  # the event loop's clock too, so call_at and latencies agree
 
@@ -105,6 +106,8 @@ class _Target:
 
     @staticmethod
     def _payload(req: Request, base: str, host: str, keepalive: bool) -> bytes:
+        if req.method.upper() == "HEAD":  # the parser cannot be told to expect no body
+            raise UsageError("HEAD requests are not supported by the load engine; use GET.")
         path = req.path if req.path.startswith("/") else "/" + req.path
         lines = [f"{req.method.upper()} {base}{path} HTTP/1.1", f"Host: {host}"]
         names = {name.lower() for name, _ in req.headers}
@@ -221,6 +224,7 @@ class _Engine:
         self.next_sweep = 0.0
         self.sweep_every = max(HOUSEKEEP_S, min(1.0, self.timeout / 10))
         self.done: asyncio.Future[None] = loop.create_future()
+        self.callback_error: Exception | None = None
 
     # -- request flow ---------------------------------------------------------------
 
@@ -327,7 +331,13 @@ class _Engine:
             self.idle.remove(conn)
         if not self.running:
             return
-        if conn.busy and conn.sent > 1 and not conn.got_bytes and not conn.retried:
+        if (
+            conn.busy
+            and conn.sent > 1
+            and not conn.got_bytes
+            and not conn.retried
+            and conn.payload.startswith(IDEMPOTENT)
+        ):
             # The server closed an idle keep-alive connection as we reused it: send again.
             self.open_conn(conn.start, conn.payload, pending=True)
             return
@@ -518,7 +528,12 @@ class _Engine:
         )
         self.timeline.append(t)
         if self.on_tick is not None:
-            self.on_tick(t)
+            try:
+                self.on_tick(t)
+            except Exception as exc:  # the caller's bug ends the run, and run_load re-raises it
+                self.on_tick = None
+                self.callback_error = exc
+                self.finish()
 
     def finish(self) -> None:
         if not self.running:
@@ -556,19 +571,22 @@ class _Engine:
             self.running = False
             await self.close_all()
 
-    async def close_all(self) -> None:
-        """Abandon what is in flight (it is not counted) and close every socket."""
+    def abandon(self) -> None:
+        """Drop what is in flight (it is not counted): abort every socket, cancel connects."""
+        self.running = False
         for conn in list(self.conns):
             self.drop(conn)
         self.idle.clear()
         self.queue.clear()
-        tasks = list(self.tasks)
-        for task in tasks:
+        for task in list(self.tasks):
             task.cancel()
+
+    async def close_all(self) -> None:
+        self.abandon()
+        tasks = list(self.tasks)
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
-        for conn in list(self.conns):
-            self.drop(conn)
+        self.abandon()  # a connect that completed as it was cancelled
         await asyncio.sleep(0)  # let connection_lost callbacks run and sockets close
 
     # -- the record --------------------------------------------------------------------
@@ -581,11 +599,12 @@ class _Engine:
         requests = self.ok + sum(errors.values())
         hist = self.hist
         if hist.get_total_count():
+            at = hist.get_percentile_to_value_dict([50, 90, 95, 99])  # one pass, not four
             latency = Latency(
-                p50=hist.get_value_at_percentile(50) / 1000,
-                p90=hist.get_value_at_percentile(90) / 1000,
-                p95=hist.get_value_at_percentile(95) / 1000,
-                p99=hist.get_value_at_percentile(99) / 1000,
+                p50=at[50] / 1000,
+                p90=at[90] / 1000,
+                p95=at[95] / 1000,
+                p99=at[99] / 1000,
                 max=hist.get_max_value() / 1000,
                 mean=round(hist.get_mean_value() / 1000, 3),
             )
@@ -655,10 +674,19 @@ def run_load(
     loop = asyncio.new_event_loop()
     try:
         engine = _Engine(spec, target, loop, on_tick, stop)
-        loop.run_until_complete(engine.run())
-        return engine.result()
-    finally:
         try:
+            loop.run_until_complete(engine.run())
+            if engine.callback_error is not None:
+                raise engine.callback_error
+            return engine.result()
+        finally:  # also on Ctrl-C or a callback's exception: leave no socket open
+            engine.abandon()
+            pending = asyncio.all_tasks(loop)
+            for task in pending:
+                task.cancel()
+            if pending:
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            loop.run_until_complete(asyncio.sleep(0))
             loop.run_until_complete(loop.shutdown_asyncgens())
-        finally:
-            loop.close()
+    finally:
+        loop.close()

@@ -64,3 +64,4 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
 
 # Each module adds its command to `cli` when imported.
 from tunicorn.cli import bench as _bench  # noqa: E402,F401
+from tunicorn.cli import report as _report  # noqa: E402,F401

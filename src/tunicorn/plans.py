@@ -24,8 +24,19 @@ class Plan:
 
     @property
     def memory_mib(self) -> float:
-        # Plans are sold in GB (1.75 GB); tunicorn budgets PSS in MiB.
-        return self.memory_gb * 1e9 / 2**20
+        """The plan's memory in MiB, reading Microsoft's "GB" as GiB (1.75 GB → 1792 MiB).
+
+        Microsoft's plan docs state Premium v3 memory in GiB ("P0v3 (1 vCPU, 4 GiB)"), Azure
+        VM sizes are GiB throughout, and 1.75 is the classic 1.75 GiB small-VM size; the
+        portal's "1.75 GB" is the same figure with a looser unit. The difference (7%) is well
+        inside the headroom the recommendation keeps.
+        """
+        return self.memory_gb * 1024.0
+
+    @property
+    def memory_label(self) -> str:
+        """The memory as Microsoft writes it, e.g. "1.75 GB"."""
+        return f"{self.memory_gb:g} GB"
 
 
 @cache

@@ -127,6 +127,7 @@ class ServerStats:
     memory_source: str = "pss"  # "pss", or "rss" where PSS could not be read
     processes_peak: int = 0
     samples: tuple[Sample, ...] = ()
+    worker_cpu_s: tuple[float, ...] = ()  # CPU per worker over the window: balance across workers
 
 
 @dataclasses.dataclass(frozen=True)
@@ -154,6 +155,88 @@ class BenchResult:
     histogram: str = ""
     warnings: tuple[str, ...] = ()
     kind: str = "bench"
+    schema: int = SCHEMA_VERSION
+
+
+@dataclasses.dataclass(frozen=True)
+class Finding:
+    """One risk that `check` found: `code` is a stable identifier for scripts and CI gates."""
+
+    level: str  # "error", "warning" or "info"
+    code: str
+    message: str
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckResult:
+    """What App Service will run for a folder, read from its files and settings, and the risks."""
+
+    path: str
+    platform_command: str
+    workers: int
+    threads: int
+    worker_class: str  # the class gunicorn really runs (sync with threads > 1 is gthread)
+    timeout: int
+    module: str
+    startup_source: str  # default, startup.txt, Dockerfile or settings
+    findings: tuple[Finding, ...] = ()
+    plan: str = ""
+    cores: int | None = None  # None when no plan was given and 2 x cores + 1 needed a guess
+    server: str = "gunicorn"  # gunicorn, or what the startup command runs instead
+    kind: str = "check"
+    schema: int = SCHEMA_VERSION
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelBaseline:
+    """A rule-of-thumb configuration a model-only answer is compared with (not measured)."""
+
+    name: str
+    workers: int
+    threads: int
+    worker_class: str
+    source: str = ""
+    throughput_rps: float | None = None
+    latency_ms: Latency | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Assumptions:
+    """The figures a model-only answer rests on; `assumed` names those not given by the user."""
+
+    worker_memory_mib: float
+    thread_memory_mib: float
+    master_memory_mib: float
+    io_wait_ratio: float
+    headroom: float
+    assumed: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class RecommendedConfig:
+    """The chosen configuration and the startup command that runs it."""
+
+    workers: int
+    threads: int
+    worker_class: str
+    startup_command: str
+    slots: int
+    memory_mib_estimate: float
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelRecommendation:
+    """`tunicorn recommend`: an answer from the models alone, labelled as such."""
+
+    recommendation: RecommendedConfig
+    constraints: Constraints
+    assumptions: Assumptions
+    reasons: tuple[str, ...]
+    baselines: tuple[ModelBaseline, ...]
+    warnings: tuple[str, ...] = ()
+    measured: bool = False
+    note: str = "model only — not measured; run tunicorn tune to measure"
+    kind: str = "recommend"
     schema: int = SCHEMA_VERSION
 
 
@@ -290,9 +373,11 @@ class Baseline:
 
 @dataclasses.dataclass(frozen=True)
 class Constraints:
+    """What the configuration must fit: the plan's cores and memory, and tune's SLO."""
+
     cpus: int
     memory_mib: float
-    slo_p95_ms: float
+    slo_p95_ms: float | None = None
     plan: str = ""
     cores_here: int = 0
 

@@ -8,6 +8,7 @@ worker restarted mid-run still has its CPU counted.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +26,7 @@ class TreeReader:
     def __init__(self, pid: int) -> None:
         self.root = psutil.Process(pid)
         self.memory_source = "pss"
+        self.worker_cpu: dict[int, float] = {}  # from the last read
 
     def read(self, t: float) -> Sample | None:
         try:
@@ -35,10 +37,13 @@ class TreeReader:
         cpu = reaped.children_user + reaped.children_system
         pss = uss = rss = 0.0
         alive = 0
+        workers: dict[int, float] = {}
         for proc in procs:
             try:
                 times = proc.cpu_times()
                 cpu += times.user + times.system
+                if proc.pid != self.root.pid:
+                    workers[proc.pid] = times.user + times.system
                 if self.memory_source == "pss":
                     try:
                         mem = proc.memory_full_info()
@@ -53,6 +58,7 @@ class TreeReader:
                 alive += 1
             except (psutil.NoSuchProcess, psutil.ZombieProcess):
                 continue  # a worker that exited between listing and reading
+        self.worker_cpu = workers
         if self.memory_source == "rss":
             pss = uss = rss  # said in ServerStats.memory_source
         return Sample(
@@ -82,6 +88,7 @@ class Sampler:
         self.samples: list[Sample] = []
         self._t0 = clock()
         self._mark: Sample | None = None
+        self._mark_workers: dict[int, float] = {}
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, name="tunicorn-sampler", daemon=True)
         self._lock = threading.Lock()
@@ -105,13 +112,19 @@ class Sampler:
     def mark(self) -> None:
         """Start of the measured window: CPU is counted from here."""
         self._mark = self._take()
+        self._mark_workers = dict(self.reader.worker_cpu)
 
     def stop(self) -> ServerStats:
         self._done.set()
         if self._thread.is_alive():
             self._thread.join(timeout=5)
         self._take()
-        return summarise(self.samples, self._mark, self.reader.memory_source)
+        end = self.reader.worker_cpu
+        per_worker = tuple(
+            round(cpu - self._mark_workers.get(pid, 0.0), 3) for pid, cpu in sorted(end.items())
+        )
+        stats = summarise(self.samples, self._mark, self.reader.memory_source)
+        return dataclasses.replace(stats, worker_cpu_s=per_worker)
 
 
 def summarise(samples: list[Sample], mark: Sample | None, memory_source: str) -> ServerStats:

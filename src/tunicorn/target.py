@@ -206,3 +206,37 @@ def _explain(error: str, target: Target) -> str:
     if "Failed to find attribute" in error or "Failed to find application object" in error:
         return f"module {module!r} has no {attr!r}; name its WSGI callable as {module}:NAME."
     return error.rstrip(".") + "; fix the app (or install what it needs) and run again."
+
+
+_ROUTES = r"""
+import json, sys
+spec, chdir = sys.argv[1], sys.argv[2]
+if chdir:
+    sys.path.insert(0, chdir)
+from gunicorn.util import import_app
+app = import_app(spec)
+routes = []
+url_map = getattr(app, "url_map", None)
+if url_map is not None:  # Flask / Werkzeug
+    for rule in url_map.iter_rules():
+        if "GET" in (rule.methods or ()) and not rule.arguments and rule.endpoint != "static":
+            routes.append(rule.rule)
+print("\n" + json.dumps({"framework": "flask" if url_map is not None else type(app).__name__,
+                         "routes": sorted(set(routes))}))
+"""
+
+
+def list_routes(target: Target, *, timeout: float = 60.0) -> list[str]:
+    """Every parameterless GET route of a Flask app; [] for apps we cannot introspect."""
+    if target.kind != "app":
+        return []
+    proc = subprocess.run(
+        [sys.executable, "-c", _ROUTES, target.app, target.chdir],
+        capture_output=True, text=True, timeout=timeout, cwd=target.chdir or None,
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    lines = proc.stdout.strip().splitlines()
+    try:
+        return list(json.loads(lines[-1])["routes"]) if lines else []
+    except (json.JSONDecodeError, KeyError):
+        return []

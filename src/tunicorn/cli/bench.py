@@ -38,6 +38,9 @@ WORKER_CLASSES = ("sync", "gthread", "gevent")
 @click.option("--warmup", type=NON_NEGATIVE_FLOAT, default=1.0, help="Seconds of load before measuring.")
 @click.option("--path", "-p", "paths", multiple=True, metavar="PATH[=WEIGHT]",
               help="Request path, repeatable, with an optional weight: --path /io=3 --path /cpu.")  # fmt: skip
+@click.option("--keep-alive/--new-connections", "keepalive", default=False,
+              help="Reuse each client's connection, or open a new one per request like users who "
+              "pause longer than gunicorn's 2 s keep-alive (gthread workers then share the load).")  # fmt: skip
 @click.option("--cpus", type=POSITIVE_INT, default=None,
               help="Pin the server to N cores and the load generator to the others (emulates a plan).")  # fmt: skip
 @click.option("--request-timeout", type=POSITIVE_FLOAT, default=30.0, help="Seconds before a request counts as timed out.")  # fmt: skip
@@ -60,6 +63,7 @@ def bench(
     duration: float,
     warmup: float,
     paths: tuple[str, ...],
+    keepalive: bool,
     cpus: int | None,
     request_timeout: float,
     json_path: str | None,
@@ -105,6 +109,7 @@ def bench(
         duration_s=duration,
         warmup_s=warmup,
         timeout_s=request_timeout,
+        keepalive=keepalive,
     )
     config = ServerConfig(workers=workers, threads=threads, worker_class=worker_class, timeout=timeout)
     what = tgt.url if tgt.is_url else f"{tgt.app} with {config.effective().label}"

@@ -10,17 +10,19 @@ import click
 from tunicorn.load.scenario import Request
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b?|b)?\s*$", re.IGNORECASE)
+# Azure sells plans in "GB" that are GiB (its docs say "P0v3 (1 vCPU, 4 GiB)"), so a size
+# typed from the portal means the same as --plan: GB and GiB are both 2**30 bytes here.
 _UNITS_MIB = {
     "b": 1 / 2**20,
-    "k": 1000 / 2**20, "kb": 1000 / 2**20, "ki": 1 / 1024, "kib": 1 / 1024,
-    "m": 1e6 / 2**20, "mb": 1e6 / 2**20, "mi": 1.0, "mib": 1.0,
-    "g": 1e9 / 2**20, "gb": 1e9 / 2**20, "gi": 1024.0, "gib": 1024.0,
-    "t": 1e12 / 2**20, "tb": 1e12 / 2**20, "ti": 2**20, "tib": 2**20,
-}
+    "k": 1 / 1024, "kb": 1 / 1024, "ki": 1 / 1024, "kib": 1 / 1024,
+    "m": 1.0, "mb": 1.0, "mi": 1.0, "mib": 1.0,
+    "g": 1024.0, "gb": 1024.0, "gi": 1024.0, "gib": 1024.0,
+    "t": 2.0**20, "tb": 2.0**20, "ti": 2.0**20, "tib": 2.0**20,
+}  # fmt: skip
 
 
 def parse_size_mib(text: str) -> float:
-    """'1.75GB', '1.75GiB', '512MiB', '3.5g' → MiB. A bare number means GB, as plans are sold."""
+    """'1.75GB', '1.75GiB', '512MiB', '3.5g' → MiB. A bare number means GiB, as plans are sold."""
     match = _SIZE.match(text)
     if not match:
         raise ValueError(

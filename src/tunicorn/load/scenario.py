@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import msgspec
+
 
 @dataclasses.dataclass(frozen=True)
 class Request:
@@ -41,3 +43,97 @@ class LoadSpec:
     @property
     def mode(self) -> str:
         return "closed" if self.rate is None else "open"
+
+
+class _Req(msgspec.Struct, forbid_unknown_fields=True):
+    path: str
+    method: str = "GET"
+    headers: dict[str, str] = {}
+    body: str = ""
+    weight: float = 1.0
+
+
+class _File(msgspec.Struct, forbid_unknown_fields=True):
+    request: list[_Req]
+
+
+def load_scenario(path: str) -> tuple[Request, ...]:
+    """Read a TOML scenario file; a bad one raises UsageError naming the file and line.
+
+    \b
+        [[request]]
+        path = "/io"
+        weight = 3
+        [[request]]
+        method = "POST"
+        path = "/orders"
+        headers = { "Content-Type" = "application/json" }
+        body = '{"item": 1}'
+    """
+    import re
+    import sys
+    from pathlib import Path
+
+    from tunicorn.errors import UsageError
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"Cannot read scenario file {path}: {exc.strerror}.") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path} is not valid TOML: {exc}.") from None
+    try:
+        parsed = msgspec.convert(data, type=_File)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        where = ""
+        found = re.search(r"\$\.request\[(\d+)\](?:\.(\w+))?", message)
+        if found:
+            line = _line_of(text, int(found.group(1)), found.group(2))
+            where = f" (line {line})" if line else ""
+        raise UsageError(
+            f"{path}{where}: {message}; each [[request]] takes path, method, headers, body, weight."
+        ) from None
+    out = []
+    for i, req in enumerate(parsed.request):
+        line = _line_of(text, i, None)
+        at = f"{path} (line {line})" if line else path
+        if not req.path.startswith("/"):
+            raise UsageError(f"{at}: path {req.path!r} must start with /.")
+        if not req.weight > 0:
+            raise UsageError(f"{at}: weight {req.weight:g} must be more than zero.")
+        method = req.method.upper()
+        if not method.isalpha():
+            raise UsageError(f"{at}: {req.method!r} is not an HTTP method.")
+        out.append(
+            Request(
+                path=req.path, method=method, headers=tuple(req.headers.items()),
+                body=req.body.encode(), weight=req.weight,
+            )  # fmt: skip
+        )
+    if not out:
+        raise UsageError(f"{path} has no [[request]] table: add at least one.")
+    return tuple(out)
+
+
+def _line_of(text: str, index: int, key: str | None) -> int:
+    """The line of the index-th [[request]] table (or of `key` inside it), 1-based; 0 if unknown."""
+    lines = text.splitlines()
+    starts = [n for n, line in enumerate(lines) if line.strip().replace(" ", "") == "[[request]]"]
+    if index >= len(starts):
+        return 0
+    start = starts[index]
+    end = starts[index + 1] if index + 1 < len(starts) else len(lines)
+    if key:
+        for n in range(start, end):
+            if lines[n].strip().startswith(key):
+                return n + 1
+    return start + 1

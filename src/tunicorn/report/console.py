@@ -9,6 +9,9 @@ from rich.markup import escape
 
 # stdout for results, stderr for progress and errors, so `tunicorn … > out.txt` stays clean.
 stdout = Console(highlight=False, soft_wrap=False)
+if not stdout.is_terminal:
+    # Logs and CI: wide enough that tables do not fold, and no control codes.
+    stdout = Console(highlight=False, soft_wrap=False, width=120, color_system=None)
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 

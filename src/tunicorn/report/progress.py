@@ -65,3 +65,33 @@ class TickPrinter:
             self._live.update(Text(self.prefix + line))
         else:
             console.plain_line(self.prefix + line)
+
+
+class LiveLine:
+    """One status line redrawn in place on a terminal; plain lines (rate-limited) elsewhere."""
+
+    def __init__(self, min_interval_s: float = 2.0) -> None:
+        import time
+
+        self._clock = time.monotonic
+        self._interactive = console.is_interactive()
+        self._min = min_interval_s
+        self._last_plain = -1e9
+        self._last_text = ""
+
+    def show(self, text: str) -> None:
+        if self._interactive:
+            console.stderr.file.write("\r\x1b[2K" + text[: console.stderr.width - 1])
+            console.stderr.file.flush()
+            return
+        now = self._clock()
+        # Messages (no digits changing) always print; tick lines at most every few seconds.
+        if text.split("  ")[0] != self._last_text.split("  ")[0] or now - self._last_plain >= self._min:
+            console.plain_line(text)
+            self._last_plain = now
+        self._last_text = text
+
+    def clear(self) -> None:
+        if self._interactive:
+            console.stderr.file.write("\r\x1b[2K")
+            console.stderr.file.flush()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from tunicorn.record import BenchResult
+from tunicorn.record import BenchResult, Profile, Trial, TuneResult
 from tunicorn.report import console
 
 if TYPE_CHECKING:
@@ -83,3 +85,139 @@ def print_bench(result: BenchResult, out: Console | None = None) -> None:
     out.print(bench_table(result))
     for warning in result.warnings:
         out.print(f"[yellow]![/] {warning}")
+
+
+# -- tune and profile ---------------------------------------------------------------------------
+
+_REASONS = {
+    "memory": "over memory",
+    "errors": "errors",
+    "slo": "over SLO",
+    "failed": "failed to run",
+}
+
+
+def trial_status(trial: Trial) -> str:
+    return "ok" if trial.feasible else _REASONS.get(trial.reason, trial.reason)
+
+
+def trial_line(trial: Trial, prefix: str) -> str:
+    if trial.feasible:
+        return (
+            f"{prefix}  capacity {trial.capacity_rps:,.1f} req/s  p95 {ms(trial.latency_ms.p95)} ms  "
+            f"{trial.server.pss_mib_peak if trial.server else 0:,.0f} MiB"
+        )
+    return f"{prefix}  [yellow]✗ {trial_status(trial)}[/]: {escape(trial.note)}"
+
+
+def _ratio(a: float, b: float) -> str:
+    if b <= 0:
+        return "∞" if a > 0 else "—"
+    return f"{a / b:.1f}×"
+
+
+def tune_tables(result: TuneResult) -> list[Table]:
+    c = result.constraints
+    trials = Table(
+        title=f"Trials ({len(result.trials)}, {result.elapsed_s:.0f} s) — capacity = highest rate "
+        f"with p95 ≤ {c.slo_p95_ms:.0f} ms and no errors",
+        title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+    )  # fmt: skip
+    for name, justify in (
+        ("configuration", "left"), ("from", "left"), ("capacity req/s", "right"),
+        ("peak req/s", "right"), ("p95 ms", "right"), ("PSS MiB", "right"),
+        ("CPU cores", "right"), ("status", "left"),
+    ):  # fmt: skip
+        trials.add_column(name, justify=justify)  # type: ignore[arg-type]
+    rec = result.recommendation
+    order = sorted(result.trials, key=lambda t: (not t.feasible, -t.capacity_rps, -t.throughput_rps))
+    for t in order:
+        picked = rec is not None and (t.config.workers, t.config.threads, t.config.worker_class) == (
+            rec.workers, rec.threads, rec.worker_class,
+        )  # fmt: skip
+        measured = t.server is not None
+        trials.add_row(
+            t.config.label + (" ◀ pick" if picked else ""),
+            t.source,
+            f"{t.capacity_rps:,.1f}" if t.feasible else "—",
+            f"{t.throughput_rps:,.1f}" if measured else "—",
+            ms(t.latency_ms.p95) if measured else "—",
+            f"{t.server.pss_mib_peak:,.0f}" if t.server else f"~{t.predicted_pss_mib:,.0f}",
+            f"{t.server.cpu_cores_busy:.2f}" if t.server else "—",
+            trial_status(t),
+            style="bold green" if picked else ("dim" if not t.feasible else None),
+        )
+    tables = [trials]
+    if rec is not None and result.baselines:
+        base = Table(
+            title="Against the rules of thumb (same run)", title_justify="left",
+            box=box.SIMPLE_HEAD, pad_edge=False,
+        )  # fmt: skip
+        for name, justify in (
+            ("baseline", "left"), ("config", "left"), ("capacity req/s", "right"),
+            ("p95 ms", "right"), ("PSS MiB", "right"), ("pick's capacity", "right"),
+        ):  # fmt: skip
+            base.add_column(name, justify=justify)  # type: ignore[arg-type]
+        for b in result.baselines:
+            base.add_row(
+                b.name, f"{b.workers}×{b.threads} {b.worker_class}",
+                f"{b.capacity_rps:,.1f}" if b.feasible else f"— ({b.reason or 'infeasible'})"[:60],
+                ms(b.latency_ms.p95) if b.latency_ms.p95 else "—",
+                f"{b.pss_mib_peak:,.0f}",
+                _ratio(rec.capacity_rps, b.capacity_rps),
+            )  # fmt: skip
+        tables.append(base)
+    return tables
+
+
+def print_tune(result: TuneResult, out: Console | None = None) -> None:
+    out = out or console.stdout
+    for table in tune_tables(result):
+        out.print(table)
+    rec = result.recommendation
+    out.print(f"[bold]{escape(result.verdict)}[/]")
+    if rec is not None:
+        out.print("\n[bold]Why[/]")
+        for reason in rec.reasons:
+            out.print(f"  • {escape(reason)}")
+        out.print("\n[bold]App Service startup command[/] (Configuration → General settings → Startup Command):")
+        out.print(f"  {escape(rec.startup_command)}", soft_wrap=True)
+        if rec.az_command:
+            out.print("\n[bold]With the az CLI[/]:")
+            for line in rec.az_command.splitlines():
+                out.print(f"  {escape(line)}", soft_wrap=True)
+        if rec.app_settings:
+            out.print("\n[bold]Or with app settings[/] (no startup command):")
+            for line in rec.app_settings.splitlines():
+                out.print(f"  {escape(line)}", soft_wrap=True)
+    for warning in result.warnings:
+        out.print(f"[yellow]![/] {escape(warning)}")
+
+
+def print_profile(result: Profile, out: Console | None = None) -> None:
+    out = out or console.stdout
+    table = Table(
+        title=f"{result.app} — one request at a time on 1 worker × 1 thread",
+        title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+    )  # fmt: skip
+    for name in ("route", "wall ms", "CPU ms", "waiting ms", "W/C", "requests"):
+        table.add_column(name, justify="left" if name == "route" else "right")
+    for r in result.routes:
+        wc = r.wait_compute_ratio
+        table.add_row(
+            f"{r.method} {r.path}", ms(r.wall_ms), ms(r.cpu_ms), ms(r.wait_ms),
+            "∞" if wc == float("inf") else f"{wc:.1f}", f"{r.requests}" + (f" ({r.errors} errors)" if r.errors else ""),
+        )  # fmt: skip
+    out.print(table)
+    wc = result.wait_compute_ratio
+    out.print(
+        f"Workload mean: {ms(result.wall_ms)} ms wall, {ms(result.cpu_ms)} ms CPU → W/C "
+        f"{'∞' if wc == float('inf') else f'{wc:.1f}'}: about {('many' if wc == float('inf') else f'{1 + wc:.0f}')} "
+        "requests in flight keep one core busy (threads per core ≈ 1 + W/C)."
+    )
+    m = result.memory
+    out.print(
+        f"Memory ({m.source.upper()}): {m.base_mib:,.1f} MiB for 1 worker × 1 thread, "
+        f"+{m.per_worker_mib:,.1f} MiB per extra worker, +{m.per_thread_mib:,.2f} MiB per extra thread. "
+        f"Startup {result.startup_s:.2f} s."
+    )

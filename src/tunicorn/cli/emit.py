@@ -1,0 +1,104 @@
+"""`tunicorn emit`: write a chosen configuration in the form a platform takes."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import cast
+
+import click
+
+from tunicorn import emit as emitting
+from tunicorn import target as targets
+from tunicorn.cli import cli
+from tunicorn.cli.options import POSITIVE_INT
+from tunicorn.errors import UsageError
+from tunicorn.report import console as out
+
+
+@cli.command("emit")
+@click.argument("target", required=False)
+@click.option("--workers", type=POSITIVE_INT, required=True, help="gunicorn worker processes.")
+@click.option(
+    "--threads",
+    type=POSITIVE_INT,
+    default=1,
+    show_default=True,
+    help="Threads per worker (more than 1 runs as gthread).",
+)
+@click.option(
+    "--worker-class",
+    type=click.Choice(emitting.WORKER_CLASSES),
+    default=None,
+    help="Default: sync, or gthread when --threads > 1.",
+)
+@click.option(
+    "--timeout",
+    type=POSITIVE_INT,
+    default=emitting.APP_SERVICE_TIMEOUT,
+    show_default=True,
+    help="Worker timeout in seconds (App Service uses 600).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(emitting.FORMATS),
+    default="azure",
+    show_default=True,
+    help="What to write.",
+)
+@click.option("--resource-group", default="<resource-group>", help="For --format az/appsettings.")
+@click.option("--app-name", default="<app-name>", help="The web app's name, for az lines.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to FILE instead of stdout.",
+)
+def emit_command(
+    target: str | None,
+    workers: int,
+    threads: int,
+    worker_class: str | None,
+    timeout: int,
+    fmt: str,
+    resource_group: str,
+    app_name: str,
+    output: Path | None,
+) -> None:
+    """Write the startup command, app settings, gunicorn.conf.py, Procfile or Dockerfile.
+
+    TARGET is module:app or a project folder (read the way App Service does); default app:app.
+
+    \b
+    Examples:
+      tunicorn emit --workers 3 --threads 6
+      tunicorn emit . --workers 2 --threads 4 --format conf -o gunicorn.conf.py
+    """
+    app = _app_for(target)
+    spec = emitting.make_spec(workers, threads, worker_class, app=app, timeout=timeout)
+    spec = dataclasses.replace(spec, resource_group=resource_group, site_name=app_name)
+    for note in spec.notes:
+        out.warn(note)
+    text = emitting.render(cast(emitting.Format, fmt), spec)
+    if output is None:
+        click.echo(text, nl=False)  # plain: the text must be copied byte for byte
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(
+            f"Cannot write {output}: {exc.strerror}; choose another --output."
+        ) from None
+    out.info(f"wrote {output} ({spec.label}, {spec.app})")
+
+
+def _app_for(spec: str | None) -> str:
+    if not spec:
+        return emitting.DEFAULT_APP
+    resolved = targets.resolve(spec)
+    if resolved.is_url:
+        raise UsageError(
+            f"{spec!r} is a URL: emit writes how to start an app, so give module:app or a folder."
+        )
+    return resolved.app

@@ -1,0 +1,243 @@
+"""`tunicorn tune` and `tunicorn profile`: measure, search, recommend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from tunicorn import plans, record
+from tunicorn.cli import cli
+from tunicorn.cli.options import POSITIVE_FLOAT, POSITIVE_INT, SIZE, parse_paths
+from tunicorn.errors import UsageError
+from tunicorn.load import Request
+from tunicorn.load.scenario import load_scenario
+from tunicorn.record import ServerConfig, Tick, Trial
+from tunicorn.report import console, terminal
+from tunicorn.target import Target, check_import, list_routes, resolve
+
+DEFAULT_PLAN = "B1"
+
+
+def workload(target: Target, paths: tuple[str, ...], scenario: str | None) -> tuple[Request, ...]:
+    """--path, else a scenario file, else every parameterless GET route of the Flask app."""
+    if paths and scenario:
+        raise UsageError("Give either --path or --scenario, not both.")
+    if scenario:
+        return load_scenario(scenario)
+    if paths:
+        return parse_paths(paths)
+    routes = list_routes(target)
+    if not routes:
+        raise UsageError(
+            f"Found no GET route without parameters in {target.app} to load: name the paths to "
+            "measure with --path /some/path (repeatable, weights as /path=3) or --scenario FILE."
+        )
+    return tuple(Request(path=r) for r in routes)
+
+
+def constraints(plan: str | None, cpus: int | None, memory: float | None) -> tuple[int, float, str]:
+    if plan and (cpus or memory):
+        raise UsageError("Give either --plan or --cpus with --memory, not both.")
+    if cpus or memory:
+        if not (cpus and memory):
+            raise UsageError(
+                "--cpus and --memory go together (e.g. --cpus 1 --memory 1.75GB), or use --plan B1."
+            )
+        return cpus, memory, ""
+    chosen = plans.get(plan or DEFAULT_PLAN)
+    if not plan:
+        console.info(
+            f"No --plan given: tuning for {chosen.name} ({chosen.vcpus} vCPU, {chosen.memory_gb:g} GB), "
+            "App Service's usual starting plan."
+        )
+    return chosen.vcpus, chosen.memory_mib, chosen.name
+
+
+class TrialPrinter:
+    """Prints one line per trial and a live line for the load inside it."""
+
+    def __init__(self, total_budget: float) -> None:
+        self.budget = total_budget
+        self.current = ""
+        from tunicorn.report.progress import LiveLine
+
+        self.line = LiveLine()
+
+    def say(self, message: str) -> None:
+        self.line.show(message)
+
+    def trial_start(self, config: ServerConfig, source: str, n: int) -> None:
+        self.current = f"trial {n:>2}  {config.label:<16} ({source})"
+        self.line.show(self.current + "  starting…")
+
+    def tick(self, tick: Tick) -> None:
+        self.line.show(
+            f"{self.current}  {tick.requests} requests  p95 {tick.p95_ms:.0f} ms  errors {tick.errors}"
+        )
+
+    def trial_done(self, trial: Trial) -> None:
+        self.line.clear()
+        console.stderr.print(terminal.trial_line(trial, self.current))
+
+
+@cli.command(context_settings={"show_default": True})
+@click.argument("target", required=False)
+@click.option("--demo", is_flag=True, help="Tune the bundled demo app.")
+@click.option("--plan", default=None, help=f"App Service plan to fit (tunicorn plans lists them). [default: {DEFAULT_PLAN}]")  # fmt: skip
+@click.option("--cpus", type=POSITIVE_INT, default=None, help="Cores of the target machine (with --memory).")  # fmt: skip
+@click.option("--memory", type=SIZE, default=None, help="Memory of the target machine, e.g. 1.75GB, 3.5GiB.")  # fmt: skip
+@click.option("--slo-p95", type=POSITIVE_FLOAT, default=None,
+              help="Latency target: p95 in ms. [default: 2.5 × one user's p95, at least 100]")  # fmt: skip
+@click.option("--budget", type=POSITIVE_FLOAT, default=150.0, help="Seconds to spend measuring.")
+@click.option("--path", "-p", "paths", multiple=True, metavar="PATH[=WEIGHT]",
+              help="Paths to load (repeatable, weighted: /io=3). [default: every GET route]")  # fmt: skip
+@click.option("--scenario", type=click.Path(dir_okay=False), default=None, help="TOML file of weighted requests.")  # fmt: skip
+@click.option("--keep-alive/--new-connections", "keepalive", default=False,
+              help="Reuse client connections, or open one per request (many users).")  # fmt: skip
+@click.option("--gevent/--no-gevent", default=None, help="Try the gevent worker. [default: when installed and the app mostly waits]")  # fmt: skip
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None, help="Write the whole run as JSON.")  # fmt: skip
+@click.option("--html", "html_path", type=click.Path(dir_okay=False), default=None, help="Write a self-contained HTML report.")  # fmt: skip
+@click.option("--emit", "emit_dir", type=click.Path(file_okay=False), default=None,
+              help="Write gunicorn.conf.py and startup.txt for the pick into this folder.")  # fmt: skip
+@click.option("--log-dir", type=click.Path(file_okay=False), default=None, help="Folder for gunicorn's logs.")  # fmt: skip
+def tune(
+    target: str | None,
+    demo: bool,
+    plan: str | None,
+    cpus: int | None,
+    memory: float | None,
+    slo_p95: float | None,
+    budget: float,
+    paths: tuple[str, ...],
+    scenario: str | None,
+    keepalive: bool,
+    gevent: bool | None,
+    json_path: str | None,
+    html_path: str | None,
+    emit_dir: str | None,
+    log_dir: str | None,
+) -> int:
+    """Find the workers × threads × worker class with the most capacity within the latency
+    target and the plan's memory, measured under real gunicorn and real HTTP load.
+
+    \b
+    Examples:
+      tunicorn tune --demo
+      tunicorn tune app:app --plan B2 --slo-p95 300 --json run.json --html run.html
+      tunicorn tune . --cpus 2 --memory 3.5GB --emit deploy/
+    """
+    from tunicorn.tune import Tuner, TuneEvents, TuneSettings
+
+    n_cpus, memory_mib, plan_name = constraints(plan, cpus, memory)
+    tgt = resolve(target, demo=demo)
+    if tgt.is_url:
+        raise UsageError("tune starts the app itself: give module:app, a folder or --demo (bench and probe take URLs).")  # fmt: skip
+    check_import(tgt)
+    requests = workload(tgt, paths, scenario)
+    settings = TuneSettings(
+        cpus=n_cpus, memory_mib=memory_mib, slo_p95_ms=slo_p95, budget_s=budget,
+        plan=plan_name, gevent=gevent, keepalive=keepalive,
+    )  # fmt: skip
+    printer = TrialPrinter(budget)
+    events = TuneEvents(
+        say=printer.say, trial_start=printer.trial_start, trial_done=printer.trial_done,
+        tick=printer.tick,
+    )  # fmt: skip
+    console.info(
+        f"Tuning {tgt.app} for {plan_name or f'{n_cpus} cores, {memory_mib:.0f} MiB'} within "
+        f"{budget:g} s, workload: {', '.join(r.path for r in requests)}"
+    )
+    try:
+        result = Tuner(tgt, requests, settings, events=events, log_dir=log_dir).run()
+    finally:
+        printer.line.clear()
+    result = _with_code_warnings(result, tgt)
+    terminal.print_tune(result)
+    if json_path:
+        record.save(result, json_path)
+        console.info(f"Wrote {json_path}")
+    if html_path:
+        _write_html(result, html_path)
+    if emit_dir and result.recommendation:
+        _emit(result, Path(emit_dir))
+    return 0 if result.recommendation else 1
+
+
+def _with_code_warnings(result: record.TuneResult, target: Target) -> record.TuneResult:
+    """Add check's static findings (module state, thread safety) for the recommended config."""
+    rec = result.recommendation
+    if rec is None or not target.chdir:
+        return result
+    import dataclasses
+
+    from tunicorn.check import check
+
+    found = check(
+        target.chdir,
+        startup=f"gunicorn --workers {rec.workers} --threads {rec.threads} --worker-class {rec.worker_class} {rec.app}",
+    )
+    extra = tuple(
+        f.message for f in found.findings if f.code in ("module-state", "thread-unsafe") and f.level != "info"
+    )
+    return dataclasses.replace(result, warnings=result.warnings + extra) if extra else result
+
+
+def _write_html(result: record.TuneResult, path: str) -> None:
+    try:
+        from tunicorn.report import html
+    except ImportError:  # pragma: no cover - the HTML report lands separately
+        raise UsageError("This build has no HTML report yet; use --json and tunicorn report later.") from None
+    html.write_tune(result, path)
+    console.info(f"Wrote {path}")
+
+
+def _emit(result: record.TuneResult, folder: Path) -> None:
+    from tunicorn.emit import make_spec, render
+
+    rec = result.recommendation
+    assert rec is not None
+    spec = make_spec(rec.workers, rec.threads, rec.worker_class, app=rec.app)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "gunicorn.conf.py").write_text(render("conf", spec), encoding="utf-8")
+    (folder / "startup.txt").write_text(spec.command() + "\n", encoding="utf-8")
+    console.info(f"Wrote {folder / 'gunicorn.conf.py'} and {folder / 'startup.txt'}")
+
+
+@cli.command(context_settings={"show_default": True})
+@click.argument("target", required=False)
+@click.option("--demo", is_flag=True, help="Profile the bundled demo app.")
+@click.option("--path", "-p", "paths", multiple=True, metavar="PATH[=WEIGHT]",
+              help="Paths to profile (repeatable). [default: every GET route]")  # fmt: skip
+@click.option("--scenario", type=click.Path(dir_okay=False), default=None, help="TOML file of weighted requests.")  # fmt: skip
+@click.option("--cpus", type=POSITIVE_INT, default=None, help="Pin the server to N cores.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None, help="Write the profile as JSON.")  # fmt: skip
+@click.option("--log-dir", type=click.Path(file_okay=False), default=None, help="Folder for gunicorn's logs.")  # fmt: skip
+def profile(
+    target: str | None,
+    demo: bool,
+    paths: tuple[str, ...],
+    scenario: str | None,
+    cpus: int | None,
+    json_path: str | None,
+    log_dir: str | None,
+) -> int:
+    """Where each request's time goes (CPU vs waiting) and what workers and threads cost in memory."""
+    from tunicorn.profile import profile as run_profile
+    from tunicorn.report.progress import LiveLine
+
+    tgt = resolve(target, demo=demo)
+    if tgt.is_url:
+        raise UsageError("profile starts the app itself: give module:app, a folder or --demo.")
+    check_import(tgt)
+    requests = workload(tgt, paths, scenario)
+    line = LiveLine()
+    try:
+        result = run_profile(tgt, requests, cpus=cpus or 1, log_dir=log_dir, say=line.show)
+    finally:
+        line.clear()
+    terminal.print_profile(result)
+    if json_path:
+        record.save(result, json_path)
+        console.info(f"Wrote {json_path}")
+    return 0

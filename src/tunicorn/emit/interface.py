@@ -1,0 +1,125 @@
+"""The one interface every output format implements: an EmitSpec in, text out.
+
+The spec is validated once, here, so that no format can write a configuration that
+gunicorn would silently run differently (threads > 1 with sync runs as gthread).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shlex
+from collections.abc import Callable
+from typing import Literal, get_args
+
+from tunicorn.errors import UsageError
+
+WorkerClass = Literal["sync", "gthread", "gevent"]
+WORKER_CLASSES: tuple[WorkerClass, ...] = get_args(WorkerClass)
+
+# App Service's own default; its front end gives up after 230 s whatever gunicorn says.
+APP_SERVICE_TIMEOUT = 600
+DEFAULT_APP = "app:app"
+
+
+@dataclasses.dataclass(frozen=True)
+class EmitSpec:
+    """One gunicorn configuration to write out, already in the form gunicorn really runs."""
+
+    workers: int
+    threads: int = 1
+    worker_class: WorkerClass = "sync"
+    app: str = DEFAULT_APP
+    timeout: int = APP_SERVICE_TIMEOUT
+    bind: str = "0.0.0.0"
+    # The port is not fixed here: each format says how its platform passes it
+    # (App Service: gunicorn's default 8000; Procfile: $PORT; Docker: ${PORT:-8000}).
+    default_port: int = 8000
+    python_version: str = "3.12"
+    resource_group: str = "<resource-group>"
+    site_name: str = "<app-name>"
+    notes: tuple[str, ...] = ()
+
+    def argv(self, *, bind: str | None = None) -> list[str]:
+        """gunicorn's arguments, in the order of the seed's startup command."""
+        args = ["gunicorn", f"--bind={bind or self.bind}", "--timeout", str(self.timeout)]
+        args += ["--workers", str(self.workers)]
+        if self.worker_class != "gevent":  # gevent ignores --threads: do not suggest it matters
+            args += ["--threads", str(self.threads)]
+        if self.worker_class != "sync":
+            args += ["--worker-class", self.worker_class]
+        args.append(self.app)
+        return args
+
+    def command(self, *, bind: str | None = None) -> str:
+        """The command as one shell line; the bind is left unquoted so $PORT can expand."""
+        args = self.argv(bind=bind)
+        quoted = [a if a.startswith("--bind=") else shlex.quote(a) for a in args]
+        return " ".join(quoted)
+
+    @property
+    def label(self) -> str:
+        return f"{self.workers}×{self.threads} {self.worker_class}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Emitter:
+    """One output format: the file it is usually saved as and how to write it."""
+
+    name: str
+    filename: str
+    render: Callable[[EmitSpec], str]
+
+
+def make_spec(
+    workers: int,
+    threads: int = 1,
+    worker_class: str | None = None,
+    *,
+    app: str = DEFAULT_APP,
+    timeout: int = APP_SERVICE_TIMEOUT,
+) -> EmitSpec:
+    """Validate what the user asked for and say what gunicorn will really run.
+
+    A UsageError explains a combination gunicorn would misread; `notes` keeps the
+    quieter corrections (sync with threads becomes gthread) for the CLI to print.
+    """
+    for name, value in (("workers", workers), ("threads", threads), ("timeout", timeout)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise UsageError(f"--{name} must be a whole number of 1 or more (got {value!r}).")
+    notes: list[str] = []
+    kind: WorkerClass
+    if worker_class is None:
+        kind = "gthread" if threads > 1 else "sync"
+    elif worker_class == "sync":
+        kind = "sync"
+        if threads > 1:
+            kind = "gthread"
+            notes.append(
+                f"--threads {threads} with the sync worker runs as gthread in gunicorn; "
+                "written as --worker-class gthread so the command says what runs."
+            )
+    elif worker_class == "gthread":
+        kind = "gthread"
+        if threads == 1:
+            notes.append(
+                "gthread with 1 thread serves one request per worker, like sync, but keeps "
+                "connections alive; raise --threads if requests wait on I/O."
+            )
+    elif worker_class == "gevent":
+        kind = "gevent"
+        if threads > 1:
+            raise UsageError(
+                f"gevent ignores --threads ({threads}): each gevent worker serves many requests "
+                "as greenlets (up to worker_connections); drop --threads or use gthread."
+            )
+    else:
+        known = ", ".join(WORKER_CLASSES)
+        raise UsageError(f"Unknown worker class {worker_class!r}: use one of {known}.")
+    return EmitSpec(
+        workers=workers,
+        threads=threads,
+        worker_class=kind,
+        app=app,
+        timeout=timeout,
+        notes=tuple(notes),
+    )

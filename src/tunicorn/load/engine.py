@@ -1,0 +1,664 @@
+"""The load engine: HTTP/1.1 over raw asyncio transports, parsed by httptools.
+
+Why not streams or aiohttp: the generator must stay far lighter than the server it
+measures, or on a small machine it measures itself. Here a keep-alive request costs one
+`transport.write` of prebuilt bytes, one C parse and one Python callback; there is no
+future, task or timer per request (one periodic housekeeper handles timeouts, ticks and
+the end of the run).
+
+Closed loop: each of `concurrency` connections sends its next request as soon as the last
+one is answered, reconnecting transparently when the server closes. Open loop: requests
+fall due at `t0 + i / rate`, go out on an idle connection (or a new one, up to
+`concurrency`), else wait in a queue; latency counts from the due time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import math
+import socket
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Sequence
+
+import httptools
+from hdrh.histogram import HdrHistogram
+
+from tunicorn.errors import UsageError
+from tunicorn.load.scenario import LoadSpec, Request
+from tunicorn.record import ClientStats, Latency, LoadResult, Tick
+
+__all__ = ["ERROR_KINDS", "new_histogram", "run_load", "weighted_cycle"]
+
+ERROR_KINDS = ("connect", "timeout", "reset", "http_4xx", "http_5xx", "protocol")
+
+HIST_LOWEST_US = 1
+HIST_HIGHEST_US = 3600 * 1_000_000
+HIST_DIGITS = 3
+
+LATE_S = 0.010  # an open-loop request sent later than this after its due time is late
+LATE_FRACTION_MAX = 0.05
+RATE_FRACTION_MIN = 0.95
+SATURATED_BUSY = 0.9
+BACKOFF_S = (0.010, 0.050)  # after a failed connect, so a dead server is no busy loop
+HOUSEKEEP_S = 0.05
+MIX_LENGTH = 1000
+
+_now = time.monotonic  # the event loop's clock too, so call_at and latencies agree
+
+
+def new_histogram() -> HdrHistogram:
+    """Latency in µs from 1 µs to one hour, 3 significant digits."""
+    return HdrHistogram(HIST_LOWEST_US, HIST_HIGHEST_US, HIST_DIGITS)
+
+
+def weighted_cycle(weights: Sequence[float], length: int = MIX_LENGTH) -> list[int]:
+    """Indices in smooth weighted round-robin order: deterministic, and evenly interleaved."""
+    if not weights:
+        raise UsageError("The request mix is empty: give at least one request.")
+    if any(w < 0 or not math.isfinite(w) for w in weights):
+        raise UsageError("Request weights must be finite and not negative.")
+    total = float(sum(weights))
+    if total <= 0:
+        raise UsageError("At least one request needs a weight above zero.")
+    if len(weights) == 1:
+        return [0]
+    current = [0.0] * len(weights)
+    order: list[int] = []
+    for _ in range(length):
+        for i, w in enumerate(weights):
+            current[i] += w
+        best = max(range(len(weights)), key=current.__getitem__)
+        current[best] -= total
+        order.append(best)
+    return order
+
+
+class _Target:
+    """Where to connect and what bytes to send, decided once before the run."""
+
+    def __init__(self, spec: LoadSpec) -> None:
+        parts = urllib.parse.urlsplit(spec.url)
+        if parts.scheme != "http":
+            raise UsageError(f"The load engine speaks plain http only, not {spec.url!r}.")
+        if not parts.hostname:
+            raise UsageError(f"No host in {spec.url!r}: give a URL like http://127.0.0.1:8000.")
+        self.host = parts.hostname
+        self.port = parts.port or 80
+        try:
+            infos = socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM)
+        except OSError as exc:
+            raise UsageError(f"Cannot resolve {self.host!r}: {exc}.") from exc
+        # Numeric addresses: asyncio then connects without a resolver thread per connect.
+        self.addrs: list[tuple[int, str, int]] = []
+        for family, _type, _proto, _name, sockaddr in infos:
+            entry = (int(family), str(sockaddr[0]), int(sockaddr[1]))
+            if entry not in self.addrs:
+                self.addrs.append(entry)
+        base = parts.path.rstrip("/")
+        host_header = parts.netloc.rpartition("@")[2]
+        weights = [r.weight for r in spec.requests]
+        payloads = [self._payload(r, base, host_header, spec.keepalive) for r in spec.requests]
+        self.sequence = [payloads[i] for i in weighted_cycle(weights)]
+
+    @staticmethod
+    def _payload(req: Request, base: str, host: str, keepalive: bool) -> bytes:
+        path = req.path if req.path.startswith("/") else "/" + req.path
+        lines = [f"{req.method.upper()} {base}{path} HTTP/1.1", f"Host: {host}"]
+        names = {name.lower() for name, _ in req.headers}
+        if "user-agent" not in names:
+            lines.append("User-Agent: tunicorn")
+        lines.extend(f"{name}: {value}" for name, value in req.headers)
+        if req.body or req.method.upper() in ("POST", "PUT", "PATCH"):
+            lines.append(f"Content-Length: {len(req.body)}")
+        if not keepalive:
+            lines.append("Connection: close")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + req.body
+
+
+class _Conn(asyncio.Protocol):
+    """One client connection; parser callbacks hand each outcome to the engine."""
+
+    __slots__ = (
+        "eng",
+        "transport",
+        "parser",
+        "busy",
+        "start",
+        "payload",
+        "sent",
+        "got_bytes",
+        "closing",
+        "retried",
+    )
+
+    def __init__(self, eng: _Engine) -> None:
+        self.eng = eng
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpResponseParser(self)
+        self.busy = False  # a request is out and not yet answered
+        self.start = 0.0  # when that request was due: latency and timeout count from here
+        self.payload = b""
+        self.sent = 0  # requests sent on this connection (a reused one may go stale)
+        self.got_bytes = False
+        self.closing = False  # closed on purpose: losing it is no error
+        self.retried = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.eng.connected(self)
+
+    def data_received(self, data: bytes) -> None:
+        self.got_bytes = True
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserCallbackError:
+            raise  # a bug of ours, not the server's: let asyncio report it
+        except httptools.HttpParserError:
+            self.eng.failed(self, "protocol")
+
+    def on_message_complete(self) -> None:
+        self.eng.answered(self, self.parser.get_status_code(), self.parser.should_keep_alive())
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.eng.lost(self)
+
+
+class _Engine:
+    def __init__(
+        self,
+        spec: LoadSpec,
+        target: _Target,
+        loop: asyncio.AbstractEventLoop,
+        on_tick: Callable[[Tick], None] | None,
+        stop: threading.Event | None,
+    ) -> None:
+        self.spec = spec
+        self.loop = loop
+        self.on_tick = on_tick
+        self.stop_event = stop
+        self.addrs = target.addrs
+        self.addr_i = 0
+        self.sequence = target.sequence
+        self.seq_len = len(target.sequence)
+        self.seq_i = 0
+        self.keepalive = spec.keepalive
+        self.open_loop = spec.rate is not None
+        self.cap = max(1, spec.concurrency)
+        self.max_requests = spec.max_requests
+        self.timeout = spec.timeout_s
+
+        self.running = True
+        self.measuring = False
+        self.conns: set[_Conn] = set()
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.idle: list[_Conn] = []  # open loop: LIFO, so hot connections are reused
+        self.queue: collections.deque[float] = collections.deque()  # open loop: due times
+        self.connecting = 0
+        self.backoff_until = 0.0
+        self.issued = 0
+        self.finished = 0
+
+        # Measured window only.
+        self.latencies: list[float] = []  # seconds, this tick; flushed into the histogram
+        self.ok = 0
+        self.errors = dict.fromkeys(ERROR_KINDS, 0)
+        self.status: dict[int, int] = {}
+        self.sent_measured = 0
+        self.late = 0
+        self.hist = new_histogram()
+        self.timeline: list[Tick] = []
+
+        self.t_begin = 0.0
+        self.t_measure = 0.0
+        self.t_end = 0.0
+        self.t_stopped = 0.0
+        self.cpu_begin = 0.0
+        self.cpu_end = 0.0
+        self.next_tick = 0.0
+        self.next_sweep = 0.0
+        self.sweep_every = max(HOUSEKEEP_S, min(1.0, self.timeout / 10))
+        self.done: asyncio.Future[None] = loop.create_future()
+
+    # -- request flow ---------------------------------------------------------------
+
+    def send(self, conn: _Conn, start: float) -> None:
+        i = self.seq_i
+        payload = self.sequence[i]
+        i += 1
+        self.seq_i = 0 if i == self.seq_len else i
+        conn.payload = payload
+        conn.start = start
+        conn.busy = True
+        conn.sent += 1
+        conn.retried = False
+        conn.got_bytes = False
+        conn.transport.write(payload)  # type: ignore[union-attr]
+
+    def resend(self, conn: _Conn, start: float, payload: bytes) -> None:
+        conn.payload = payload
+        conn.start = start
+        conn.busy = True
+        conn.sent += 1
+        conn.retried = True
+        conn.got_bytes = False
+        conn.transport.write(payload)  # type: ignore[union-attr]
+
+    def connected(self, conn: _Conn) -> None:
+        self.connecting -= 1
+        if conn.closing:  # timed out while connecting: already counted
+            conn.transport.abort()  # type: ignore[union-attr]
+        elif not self.running:
+            self.drop(conn)
+        elif conn.payload:  # a request that a stale keep-alive connection lost
+            self.resend(conn, conn.start, conn.payload)
+        elif self.open_loop:
+            self.next_open(conn)
+        else:  # closed loop: this client's request was issued when it asked to connect
+            self.send(conn, conn.start)
+
+    def next_closed(self, conn: _Conn, now: float) -> None:
+        if self.running and self.issued < self.max_requests:
+            self.issued += 1
+            self.send(conn, now)
+        else:
+            conn.busy = False
+            self.drop(conn)
+
+    def next_open(self, conn: _Conn) -> None:
+        if self.queue:
+            due = self.queue.popleft()
+            now = _now()
+            if due >= self.t_measure:
+                self.sent_measured += 1
+                if now - due > LATE_S:
+                    self.late += 1
+            self.send(conn, due)
+        else:
+            conn.busy = False
+            self.idle.append(conn)
+
+    def answered(self, conn: _Conn, status: int, keep: bool) -> None:
+        now = _now()
+        if not conn.busy:  # an answer nobody asked for
+            self.drop(conn)
+            return
+        conn.busy = False
+        conn.payload = b""
+        self.finished += 1
+        if self.measuring:
+            self.status[status] = self.status.get(status, 0) + 1
+            if status < 400:
+                self.ok += 1
+                self.latencies.append(now - conn.start)
+            elif status < 500:
+                self.errors["http_4xx"] += 1
+            else:
+                self.errors["http_5xx"] += 1
+        if self.finished >= self.issued and self.issued >= self.max_requests:
+            self.finish()
+        if not (keep and self.keepalive) or not self.running:
+            self.drop(conn)
+            self.replace(now)
+        elif self.open_loop:
+            self.next_open(conn)
+        else:
+            self.next_closed(conn, now)
+
+    def failed(self, conn: _Conn, kind: str) -> None:
+        """The request on `conn` failed: count it, drop the connection, carry on."""
+        if conn.busy:
+            conn.busy = False
+            conn.payload = b""
+            self.error(kind)
+        conn.closing = True
+        self.conns.discard(conn)
+        conn.transport.abort()  # type: ignore[union-attr]
+        self.replace(_now())
+
+    def lost(self, conn: _Conn) -> None:
+        self.conns.discard(conn)
+        if conn.closing:
+            return
+        conn.closing = True
+        if conn in self.idle:
+            self.idle.remove(conn)
+        if not self.running:
+            return
+        if conn.busy and conn.sent > 1 and not conn.got_bytes and not conn.retried:
+            # The server closed an idle keep-alive connection as we reused it: send again.
+            self.open_conn(conn.start, conn.payload, pending=True)
+            return
+        if conn.busy:
+            conn.busy = False
+            self.error("reset")
+        self.replace(_now())
+
+    def error(self, kind: str) -> None:
+        self.finished += 1
+        if self.measuring:
+            self.errors[kind] += 1
+        if self.finished >= self.issued and self.issued >= self.max_requests:
+            self.finish()
+
+    def drop(self, conn: _Conn) -> None:
+        conn.closing = True
+        self.conns.discard(conn)
+        if conn.transport is not None:
+            if conn.busy:
+                conn.transport.abort()
+            else:
+                conn.transport.close()
+
+    def replace(self, now: float) -> None:
+        """A connection went away: open another if the load still needs one."""
+        if not self.running:
+            return
+        if self.open_loop:
+            self.fill()
+        else:
+            self.request_closed(now)
+
+    def request_closed(self, now: float) -> None:
+        """Closed loop: a client issues its next request on a new connection."""
+        if self.running and self.issued < self.max_requests:
+            self.issued += 1
+            self.open_conn(now, b"", pending=True)
+
+    # -- connections -------------------------------------------------------------------
+
+    def open_conn(self, start: float, payload: bytes, *, pending: bool = False) -> None:
+        conn = _Conn(self)
+        conn.start = start
+        conn.payload = payload
+        conn.busy = pending or bool(payload)
+        self.conns.add(conn)
+        self.connecting += 1
+        task = self.loop.create_task(self.connect(conn))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def connect(self, conn: _Conn) -> None:
+        family, host, port = self.addrs[self.addr_i]
+        try:
+            await self.loop.create_connection(lambda: conn, host, port, family=family)
+        except OSError:
+            self.connecting -= 1
+            self.conns.discard(conn)
+            if conn.closing:  # timed out while connecting: already counted
+                return
+            conn.closing = True
+            if len(self.addrs) > 1:  # e.g. localhost → ::1 while the server is on 127.0.0.1
+                self.addr_i = (self.addr_i + 1) % len(self.addrs)
+            self.connect_failed(conn)
+
+    def connect_failed(self, conn: _Conn) -> None:
+        if not self.running:
+            return
+        span = BACKOFF_S[1] - BACKOFF_S[0]
+        delay = BACKOFF_S[0] + span * ((self.finished * 7919) % 97) / 97
+        if self.open_loop:
+            # Nothing is listening: every request waiting for a connection fails now.
+            now = _now()
+            failed = len(self.queue) + (1 if conn.payload else 0)
+            # They were attempted in time: the server failed them, not the generator.
+            self.sent_measured += sum(1 for due in self.queue if due >= self.t_measure)
+            self.queue.clear()
+            for _ in range(failed):
+                self.error("connect")
+            self.backoff_until = now + delay
+            self.loop.call_later(delay, self.fill)
+        else:
+            self.error("connect")
+            self.loop.call_later(delay, lambda: self.request_closed(_now()))
+
+    def fill(self) -> None:
+        """Open loop: open connections for queued requests, up to the cap."""
+        if not self.running or _now() < self.backoff_until:
+            return
+        want = len(self.queue) - self.connecting
+        room = self.cap - len(self.conns)
+        for _ in range(min(want, room)):
+            self.open_conn(0.0, b"")
+
+    # -- open-loop schedule ---------------------------------------------------------------
+
+    def due(self, t0: float, interval: float) -> None:
+        now = _now()
+        issued_before = self.issued
+        while self.running:
+            at = t0 + self.issued * interval
+            if at > now:
+                self.loop.call_at(at, self.due, t0, interval)
+                break
+            if at >= self.t_end or self.issued >= self.max_requests:
+                break  # no more due; the housekeeper or the last answer ends the run
+            self.issued += 1
+            if self.idle:
+                conn = self.idle.pop()
+                if at >= self.t_measure:
+                    self.sent_measured += 1
+                    if now - at > LATE_S:
+                        self.late += 1
+                self.send(conn, at)
+            else:
+                self.queue.append(at)
+        if self.issued > issued_before and self.queue:
+            self.fill()
+
+    # -- housekeeping: measured window, ticks, timeouts, stop ------------------------------
+
+    def housekeep(self) -> None:
+        if not self.running:
+            return
+        now = _now()
+        if not self.measuring and now >= self.t_measure:
+            self.begin_measuring(now)
+        if self.measuring and now >= self.next_tick:
+            self.tick(now)
+            self.next_tick += self.spec.tick_s
+            if self.next_tick <= now:
+                self.next_tick = now + self.spec.tick_s
+        if now >= self.next_sweep:
+            self.sweep(now)
+            self.next_sweep = now + self.sweep_every
+        if now >= self.t_end or (self.stop_event is not None and self.stop_event.is_set()):
+            self.finish()
+            return
+        wake = min(now + HOUSEKEEP_S, self.t_end)
+        if not self.measuring:
+            wake = min(wake, self.t_measure)
+        self.loop.call_at(wake, self.housekeep)
+
+    def begin_measuring(self, now: float) -> None:
+        self.measuring = True
+        self.t_measure = now
+        self.t_end = now + max(0.0, self.spec.duration_s)
+        self.cpu_begin = time.thread_time()
+        self.next_tick = now + self.spec.tick_s
+        self.latencies = []
+
+    def sweep(self, now: float) -> None:
+        limit = now - self.timeout
+        for conn in [c for c in self.conns if c.busy and c.start < limit]:
+            conn.busy = False
+            conn.payload = b""
+            self.error("timeout")
+            self.drop(conn)
+            self.replace(now)
+        while self.queue and self.queue[0] < limit:
+            self.queue.popleft()
+            self.error("timeout")
+
+    def flush(self) -> tuple[float, float]:
+        """Move this tick's latencies into the histogram; their p50 and p95 in ms."""
+        values = self.latencies
+        self.latencies = []
+        if not values:
+            return 0.0, 0.0
+        values.sort()
+        record = self.hist.record_value
+        for v in values:
+            us = int(v * 1_000_000)
+            record(HIST_LOWEST_US if us < HIST_LOWEST_US else min(us, HIST_HIGHEST_US))
+        n = len(values)
+        return values[min(n - 1, n // 2)] * 1000, values[min(n - 1, int(n * 0.95))] * 1000
+
+    def tick(self, now: float) -> None:
+        p50, p95 = self.flush()
+        errors = sum(self.errors.values())
+        t = Tick(
+            t=round(now - self.t_measure, 3),
+            requests=self.ok + errors,
+            errors=errors,
+            p50_ms=round(p50, 3),
+            p95_ms=round(p95, 3),
+        )
+        self.timeline.append(t)
+        if self.on_tick is not None:
+            self.on_tick(t)
+
+    def finish(self) -> None:
+        if not self.running:
+            return
+        now = _now()
+        if not self.measuring:  # stopped before the measured window began
+            self.begin_measuring(now)
+        self.running = False
+        self.t_stopped = now
+        self.cpu_end = time.thread_time()
+        since = now - self.t_measure - (self.timeline[-1].t if self.timeline else 0.0)
+        if self.latencies or not self.timeline or since > 0.001:
+            self.tick(now)
+        if not self.done.done():
+            self.done.set_result(None)
+
+    async def run(self) -> None:
+        now = _now()
+        self.t_begin = now
+        self.t_measure = now + max(0.0, self.spec.warmup_s)
+        self.t_end = self.t_measure + max(0.0, self.spec.duration_s)
+        self.next_sweep = now + self.sweep_every
+        if self.spec.warmup_s <= 0:
+            self.begin_measuring(now)
+        if self.open_loop:
+            rate = float(self.spec.rate or 0.0)
+            self.loop.call_soon(self.due, now, 1.0 / rate)
+        else:
+            for _ in range(self.cap):
+                self.request_closed(now)
+        self.housekeep()
+        try:
+            await self.done
+        finally:
+            self.running = False
+            await self.close_all()
+
+    async def close_all(self) -> None:
+        """Abandon what is in flight (it is not counted) and close every socket."""
+        for conn in list(self.conns):
+            self.drop(conn)
+        self.idle.clear()
+        self.queue.clear()
+        tasks = list(self.tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for conn in list(self.conns):
+            self.drop(conn)
+        await asyncio.sleep(0)  # let connection_lost callbacks run and sockets close
+
+    # -- the record --------------------------------------------------------------------
+
+    def result(self) -> LoadResult:
+        spec = self.spec
+        wall = max(0.0, self.t_stopped - self.t_measure)
+        cpu = max(0.0, self.cpu_end - self.cpu_begin)
+        errors = {k: v for k, v in self.errors.items()}
+        requests = self.ok + sum(errors.values())
+        hist = self.hist
+        if hist.get_total_count():
+            latency = Latency(
+                p50=hist.get_value_at_percentile(50) / 1000,
+                p90=hist.get_value_at_percentile(90) / 1000,
+                p95=hist.get_value_at_percentile(95) / 1000,
+                p99=hist.get_value_at_percentile(99) / 1000,
+                max=hist.get_max_value() / 1000,
+                mean=round(hist.get_mean_value() / 1000, 3),
+            )
+        else:
+            latency = Latency()
+        busy = cpu / wall if wall > 0 else 0.0
+        client = ClientStats(
+            cpu_seconds=round(cpu, 4),
+            cpu_ms_per_request=round(cpu * 1000 / requests, 4) if requests else 0.0,
+            busy_fraction=round(busy, 3),
+            saturated=busy >= SATURATED_BUSY,
+        )
+        rate_missed = False
+        late_fraction = 0.0
+        if spec.rate is not None and wall > 0:
+            late_fraction = self.late / self.sent_measured if self.sent_measured else 0.0
+            sent_rate = self.sent_measured / wall
+            rate_missed = (
+                late_fraction > LATE_FRACTION_MAX or sent_rate < RATE_FRACTION_MIN * spec.rate
+            )
+        return LoadResult(
+            mode=spec.mode,
+            concurrency=spec.concurrency,
+            rate=spec.rate,
+            duration_s=round(wall, 3),
+            requests=requests,
+            ok=self.ok,
+            errors_by_kind=errors,
+            latency_ms=latency,
+            throughput_rps=round(self.ok / wall, 2) if wall > 0 else 0.0,
+            client=client,
+            status_counts={str(k): v for k, v in sorted(self.status.items())},
+            timeline=tuple(self.timeline),
+            rate_missed=rate_missed,
+            late_fraction=round(late_fraction, 4),
+            histogram=hist.encode().decode("ascii"),
+        )
+
+
+def _check(spec: LoadSpec) -> None:
+    if spec.concurrency < 1:
+        raise UsageError("Concurrency must be at least 1.")
+    if spec.rate is not None and not (spec.rate > 0 and math.isfinite(spec.rate)):
+        raise UsageError("The rate must be a positive number of requests per second.")
+    if spec.duration_s < 0 or spec.warmup_s < 0:
+        raise UsageError("Duration and warm-up cannot be negative.")
+    if spec.timeout_s <= 0 or spec.tick_s <= 0:
+        raise UsageError("The request timeout and the tick must be positive.")
+    if spec.max_requests < 1:
+        raise UsageError("max_requests must be at least 1.")
+
+
+def run_load(
+    spec: LoadSpec,
+    *,
+    on_tick: Callable[[Tick], None] | None = None,
+    stop: threading.Event | None = None,
+) -> LoadResult:
+    """Drive `spec` against its URL in a fresh event loop and summarise the measured window.
+
+    `requests` counts every request that ended in the window (ok or not); `throughput_rps`
+    counts only the ok ones (status < 400). Requests still in flight at the end are
+    abandoned and not counted. Safe to call from any thread; it blocks until done.
+    """
+    _check(spec)
+    target = _Target(spec)
+    loop = asyncio.new_event_loop()
+    try:
+        engine = _Engine(spec, target, loop, on_tick, stop)
+        loop.run_until_complete(engine.run())
+        return engine.result()
+    finally:
+        try:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            loop.close()

@@ -1,0 +1,304 @@
+"""Pure functions: the bounds and fits that turn a few figures into expectations.
+
+Nothing here measures, sleeps or prints. The measured stages use these to say what a
+configuration *should* reach (Little's law), how many threads a core can keep busy (W/C),
+what fits in memory, and where adding concurrency stops helping (the Universal
+Scalability Law); `recommend` uses them alone when nothing has been measured.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from tunicorn.record import ModelBaseline
+
+FloatArray = npt.NDArray[np.float64]
+
+# --- Little's law ---------------------------------------------------------------------------
+
+
+def concurrency(throughput_rps: float, latency_s: float) -> float:
+    """Requests in flight on average: L = λ × W."""
+    _check_non_negative(throughput_rps=throughput_rps, latency_s=latency_s)
+    return throughput_rps * latency_s
+
+
+def slots_bound_rps(slots: int, service_time_s: float) -> float:
+    """C slots that each hold a request for R seconds cannot serve more than C / R per second."""
+    _check_positive(slots=slots, service_time_s=service_time_s)
+    return slots / service_time_s
+
+
+def cpu_bound_rps(cores: float, cpu_s_per_request: float) -> float:
+    """N cores that spend c CPU seconds per request cannot serve more than N / c per second."""
+    _check_positive(cores=cores, cpu_s_per_request=cpu_s_per_request)
+    return cores / cpu_s_per_request
+
+
+def throughput_bound_rps(
+    slots: int, service_time_s: float, cores: float, cpu_s_per_request: float
+) -> float:
+    """The lower of the two ceilings: whichever runs out first, slots or CPU."""
+    return min(slots_bound_rps(slots, service_time_s), cpu_bound_rps(cores, cpu_s_per_request))
+
+
+def slots_needed(cores: float, wc_ratio: float) -> float:
+    """Requests in flight that keep `cores` busy when each waits W for every C it computes."""
+    _check_positive(cores=cores)
+    _check_non_negative(wc_ratio=wc_ratio)
+    return cores * (1.0 + wc_ratio)
+
+
+# --- wait / compute --------------------------------------------------------------------------
+
+
+def wait_compute_ratio(latency_s: float, cpu_s: float) -> float:
+    """W/C from one request's wall time and CPU time (waiting = the rest of the wall time)."""
+    _check_positive(cpu_s=cpu_s)
+    _check_non_negative(latency_s=latency_s)
+    return max(latency_s - cpu_s, 0.0) / cpu_s
+
+
+def threads_per_core(wc_ratio: float) -> float:
+    """≈ 1 + W/C: while one thread computes, W/C others can be waiting."""
+    _check_non_negative(wc_ratio=wc_ratio)
+    return 1.0 + wc_ratio
+
+
+# --- memory ----------------------------------------------------------------------------------
+
+
+def worker_memory_mib(base_mib: float, thread_mib: float, threads: int) -> float:
+    """PSS of one worker: what it holds once loaded, plus what each extra thread adds."""
+    _check_non_negative(base_mib=base_mib, thread_mib=thread_mib)
+    _check_positive(threads=threads)
+    return base_mib + thread_mib * (threads - 1)
+
+
+def usable_memory_mib(budget_mib: float, headroom: float = 0.25, master_mib: float = 0.0) -> float:
+    """The share of the budget that workers may fill: less the headroom and the master."""
+    _check_non_negative(budget_mib=budget_mib, master_mib=master_mib)
+    if not 0.0 <= headroom < 1.0:
+        raise ValueError(f"headroom must be from 0 up to (not including) 1, got {headroom}")
+    return max(budget_mib * (1.0 - headroom) - master_mib, 0.0)
+
+
+def memory_cap_workers(
+    budget_mib: float,
+    base_mib: float,
+    thread_mib: float,
+    threads: int,
+    *,
+    headroom: float = 0.25,
+    master_mib: float = 0.0,
+) -> int:
+    """How many workers of `threads` threads fit in the budget (0 when not even one does)."""
+    per_worker = worker_memory_mib(base_mib, thread_mib, threads)
+    usable = usable_memory_mib(budget_mib, headroom, master_mib)
+    if per_worker <= 0:
+        raise ValueError("a worker must take some memory (base_mib > 0)")
+    return math.floor(usable / per_worker + 1e-9)
+
+
+def memory_cap_threads(
+    budget_mib: float,
+    base_mib: float,
+    thread_mib: float,
+    workers: int,
+    *,
+    headroom: float = 0.25,
+    master_mib: float = 0.0,
+) -> int:
+    """How many threads per worker fit for `workers` workers (0 when the workers alone do not)."""
+    _check_positive(workers=workers)
+    usable = usable_memory_mib(budget_mib, headroom, master_mib) / workers
+    if usable < base_mib:
+        return 0
+    if thread_mib <= 0:
+        return UNLIMITED_THREADS
+    return min(1 + math.floor((usable - base_mib) / thread_mib + 1e-9), UNLIMITED_THREADS)
+
+
+# Where memory is no limit on threads: long before this, locks and the GIL are.
+UNLIMITED_THREADS = 1024
+
+
+# --- Universal Scalability Law ---------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class UslFit:
+    """X(N) = λN / (1 + σ(N−1) + κN(N−1)), fitted to measured (N, X) points."""
+
+    lam: float  # throughput of one unit of concurrency with no contention
+    sigma: float  # contention: the serial share (queueing on a lock, the GIL, one DB row)
+    kappa: float  # coherency: cost growing with pairs of workers (crosstalk, cache churn)
+    n_star: float  # concurrency of peak throughput; inf when nothing bends the curve down
+    x_max: float  # throughput predicted at the peak (the limit λ/σ when n_star is inf)
+    rmse: float  # root mean square error of the fit, in the units of X
+    points: int
+    note: str = ""
+
+    def predict(self, n: float) -> float:
+        return usl_throughput(n, self.lam, self.sigma, self.kappa)
+
+
+def usl_throughput(n: float, lam: float, sigma: float, kappa: float) -> float:
+    return lam * n / (1.0 + sigma * (n - 1.0) + kappa * n * (n - 1.0))
+
+
+def usl_peak(sigma: float, kappa: float) -> float:
+    """N* = √((1−σ)/κ): where coherency costs outgrow what one more unit adds."""
+    if sigma >= 1.0:
+        return 1.0
+    if kappa <= 0.0:
+        return math.inf
+    return max(math.sqrt((1.0 - sigma) / kappa), 1.0)
+
+
+def fit_usl(n: Sequence[float], x: Sequence[float]) -> UslFit:
+    """Least-squares fit of λ, σ, κ (σ, κ ≥ 0) to throughput X measured at concurrency N.
+
+    For a given λ the law is linear in σ and κ: λN/X − 1 = σ(N−1) + κN(N−1), solved as a
+    two-variable non-negative least squares. λ is then chosen to minimise the error in X
+    itself (golden-section search), since X, not the linearised form, is what was measured.
+    """
+    ns = np.asarray(n, dtype=float)
+    xs = np.asarray(x, dtype=float)
+    if ns.shape != xs.shape or ns.ndim != 1:
+        raise ValueError("n and x must be two sequences of the same length")
+    if ns.size < 2:
+        raise ValueError("a USL fit needs at least two (N, X) points")
+    if not (np.all(np.isfinite(ns)) and np.all(np.isfinite(xs))):
+        raise ValueError("N and X must be finite numbers")
+    if np.any(ns < 1) or np.any(xs <= 0):
+        raise ValueError("N must be 1 or more and X more than zero at every point")
+    distinct = np.unique(ns).size
+    if distinct < 2:
+        raise ValueError("a USL fit needs throughput at two or more different concurrencies")
+
+    # X(N) ≤ λN whenever σ, κ ≥ 0, so λ is at least the best throughput per unit.
+    low = float((xs / ns).max())
+    high = low * 4.0
+    # Two concurrencies cannot tell σ from κ apart: keep the simpler Amdahl form (κ = 0).
+    coherency = ns * (ns - 1.0) if distinct >= 3 else np.zeros_like(ns)
+
+    def solve(lam: float) -> tuple[float, float, float]:
+        sigma, kappa = _nnls2(ns - 1.0, coherency, lam * ns / xs - 1.0)
+        predicted = lam * ns / (1.0 + sigma * (ns - 1.0) + kappa * ns * (ns - 1.0))
+        return float(np.sum((predicted - xs) ** 2)), sigma, kappa
+
+    lam = _golden_min(lambda v: solve(v)[0], low, high)
+    error, sigma, kappa = solve(lam)
+    note = "two concurrencies only: fitted with κ = 0 (Amdahl)" if distinct < 3 else ""
+    n_star = usl_peak(sigma, kappa)
+    if math.isinf(n_star):
+        x_max = lam / sigma if sigma > 0 else math.inf
+        note = note or "no retrograde region in the data: throughput has not peaked yet"
+    else:
+        x_max = usl_throughput(n_star, lam, sigma, kappa)
+    return UslFit(
+        lam=lam,
+        sigma=sigma,
+        kappa=kappa,
+        n_star=n_star,
+        x_max=x_max,
+        rmse=math.sqrt(error / ns.size),
+        points=int(ns.size),
+        note=note,
+    )
+
+
+def _nnls2(a: FloatArray, b: FloatArray, y: FloatArray) -> tuple[float, float]:
+    """min ‖s·a + k·b − y‖² with s, k ≥ 0, by trying each active set (two unknowns only)."""
+    candidates: list[tuple[float, float]] = [(0.0, 0.0)]
+    matrix = np.column_stack([a, b])
+    solution, *_ = np.linalg.lstsq(matrix, y, rcond=None)
+    if solution[0] >= 0 and solution[1] >= 0:
+        candidates.append((float(solution[0]), float(solution[1])))
+    for column, place in ((a, 0), (b, 1)):
+        denom = float(column @ column)
+        if denom > 0:
+            value = max(float(column @ y) / denom, 0.0)
+            candidates.append((value, 0.0) if place == 0 else (0.0, value))
+
+    def residual(c: tuple[float, float]) -> float:
+        return float(np.sum((c[0] * a + c[1] * b - y) ** 2))
+
+    return min(candidates, key=residual)
+
+
+def _golden_min(fn: Callable[[float], float], low: float, high: float) -> float:
+    """The minimum of a one-dimensional function on [low, high] (golden-section search)."""
+    ratio = (math.sqrt(5.0) - 1.0) / 2.0
+    a, b = low, high
+    c, d = b - ratio * (b - a), a + ratio * (b - a)
+    fc, fd = fn(c), fn(d)
+    for _ in range(200):
+        if b - a <= 1e-12 * max(abs(b), 1.0):
+            break
+        if fc <= fd:
+            b, d, fd = d, c, fc
+            c = b - ratio * (b - a)
+            fc = fn(c)
+        else:
+            a, c, fc = c, d, fd
+            d = a + ratio * (b - a)
+            fd = fn(d)
+    return (a + b) / 2.0
+
+
+# --- rules of thumb ---------------------------------------------------------------------------
+
+
+def multiworkers_count(cores: int) -> int:
+    """gunicorn's and App Service's PYTHON_ENABLE_GUNICORN_MULTIWORKERS rule: 2 × cores + 1."""
+    _check_positive(cores=cores)
+    return 2 * cores + 1
+
+
+def baselines(cores: int) -> tuple[ModelBaseline, ...]:
+    """The configurations every recommendation is compared with (DESIGN.md, Definitions)."""
+    return (
+        ModelBaseline(
+            name="app-service-default",
+            workers=1,
+            threads=1,
+            worker_class="sync",
+            source="App Service with no startup command",
+        ),
+        ModelBaseline(
+            name="multiworkers",
+            workers=multiworkers_count(cores),
+            threads=1,
+            worker_class="sync",
+            source="PYTHON_ENABLE_GUNICORN_MULTIWORKERS=true",
+        ),
+        ModelBaseline(
+            name="seed-3x6",
+            workers=3,
+            threads=6,
+            worker_class="gthread",
+            source="the seed article's fixed choice",
+        ),
+    )
+
+
+# --- checks ------------------------------------------------------------------------------------
+
+
+def _check_positive(**values: float) -> None:
+    for name, value in values.items():
+        if not value > 0 or math.isinf(value):
+            raise ValueError(f"{name} must be a finite number above zero, got {value}")
+
+
+def _check_non_negative(**values: float) -> None:
+    for name, value in values.items():
+        if not value >= 0 or math.isinf(value):
+            raise ValueError(f"{name} must be a finite number of zero or more, got {value}")

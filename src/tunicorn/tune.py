@@ -1,0 +1,494 @@
+"""Tune: profile, measure the baselines, search the lattice, and pick by measured capacity.
+
+Capacity of a configuration (DESIGN.md, "Definitions") is the highest request rate it
+sustains with p95 within the SLO and no errors. Each trial finds it in two phases on one
+server: a closed loop with one client per slot shows the most it can do (saturation),
+then an open loop at a share of that rate checks the SLO with requests arriving on their
+own schedule, as real users do; the first rate that passes is the capacity.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import math
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tunicorn import search
+from tunicorn.errors import ServerError
+from tunicorn.launch import Server
+from tunicorn.load import LoadSpec, Request, run_load
+from tunicorn.measure import load_warnings, pinned, split_cores, to_bench
+from tunicorn.profile import predict_pss, profile as run_profile, slots_to_saturate
+from tunicorn.record import (
+    Baseline,
+    BenchResult,
+    ClientStats,
+    Constraints,
+    Latency,
+    LoadResult,
+    Profile,
+    Recommendation,
+    ServerConfig,
+    ServerStats,
+    Tick,
+    Trial,
+    TuneResult,
+)
+from tunicorn.sample import Sampler
+from tunicorn.target import Target
+
+VERIFY_SHARES = (0.85, 0.6, 0.35)
+MEMORY_HEADROOM = 0.9  # leave 10% of the plan for the OS and the platform's own processes
+
+
+@dataclasses.dataclass(frozen=True)
+class TuneSettings:
+    cpus: int
+    memory_mib: float
+    slo_p95_ms: float | None = None  # None: derived from the profile
+    budget_s: float = 150.0
+    plan: str = ""
+    warmup_s: float = 1.0
+    saturate_s: float = 3.0
+    verify_s: float = 3.0
+    max_threads: int = 64
+    gevent: bool | None = None  # None: when installed and the app waits more than it computes
+    keepalive: bool = False  # False: a new connection per request, like many separate users
+
+
+@dataclasses.dataclass
+class TuneEvents:
+    """What the CLI subscribes to; the tuner itself never prints."""
+
+    say: Callable[[str], None] = lambda message: None
+    trial_start: Callable[[ServerConfig, str, int], None] = lambda config, source, n: None
+    trial_done: Callable[[Trial], None] = lambda trial: None
+    tick: Callable[[Tick], None] | None = None
+
+
+def default_slo(profile: Profile) -> float:
+    """2.5 × the p95 of one user alone, at least 100 ms: 'no slower than 2.5× unloaded'."""
+    return float(max(100.0, round(2.5 * profile.p95_ms / 10.0) * 10.0))
+
+
+def gevent_available() -> bool:
+    return importlib.util.find_spec("gevent") is not None
+
+
+class Tuner:
+    def __init__(
+        self,
+        target: Target,
+        requests: tuple[Request, ...],
+        settings: TuneSettings,
+        *,
+        events: TuneEvents | None = None,
+        log_dir: str | Path | None = None,
+        stop: threading.Event | None = None,
+        profile: Profile | None = None,
+    ) -> None:
+        self.target = target
+        self.requests = requests
+        self.settings = settings
+        self.events = events or TuneEvents()
+        self.log_dir = log_dir
+        self.stop = stop
+        self.profile = profile
+        self.trials: dict[tuple[int, int, str], Trial] = {}
+        self.cores = split_cores(settings.cpus)
+        self.started = 0.0
+        self.slo = settings.slo_p95_ms or 0.0
+        self.budget_mib = settings.memory_mib * MEMORY_HEADROOM
+
+    # -- the run -------------------------------------------------------------------------------
+
+    def run(self) -> TuneResult:
+        self.started = time.monotonic()
+        if self.profile is None:
+            self.events.say("profiling the app (CPU vs waiting per route, memory per worker/thread)")
+            self.profile = run_profile(
+                self.target, self.requests, cpus=self.settings.cpus, log_dir=self.log_dir,
+                say=self.events.say, keepalive=self.settings.keepalive,
+            )  # fmt: skip
+        prof = self.profile
+        self.slo = self.settings.slo_p95_ms or default_slo(prof)
+        cpus = self.settings.cpus
+
+        named = search.baselines(cpus)
+        for name, config in named:
+            self.measure(config, "baseline")
+
+        fits = self.fits
+        start = search.model_start(prof, cpus, fits)
+        self.measure(start, "model")
+        if self._try_gevent(prof):
+            self.measure(ServerConfig(cpus, 1, "gevent"), "model")
+
+        max_workers = max(2 * cpus + 2, cpus + 3)
+        while not self._out_of_time():
+            current = search.best(self.trials.values())
+            if current is None:
+                # Nothing passes yet: walk down from the model's start towards fewer slots.
+                candidates = [c for c in search.neighbours(start, max_workers, self.settings.max_threads)]
+            else:
+                candidates = search.neighbours(current.config, max_workers, self.settings.max_threads)
+            fresh = [c for c in candidates if search.key(c) not in self.trials]
+            if not fresh:
+                break  # every neighbour of the best is measured: more trials cannot move it
+            fresh.sort(key=lambda c: -self._promise(c))
+            for config in fresh:
+                if self._out_of_time():
+                    break
+                self.measure(config, "search")
+            if search.best(self.trials.values()) is current:
+                break
+        return self._result(named)
+
+    def fits(self, config: ServerConfig) -> bool:
+        assert self.profile is not None
+        return predict_pss(self.profile.memory, config) <= self.budget_mib
+
+    def _try_gevent(self, prof: Profile) -> bool:
+        if self.settings.gevent is not None:
+            return self.settings.gevent and gevent_available()
+        return gevent_available() and prof.wait_compute_ratio >= 1.0
+
+    def _promise(self, config: ServerConfig) -> float:
+        """Little's law and the CPU bound, for ordering trials only (never for choosing)."""
+        assert self.profile is not None
+        prof = self.profile
+        wall_s = max(prof.wall_ms, 0.001) / 1000
+        cpu_bound = self.settings.cpus * 1000 / prof.cpu_ms if prof.cpu_ms > 0 else math.inf
+        return min(min(config.slots, 512) / wall_s, cpu_bound) - 0.001 * config.slots
+
+    def _out_of_time(self) -> bool:
+        if self.stop is not None and self.stop.is_set():
+            return True
+        per_trial = self.settings.warmup_s + self.settings.saturate_s + self.settings.verify_s + 3
+        return time.monotonic() - self.started + per_trial > self.settings.budget_s
+
+    # -- one trial -----------------------------------------------------------------------------
+
+    def measure(self, config: ServerConfig, source: str) -> Trial:
+        config = config.effective()
+        k = search.key(config)
+        if k in self.trials:
+            return self.trials[k]
+        assert self.profile is not None
+        predicted = predict_pss(self.profile.memory, config)
+        self.events.trial_start(config, source, len(self.trials) + 1)
+        if predicted > self.budget_mib:
+            trial = _unmeasured(
+                config, source, "memory", predicted,
+                f"predicted {predicted:.0f} MiB PSS is over the {self.budget_mib:.0f} MiB budget; not started",
+            )  # fmt: skip
+        else:
+            try:
+                trial = self._measure(config, source, predicted)
+            except ServerError as exc:
+                trial = _unmeasured(config, source, "failed", predicted, str(exc))
+        self.trials[k] = trial
+        self.events.trial_done(trial)
+        return trial
+
+    def _saturation_clients(self, config: ServerConfig) -> int:
+        assert self.profile is not None
+        if config.worker_class == "gevent":
+            need = slots_to_saturate(self.profile, self.settings.cpus)
+            return max(4 * config.workers, min(2 * need, 512))
+        return min(config.slots, 512)
+
+    def _measure(self, config: ServerConfig, source: str, predicted: float) -> Trial:
+        s = self.settings
+        clients = self._saturation_clients(config)
+        timeout = max(10.0, 4 * self.slo / 1000)
+        with Server(self.target, config, cpus=self.cores.server, log_dir=self.log_dir) as server:
+            with pinned(self.cores.client):
+                sampler = Sampler(server.pid).start()
+                timer = threading.Timer(s.warmup_s, sampler.mark)
+                timer.start()
+                try:
+                    sat = run_load(
+                        LoadSpec(url=server.url, requests=self.requests, concurrency=clients,
+                                 duration_s=s.saturate_s, warmup_s=s.warmup_s, timeout_s=timeout,
+                                 keepalive=s.keepalive),
+                        on_tick=self.events.tick, stop=self.stop,
+                    )  # fmt: skip
+                finally:
+                    timer.cancel()
+                    stats = sampler.stop()
+                server.check_alive()
+                phases: list[LoadResult] = [sat]
+                capacity: float = 0.0
+                at: LoadResult | None = None
+                reason = ""
+                if sat.errors:
+                    reason = "errors"
+                elif stats.pss_mib_peak > self.budget_mib:
+                    reason = "memory"
+                else:
+                    capacity, at, reason = self._find_capacity(server.url, sat, clients, timeout, phases)
+                server.check_alive()
+                running = dataclasses.replace(config, worker_class=server.running_worker_class())
+                log_notes = server.log_warnings()
+        benches = tuple(
+            to_bench(self.target, server.url, running, p, stats if i == 0 else None,
+                     cpus=self.cores.server, warnings=load_warnings(p))  # fmt: skip
+            for i, p in enumerate(phases)
+        )
+        note = "; ".join(log_notes)
+        if reason == "errors":
+            bad = next(p for p in phases if p.errors)
+            kinds = ", ".join(f"{k} {v}" for k, v in sorted(bad.errors_by_kind.items()) if v)
+            note = f"errors under load ({kinds})" + (f"; {note}" if note else "")
+        elif reason == "slo":
+            note = f"p95 over {self.slo:.0f} ms even at {VERIFY_SHARES[-1]:.0%} of its peak rate"
+        return Trial(
+            config=running,
+            source=source,
+            feasible=not reason,
+            reason=reason,
+            capacity_rps=round(capacity, 2),
+            throughput_rps=sat.throughput_rps,
+            requests=sat.requests,
+            errors=sat.errors,
+            latency_ms=(at or sat).latency_ms,
+            server=stats,
+            client=sat.client,
+            predicted_pss_mib=round(predicted, 1),
+            note=note,
+            phases=benches,
+            worker_balance=_worker_balance(stats),
+        )
+
+    def _find_capacity(
+        self, url: str, sat: LoadResult, clients: int, timeout: float, phases: list[LoadResult]
+    ) -> tuple[float, LoadResult | None, str]:
+        """The highest open-loop rate (as a share of the saturation rate) that meets the SLO.
+
+        Try 85% first; on a miss, step down and then bisect once between the last miss and
+        the first pass, so capacity is not rounded down to a coarse ladder.
+        """
+        s = self.settings
+        best: tuple[float, LoadResult | None] = (0.0, None)
+        lo, hi = 0.0, 1.0
+        for share in VERIFY_SHARES:
+            ok, check = self._verify(url, share * sat.throughput_rps, clients, timeout, phases)
+            if check is None:
+                break
+            if check.errors:
+                return 0.0, None, "errors"
+            if ok:
+                best, lo = (check.throughput_rps, check), share
+                break
+            hi = share
+        if best[1] is None:
+            return 0.0, None, "slo"
+        if lo < VERIFY_SHARES[0] and not self._out_of_time():
+            mid = (lo + hi) / 2
+            ok, check = self._verify(url, mid * sat.throughput_rps, clients, timeout, phases)
+            if check is not None and check.errors:
+                return 0.0, None, "errors"
+            if ok and check is not None and check.throughput_rps > best[0]:
+                best = (check.throughput_rps, check)
+        return best[0], best[1], ""
+
+    def _verify(
+        self, url: str, rate: float, clients: int, timeout: float, phases: list[LoadResult]
+    ) -> tuple[bool, LoadResult | None]:
+        s = self.settings
+        if rate <= 0 or (self.stop is not None and self.stop.is_set()):
+            return False, None
+        duration = min(max(s.verify_s, 30 / rate), 8.0)
+        check = run_load(
+            LoadSpec(url=url, requests=self.requests, rate=rate,
+                     concurrency=max(2 * clients, 32), duration_s=duration,
+                     warmup_s=0.5, timeout_s=timeout, keepalive=s.keepalive),
+            on_tick=self.events.tick, stop=self.stop,
+        )  # fmt: skip
+        phases.append(check)
+        return (not check.errors and check.latency_ms.p95 <= self.slo), check
+
+    # -- the answer ----------------------------------------------------------------------------
+
+    def _result(self, named: list[tuple[str, ServerConfig]]) -> TuneResult:
+        assert self.profile is not None
+        prof = self.profile
+        trials = tuple(self.trials.values())
+        pick = search.best(trials)
+        baselines = tuple(self._baseline(name, config) for name, config in named)
+        constraints = Constraints(
+            cpus=self.settings.cpus, memory_mib=round(self.settings.memory_mib, 1),
+            slo_p95_ms=self.slo, plan=self.settings.plan, cores_here=prof.cores_here,
+        )  # fmt: skip
+        cpu_bound = self.settings.cpus * 1000 / prof.cpu_ms if prof.cpu_ms > 0 else 0.0
+        model = {
+            "cpu_ms": prof.cpu_ms,
+            "wall_ms": prof.wall_ms,
+            "wait_compute_ratio": round(prof.wait_compute_ratio, 3) if prof.cpu_ms > 0 else -1.0,
+            "cpu_bound_rps": round(cpu_bound, 2),
+            "slots_to_saturate": float(slots_to_saturate(prof, self.settings.cpus)),
+            "memory_budget_mib": round(self.budget_mib, 1),
+        }
+        recommendation = None
+        if pick is not None:
+            from tunicorn.emit import make_spec, render
+
+            spec = make_spec(
+                pick.config.workers, pick.config.threads, pick.config.worker_class,
+                app=self.target.app,
+            )  # fmt: skip
+            recommendation = Recommendation(
+                workers=pick.config.workers,
+                threads=pick.config.threads,
+                worker_class=pick.config.worker_class,
+                startup_command=spec.command(),
+                throughput_rps=pick.throughput_rps,
+                capacity_rps=pick.capacity_rps,
+                latency_ms=pick.latency_ms,
+                pss_mib_peak=pick.server.pss_mib_peak if pick.server else 0.0,
+                app=self.target.app,
+                reasons=tuple(reasons(pick, trials, prof, self.settings, self.slo, self.budget_mib)),
+                az_command=render("az", spec).strip(),
+                app_settings=render("appsettings", spec).strip(),
+            )
+        return TuneResult(
+            target=self.target.label,
+            app=self.target.app,
+            recommendation=recommendation,
+            baselines=baselines,
+            trials=trials,
+            constraints=constraints,
+            profile=prof,
+            elapsed_s=round(time.monotonic() - self.started, 1),
+            model=model,
+            warnings=tuple(self._warnings(trials)),
+            verdict=verdict(recommendation, baselines, self.slo),
+        )
+
+    def _baseline(self, name: str, config: ServerConfig) -> Baseline:
+        trial = self.trials[search.key(config)]
+        return Baseline(
+            name=name,
+            workers=trial.config.workers,
+            threads=trial.config.threads,
+            worker_class=trial.config.worker_class,
+            throughput_rps=trial.throughput_rps,
+            capacity_rps=trial.capacity_rps,
+            latency_ms=trial.latency_ms,
+            pss_mib_peak=trial.server.pss_mib_peak if trial.server else trial.predicted_pss_mib,
+            feasible=trial.feasible,
+            reason=trial.note if not trial.feasible else "",
+        )
+
+    def _warnings(self, trials: tuple[Trial, ...]) -> list[str]:
+        out = []
+        cores_here = self.profile.cores_here if self.profile else 0
+        if self.cores.warning:
+            out.append(self.cores.warning)
+        elif cores_here and cores_here < self.settings.cpus + 1:
+            out.append(
+                f"This machine has {cores_here} cores, fewer than the plan's {self.settings.cpus} + 1 "
+                "for the load generator: the figures are an upper bound."
+            )
+        saturated = [t for t in trials if t.client.saturated]
+        if saturated:
+            out.append(
+                f"The load generator saturated its core in {len(saturated)} trial(s): those "
+                "figures understate the server."
+            )
+        for t in trials:
+            if t.config.worker_class == "gthread" and t.config.workers > 1 and t.worker_balance:
+                share = max(t.worker_balance) / max(1, sum(t.worker_balance))
+                if share > 1.5 / t.config.workers:
+                    out.append(
+                        f"{t.config.label}: one worker did {share:.0%} of the work (keep-alive "
+                        "connections pile onto gthread workers unevenly)."
+                    )
+                    break
+        return out
+
+
+def _unmeasured(config: ServerConfig, source: str, reason: str, predicted: float, note: str) -> Trial:
+    return Trial(
+        config=config, source=source, feasible=False, reason=reason, capacity_rps=0.0,
+        throughput_rps=0.0, requests=0, errors=0, latency_ms=Latency(), server=None,
+        client=ClientStats(), predicted_pss_mib=round(predicted, 1), note=note,
+    )  # fmt: skip
+
+
+def _worker_balance(stats: ServerStats) -> tuple[int, ...]:
+    """CPU milliseconds each worker spent: a lopsided split means an idle worker beside a busy one."""
+    return tuple(int(1000 * x) for x in stats.worker_cpu_s)
+
+
+def ratio(a: float, b: float) -> str:
+    if b <= 0:
+        return "∞×" if a > 0 else "—"
+    return f"{a / b:.1f}×"
+
+
+def verdict(rec: Recommendation | None, baselines: tuple[Baseline, ...], slo: float) -> str:
+    if rec is None:
+        return (
+            f"No configuration met p95 ≤ {slo:.0f} ms without errors: raise --slo-p95, give the "
+            "plan more memory, or look at the trials' errors."
+        )
+    default = baselines[0] if baselines else None
+    vs = f", {ratio(rec.capacity_rps, default.capacity_rps)} App Service's default 1×1" if default else ""
+    return (
+        f"Run {rec.workers} worker{'s' if rec.workers > 1 else ''} × {rec.threads} "
+        f"thread{'s' if rec.threads > 1 else ''} ({rec.worker_class}): {rec.capacity_rps:.0f} req/s "
+        f"within p95 ≤ {slo:.0f} ms{vs}."
+    )
+
+
+def reasons(
+    pick: Trial,
+    trials: tuple[Trial, ...],
+    prof: Profile,
+    settings: TuneSettings,
+    slo: float,
+    budget_mib: float,
+) -> list[str]:
+    """Why this configuration: which bound or measurement decided."""
+    out = []
+    wc = prof.wait_compute_ratio
+    if prof.cpu_ms > 0:
+        out.append(
+            f"Each request computes {prof.cpu_ms:.1f} ms and waits {prof.wait_ms:.1f} ms "
+            f"(W/C = {wc:.1f}): about {1 + wc:.0f} requests in flight keep one core busy."
+        )
+        bound = settings.cpus * 1000 / prof.cpu_ms
+        share = pick.capacity_rps / bound if bound else 0
+        out.append(
+            f"CPU bound: {settings.cpus} core{'s' if settings.cpus > 1 else ''} / "
+            f"{prof.cpu_ms:.1f} ms = {bound:.0f} req/s; the pick reaches {share:.0%} of it."
+        )
+    mem = prof.memory
+    out.append(
+        f"Memory: {mem.base_mib:.0f} MiB for 1×1, +{mem.per_worker_mib:.0f} MiB per worker, "
+        f"+{mem.per_thread_mib:.1f} MiB per thread; budget {budget_mib:.0f} MiB "
+        f"(90% of {settings.memory_mib:.0f}); the pick peaked at "
+        f"{pick.server.pss_mib_peak if pick.server else pick.predicted_pss_mib:.0f} MiB."
+    )
+    over = [t for t in trials if t.reason == "memory"]
+    if over:
+        out.append(f"{len(over)} configuration(s) were ruled out by memory.")
+    broke = [t for t in trials if t.reason in ("errors", "failed")]
+    if broke:
+        labels = ", ".join(t.config.label for t in broke[:4])
+        out.append(f"Errors under load ruled out {labels}.")
+    slow = [t for t in trials if t.reason == "slo"]
+    if slow:
+        out.append(f"{len(slow)} configuration(s) could not keep p95 ≤ {slo:.0f} ms.")
+    measured = [t for t in trials if t.server is not None]
+    out.append(
+        f"Measured {len(measured)} configurations; every one within 3% of the best capacity "
+        "was a tie, decided by lower p95, then less memory, then fewer processes."
+    )
+    return out

@@ -23,7 +23,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/reportdata.py
 
 import reportdata  # noqa: E402
+from tunicorn import record  # noqa: E402
+from tunicorn.record import BenchResult  # noqa: E402
 from tunicorn.report import html  # noqa: E402
+
+REAL_BENCH = Path(__file__).resolve().parents[1] / "fixtures" / "reports" / "bench_demo_io.json"
 
 pytestmark = pytest.mark.integration
 
@@ -155,6 +159,9 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "bench": html.write_bench(reportdata.make_bench(), folder / "bench.html"),
         "tune": html.write_tune(reportdata.make_tune(), folder / "tune.html"),
         "probe": html.write_probe(reportdata.make_probe(), folder / "probe.html"),
+        "real-bench": html.write_bench(
+            record.from_json(REAL_BENCH.read_bytes(), BenchResult), folder / "real-bench.html"
+        ),
     }
 
 
@@ -163,10 +170,11 @@ EXPECTED_PLOTS = {
     "tune": {"plot-capacity", "plot-model", "plot-latency", "plot-over-time",
              "plot-profile-routes", "plot-profile-memory"},
     "probe": {"plot-probe-throughput", "plot-probe-latency"},
+    "real-bench": {"plot-latency-time", "plot-latency-distribution", "plot-server"},
 }  # fmt: skip
 
 
-@pytest.mark.parametrize("kind", ["bench", "tune", "probe"])
+@pytest.mark.parametrize("kind", ["bench", "tune", "probe", "real-bench"])
 def test_report_has_no_remote_references_and_plotly_once(pages: dict[str, Path], kind: str) -> None:
     text = pages[kind].read_text(encoding="utf-8")
     assert not REMOTE_REF.search(text), REMOTE_REF.search(text)
@@ -177,7 +185,7 @@ def test_report_has_no_remote_references_and_plotly_once(pages: dict[str, Path],
 
 
 @needs_chromium
-@pytest.mark.parametrize("kind", ["bench", "tune", "probe"])
+@pytest.mark.parametrize("kind", ["bench", "tune", "probe", "real-bench"])
 def test_report_renders_offline_in_chromium(
     pages: dict[str, Path], kind: str, tmp_path: Path
 ) -> None:

@@ -131,3 +131,17 @@ def test_bad_input_exits_2_with_one_sentence(
     assert len(err.splitlines()) == 1, err
     assert "Traceback" not in captured.err + captured.out
     assert path.name in " ".join(err.split())
+
+
+REAL_BENCH = Path(__file__).resolve().parents[1] / "fixtures" / "reports" / "bench_demo_io.json"
+
+
+def test_report_of_a_real_bench_run(tmp_path: Path) -> None:
+    """A run the real engine wrote (`bench --demo --path /io -c 4 -d 2 --json`), re-read."""
+    bench = record.from_json(REAL_BENCH.read_bytes(), BenchResult)
+    assert record.from_json(record.to_json(bench), BenchResult) == bench
+    out = run_report(str(REAL_BENCH), "--html", str(tmp_path / "real.html"))
+    assert f"{bench.throughput_rps:,.1f} req/s" in out
+    assert terminal.ms(bench.latency_ms.p95) in out
+    page = (tmp_path / "real.html").read_text(encoding="utf-8")
+    assert 'id="plot-latency-distribution"' in page  # its HDR histogram decoded

@@ -64,7 +64,7 @@ def cores_over_time(samples: Sequence[Sample]) -> tuple[list[float], list[float]
     if len(samples) < 2:
         return xs, ys
     t0 = samples[0].t
-    for prev, cur in zip(samples, samples[1:]):
+    for prev, cur in zip(samples, samples[1:], strict=False):
         dt = cur.t - prev.t
         if dt <= 0:
             continue
@@ -118,24 +118,57 @@ def latency_over_time(result: BenchResult) -> go.Figure | None:
         rps.append((tick.requests - prev_n) / dt if dt > 0 else 0.0)
         prev_t, prev_n = tick.t, tick.requests
     fig.add_trace(
-        go.Bar(x=xs, y=rps, name="throughput (req/s)", marker_color="rgba(86,180,233,0.35)",
-               hovertemplate="%{y:.1f} req/s<extra></extra>"),
+        go.Bar(
+            x=xs,
+            y=rps,
+            name="throughput (req/s)",
+            marker_color="rgba(86,180,233,0.35)",
+            hovertemplate="%{y:.1f} req/s<extra></extra>",
+        ),
         secondary_y=True,
-    )  # fmt: skip
-    fig.add_trace(go.Scatter(x=xs, y=[t.p50_ms for t in ticks], name="p50", mode="lines+markers",
-                             line={"color": OTHER, "width": 2}))  # fmt: skip
-    fig.add_trace(go.Scatter(x=xs, y=[t.p95_ms for t in ticks], name="p95", mode="lines+markers",
-                             line={"color": DEFAULT, "width": 2}))  # fmt: skip
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=xs,
+            y=[t.p50_ms for t in ticks],
+            name="p50",
+            mode="lines+markers",
+            line={"color": OTHER, "width": 2},
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=xs,
+            y=[t.p95_ms for t in ticks],
+            name="p95",
+            mode="lines+markers",
+            line={"color": DEFAULT, "width": 2},
+        )
+    )
     errors = [t.errors for t in ticks]
     if any(errors):
-        fig.add_trace(go.Scatter(x=xs, y=errors, name="errors (cumulative)", mode="lines",
-                                 line={"color": PURPLE, "dash": "dot"}), secondary_y=True)  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=errors,
+                name="errors (cumulative)",
+                mode="lines",
+                line={"color": PURPLE, "dash": "dot"},
+            ),
+            secondary_y=True,
+        )
     _layout(fig, "Latency over time")
     fig.update_xaxes(title_text="seconds into the measured window")
     fig.update_yaxes(title_text="latency (ms)", rangemode="tozero", secondary_y=False)
     # Bars in the lower half, latency lines above them: the two never hide each other.
-    fig.update_yaxes(title_text="requests per second", range=[0, max(rps + [1.0]) * 2.2],
-                     showgrid=False, tickmode="auto", nticks=5, secondary_y=True)  # fmt: skip
+    fig.update_yaxes(
+        title_text="requests per second",
+        range=[0, max(rps + [1.0]) * 2.2],
+        showgrid=False,
+        tickmode="auto",
+        nticks=5,
+        secondary_y=True,
+    )
     return fig
 
 
@@ -145,28 +178,42 @@ def latency_distribution(result: BenchResult) -> go.Figure | None:
     fig = go.Figure()
     ticks = [0.0, 50.0, 90.0, 99.0, 99.9, 99.99]
     if points:
-        fig.add_trace(go.Scatter(
-            x=[_pct_to_x(p) for p, _ in points], y=[v for _, v in points], mode="lines",
-            name="latency", line={"color": OTHER, "width": 2, "shape": "hv"},
-            customdata=[p for p, _ in points],
-            hovertemplate="p%{customdata:.3f}: %{y:.1f} ms<extra></extra>",
-        ))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=[_pct_to_x(p) for p, _ in points],
+                y=[v for _, v in points],
+                mode="lines",
+                name="latency",
+                line={"color": OTHER, "width": 2, "shape": "hv"},
+                customdata=[p for p, _ in points],
+                hovertemplate="p%{customdata:.3f}: %{y:.1f} ms<extra></extra>",
+            )
+        )
         top = max(p for p, _ in points)
         ticks = [t for t in ticks if t <= top] + ([top] if top < 99.99 else [])
     lat = result.latency_ms
     marks = [(50.0, lat.p50), (90.0, lat.p90), (95.0, lat.p95), (99.0, lat.p99)]
     if not points and not any(v for _, v in marks):
         return None
-    fig.add_trace(go.Scatter(
-        x=[_pct_to_x(p) for p, _ in marks], y=[v for _, v in marks], mode="markers+text",
-        name="reported percentiles", marker={"color": DEFAULT, "size": 9},
-        text=[f"p{p:g} {v:,.0f} ms" for p, v in marks],
-        textposition=["top left", "bottom right", "top left", "bottom right"],
-        hovertemplate="%{text}<extra></extra>",
-    ))  # fmt: skip
+    fig.add_trace(
+        go.Scatter(
+            x=[_pct_to_x(p) for p, _ in marks],
+            y=[v for _, v in marks],
+            mode="markers+text",
+            name="reported percentiles",
+            marker={"color": DEFAULT, "size": 9},
+            text=[f"p{p:g} {v:,.0f} ms" for p, v in marks],
+            textposition=["top left", "bottom right", "top left", "bottom left"],
+            hovertemplate="%{text}<extra></extra>",
+        )
+    )
     _layout(fig, "Latency distribution (percentile of requests at or under each latency)")
-    fig.update_xaxes(type="log", title_text="percentile", tickvals=[_pct_to_x(t) for t in ticks],
-                     ticktext=[f"{t:.4g}%" for t in ticks])  # fmt: skip
+    fig.update_xaxes(
+        type="log",
+        title_text="percentile",
+        tickvals=[_pct_to_x(t) for t in ticks],
+        ticktext=[f"{t:.4g}%" for t in ticks],
+    )
     fig.update_yaxes(title_text="latency (ms)", rangemode="tozero")
     return fig
 
@@ -178,30 +225,63 @@ def server_over_time(
     usable = [(lbl, s, c) for lbl, s, c in runs if len(s.samples) >= 2]
     if not usable:
         return None
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
-                        subplot_titles=("CPU (cores busy)", "Memory (PSS, MiB)"))  # fmt: skip
+    fig = make_subplots(
+        rows=2,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.12,
+        subplot_titles=("CPU (cores busy)", "Memory (PSS, MiB)"),
+    )
     for label, stats, colour in usable:
         xs, ys = cores_over_time(stats.samples)
-        fig.add_trace(go.Scatter(x=xs, y=ys, name=label, legendgroup=label, mode="lines",
-                                 line={"color": colour, "width": 2},
-                                 hovertemplate="%{y:.2f} cores<extra>" + label + "</extra>"),
-                      row=1, col=1)  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                name=label,
+                legendgroup=label,
+                mode="lines",
+                line={"color": colour, "width": 2},
+                hovertemplate="%{y:.2f} cores<extra>" + label + "</extra>",
+            ),
+            row=1,
+            col=1,
+        )
         t0 = stats.samples[0].t
         mem_name = "PSS" if stats.memory_source == "pss" else "RSS"
-        fig.add_trace(go.Scatter(x=[s.t - t0 for s in stats.samples],
-                                 y=[s.pss_mib for s in stats.samples], name=label,
-                                 legendgroup=label, showlegend=False, mode="lines",
-                                 line={"color": colour, "width": 2},
-                                 hovertemplate="%{y:.0f} MiB " + mem_name + "<extra>" + label
-                                 + "</extra>"), row=2, col=1)  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=[s.t - t0 for s in stats.samples],
+                y=[s.pss_mib for s in stats.samples],
+                name=label,
+                legendgroup=label,
+                showlegend=False,
+                mode="lines",
+                line={"color": colour, "width": 2},
+                hovertemplate="%{y:.0f} MiB " + mem_name + "<extra>" + label + "</extra>",
+            ),
+            row=2,
+            col=1,
+        )
     if annotate_flat:
         label, stats, _ = usable[-1]
         xs, ys = cores_over_time(stats.samples)
         if xs:
-            fig.add_annotation(x=xs[len(xs) // 2], y=ys[len(ys) // 2], text=annotate_flat,
-                               showarrow=True, arrowhead=2, ax=0, ay=-60, row=1, col=1,
-                               align="left", bgcolor="rgba(255,255,255,0.9)",
-                               bordercolor=DEFAULT, font={"size": 12})  # fmt: skip
+            fig.add_annotation(
+                x=xs[len(xs) // 2],
+                y=ys[len(ys) // 2],
+                text=annotate_flat,
+                showarrow=True,
+                arrowhead=2,
+                ax=0,
+                ay=-60,
+                row=1,
+                col=1,
+                align="left",
+                bgcolor="rgba(255,255,255,0.9)",
+                bordercolor=DEFAULT,
+                font={"size": 12},
+            )
     _layout(fig, title, height=580)
     fig.update_layout(legend={"y": 1.08}, margin={"t": 100})  # above the subplot titles
     fig.update_xaxes(title_text="seconds since the server started being sampled", row=2, col=1)
@@ -280,7 +360,10 @@ def capacity_heatmap(result: TuneResult) -> go.Figure | None:
     best: dict[tuple[int, int], Trial] = {}
     for t in trials:
         key = (t.config.workers, t.config.threads)
-        if key not in best or (t.feasible, t.capacity_rps) > (best[key].feasible, best[key].capacity_rps):
+        if key not in best or (t.feasible, t.capacity_rps) > (
+            best[key].feasible,
+            best[key].capacity_rps,
+        ):
             best[key] = t
     workers = sorted({w for w, _ in best})
     threads = sorted({t for _, t in best})
@@ -308,18 +391,34 @@ def capacity_heatmap(result: TuneResult) -> go.Figure | None:
                 zr.append(None)
                 tr.append("")
                 why = trial.note or trial.reason
-                pss = f"<br>predicted PSS {trial.predicted_pss_mib:,.0f} MiB" if trial.predicted_pss_mib else ""
+                pss = (
+                    f"<br>predicted PSS {trial.predicted_pss_mib:,.0f} MiB"
+                    if trial.predicted_pss_mib
+                    else ""
+                )
                 hr.append(f"{trial.config.effective().label}: not usable ({why}){pss}")
-            # fmt: skip
+
         z.append(zr)
         text.append(tr)
         hover.append(hr)
-    fig = go.Figure(go.Heatmap(
-        z=z, x=list(range(len(threads))), y=list(range(len(workers))), text=text,
-        texttemplate="%{text}", textfont={"size": 13}, customdata=hover,
-        hovertemplate="%{customdata}<extra></extra>", colorscale="Blues", zmin=0,
-        colorbar={"title": {"text": "req/s"}, "thickness": 14}, hoverongaps=False, xgap=3, ygap=3,
-    ))  # fmt: skip
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=list(range(len(threads))),
+            y=list(range(len(workers))),
+            text=text,
+            texttemplate="%{text}",
+            textfont={"size": 13},
+            customdata=hover,
+            hovertemplate="%{customdata}<extra></extra>",
+            colorscale="Blues",
+            zmin=0,
+            colorbar={"title": {"text": "req/s"}, "thickness": 14},
+            hoverongaps=False,
+            xgap=3,
+            ygap=3,
+        )
+    )
 
     def cell(w: int, th: int) -> tuple[float, float]:
         return float(threads.index(th)), float(workers.index(w))
@@ -334,16 +433,38 @@ def capacity_heatmap(result: TuneResult) -> go.Figure | None:
             gt.append(_reason_text(trial))
             gh.append(hover[workers.index(w)][threads.index(th)])
     if gx:
-        fig.add_trace(go.Scatter(x=gx, y=gy, text=gt, mode="text", customdata=gh,
-                                 textfont={"color": DEFAULT, "size": 12}, name="not usable",
-                                 hovertemplate="%{customdata}<extra></extra>", showlegend=False))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=gx,
+                y=gy,
+                text=gt,
+                mode="text",
+                customdata=gh,
+                textfont={"color": DEFAULT, "size": 12},
+                name="not usable",
+                hovertemplate="%{customdata}<extra></extra>",
+                showlegend=False,
+            )
+        )
 
     def box(w: int, th: int, colour: str, dash: str, label: str, width: float) -> None:
         x, y = cell(w, th)
-        fig.add_shape(type="rect", x0=x - 0.48, x1=x + 0.48, y0=y - 0.48, y1=y + 0.48,
-                      line={"color": colour, "width": width, "dash": dash})  # fmt: skip
-        fig.add_annotation(x=x, y=y - 0.32, text=label, showarrow=False,
-                           font={"size": 10, "color": colour}, bgcolor="rgba(255,255,255,0.85)")  # fmt: skip
+        fig.add_shape(
+            type="rect",
+            x0=x - 0.48,
+            x1=x + 0.48,
+            y0=y - 0.48,
+            y1=y + 0.48,
+            line={"color": colour, "width": width, "dash": dash},
+        )
+        fig.add_annotation(
+            x=x,
+            y=y - 0.32,
+            text=label,
+            showarrow=False,
+            font={"size": 10, "color": colour},
+            bgcolor="rgba(255,255,255,0.85)",
+        )
 
     for name, trial in baseline_trials(result):
         key = (trial.config.workers, trial.config.threads)
@@ -353,11 +474,25 @@ def capacity_heatmap(result: TuneResult) -> go.Figure | None:
     pick = pick_trial(result)
     if pick is not None and (pick.config.workers, pick.config.threads) in best:
         box(pick.config.workers, pick.config.threads, PICK, "solid", "★ pick", 4)
-    _layout(fig, "Capacity by configuration (req/s within the SLO; blank = not tried)", height=max(360, 70 * len(workers) + 160))
-    fig.update_xaxes(title_text="threads per worker", tickvals=list(range(len(threads))),
-                     ticktext=[str(t) for t in threads], showgrid=False, zeroline=False)  # fmt: skip
-    fig.update_yaxes(title_text="workers", tickvals=list(range(len(workers))),
-                     ticktext=[str(w) for w in workers], showgrid=False, zeroline=False)  # fmt: skip
+    _layout(
+        fig,
+        "Capacity by configuration (req/s within the SLO; blank = not tried)",
+        height=max(360, 70 * len(workers) + 160),
+    )
+    fig.update_xaxes(
+        title_text="threads per worker",
+        tickvals=list(range(len(threads))),
+        ticktext=[str(t) for t in threads],
+        showgrid=False,
+        zeroline=False,
+    )
+    fig.update_yaxes(
+        title_text="workers",
+        tickvals=list(range(len(workers))),
+        ticktext=[str(w) for w in workers],
+        showgrid=False,
+        zeroline=False,
+    )
     fig.update_layout(plot_bgcolor="#f3f4f6")
     return fig
 
@@ -398,41 +533,71 @@ def latency_per_trial(result: TuneResult) -> go.Figure | None:
             ticktext.append(f'<b style="color:{PICK}">★ {label}<br>pick</b>')
         elif id(t) in names:
             colour = DEFAULT if "default" in names[id(t)].lower() else BASELINE
-            ticktext.append(f'{label}<br><span style="color:{colour}">{names[id(t)].split(" (")[0]}</span>')
+            ticktext.append(
+                f'{label}<br><span style="color:{colour}">{names[id(t)].split(" (")[0]}</span>'
+            )
         elif not t.feasible:
             ticktext.append(f'{label}<br><span style="color:{DEFAULT}">✕ {t.reason}</span>')
         else:
             ticktext.append(label)
     fig = go.Figure()
     # A bar from p50 to p99 per trial, coloured by what the trial is.
-    for x, t in zip(xs, measured):
+    for x, t in zip(xs, measured, strict=True):
         colour = PICK if t is pick else DEFAULT if "default" in names.get(id(t), "") else GREY
-        fig.add_shape(type="line", x0=x, x1=x, y0=max(t.latency_ms.p50, 0.01),
-                      y1=max(t.latency_ms.p99, 0.01), line={"color": colour, "width": 4},
-                      opacity=0.5, layer="below")  # fmt: skip
-    for attr, colour, symbol in (("p50", SKY, "circle"), ("p95", OTHER, "diamond"),
-                                 ("p99", PURPLE, "triangle-up")):  # fmt: skip
-        fig.add_trace(go.Scatter(
-            x=xs, y=[getattr(t.latency_ms, attr) for t in measured], mode="markers",
-            name=attr, marker={"color": colour, "size": 10, "symbol": symbol},
-            text=[t.config.effective().label for t in measured],
-            hovertemplate="%{text}<br>" + attr + " %{y:,.0f} ms<extra></extra>",
-        ))  # fmt: skip
+        fig.add_shape(
+            type="line",
+            x0=x,
+            x1=x,
+            y0=max(t.latency_ms.p50, 0.01),
+            y1=max(t.latency_ms.p99, 0.01),
+            line={"color": colour, "width": 4},
+            opacity=0.5,
+            layer="below",
+        )
+    for attr, colour, symbol in (
+        ("p50", SKY, "circle"),
+        ("p95", OTHER, "diamond"),
+        ("p99", PURPLE, "triangle-up"),
+    ):
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=[getattr(t.latency_ms, attr) for t in measured],
+                mode="markers",
+                name=attr,
+                marker={"color": colour, "size": 10, "symbol": symbol},
+                text=[t.config.effective().label for t in measured],
+                hovertemplate="%{text}<br>" + attr + " %{y:,.0f} ms<extra></extra>",
+            )
+        )
     values = [v for t in measured for v in (t.latency_ms.p50, t.latency_ms.p99) if v > 0]
     slo = result.constraints.slo_p95_ms
     if slo > 0:
         values.append(slo)
         fig.add_hline(y=slo, line={"color": DEFAULT, "dash": "dash"})
         # Annotations on a log axis take log10 coordinates (add_hline's own would not).
-        fig.add_annotation(x=1, xref="paper", xanchor="right", y=math.log10(slo), yanchor="bottom",
-                           text=f"SLO: p95 ≤ {slo:,.0f} ms", showarrow=False,
-                           font={"color": DEFAULT, "size": 12})  # fmt: skip
+        fig.add_annotation(
+            x=1,
+            xref="paper",
+            xanchor="right",
+            y=math.log10(slo),
+            yanchor="bottom",
+            text=f"SLO: p95 ≤ {slo:,.0f} ms",
+            showarrow=False,
+            font={"color": DEFAULT, "size": 12},
+        )
     _layout(fig, "Latency percentiles per trial (saturating load; ★ = pick)", height=460)
-    fig.update_xaxes(title_text="configuration (workers × threads, class), by concurrent slots",
-                     tickvals=xs, ticktext=ticktext, showgrid=False, zeroline=False)  # fmt: skip
+    fig.update_xaxes(
+        title_text="configuration (workers × threads, class), by concurrent slots",
+        tickvals=xs,
+        ticktext=ticktext,
+        showgrid=False,
+        zeroline=False,
+    )
     ticks = _log_ticks(min(values), max(values)) if values else None
-    fig.update_yaxes(type="log", title_text="latency (ms, log scale)", tickvals=ticks,
-                     tickformat=",.0f")  # fmt: skip
+    fig.update_yaxes(
+        type="log", title_text="latency (ms, log scale)", tickvals=ticks, tickformat=",.0f"
+    )
     return fig
 
 
@@ -473,30 +638,53 @@ def throughput_vs_slots(result: TuneResult) -> go.Figure | None:
     r_ms = little_bound_ms(result)
     if r_ms > 0:
         little = [n / (r_ms / 1000.0) for n in xs]
-        fig.add_trace(go.Scatter(x=xs, y=little, mode="lines", name=f"Little's law: slots ÷ {r_ms:,.0f} ms",
-                                 line={"color": GREY, "dash": "dash"},
-                                 hovertemplate="%{x:.0f} slots: at most %{y:,.0f} req/s<extra></extra>"))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=little,
+                mode="lines",
+                name=f"Little's law: slots ÷ {r_ms:,.0f} ms",
+                line={"color": GREY, "dash": "dash"},
+                hovertemplate="%{x:.0f} slots: at most %{y:,.0f} req/s<extra></extra>",
+            )
+        )
     cpu_rps = cpu_bound_rps(result)
     if cpu_rps > 0:
         cpus = result.constraints.cpus
-        fig.add_trace(go.Scatter(x=[xs[0], xs[-1]], y=[cpu_rps, cpu_rps], mode="lines",
-                                 name=f"CPU bound: {cpus} core{'s' if cpus != 1 else ''} ÷ CPU per request",
-                                 line={"color": PURPLE, "dash": "dot", "width": 2},
-                                 hovertemplate=f"at most {cpu_rps:,.0f} req/s<extra></extra>"))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=[xs[0], xs[-1]],
+                y=[cpu_rps, cpu_rps],
+                mode="lines",
+                name=f"CPU bound: {cpus} core{'s' if cpus != 1 else ''} ÷ CPU per request",
+                line={"color": PURPLE, "dash": "dot", "width": 2},
+                hovertemplate=f"at most {cpu_rps:,.0f} req/s<extra></extra>",
+            )
+        )
         top = max(top, cpu_rps)
     curve = usl_curve(result.model, xs)
     if curve:
-        fig.add_trace(go.Scatter(x=xs, y=curve, mode="lines", name="fitted model (USL)",
-                                 line={"color": OTHER, "width": 2},
-                                 hovertemplate="%{x:.0f} slots: %{y:,.0f} req/s<extra>model</extra>"))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=curve,
+                mode="lines",
+                name="fitted model (USL)",
+                line={"color": OTHER, "width": 2},
+                hovertemplate="%{x:.0f} slots: %{y:,.0f} req/s<extra>model</extra>",
+            )
+        )
         lam, sig, kap = (result.model[k] for k in ("usl_lambda", "usl_sigma", "usl_kappa"))
         if kap > 0 and sig < 1:
             peak = math.sqrt((1 - sig) / kap)
             if xs[0] <= peak <= xs[-1]:
-                fig.add_vline(x=peak, line={"color": OTHER, "dash": "dot", "width": 1},
-                              annotation_text=f"model peak ≈ {peak:.0f} slots",
-                              annotation_position="bottom right",
-                              annotation_font={"size": 11, "color": OTHER})  # fmt: skip
+                fig.add_vline(
+                    x=peak,
+                    line={"color": OTHER, "dash": "dot", "width": 1},
+                    annotation_text=f"model peak ≈ {peak:.0f} slots",
+                    annotation_position="bottom right",
+                    annotation_font={"size": 11, "color": OTHER},
+                )
     groups: dict[str, list[Trial]] = {"measured": [], "baselines": []}
     unusable = []
     for t in measured:
@@ -505,33 +693,69 @@ def throughput_vs_slots(result: TuneResult) -> go.Figure | None:
         elif t is not pick:
             groups["baselines" if id(t) in names else "measured"].append(t)
     if unusable:
-        fig.add_trace(go.Scatter(
-            x=[t.config.slots for t in unusable], y=[t.throughput_rps for t in unusable],
-            mode="markers", name="not usable (throughput shown)",
-            marker={"color": DEFAULT, "size": 11, "symbol": "x-thin", "line": {"color": DEFAULT, "width": 2}},
-            text=[f"{_trial_name(t, names, pick)}: {t.note or t.reason}" for t in unusable],
-            hovertemplate="%{text}<br>%{x} slots<br>served %{y:,.1f} req/s<extra></extra>",
-        ))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=[t.config.slots for t in unusable],
+                y=[t.throughput_rps for t in unusable],
+                mode="markers",
+                name="not usable (throughput shown)",
+                marker={
+                    "color": DEFAULT,
+                    "size": 11,
+                    "symbol": "x-thin",
+                    "line": {"color": DEFAULT, "width": 2},
+                },
+                text=[f"{_trial_name(t, names, pick)}: {t.note or t.reason}" for t in unusable],
+                hovertemplate="%{text}<br>%{x} slots<br>served %{y:,.1f} req/s<extra></extra>",
+            )
+        )
     for key, colour, symbol in (("measured", OTHER, "circle"), ("baselines", BASELINE, "square")):
         ts = groups[key]
         if not ts:
             continue
-        fig.add_trace(go.Scatter(
-            x=[t.config.slots for t in ts], y=[t.capacity_rps for t in ts], mode="markers",
-            name=f"{key} trials (capacity)" if key == "measured" else "baselines (capacity)",
-            marker={"color": colour, "size": 11, "symbol": symbol, "line": {"color": "white", "width": 1}},
-            text=[_trial_name(t, names, pick) for t in ts],
-            hovertemplate="%{text}<br>%{x} slots<br>capacity %{y:,.1f} req/s<extra></extra>",
-        ))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=[t.config.slots for t in ts],
+                y=[t.capacity_rps for t in ts],
+                mode="markers",
+                name=f"{key} trials (capacity)" if key == "measured" else "baselines (capacity)",
+                marker={
+                    "color": colour,
+                    "size": 11,
+                    "symbol": symbol,
+                    "line": {"color": "white", "width": 1},
+                },
+                text=[_trial_name(t, names, pick) for t in ts],
+                hovertemplate="%{text}<br>%{x} slots<br>capacity %{y:,.1f} req/s<extra></extra>",
+            )
+        )
     if pick is not None and pick.requests > 0:
-        fig.add_trace(go.Scatter(
-            x=[pick.config.slots], y=[pick.capacity_rps], mode="markers", name="★ pick",
-            marker={"color": PICK, "size": 18, "symbol": "star", "line": {"color": INK, "width": 1}},
-            hovertemplate=f"pick {pick.config.effective().label}<br>%{{x}} slots<br>capacity %{{y:,.1f}} req/s<extra></extra>",
-        ))  # fmt: skip
-        fig.add_annotation(x=pick.config.slots, y=pick.capacity_rps,
-                           text=f"pick: {pick.config.effective().label}, {pick.capacity_rps:,.0f} req/s",
-                           showarrow=True, arrowhead=2, ax=40, ay=40, font={"color": PICK})  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=[pick.config.slots],
+                y=[pick.capacity_rps],
+                mode="markers",
+                name="★ pick",
+                marker={
+                    "color": PICK,
+                    "size": 18,
+                    "symbol": "star",
+                    "line": {"color": INK, "width": 1},
+                },
+                hovertemplate=f"pick {pick.config.effective().label}<br>%{{x}} slots"
+                "<br>capacity %{y:,.1f} req/s<extra></extra>",
+            )
+        )
+        fig.add_annotation(
+            x=pick.config.slots,
+            y=pick.capacity_rps,
+            text=f"pick: {pick.config.effective().label}, {pick.capacity_rps:,.0f} req/s",
+            showarrow=True,
+            arrowhead=2,
+            ax=40,
+            ay=40,
+            font={"color": PICK},
+        )
     _layout(fig, "Throughput against concurrent slots (workers × threads)", height=460)
     fig.update_xaxes(title_text="concurrent slots = workers × threads", rangemode="tozero")
     fig.update_yaxes(title_text="requests per second", range=[0, top * 1.2])
@@ -551,19 +775,30 @@ def pick_vs_default(result: TuneResult) -> go.Figure | None:
     if pick is not None:
         stats = trial_server(pick)
         if stats is not None:
-            runs.append((f"★ pick {pick.config.effective().label} ({pick.throughput_rps:,.0f} req/s)",
-                         stats, PICK))  # fmt: skip
+            runs.append(
+                (
+                    f"★ pick {pick.config.effective().label} ({pick.throughput_rps:,.0f} req/s)",
+                    stats,
+                    PICK,
+                )
+            )
     found = default_trial(result)
     flat = ""
     if found is not None:
         name, trial = found
         stats = trial_server(trial)
         if stats is not None and trial is not pick:
-            runs.append((f"{name} {trial.config.effective().label} ({trial.throughput_rps:,.1f} req/s)",
-                         stats, DEFAULT))  # fmt: skip
+            runs.append(
+                (
+                    f"{name} {trial.config.effective().label} ({trial.throughput_rps:,.1f} req/s)",
+                    stats,
+                    DEFAULT,
+                )
+            )
             flat = FLAT_NOTE
-    return server_over_time(runs, "CPU and memory over time: the pick against App Service's default",
-                            annotate_flat=flat)  # fmt: skip
+    return server_over_time(
+        runs, "CPU and memory over time: the pick against App Service's default", annotate_flat=flat
+    )
 
 
 def profile_routes(profile: Profile | None) -> go.Figure | None:
@@ -573,22 +808,47 @@ def profile_routes(profile: Profile | None) -> go.Figure | None:
     routes = list(profile.routes)
     labels = [f"{r.method} {r.path} (weight {r.weight:g})" for r in routes]
     fig = go.Figure()
-    fig.add_trace(go.Bar(y=labels, x=[r.cpu_ms for r in routes], orientation="h",
-                         name="computing (server CPU ms)", marker_color=OTHER,
-                         hovertemplate="%{y}<br>CPU %{x:,.1f} ms<extra></extra>"))  # fmt: skip
+    fig.add_trace(
+        go.Bar(
+            y=labels,
+            x=[r.cpu_ms for r in routes],
+            orientation="h",
+            name="computing (server CPU ms)",
+            marker_color=OTHER,
+            hovertemplate="%{y}<br>CPU %{x:,.1f} ms<extra></extra>",
+        )
+    )
     ratios = []
     for r in routes:
         w = r.wait_compute_ratio
-        ratios.append(f"W/C {w:,.2g}" if math.isfinite(w) and w < 100 else
-                      f"W/C {w:,.0f}" if math.isfinite(w) else "W/C ∞")  # fmt: skip
-    fig.add_trace(go.Bar(y=labels, x=[r.wait_ms for r in routes], orientation="h",
-                         name="waiting (I/O, sleeps, locks: ms)", marker_color=BASELINE,
-                         text=ratios, textposition="outside", cliponaxis=False,
-                         hovertemplate="%{y}<br>waiting %{x:,.1f} ms<extra></extra>"))  # fmt: skip
+        ratios.append(
+            f"W/C {w:,.2g}"
+            if math.isfinite(w) and w < 100
+            else f"W/C {w:,.0f}"
+            if math.isfinite(w)
+            else "W/C ∞"
+        )
+    fig.add_trace(
+        go.Bar(
+            y=labels,
+            x=[r.wait_ms for r in routes],
+            orientation="h",
+            name="waiting (I/O, sleeps, locks: ms)",
+            marker_color=BASELINE,
+            text=ratios,
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="%{y}<br>waiting %{x:,.1f} ms<extra></extra>",
+        )
+    )
     whole = profile.wait_compute_ratio
     whole_text = f"{whole:,.1f}" if math.isfinite(whole) else "∞"
-    _layout(fig, f"Where each request's time goes (whole workload: W/C = {whole_text}, so "
-                 f"threads per core ≈ 1 + W/C)", height=max(260, 60 * len(routes) + 160))  # fmt: skip
+    _layout(
+        fig,
+        f"Where each request's time goes (whole workload: W/C = {whole_text}, so "
+        f"threads per core ≈ 1 + W/C)",
+        height=max(260, 60 * len(routes) + 160),
+    )
     fig.update_layout(barmode="stack", legend={"traceorder": "normal"})
     fig.update_xaxes(title_text="milliseconds per request at concurrency 1", rangemode="tozero")
     fig.update_yaxes(autorange="reversed")
@@ -602,37 +862,78 @@ def profile_memory(result: TuneResult) -> go.Figure | None:
     if profile is None:
         return None
     mem = profile.memory
-    fig = make_subplots(rows=1, cols=2, column_widths=[0.38, 0.62], horizontal_spacing=0.12,
-                        subplot_titles=("Measured growth", "Predicted PSS by workers"))  # fmt: skip
-    fig.add_trace(go.Bar(
-        x=["first worker<br>(with master)", "each extra<br>worker", "each extra<br>thread"],
-        y=[mem.base_mib, mem.per_worker_mib, mem.per_thread_mib],
-        marker_color=[GREY, OTHER, SKY], text=[f"{v:,.1f}" for v in
-                                               (mem.base_mib, mem.per_worker_mib, mem.per_thread_mib)],
-        textposition="outside", cliponaxis=False, showlegend=False,
-        hovertemplate="%{x}: %{y:,.1f} MiB<extra></extra>",
-    ), row=1, col=1)  # fmt: skip
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        column_widths=[0.38, 0.62],
+        horizontal_spacing=0.12,
+        subplot_titles=("Measured growth", "Predicted PSS by workers"),
+    )
+    fig.add_trace(
+        go.Bar(
+            x=["first worker<br>(with master)", "each extra<br>worker", "each extra<br>thread"],
+            y=[mem.base_mib, mem.per_worker_mib, mem.per_thread_mib],
+            marker_color=[GREY, OTHER, SKY],
+            text=[f"{v:,.1f}" for v in (mem.base_mib, mem.per_worker_mib, mem.per_thread_mib)],
+            textposition="outside",
+            cliponaxis=False,
+            showlegend=False,
+            hovertemplate="%{x}: %{y:,.1f} MiB<extra></extra>",
+        ),
+        row=1,
+        col=1,
+    )
     rec = result.recommendation
     budget = result.constraints.memory_mib
     thread_counts = sorted({1, *([rec.threads] if rec else []), 8})
     max_w = max([t.config.workers for t in result.trials] + [4])
     ws = list(range(1, max_w + 1))
     colours = [GREY, PICK, SKY]
-    for th, colour in zip(thread_counts, colours):
-        ys = [mem.base_mib + (w - 1) * mem.per_worker_mib + w * (th - 1) * mem.per_thread_mib for w in ws]
+    for th, colour in zip(thread_counts, colours, strict=False):
+        ys = [
+            mem.base_mib + (w - 1) * mem.per_worker_mib + w * (th - 1) * mem.per_thread_mib
+            for w in ws
+        ]
         is_pick = rec is not None and th == rec.threads
-        fig.add_trace(go.Scatter(x=ws, y=ys, mode="lines+markers", name=f"{th} thread{'s' if th > 1 else ''} per worker" + (" (pick)" if is_pick else ""),
-                                 line={"color": PICK if is_pick else colour, "width": 3 if is_pick else 2},
-                                 hovertemplate="%{x} workers: %{y:,.0f} MiB<extra></extra>"),
-                      row=1, col=2)  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=ws,
+                y=ys,
+                mode="lines+markers",
+                name=f"{th} thread{'s' if th > 1 else ''} per worker"
+                + (" (pick)" if is_pick else ""),
+                line={"color": PICK if is_pick else colour, "width": 3 if is_pick else 2},
+                hovertemplate="%{x} workers: %{y:,.0f} MiB<extra></extra>",
+            ),
+            row=1,
+            col=2,
+        )
     if budget > 0:
-        fig.add_hline(y=budget, line={"color": DEFAULT, "dash": "dash"}, row=1, col=2,
-                      annotation_text=f"plan memory {budget:,.0f} MiB", annotation_position="top left")  # fmt: skip
+        fig.add_hline(
+            y=budget,
+            line={"color": DEFAULT, "dash": "dash"},
+            row=1,
+            col=2,
+            annotation_text=f"plan memory {budget:,.0f} MiB",
+            annotation_position="top left",
+        )
     if rec is not None:
-        fig.add_trace(go.Scatter(x=[rec.workers], y=[rec.pss_mib_peak], mode="markers",
-                                 name=f"★ pick measured ({rec.pss_mib_peak:,.0f} MiB)",
-                                 marker={"color": PICK, "size": 16, "symbol": "star",
-                                         "line": {"color": INK, "width": 1}}), row=1, col=2)  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=[rec.workers],
+                y=[rec.pss_mib_peak],
+                mode="markers",
+                name=f"★ pick measured ({rec.pss_mib_peak:,.0f} MiB)",
+                marker={
+                    "color": PICK,
+                    "size": 16,
+                    "symbol": "star",
+                    "line": {"color": INK, "width": 1},
+                },
+            ),
+            row=1,
+            col=2,
+        )
     _layout(fig, f"Memory per worker and per thread ({mem.source.upper()}, MiB)", height=460)
     fig.update_layout(legend={"y": 1.1}, margin={"t": 100})  # above the subplot titles
     fig.update_yaxes(title_text="MiB", rangemode="tozero", row=1, col=1)
@@ -657,16 +958,35 @@ def probe_throughput(probe: Any) -> go.Figure | None:
     fig = go.Figure()
     single = float(getattr(probe, "single_latency_ms", 0.0) or 0.0)
     if single > 0:
-        fig.add_trace(go.Scatter(x=cs, y=[c / (single / 1000.0) for c in cs], mode="lines",
-                                 name="if every request ran in parallel",
-                                 line={"color": GREY, "dash": "dash"}))  # fmt: skip
-        fig.add_trace(go.Scatter(x=cs, y=[1000.0 / single] * len(cs), mode="lines",
-                                 name="if requests ran one at a time",
-                                 line={"color": DEFAULT, "dash": "dot"}))  # fmt: skip
-    fig.add_trace(go.Scatter(x=cs, y=[float(w.throughput_rps) for w in waves], mode="lines+markers",
-                             name="measured", line={"color": OTHER, "width": 3},
-                             marker={"size": 10},
-                             hovertemplate="%{x} at once: %{y:,.1f} req/s<extra></extra>"))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=cs,
+                y=[c / (single / 1000.0) for c in cs],
+                mode="lines",
+                name="if every request ran in parallel",
+                line={"color": GREY, "dash": "dash"},
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=cs,
+                y=[1000.0 / single] * len(cs),
+                mode="lines",
+                name="if requests ran one at a time",
+                line={"color": DEFAULT, "dash": "dot"},
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=cs,
+            y=[float(w.throughput_rps) for w in waves],
+            mode="lines+markers",
+            name="measured",
+            line={"color": OTHER, "width": 3},
+            marker={"size": 10},
+            hovertemplate="%{x} at once: %{y:,.1f} req/s<extra></extra>",
+        )
+    )
     eff = getattr(probe, "effective_concurrency", None)
     title = "Throughput as more requests are sent at once"
     if eff:
@@ -687,18 +1007,32 @@ def probe_latency(probe: Any) -> go.Figure | None:
     lats: list[Latency | None] = [getattr(w, "latency_ms", None) for w in waves]
     if any(lat is not None for lat in lats):
         for attr, colour in (("p50", SKY), ("p95", OTHER)):
-            fig.add_trace(go.Scatter(x=cs, y=[getattr(lat, attr, None) if lat else None for lat in lats],
-                                     mode="lines+markers", name=f"{attr} latency",
-                                     line={"color": colour, "width": 2}))  # fmt: skip
-    fig.add_trace(go.Bar(x=cs, y=[float(getattr(w, "wall_ms", 0.0)) for w in waves],
-                         name="whole wave (wall ms)", marker_color="rgba(230,159,0,0.35)"))  # fmt: skip
+            fig.add_trace(
+                go.Scatter(
+                    x=cs,
+                    y=[getattr(lat, attr, None) if lat else None for lat in lats],
+                    mode="lines+markers",
+                    name=f"{attr} latency",
+                    line={"color": colour, "width": 2},
+                )
+            )
+    fig.add_trace(
+        go.Bar(
+            x=cs,
+            y=[float(getattr(w, "wall_ms", 0.0)) for w in waves],
+            name="whole wave (wall ms)",
+            marker_color="rgba(230,159,0,0.35)",
+        )
+    )
     single = float(getattr(probe, "single_latency_ms", 0.0) or 0.0)
     if single > 0:
-        fig.add_hline(y=single, line={"color": GREY, "dash": "dash"},
-                      annotation_text=f"one request alone: {single:,.0f} ms",
-                      annotation_position="top left")  # fmt: skip
+        fig.add_hline(
+            y=single,
+            line={"color": GREY, "dash": "dash"},
+            annotation_text=f"one request alone: {single:,.0f} ms",
+            annotation_position="top left",
+        )
     _layout(fig, "Latency of each wave")
     fig.update_xaxes(title_text="requests sent at once (wave size)", tickvals=cs)
     fig.update_yaxes(title_text="milliseconds", rangemode="tozero")
     return fig
-

@@ -43,9 +43,11 @@ CSS = """
         --pick:#009E73; --bad:#D55E00; --accent:#0072B2; }
 * { box-sizing: border-box; }
 body { margin:0; background:var(--bg); color:var(--ink);
-       font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
+       font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
+             sans-serif; }
 main { max-width: 1180px; margin: 0 auto; padding: 24px 20px 48px; }
-header.top { background:var(--card); border:1px solid var(--line); border-left:6px solid var(--pick);
+header.top { background:var(--card); border:1px solid var(--line);
+             border-left:6px solid var(--pick);
              border-radius:10px; padding:20px 24px; margin-bottom:20px; }
 header.top.warn { border-left-color: var(--bad); }
 .kicker { color:var(--muted); font-size:13px; letter-spacing:.02em; margin:0 0 6px; }
@@ -62,17 +64,21 @@ p.lead { color:var(--muted); margin:0 0 10px; max-width:900px; }
 .cmd-label { font-size:13px; color:var(--muted); margin-top:10px; }
 .cards { display:grid; grid-template-columns:repeat(auto-fit, minmax(190px, 1fr)); gap:12px;
          margin:16px 0 4px; }
-.card-num { background:var(--bg); border:1px solid var(--line); border-radius:8px; padding:10px 14px; }
-.card-num .label { font-size:12px; color:var(--muted); text-transform:uppercase; letter-spacing:.04em; }
+.card-num { background:var(--bg); border:1px solid var(--line); border-radius:8px;
+            padding:10px 14px; }
+.card-num .label { font-size:12px; color:var(--muted); text-transform:uppercase;
+                   letter-spacing:.04em; }
 .card-num .value { font-size:22px; font-weight:650; }
 .card-num .sub { font-size:13px; color:var(--muted); }
 ul.reasons { margin:12px 0 0; padding-left:20px; }
 ul.warnings { margin:12px 0 0; padding:10px 14px 10px 32px; background:#fff8e5;
               border:1px solid #f0d78c; border-radius:8px; }
-section.plot, section.table { background:var(--card); border:1px solid var(--line); border-radius:10px;
+section.plot, section.table { background:var(--card); border:1px solid var(--line);
+                              border-radius:10px;
                               padding:18px 20px; margin:0 0 20px; }
 table { border-collapse:collapse; width:100%; font-size:14px; font-variant-numeric:tabular-nums; }
-th, td { text-align:right; padding:6px 10px; border-bottom:1px solid var(--line); white-space:nowrap; }
+th, td { text-align:right; padding:6px 10px; border-bottom:1px solid var(--line);
+         white-space:nowrap; }
 th:first-child, td:first-child { text-align:left; }
 th { color:var(--muted); font-weight:600; font-size:13px; }
 tr.pick td { background:#e8f6f1; font-weight:600; }
@@ -194,17 +200,23 @@ def _figures(figures: Iterable[Figure]) -> str:
     return "\n".join(parts)
 
 
-def _table(title: str, lead: str, head: Sequence[str], rows: Sequence[tuple[str, Sequence[str]]]) -> str:
+def _table(
+    title: str, lead: str, head: Sequence[str], rows: Sequence[tuple[str, Sequence[str]]]
+) -> str:
     if not rows:
         return ""
     th = "".join(f"<th>{esc(h)}</th>" for h in head)
     body = "".join(
-        f'<tr class="{esc(cls)}">' + "".join(
-            f'<td class="why">{esc(c)}</td>' if i == len(cells) - 1 and head[-1] == "note" else f"<td>{esc(c)}</td>"
+        f'<tr class="{esc(cls)}">'
+        + "".join(
+            f'<td class="why">{esc(c)}</td>'
+            if i == len(cells) - 1 and head[-1] == "note"
+            else f"<td>{esc(c)}</td>"
             for i, c in enumerate(cells)
-        ) + "</tr>"
+        )
+        + "</tr>"
         for cls, cells in rows
-    )  # fmt: skip
+    )
     return (
         f'<section class="table"><h2>{esc(title)}</h2><p class="lead">{esc(lead)}</p>'
         f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table></section>"
@@ -278,25 +290,43 @@ def render_bench(result: BenchResult) -> str:
     kicker = f"tunicorn bench · {result.target} · {config} · {result.duration_s:g} s measured"
     cards = [
         Card("Throughput", f"{num(result.throughput_rps)} req/s", f"{result.requests:,} requests"),
-        Card("Latency p95", f"{num(result.latency_ms.p95)} ms",
-             f"p50 {num(result.latency_ms.p50)} · p99 {num(result.latency_ms.p99)} ms"),
-        Card("Errors", f"{result.errors:,}",
-             ", ".join(f"{k} {v}" for k, v in sorted(result.errors_by_kind.items()) if v)),
-    ]  # fmt: skip
+        Card(
+            "Latency p95",
+            f"{num(result.latency_ms.p95)} ms",
+            f"p50 {num(result.latency_ms.p50)} · p99 {num(result.latency_ms.p99)} ms",
+        ),
+        Card(
+            "Errors",
+            f"{result.errors:,}",
+            ", ".join(f"{k} {v}" for k, v in sorted(result.errors_by_kind.items()) if v),
+        ),
+    ]
     if result.server is not None:
         s = result.server
-        cards.append(Card("Server CPU", f"{num(s.cpu_cores_busy)} cores", f"{num(s.cpu_seconds)} s busy"))
-        cards.append(Card(f"Server memory ({s.memory_source.upper()})", f"{num(s.pss_mib_peak)} MiB",
-                          f"peak, {s.processes_peak} processes"))  # fmt: skip
-    cards.append(Card("Client CPU", f"{result.client.cpu_ms_per_request:.3f} ms/req",
-                      f"{result.client.busy_fraction:.0%} of a core"))  # fmt: skip
+        cards.append(
+            Card("Server CPU", f"{num(s.cpu_cores_busy)} cores", f"{num(s.cpu_seconds)} s busy")
+        )
+        cards.append(
+            Card(
+                f"Server memory ({s.memory_source.upper()})",
+                f"{num(s.pss_mib_peak)} MiB",
+                f"peak, {s.processes_peak} processes",
+            )
+        )
+    cards.append(
+        Card(
+            "Client CPU",
+            f"{result.client.cpu_ms_per_request:.3f} ms/req",
+            f"{result.client.busy_fraction:.0%} of a core",
+        )
+    )
     bad = bool(result.errors) or bool(
         result.config and result.mode == "closed" and result.concurrency > result.config.slots
     )
     header = (
         f'<header class="top{" warn" if bad else ""}"><p class="kicker">{esc(kicker)}</p>'
         f'<h1 class="verdict">{esc(bench_verdict(result))}</h1>{_cards(cards)}'
-        f'{_list(result.warnings, "warnings")}</header>'
+        f"{_list(result.warnings, 'warnings')}</header>"
     )
     server_fig = None
     if result.server is not None:
@@ -304,21 +334,32 @@ def render_bench(result: BenchResult) -> str:
         server_fig = plots.server_over_time(
             [(label, result.server, plots.OTHER)], "Server CPU and memory over time"
         )
-    body = _figures([
-        Figure("latency-time", "Latency over time",
-               "p50 and p95 each second, with throughput behind them. A line that stays high from "
-               "the first second is a queue, not a slowdown: requests wait for a free slot.",
-               plots.latency_over_time(result)),
-        Figure("latency-distribution", "Latency distribution",
-               "How long the slowest requests took: the x axis stretches the tail (99%, 99.9%) so "
-               "that rare slow requests are as visible as the typical ones.",
-               plots.latency_distribution(result)),
-        Figure("server", "Server CPU and memory",
-               "CPU cores the server's processes kept busy, and their memory (PSS: shared pages "
-               "split between processes). Flat and low while latency is high means the server is "
-               "waiting, not working: it needs more slots, not a bigger machine.",
-               server_fig),
-    ])  # fmt: skip
+    body = _figures(
+        [
+            Figure(
+                "latency-time",
+                "Latency over time",
+                "p50 and p95 each second, with throughput behind them. A line that stays high from "
+                "the first second is a queue, not a slowdown: requests wait for a free slot.",
+                plots.latency_over_time(result),
+            ),
+            Figure(
+                "latency-distribution",
+                "Latency distribution",
+                "How long the slowest requests took: the x axis stretches the tail (99%, 99.9%) so "
+                "that rare slow requests are as visible as the typical ones.",
+                plots.latency_distribution(result),
+            ),
+            Figure(
+                "server",
+                "Server CPU and memory",
+                "CPU cores the server's processes kept busy, and their memory (PSS: shared pages "
+                "split between processes). Flat and low while latency is high means the server is "
+                "waiting, not working: it needs more slots, not a bigger machine.",
+                server_fig,
+            ),
+        ]
+    )
     return page(f"tunicorn bench · {result.target}", header, body, _footer("bench"))
 
 
@@ -340,7 +381,9 @@ def _trial_row(trial: Trial, pick: Trial | None, names: dict[int, str]) -> tuple
         num(trial.capacity_rps) if trial.feasible else "–",
         num(trial.throughput_rps) if measured else "–",
         num(trial.latency_ms.p95) if measured else "–",
-        num(mem) if mem else (f"~{num(trial.predicted_pss_mib)}" if trial.predicted_pss_mib else "–"),
+        num(mem)
+        if mem
+        else (f"~{num(trial.predicted_pss_mib)}" if trial.predicted_pss_mib else "–"),
         f"{trial.errors:,}" if measured else "–",
         note,
     ]
@@ -355,16 +398,32 @@ def tune_cards(result: TuneResult, pick: Trial | None) -> list[Card]:
     if rec is not None:
         sub = ""
         if found and found[1].capacity_rps > 0:
-            sub = f"{rec.capacity_rps / found[1].capacity_rps:,.0f}× the default's {num(found[1].capacity_rps)}"
+            times = rec.capacity_rps / found[1].capacity_rps
+            sub = f"{times:,.0f}× the default's {num(found[1].capacity_rps)}"
         cards.append(Card("Capacity (pick)", f"{num(rec.capacity_rps)} req/s", sub))
-        cards.append(Card("p95 latency (pick)", f"{num(rec.latency_ms.p95)} ms",
-                          f"SLO ≤ {num(c.slo_p95_ms)} ms"))  # fmt: skip
-        share = f"{rec.pss_mib_peak / c.memory_mib:.0%} of {num(c.memory_mib)} MiB" if c.memory_mib else ""
+        cards.append(
+            Card(
+                "p95 latency (pick)",
+                f"{num(rec.latency_ms.p95)} ms",
+                f"SLO ≤ {num(c.slo_p95_ms)} ms",
+            )
+        )
+        share = (
+            f"{rec.pss_mib_peak / c.memory_mib:.0%} of {num(c.memory_mib)} MiB"
+            if c.memory_mib
+            else ""
+        )
         cards.append(Card("Memory (PSS peak)", f"{num(rec.pss_mib_peak)} MiB", share))
     elif found:
         cards.append(Card("App Service default", f"{num(found[1].capacity_rps)} req/s", "capacity"))
     run = sum(1 for t in result.trials if t.requests > 0)
-    cards.append(Card("Trials", f"{run} measured", f"of {len(result.trials)} considered · {result.elapsed_s:,.0f} s"))
+    cards.append(
+        Card(
+            "Trials",
+            f"{run} measured",
+            f"of {len(result.trials)} considered · {result.elapsed_s:,.0f} s",
+        )
+    )
     return cards
 
 
@@ -387,17 +446,21 @@ def render_tune(result: TuneResult) -> str:
         )
     commands = ""
     if rec is not None:
-        commands += _command("cmd-startup", "Startup command (App Service → Configuration → "
-                             "General settings → Startup Command)", rec.startup_command)  # fmt: skip
+        commands += _command(
+            "cmd-startup",
+            "Startup command (App Service → Configuration → General settings → Startup Command)",
+            rec.startup_command,
+        )
         if rec.az_command:
             commands += _command("cmd-az", "Or with the Azure CLI", rec.az_command)
         if rec.app_settings:
             commands += _command("cmd-settings", "App settings", rec.app_settings)
     reasons = _list(rec.reasons, "reasons") if rec is not None else ""
     header = (
-        f'<header class="top{"" if rec is not None else " warn"}"><p class="kicker">{esc(kicker)}</p>'
+        f'<header class="top{"" if rec is not None else " warn"}">'
+        f'<p class="kicker">{esc(kicker)}</p>'
         f'<h1 class="verdict">{esc(verdict)}</h1>{commands}{_cards(tune_cards(result, pick))}'
-        f'{reasons}{_list(result.warnings, "warnings")}</header>'
+        f"{reasons}{_list(result.warnings, 'warnings')}</header>"
     )
     r_ms = plots.little_bound_ms(result)
     little = (
@@ -407,48 +470,81 @@ def render_tune(result: TuneResult) -> str:
         else ""
     )
     cpu = plots.cpu_bound_rps(result)
-    cpu_text = f" The dotted line is the CPU bound: {num(cpu)} req/s on {c.cpus} core(s)." if cpu else ""
-    body = _figures([
-        Figure("capacity", "Capacity by configuration",
-               "Each cell is a workers × threads setting tune measured: the highest request rate it "
-               "served with p95 within the SLO and no errors. ✕ marks settings that could not be "
-               "used (over the memory budget, errors, or failed to start); dashed boxes are the "
-               "baselines, the green box is the pick.",
-               plots.capacity_heatmap(result)),
-        Figure("model", "Throughput against concurrent slots",
-               "More slots help only while requests mostly wait; once the CPU is busy, extra slots "
-               "just queue." + little + cpu_text,
-               plots.throughput_vs_slots(result)),
-        Figure("latency", "Latency percentiles per trial",
-               "p50, p95 and p99 of each configuration under saturating load (log scale), against "
-               "the p95 target. Few slots mean long queues: latency falls as slots are added, "
-               "until the CPU saturates.",
-               plots.latency_per_trial(result)),
-        Figure("over-time", "CPU and memory over time",
-               "Why the slow app looked healthy: with App Service's default of 1 worker × 1 "
-               "thread, CPU and memory stay flat and low while users queue, because only one "
-               "request runs at a time. The pick serves many at once and uses the machine.",
-               plots.pick_vs_default(result)),
-        Figure("profile-routes", "Where the time goes, per route",
-               "Each route measured alone at concurrency 1. Waiting time (I/O, external APIs) "
-               "can overlap across threads; computing time cannot, because of the GIL: it needs "
-               "more workers (processes) and cores.",
-               plots.profile_routes(result.profile)),
-        Figure("profile-memory", "Memory per worker and per thread",
-               "Each worker is a whole copy of the app; each thread adds only a stack. This is "
-               "what keeps workers × threads inside the plan's memory.",
-               plots.profile_memory(result)),
-    ])  # fmt: skip
+    cpu_text = (
+        f" The dotted line is the CPU bound: {num(cpu)} req/s on {c.cpus} core(s)." if cpu else ""
+    )
+    body = _figures(
+        [
+            Figure(
+                "capacity",
+                "Capacity by configuration",
+                "Each cell is a workers × threads setting tune measured: the highest request rate "
+                "it "
+                "served with p95 within the SLO and no errors. ✕ marks settings that could not be "
+                "used (over the memory budget, errors, or failed to start); dashed boxes are the "
+                "baselines, the green box is the pick.",
+                plots.capacity_heatmap(result),
+            ),
+            Figure(
+                "model",
+                "Throughput against concurrent slots",
+                "More slots help only while requests mostly wait; once the CPU is busy, extra "
+                "slots "
+                "just queue." + little + cpu_text,
+                plots.throughput_vs_slots(result),
+            ),
+            Figure(
+                "latency",
+                "Latency percentiles per trial",
+                "p50, p95 and p99 of each configuration under saturating load (log scale), against "
+                "the p95 target. Few slots mean long queues: latency falls as slots are added, "
+                "until the CPU saturates.",
+                plots.latency_per_trial(result),
+            ),
+            Figure(
+                "over-time",
+                "CPU and memory over time",
+                "Why the slow app looked healthy: with App Service's default of 1 worker × 1 "
+                "thread, CPU and memory stay flat and low while users queue, because only one "
+                "request runs at a time. The pick serves many at once and uses the machine.",
+                plots.pick_vs_default(result),
+            ),
+            Figure(
+                "profile-routes",
+                "Where the time goes, per route",
+                "Each route measured alone at concurrency 1. Waiting time (I/O, external APIs) "
+                "can overlap across threads; computing time cannot, because of the GIL: it needs "
+                "more workers (processes) and cores.",
+                plots.profile_routes(result.profile),
+            ),
+            Figure(
+                "profile-memory",
+                "Memory per worker and per thread",
+                "Each worker is a whole copy of the app; each thread adds only a stack. This is "
+                "what keeps workers × threads inside the plan's memory.",
+                plots.profile_memory(result),
+            ),
+        ]
+    )
     names = {id(t): n for n, t in plots.baseline_trials(result)}
     trials = sorted(result.trials, key=lambda t: (t is not pick, not t.feasible, -t.capacity_rps))
     body += _table(
         "All trials",
         "Capacity is the highest rate that met the SLO with no errors; throughput is what the "
         "configuration served under saturating load. Memory with ~ is predicted, not measured.",
-        ["configuration", "slots", "source", "capacity req/s", "throughput req/s", "p95 ms",
-         "PSS MiB", "errors", "note"],
+        [
+            "configuration",
+            "slots",
+            "source",
+            "capacity req/s",
+            "throughput req/s",
+            "p95 ms",
+            "PSS MiB",
+            "errors",
+            "note",
+        ],
         [_trial_row(t, pick, names) for t in trials],
-    )  # fmt: skip
+    )
     return page(f"tunicorn tune · {result.app or result.target}", header, body, _footer("tune"))
 
 
@@ -471,13 +567,16 @@ def render_probe(probe: Any) -> str:
     verdict = str(getattr(probe, "verdict", "") or "")
     if not verdict:
         verdict = (
-            "The server handles requests one at a time." if serial
+            "The server handles requests one at a time."
+            if serial
             else f"The server handles about {num(float(eff or 0))} requests at once."
-        )  # fmt: skip
+        )
     cards = []
     if eff is not None:
         cards.append(Card("Effective concurrency", num(float(eff)), "requests served at once"))
-    cards.append(Card("Serial", "yes" if serial else "no", "one request at a time" if serial else ""))
+    cards.append(
+        Card("Serial", "yes" if serial else "no", "one request at a time" if serial else "")
+    )
     if single is not None:
         cards.append(Card("One request alone", f"{num(float(single))} ms"))
     cards.append(Card("Server header", str(server)))
@@ -485,25 +584,46 @@ def render_probe(probe: Any) -> str:
         f'<header class="top{" warn" if serial else ""}"><p class="kicker">tunicorn probe · '
         f'{esc(url)}</p><h1 class="verdict">{esc(verdict)}</h1>{_cards(cards)}</header>'
     )
-    body = _figures([
-        Figure("probe-throughput", "Throughput by wave",
-               "probe sends waves of 1, 2, 4 … requests at once. A server that runs them in "
-               "parallel climbs the dashed line; one that runs them one at a time stays on the "
-               "dotted one, however many are sent.",
-               plots.probe_throughput(probe)),
-        Figure("probe-latency", "Latency by wave",
-               "On a serial server each wave takes as long as its requests one after another, so "
-               "latency grows with the wave size.",
-               plots.probe_latency(probe)),
-    ])  # fmt: skip
+    body = _figures(
+        [
+            Figure(
+                "probe-throughput",
+                "Throughput by wave",
+                "probe sends waves of 1, 2, 4 … requests at once. A server that runs them in "
+                "parallel climbs the dashed line; one that runs them one at a time stays on the "
+                "dotted one, however many are sent.",
+                plots.probe_throughput(probe),
+            ),
+            Figure(
+                "probe-latency",
+                "Latency by wave",
+                "On a serial server each wave takes as long as its requests one after another, so "
+                "latency grows with the wave size.",
+                plots.probe_latency(probe),
+            ),
+        ]
+    )
     rows = []
     for w in plots._waves(probe):
         lat = getattr(w, "latency_ms", None)
-        rows.append(("", [str(w.concurrency), num(float(getattr(w, "wall_ms", 0.0))),
-                          num(float(getattr(w, "throughput_rps", 0.0))),
-                          num(lat.p50) if lat else "–", num(lat.p95) if lat else "–"]))  # fmt: skip
-    body += _table("Waves", "Each wave's requests were sent at the same moment.",
-                   ["requests at once", "wave wall ms", "req/s", "p50 ms", "p95 ms"], rows)  # fmt: skip
+        rows.append(
+            (
+                "",
+                [
+                    str(w.concurrency),
+                    num(float(getattr(w, "wall_ms", 0.0))),
+                    num(float(getattr(w, "throughput_rps", 0.0))),
+                    num(lat.p50) if lat else "–",
+                    num(lat.p95) if lat else "–",
+                ],
+            )
+        )
+    body += _table(
+        "Waves",
+        "Each wave's requests were sent at the same moment.",
+        ["requests at once", "wave wall ms", "req/s", "p50 ms", "p95 ms"],
+        rows,
+    )
     return page(f"tunicorn probe · {url}", header, body, _footer("probe"))
 
 

@@ -14,7 +14,7 @@ from tunicorn.record import CheckResult, from_json, to_json
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "check"
 ORYX = (
     "GUNICORN_CMD_ARGS=\"--timeout 600 --access-logfile '-' --error-logfile '-'"
-    "{extra} --bind=0.0.0.0:8000 --chdir=/home/site/wwwroot\" gunicorn {module}"
+    '{extra} --bind=0.0.0.0:8000 --chdir=/home/site/wwwroot" gunicorn {module}'
 )
 
 
@@ -74,8 +74,11 @@ def test_module_without_app_object_is_an_error() -> None:
 
 
 def test_multiworkers_gives_two_cores_plus_one_from_plan() -> None:
-    result = run("default_single", settings={"PYTHON_ENABLE_GUNICORN_MULTIWORKERS": "true"},
-                 plan=plans.get("B2"))
+    result = run(
+        "default_single",
+        settings={"PYTHON_ENABLE_GUNICORN_MULTIWORKERS": "true"},
+        plan=plans.get("B2"),
+    )
     assert result.workers == 5
     assert result.platform_command == ORYX.format(extra=" --workers=5", module="app:app")
     assert "single-worker-single-thread" not in codes(result)
@@ -89,11 +92,14 @@ def test_multiworkers_without_plan_assumes_one_core_and_says_so() -> None:
 
 
 def test_custom_worker_and_thread_numbers_apply_with_multiworkers() -> None:
-    result = run("default_single", settings={
-        "PYTHON_ENABLE_GUNICORN_MULTIWORKERS": "true",
-        "PYTHON_GUNICORN_CUSTOM_WORKER_NUM": "2",
-        "PYTHON_GUNICORN_CUSTOM_THREAD_NUM": "8",
-    })
+    result = run(
+        "default_single",
+        settings={
+            "PYTHON_ENABLE_GUNICORN_MULTIWORKERS": "true",
+            "PYTHON_GUNICORN_CUSTOM_WORKER_NUM": "2",
+            "PYTHON_GUNICORN_CUSTOM_THREAD_NUM": "8",
+        },
+    )
     assert (result.workers, result.threads, result.worker_class) == (2, 8, "gthread")
     assert "--workers=2 --threads=8" in result.platform_command
 
@@ -125,7 +131,11 @@ def test_startup_setting_replaces_default_and_names_a_script() -> None:
     result = run("default_single", startup="gunicorn -w 2 --threads=3 -k gthread -t 60 app:app")
     assert result.startup_source == "settings"
     assert (result.workers, result.threads, result.worker_class, result.timeout) == (
-        2, 3, "gthread", 60)
+        2,
+        3,
+        "gthread",
+        60,
+    )
     script = run("clean", startup="startup.txt")  # a file name runs that file
     assert script.startup_source == "settings"
     assert script.workers == 3
@@ -221,7 +231,11 @@ def test_clean_folder_has_no_warnings_or_errors() -> None:
     assert serious(result) == set()
     assert codes(result) == {"startup-file-assumed"}
     assert (result.workers, result.threads, result.worker_class, result.timeout) == (
-        3, 4, "gthread", 120)
+        3,
+        4,
+        "gthread",
+        120,
+    )
 
 
 def test_bad_paths_are_usage_errors(tmp_path: Path) -> None:

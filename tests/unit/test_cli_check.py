@@ -53,12 +53,28 @@ def test_json_to_stdout_is_plain_json() -> None:
 
 def test_settings_from_options_and_json(tmp_path: Path) -> None:
     settings = tmp_path / "settings.json"
-    settings.write_text(json.dumps([
-        {"name": "PYTHON_ENABLE_GUNICORN_MULTIWORKERS", "value": "true", "slotSetting": False},
-    ]))
-    code, out = invoke(str(FIXTURES / "default_single"), "--plan", "P1v3",
-                       "--settings-json", str(settings),
-                       "--setting", "PYTHON_GUNICORN_CUSTOM_THREAD_NUM=4", "--json", "-")
+    settings.write_text(
+        json.dumps(
+            [
+                {
+                    "name": "PYTHON_ENABLE_GUNICORN_MULTIWORKERS",
+                    "value": "true",
+                    "slotSetting": False,
+                },
+            ]
+        )
+    )
+    code, out = invoke(
+        str(FIXTURES / "default_single"),
+        "--plan",
+        "P1v3",
+        "--settings-json",
+        str(settings),
+        "--setting",
+        "PYTHON_GUNICORN_CUSTOM_THREAD_NUM=4",
+        "--json",
+        "-",
+    )
     assert code == 0
     data = json.loads(out)
     assert (data["workers"], data["threads"], data["worker_class"]) == (5, 4, "gthread")

@@ -44,7 +44,11 @@ def test_recommend_cpus_memory_and_json(tmp_path: Path) -> None:
         == "gunicorn --bind=0.0.0.0 --timeout 600 --workers 5 --threads 1 main:app"
     )
     assert data["constraints"] == {
-        "cpus": 2, "memory_mib": 3584.0, "plan": "", "slo_p95_ms": None, "cores_here": 0
+        "cpus": 2,
+        "memory_mib": 3584.0,
+        "plan": "",
+        "slo_p95_ms": None,
+        "cores_here": 0,
     }
 
 

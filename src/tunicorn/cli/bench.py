@@ -46,6 +46,8 @@ WORKER_CLASSES = ("sync", "gthread", "gevent")
 @click.option("--request-timeout", type=POSITIVE_FLOAT, default=30.0, help="Seconds before a request counts as timed out.")  # fmt: skip
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the result as JSON to this file.")  # fmt: skip
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write a self-contained HTML report (works offline) to this file.")  # fmt: skip
 @click.option("--port", type=click.IntRange(0, 65535), default=0, help="Port for gunicorn on 127.0.0.1 (0: a free one).")
 @click.option("--log-dir", type=click.Path(file_okay=False), default=None, help="Folder for gunicorn's log.")
 @click.option("--allow-remote", is_flag=True,
@@ -66,6 +68,7 @@ def bench(
     cpus: int | None,
     request_timeout: float,
     json_path: str | None,
+    html_path: str | None,
     port: int,
     log_dir: str | None,
     allow_remote: bool,
@@ -126,4 +129,9 @@ def bench(
     if json_path:
         record.save(result, json_path)
         console.info(f"Wrote {json_path}")
+    if html_path:  # --html: the report stage's page, written after the terminal summary
+        from tunicorn.report import html
+
+        html.write_bench(result, html_path)
+        console.info(f"Wrote {html_path}")
     return 0

@@ -1,0 +1,649 @@
+"""One self-contained HTML page per run: the verdict first, then the plots that back it.
+
+The page must open offline, from a mail attachment or a CI artifact, years later: plotly.js
+is inlined once, the CSS is inline, there are no fonts, images or CDN links, and a
+Content-Security-Policy forbids the page from fetching anything even if a figure asked to.
+Figures come from `plots` (pure functions of the record), so a saved run re-renders the
+same page with `tunicorn report RUN.json --html FILE`.
+"""
+
+from __future__ import annotations
+
+import html as _html
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tunicorn import __version__
+from tunicorn.record import BenchResult, Latency, Trial, TuneResult
+from tunicorn.report import plots
+
+__all__ = [
+    "render_bench",
+    "render_probe",
+    "render_tune",
+    "write",
+    "write_bench",
+    "write_probe",
+    "write_tune",
+]
+
+# default-src 'none' stops every fetch (scripts, images, XHR, fonts) that is not inline.
+CSP = (
+    "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
+    "img-src data: blob:; font-src data:"
+)
+
+PLOT_CONFIG = {"displaylogo": False, "responsive": True, "displayModeBar": "hover"}
+
+CSS = """
+:root { --ink:#1f2328; --muted:#59636e; --line:#d8dee4; --bg:#f6f8fa; --card:#fff;
+        --pick:#009E73; --bad:#D55E00; --accent:#0072B2; }
+* { box-sizing: border-box; }
+body { margin:0; background:var(--bg); color:var(--ink);
+       font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
+             sans-serif; }
+main { max-width: 1180px; margin: 0 auto; padding: 24px 20px 48px; }
+header.top { background:var(--card); border:1px solid var(--line);
+             border-left:6px solid var(--pick);
+             border-radius:10px; padding:20px 24px; margin-bottom:20px; }
+header.top.warn { border-left-color: var(--bad); }
+.kicker { color:var(--muted); font-size:13px; letter-spacing:.02em; margin:0 0 6px; }
+h1.verdict { font-size:24px; line-height:1.3; margin:0 0 14px; font-weight:650; }
+h2 { font-size:18px; margin:0 0 4px; }
+p.lead { color:var(--muted); margin:0 0 10px; max-width:900px; }
+.cmd { display:flex; align-items:stretch; gap:8px; margin:10px 0 4px; }
+.cmd pre { flex:1; margin:0; padding:12px 14px; background:#0d1117; color:#e6edf3;
+           border-radius:8px; overflow-x:auto; font:14px/1.45 ui-monospace, SFMono-Regular,
+           Menlo, Consolas, monospace; white-space:pre; }
+.cmd button { flex:none; min-width:84px; border:1px solid var(--line); background:#fff;
+              border-radius:8px; font:600 14px system-ui, sans-serif; cursor:pointer; }
+.cmd button:hover { background:#eef2f6; }
+.cmd-label { font-size:13px; color:var(--muted); margin-top:10px; }
+.cards { display:grid; grid-template-columns:repeat(auto-fit, minmax(190px, 1fr)); gap:12px;
+         margin:16px 0 4px; }
+.card-num { background:var(--bg); border:1px solid var(--line); border-radius:8px;
+            padding:10px 14px; }
+.card-num .label { font-size:12px; color:var(--muted); text-transform:uppercase;
+                   letter-spacing:.04em; }
+.card-num .value { font-size:22px; font-weight:650; }
+.card-num .sub { font-size:13px; color:var(--muted); }
+ul.reasons { margin:12px 0 0; padding-left:20px; }
+ul.warnings { margin:12px 0 0; padding:10px 14px 10px 32px; background:#fff8e5;
+              border:1px solid #f0d78c; border-radius:8px; }
+section.plot, section.table { background:var(--card); border:1px solid var(--line);
+                              border-radius:10px;
+                              padding:18px 20px; margin:0 0 20px; }
+table { border-collapse:collapse; width:100%; font-size:14px; font-variant-numeric:tabular-nums; }
+th, td { text-align:right; padding:6px 10px; border-bottom:1px solid var(--line);
+         white-space:nowrap; }
+th:first-child, td:first-child { text-align:left; }
+th { color:var(--muted); font-weight:600; font-size:13px; }
+tr.pick td { background:#e8f6f1; font-weight:600; }
+tr.infeasible td { color:var(--muted); }
+.why { white-space:normal; text-align:left; color:var(--muted); }
+footer { color:var(--muted); font-size:13px; margin-top:28px; }
+"""
+
+COPY_JS = """
+function tunicornCopy(id, button) {
+  var text = document.getElementById(id).innerText;
+  function done(ok) {
+    button.textContent = ok ? "Copied" : "Select + copy";
+    setTimeout(function () { button.textContent = "Copy"; }, 1600);
+  }
+  function fallback() {
+    var area = document.createElement("textarea");
+    area.value = text; area.setAttribute("readonly", "");
+    area.style.position = "fixed"; area.style.opacity = "0";
+    document.body.appendChild(area); area.select();
+    var ok = false;
+    try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+    document.body.removeChild(area);
+    done(ok);
+  }
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(text).then(function () { done(true); }, fallback);
+  } else {
+    fallback();
+  }
+}
+"""
+
+
+def esc(value: object) -> str:
+    return _html.escape(str(value), quote=True)
+
+
+def num(value: float, unit: str = "") -> str:
+    """Figures as a person reads them: three significant digits at most, thousands grouped."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    if abs(value) >= 100:
+        text = f"{value:,.0f}"
+    elif abs(value) >= 10:
+        text = f"{value:,.1f}"
+    else:
+        text = f"{value:,.2f}"
+    return f"{text} {unit}".rstrip() if unit else text
+
+
+@dataclass(frozen=True)
+class Card:
+    label: str
+    value: str
+    sub: str = ""
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A plot with the sentence that says how to read it."""
+
+    key: str
+    title: str
+    lead: str
+    figure: Any  # plotly Figure or None
+
+
+# -- building blocks --------------------------------------------------------------------------
+
+
+def _plotlyjs() -> str:
+    from plotly.offline import get_plotlyjs
+
+    js: str = get_plotlyjs()
+    return js
+
+
+def _command(block_id: str, label: str, command: str) -> str:
+    return (
+        f'<div class="cmd-label">{esc(label)}</div>'
+        f'<div class="cmd"><pre id="{esc(block_id)}">{esc(command)}</pre>'
+        f'<button type="button" onclick="tunicornCopy(\'{esc(block_id)}\', this)" '
+        f'aria-label="Copy {esc(label)}">Copy</button></div>'
+    )
+
+
+def _cards(cards: Iterable[Card]) -> str:
+    items = "".join(
+        f'<div class="card-num"><div class="label">{esc(c.label)}</div>'
+        f'<div class="value">{esc(c.value)}</div>'
+        + (f'<div class="sub">{esc(c.sub)}</div>' if c.sub else "")
+        + "</div>"
+        for c in cards
+    )
+    return f'<div class="cards">{items}</div>' if items else ""
+
+
+def _list(items: Sequence[str], cls: str) -> str:
+    if not items:
+        return ""
+    return f'<ul class="{cls}">' + "".join(f"<li>{esc(i)}</li>" for i in items) + "</ul>"
+
+
+def _figures(figures: Iterable[Figure]) -> str:
+    parts = []
+    for f in figures:
+        if f.figure is None:
+            continue
+        # The section's <h2> names the plot; a second title inside it is only noise.
+        f.figure.update_layout(title=None, margin={"t": max(70, f.figure.layout.margin.t or 0)})
+        body = f.figure.to_html(
+            full_html=False, include_plotlyjs=False, div_id=f"plot-{f.key}", config=PLOT_CONFIG
+        )
+        parts.append(
+            f'<section class="plot" id="{esc(f.key)}"><h2>{esc(f.title)}</h2>'
+            f'<p class="lead">{esc(f.lead)}</p>{body}</section>'
+        )
+    return "\n".join(parts)
+
+
+def _table(
+    title: str, lead: str, head: Sequence[str], rows: Sequence[tuple[str, Sequence[str]]]
+) -> str:
+    if not rows:
+        return ""
+    th = "".join(f"<th>{esc(h)}</th>" for h in head)
+    body = "".join(
+        f'<tr class="{esc(cls)}">'
+        + "".join(
+            f'<td class="why">{esc(c)}</td>'
+            if i == len(cells) - 1 and head[-1] == "note"
+            else f"<td>{esc(c)}</td>"
+            for i, c in enumerate(cells)
+        )
+        + "</tr>"
+        for cls, cells in rows
+    )
+    return (
+        f'<section class="table"><h2>{esc(title)}</h2><p class="lead">{esc(lead)}</p>'
+        f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table></section>"
+    )
+
+
+def page(title: str, header: str, body: str, footer: str) -> str:
+    """The one template every report uses: head with CSP, CSS and plotly.js once, then the body."""
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
+<meta name="generator" content="tunicorn {esc(__version__)}">
+<title>{esc(title)}</title>
+<style>{CSS}</style>
+<script>{COPY_JS}</script>
+<script type="text/javascript">{_plotlyjs()}</script>
+</head>
+<body>
+<main>
+{header}
+{body}
+<footer>{footer}</footer>
+</main>
+</body>
+</html>
+"""
+
+
+def _footer(what: str) -> str:
+    return (
+        f"Generated by tunicorn {esc(__version__)} from a saved {esc(what)} run. This page is "
+        "self-contained: it works offline and fetches nothing (plots drawn by plotly.js, "
+        "embedded). Hover a plot for exact values; drag to zoom, double-click to reset."
+    )
+
+
+def _lat(lat: Latency) -> str:
+    return f"p50 {num(lat.p50)} · p95 {num(lat.p95)} · p99 {num(lat.p99)} ms"
+
+
+# -- bench ------------------------------------------------------------------------------------
+
+
+def bench_verdict(result: BenchResult) -> str:
+    """One sentence a person can repeat: what ran, what it served, and whether requests queued."""
+    who = result.config.effective().label if result.config else "The server"
+    load = (
+        f"{result.concurrency} concurrent clients"
+        if result.mode == "closed"
+        else f"{result.rate:g} req/s offered"
+    )
+    text = (
+        f"{who} served {num(result.throughput_rps)} req/s with {load}; "
+        f"p95 latency {num(result.latency_ms.p95)} ms"
+    )
+    text += f", {result.errors:,} errors." if result.errors else ", no errors."
+    if result.config and result.mode == "closed" and result.concurrency > result.config.slots:
+        slots = result.config.slots
+        text += (
+            f" {result.concurrency} clients shared {slots} slot{'s' if slots != 1 else ''}, "
+            "so most of each request's time was spent queueing."
+        )
+    return text
+
+
+def render_bench(result: BenchResult) -> str:
+    config = result.config.effective().label if result.config else "already running"
+    kicker = f"tunicorn bench · {result.target} · {config} · {result.duration_s:g} s measured"
+    cards = [
+        Card("Throughput", f"{num(result.throughput_rps)} req/s", f"{result.requests:,} requests"),
+        Card(
+            "Latency p95",
+            f"{num(result.latency_ms.p95)} ms",
+            f"p50 {num(result.latency_ms.p50)} · p99 {num(result.latency_ms.p99)} ms",
+        ),
+        Card(
+            "Errors",
+            f"{result.errors:,}",
+            ", ".join(f"{k} {v}" for k, v in sorted(result.errors_by_kind.items()) if v),
+        ),
+    ]
+    if result.server is not None:
+        s = result.server
+        cards.append(
+            Card("Server CPU", f"{num(s.cpu_cores_busy)} cores", f"{num(s.cpu_seconds)} s busy")
+        )
+        cards.append(
+            Card(
+                f"Server memory ({s.memory_source.upper()})",
+                f"{num(s.pss_mib_peak)} MiB",
+                f"peak, {s.processes_peak} processes",
+            )
+        )
+    cards.append(
+        Card(
+            "Client CPU",
+            f"{result.client.cpu_ms_per_request:.3f} ms/req",
+            f"{result.client.busy_fraction:.0%} of a core",
+        )
+    )
+    bad = bool(result.errors) or bool(
+        result.config and result.mode == "closed" and result.concurrency > result.config.slots
+    )
+    header = (
+        f'<header class="top{" warn" if bad else ""}"><p class="kicker">{esc(kicker)}</p>'
+        f'<h1 class="verdict">{esc(bench_verdict(result))}</h1>{_cards(cards)}'
+        f"{_list(result.warnings, 'warnings')}</header>"
+    )
+    server_fig = None
+    if result.server is not None:
+        label = config
+        server_fig = plots.server_over_time(
+            [(label, result.server, plots.OTHER)], "Server CPU and memory over time"
+        )
+    body = _figures(
+        [
+            Figure(
+                "latency-time",
+                "Latency over time",
+                "p50 and p95 each second, with throughput behind them. A line that stays high from "
+                "the first second is a queue, not a slowdown: requests wait for a free slot.",
+                plots.latency_over_time(result),
+            ),
+            Figure(
+                "latency-distribution",
+                "Latency distribution",
+                "How long the slowest requests took: the x axis stretches the tail (99%, 99.9%) so "
+                "that rare slow requests are as visible as the typical ones.",
+                plots.latency_distribution(result),
+            ),
+            Figure(
+                "server",
+                "Server CPU and memory",
+                "CPU cores the server's processes kept busy, and their memory (PSS: shared pages "
+                "split between processes). Flat and low while latency is high means the server is "
+                "waiting, not working: it needs more slots, not a bigger machine.",
+                server_fig,
+            ),
+        ]
+    )
+    return page(f"tunicorn bench · {result.target}", header, body, _footer("bench"))
+
+
+# -- tune -------------------------------------------------------------------------------------
+
+
+def _trial_row(trial: Trial, pick: Trial | None, names: dict[int, str]) -> tuple[str, list[str]]:
+    cls = "pick" if trial is pick else ("" if trial.feasible else "infeasible")
+    mem = trial.server.pss_mib_peak if trial.server else 0.0
+    name = ("★ " if trial is pick else "") + trial.config.effective().label
+    if id(trial) in names:
+        name += f" ({names[id(trial)]})"
+    measured = trial.requests > 0
+    note = trial.note or ("" if trial.feasible else f"not usable: {trial.reason}")
+    cells = [
+        name,
+        str(trial.config.slots),
+        trial.source,
+        num(trial.capacity_rps) if trial.feasible else "–",
+        num(trial.throughput_rps) if measured else "–",
+        num(trial.latency_ms.p95) if measured else "–",
+        num(mem)
+        if mem
+        else (f"~{num(trial.predicted_pss_mib)}" if trial.predicted_pss_mib else "–"),
+        f"{trial.errors:,}" if measured else "–",
+        note,
+    ]
+    return cls, cells
+
+
+def tune_cards(result: TuneResult, pick: Trial | None) -> list[Card]:
+    rec = result.recommendation
+    c = result.constraints
+    cards = []
+    found = plots.default_trial(result)
+    if rec is not None:
+        sub = ""
+        if found and found[1].capacity_rps > 0:
+            times = rec.capacity_rps / found[1].capacity_rps
+            sub = f"{times:,.0f}× the default's {num(found[1].capacity_rps)}"
+        cards.append(Card("Capacity (pick)", f"{num(rec.capacity_rps)} req/s", sub))
+        cards.append(
+            Card(
+                "p95 latency (pick)",
+                f"{num(rec.latency_ms.p95)} ms",
+                f"SLO ≤ {num(c.slo_p95_ms)} ms",
+            )
+        )
+        share = (
+            f"{rec.pss_mib_peak / c.memory_mib:.0%} of {num(c.memory_mib)} MiB"
+            if c.memory_mib
+            else ""
+        )
+        cards.append(Card("Memory (PSS peak)", f"{num(rec.pss_mib_peak)} MiB", share))
+    elif found:
+        cards.append(Card("App Service default", f"{num(found[1].capacity_rps)} req/s", "capacity"))
+    run = sum(1 for t in result.trials if t.requests > 0)
+    cards.append(
+        Card(
+            "Trials",
+            f"{run} measured",
+            f"of {len(result.trials)} considered · {result.elapsed_s:,.0f} s",
+        )
+    )
+    return cards
+
+
+def render_tune(result: TuneResult) -> str:
+    rec = result.recommendation
+    c = result.constraints
+    pick = plots.pick_trial(result)
+    plan = f"{c.plan} · " if c.plan else ""
+    kicker = (
+        f"tunicorn tune · {result.app or result.target} · {plan}{c.cpus} vCPU, "
+        f"{num(c.memory_mib)} MiB · SLO p95 ≤ {num(c.slo_p95_ms)} ms"
+    )
+    verdict = result.verdict
+    if not verdict:
+        verdict = (
+            f"Use {rec.workers} workers × {rec.threads} threads ({rec.worker_class}): "
+            f"{num(rec.capacity_rps)} req/s within the SLO."
+            if rec is not None
+            else "No configuration met the latency target without errors within the memory budget."
+        )
+    commands = ""
+    if rec is not None:
+        commands += _command(
+            "cmd-startup",
+            "Startup command (App Service → Configuration → General settings → Startup Command)",
+            rec.startup_command,
+        )
+        if rec.az_command:
+            commands += _command("cmd-az", "Or with the Azure CLI", rec.az_command)
+        if rec.app_settings:
+            commands += _command("cmd-settings", "App settings", rec.app_settings)
+    reasons = _list(rec.reasons, "reasons") if rec is not None else ""
+    header = (
+        f'<header class="top{"" if rec is not None else " warn"}">'
+        f'<p class="kicker">{esc(kicker)}</p>'
+        f'<h1 class="verdict">{esc(verdict)}</h1>{commands}{_cards(tune_cards(result, pick))}'
+        f"{reasons}{_list(result.warnings, 'warnings')}</header>"
+    )
+    r_ms = plots.little_bound_ms(result)
+    little = (
+        f" The dashed line is Little's law: with C slots and {num(r_ms)} ms per request, at most "
+        "C ÷ R requests per second."
+        if r_ms > 0
+        else ""
+    )
+    cpu = plots.cpu_bound_rps(result)
+    cpu_text = (
+        f" The dotted line is the CPU bound: {num(cpu)} req/s on {c.cpus} core(s)." if cpu else ""
+    )
+    body = _figures(
+        [
+            Figure(
+                "capacity",
+                "Capacity by configuration",
+                "Each cell is a workers × threads setting tune measured: the highest request rate "
+                "it "
+                "served with p95 within the SLO and no errors. ✕ marks settings that could not be "
+                "used (over the memory budget, errors, or failed to start); dashed boxes are the "
+                "baselines, the green box is the pick.",
+                plots.capacity_heatmap(result),
+            ),
+            Figure(
+                "model",
+                "Throughput against concurrent slots",
+                "More slots help only while requests mostly wait; once the CPU is busy, extra "
+                "slots "
+                "just queue." + little + cpu_text,
+                plots.throughput_vs_slots(result),
+            ),
+            Figure(
+                "latency",
+                "Latency percentiles per trial",
+                "p50, p95 and p99 of each configuration under saturating load (log scale), against "
+                "the p95 target. Few slots mean long queues: latency falls as slots are added, "
+                "until the CPU saturates.",
+                plots.latency_per_trial(result),
+            ),
+            Figure(
+                "over-time",
+                "CPU and memory over time",
+                "Why the slow app looked healthy: with App Service's default of 1 worker × 1 "
+                "thread, CPU and memory stay flat and low while users queue, because only one "
+                "request runs at a time. The pick serves many at once and uses the machine.",
+                plots.pick_vs_default(result),
+            ),
+            Figure(
+                "profile-routes",
+                "Where the time goes, per route",
+                "Each route measured alone at concurrency 1. Waiting time (I/O, external APIs) "
+                "can overlap across threads; computing time cannot, because of the GIL: it needs "
+                "more workers (processes) and cores.",
+                plots.profile_routes(result.profile),
+            ),
+            Figure(
+                "profile-memory",
+                "Memory per worker and per thread",
+                "Each worker is a whole copy of the app; each thread adds only a stack. This is "
+                "what keeps workers × threads inside the plan's memory.",
+                plots.profile_memory(result),
+            ),
+        ]
+    )
+    names = {id(t): n for n, t in plots.baseline_trials(result)}
+    trials = sorted(result.trials, key=lambda t: (t is not pick, not t.feasible, -t.capacity_rps))
+    body += _table(
+        "All trials",
+        "Capacity is the highest rate that met the SLO with no errors; throughput is what the "
+        "configuration served under saturating load. Memory with ~ is predicted, not measured.",
+        [
+            "configuration",
+            "slots",
+            "source",
+            "capacity req/s",
+            "throughput req/s",
+            "p95 ms",
+            "PSS MiB",
+            "errors",
+            "note",
+        ],
+        [_trial_row(t, pick, names) for t in trials],
+    )
+    return page(f"tunicorn tune · {result.app or result.target}", header, body, _footer("tune"))
+
+
+# -- probe ------------------------------------------------------------------------------------
+
+
+def render_probe(probe: Any) -> str:
+    """Render a probe record, read by duck typing until `record.ProbeResult` settles.
+
+    Expected shape: `url: str`, `effective_concurrency: float`, `serial: bool`, `server: str`
+    (the Server header), `single_latency_ms: float`, `verdict: str`, and `waves`: a sequence
+    of objects with `concurrency: int`, `wall_ms: float`, `throughput_rps: float` and
+    `latency_ms: Latency`. Missing attributes are left out of the page, not fatal.
+    """
+    url = str(getattr(probe, "url", "") or "")
+    serial = bool(getattr(probe, "serial", False))
+    eff = getattr(probe, "effective_concurrency", None)
+    single = getattr(probe, "single_latency_ms", None)
+    server = getattr(probe, "server", "") or "not sent"
+    verdict = str(getattr(probe, "verdict", "") or "")
+    if not verdict:
+        verdict = (
+            "The server handles requests one at a time."
+            if serial
+            else f"The server handles about {num(float(eff or 0))} requests at once."
+        )
+    cards = []
+    if eff is not None:
+        cards.append(Card("Effective concurrency", num(float(eff)), "requests served at once"))
+    cards.append(
+        Card("Serial", "yes" if serial else "no", "one request at a time" if serial else "")
+    )
+    if single is not None:
+        cards.append(Card("One request alone", f"{num(float(single))} ms"))
+    cards.append(Card("Server header", str(server)))
+    header = (
+        f'<header class="top{" warn" if serial else ""}"><p class="kicker">tunicorn probe · '
+        f'{esc(url)}</p><h1 class="verdict">{esc(verdict)}</h1>{_cards(cards)}</header>'
+    )
+    body = _figures(
+        [
+            Figure(
+                "probe-throughput",
+                "Throughput by wave",
+                "probe sends waves of 1, 2, 4 … requests at once. A server that runs them in "
+                "parallel climbs the dashed line; one that runs them one at a time stays on the "
+                "dotted one, however many are sent.",
+                plots.probe_throughput(probe),
+            ),
+            Figure(
+                "probe-latency",
+                "Latency by wave",
+                "On a serial server each wave takes as long as its requests one after another, so "
+                "latency grows with the wave size.",
+                plots.probe_latency(probe),
+            ),
+        ]
+    )
+    rows = []
+    for w in plots._waves(probe):
+        lat = getattr(w, "latency_ms", None)
+        rows.append(
+            (
+                "",
+                [
+                    str(w.concurrency),
+                    num(float(getattr(w, "wall_ms", 0.0))),
+                    num(float(getattr(w, "throughput_rps", 0.0))),
+                    num(lat.p50) if lat else "–",
+                    num(lat.p95) if lat else "–",
+                ],
+            )
+        )
+    body += _table(
+        "Waves",
+        "Each wave's requests were sent at the same moment.",
+        ["requests at once", "wave wall ms", "req/s", "p50 ms", "p95 ms"],
+        rows,
+    )
+    return page(f"tunicorn probe · {url}", header, body, _footer("probe"))
+
+
+# -- files ------------------------------------------------------------------------------------
+
+
+def write(path: str | Path, text: str) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def write_bench(result: BenchResult, path: str | Path) -> Path:
+    return write(path, render_bench(result))
+
+
+def write_tune(result: TuneResult, path: str | Path) -> Path:
+    return write(path, render_tune(result))
+
+
+def write_probe(probe: Any, path: str | Path) -> Path:
+    return write(path, render_probe(probe))

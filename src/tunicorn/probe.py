@@ -51,6 +51,7 @@ FAST_MS = 5.0  # below this a round of service is lost in connection and schedul
 ROUND_SLACK = 0.5  # a first-round answer lands within half a service time of the earliest
 AGREE = 0.15  # two saturated waves within this fraction of each other agree
 MAX_WAVE_S = 60.0  # the next wave is skipped if it would take longer than this
+REPEATS = 3  # extra looks at the largest wave on loopback when its first rounds disagree
 
 _now = time.monotonic
 
@@ -118,25 +119,26 @@ class Inference:
 def infer(waves: Sequence[tuple[int, Sequence[float]]], single_ms: float) -> Inference:
     """Slots from (wave size, completion times in ms) pairs and the single-request latency.
 
-    Each saturated wave (fewer first-round answers than requests) shows the slot count;
-    an unsaturated one only a lower bound. Noise on a busy machine delays answers, so it
-    can only push a first round down: the largest count is the least disturbed.
+    Noise can only push a first round down (a busy machine delays answers; gunicorn's
+    gthread workers share a burst of connections unevenly), never up: the largest count is
+    the least disturbed. A wave larger than that count is saturated evidence; when all such
+    waves (two or more) agree exactly, it is firm; else the largest wave is worth repeating.
     """
     if single_ms < FAST_MS or not waves:
         return Inference(None, False, "none", True)
     counts = [(k, first_round(times, single_ms)) for k, times in waves if times]
     if not counts:
         return Inference(None, False, "none", True)
-    saturated = [c for k, c in counts if c < k]
     best = max(c for _, c in counts)
-    if not saturated:
-        return Inference(max(k for k, _ in counts), True, "medium", True)
-    top = max(saturated)
-    low = min(saturated)
-    consistent = (top - low) <= AGREE * top
-    if len(saturated) >= 2 and consistent:
+    saturated = sorted((c for k, c in counts if c < k and k > best), reverse=True)
+    if best >= max(k for k, _ in counts):
+        return Inference(best, True, "medium", True)
+    if not saturated:  # the best count came from a wave it filled: a bound met only once
+        return Inference(best, False, "medium", False)
+    consistent = len(saturated) >= 2 and all(c == best for c in saturated)
+    if consistent:
         confidence = "high"
-    elif consistent:
+    elif len(saturated) >= 2 and saturated[1] >= (1 - AGREE) * best:
         confidence = "medium"
     else:
         confidence = "low"
@@ -438,7 +440,6 @@ def _run(
     planned = cap_waves(sizes, budget, reserved=sent)
     waves: list[Wave] = []
     single_ms = 0.0
-    repeated = False
     for k in planned:
         if waves and single_ms < FAST_MS:
             break  # too fast to read rounds: more waves would only add load
@@ -459,15 +460,22 @@ def _run(
             kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(wave.errors.items()))
             warnings.append(f"{k} requests at once: {kinds}; the probe stopped there.")
             break
+    # The largest wave again while its first rounds disagree: each look can only undercount.
+    repeats = REPEATS if budget is None else 1
+    while waves and not waves[-1].errors and single_ms >= FAST_MS and repeats > 0:
+        k = waves[-1].concurrency
         inf = _infer_waves(waves, single_ms)
-        if not inf.consistent and not repeated and (budget is None or sent + k <= budget):
-            repeated = True  # noise on a shared machine: once more, and keep the better look
-            wall_ms, answers = loop.run_until_complete(_wave(where, k, timeout_s))
-            sent += k
-            again = _make_wave(k, wall_ms, answers, single_ms)
-            waves.append(again)
-            if on_wave is not None:
-                on_wave(again)
+        if inf.consistent or inf.at_least or (budget is not None and sent + k > budget):
+            break
+        repeats -= 1
+        wall_ms, answers = loop.run_until_complete(_wave(where, k, timeout_s))
+        sent += k
+        again = _make_wave(k, wall_ms, answers, single_ms)
+        waves.append(again)
+        if on_wave is not None:
+            on_wave(again)
+        if again.errors:
+            break
     inf = _infer_waves(waves, single_ms)
     if budget is not None and len(planned) < len(sizes):
         warnings.append(
@@ -501,8 +509,7 @@ def _infer_waves(waves: Sequence[Wave], single_ms: float) -> Inference:
 def _worth_next(waves: Sequence[Wave], k: int, single_ms: float) -> bool:
     """Stop once two saturated waves agree, or when the next would take too long."""
     inf = _infer_waves(waves, single_ms)
-    saturated = [w for w in waves if w.first_round < w.concurrency]
-    if len(saturated) >= 2 and inf.consistent:
+    if inf.consistent and not inf.at_least:
         return False
     slots = max(1, inf.effective or 1)
     expected_s = math.ceil(k / slots) * single_ms / 1000

@@ -509,7 +509,10 @@ def _infer_waves(waves: Sequence[Wave], single_ms: float) -> Inference:
 def _worth_next(waves: Sequence[Wave], k: int, single_ms: float) -> bool:
     """Stop once two saturated waves agree, or when the next would take too long."""
     inf = _infer_waves(waves, single_ms)
-    if inf.consistent and not inf.at_least:
+    # Agreement counts only from a wave four times the answer: gthread's uneven share of a
+    # burst can make two small waves agree on too few slots.
+    largest = max(w.concurrency for w in waves)
+    if inf.consistent and not inf.at_least and largest >= 4 * (inf.effective or 0):
         return False
     slots = max(1, inf.effective or 1)
     expected_s = math.ceil(k / slots) * single_ms / 1000

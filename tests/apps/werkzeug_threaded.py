@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from werkzeug.serving import run_simple
-
 from probe_app import app
+from werkzeug.serving import run_simple
 
 if __name__ == "__main__":
     run_simple("127.0.0.1", int(sys.argv[1]), app, threaded=True)

@@ -413,3 +413,53 @@ class TuneResult:
     verdict: str = ""
     kind: str = "tune"
     schema: int = SCHEMA_VERSION
+
+
+# -- probe ----------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Wave:
+    """k requests started at one instant on k fresh connections, and when each came back.
+
+    `completion_ms` (ok answers, sorted, from the wave's start) keeps the evidence: the
+    answers cluster in rounds of one service time, and `first_round` counts the first.
+    `busy_slots` is Little's law, throughput × single-request latency.
+    """
+
+    concurrency: int
+    wall_ms: float
+    throughput_rps: float
+    latency_ms: Latency
+    completion_ms: tuple[float, ...]
+    first_round: int = 0
+    busy_slots: float = 0.0
+    errors: dict[str, int] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class ProbeResult:
+    """`tunicorn probe`: how many requests a running server really handles at once.
+
+    `effective_concurrency` is None when the endpoint is too fast for a firm answer;
+    with `at_least` it is a lower bound (every wave was served at once).
+    """
+
+    url: str
+    effective_concurrency: int | None
+    serial: bool
+    server: str
+    single_latency_ms: float
+    verdict: str
+    at_least: bool = False
+    confidence: str = ""  # "high", "medium", "low", or "none" (too fast to tell)
+    hint: str = ""  # what the Server header suggests
+    next_step: str = ""
+    waves: tuple[Wave, ...] = ()
+    requests: int = 0  # sent in all, the warm-up included
+    loopback: bool = True
+    max_concurrency: int = 32
+    elapsed_s: float = 0.0
+    warnings: tuple[str, ...] = ()
+    kind: str = "probe"
+    schema: int = SCHEMA_VERSION

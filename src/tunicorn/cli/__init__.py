@@ -70,3 +70,4 @@ from tunicorn.cli import emit as _emit  # noqa: E402,F401
 from tunicorn.cli import plans as _plans  # noqa: E402,F401
 from tunicorn.cli import recommend as _recommend  # noqa: E402,F401
 from tunicorn.cli import report as _report  # noqa: E402,F401
+from tunicorn.cli import probe as _probe  # noqa: E402,F401

@@ -200,7 +200,9 @@ class Tuner:
         if config.worker_class == "gevent":
             need = slots_to_saturate(self.profile, self.settings.cpus)
             return max(4 * config.workers, min(2 * need, 512))
-        return min(config.slots, 512)
+        # One client per slot leaves a slot idle while its client reconnects: a quarter more
+        # (at least one) keeps a request waiting in the backlog, so the server never idles.
+        return min(config.slots + max(1, math.ceil(config.slots / 4)), 512)
 
     def _measure(self, config: ServerConfig, source: str, predicted: float) -> Trial:
         s = self.settings

@@ -1,0 +1,126 @@
+"""The tuner on real servers: structure of its answers, never their timings."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tunicorn import record
+from tunicorn.load import Request
+from tunicorn.record import TuneResult
+from tunicorn.target import Target, resolve
+from tunicorn.tune import Tuner, TuneSettings
+
+APPS = Path(__file__).resolve().parents[1] / "apps"
+pytestmark = pytest.mark.integration
+
+# Short phases keep each trial to a few seconds; the search itself is unchanged.
+FAST = {"warmup_s": 0.5, "saturate_s": 1.5, "verify_s": 1.5}
+
+
+def run(target: Target, paths: tuple[str, ...], tmp_path: Path, **settings: object) -> TuneResult:
+    config = {"cpus": 1, "memory_mib": 1792.0, "budget_s": 60.0, "gevent": False, **FAST, **settings}
+    tuner = Tuner(target, tuple(Request(p) for p in paths), TuneSettings(**config), log_dir=tmp_path)  # type: ignore[arg-type]
+    return tuner.run()
+
+
+def test_io_route_gets_many_more_slots_than_the_default(tmp_path: Path) -> None:
+    result = run(resolve(None, demo=True), ("/io",), tmp_path)
+    rec = result.recommendation
+    assert rec is not None
+    assert rec.workers * rec.threads >= 6  # /io waits 200 ms: one slot serves 5 req/s
+    default = next(b for b in result.baselines if b.workers == 1 and b.threads == 1)
+    assert rec.capacity_rps > 3 * default.capacity_rps
+    assert {b.name for b in result.baselines} >= {"App Service default", "the seed's 3×6"}
+    assert "gunicorn --bind=0.0.0.0 --timeout 600" in rec.startup_command
+    assert rec.startup_command.endswith("tunicorn.demo.app:app")
+    assert result.profile is not None and result.profile.wait_compute_ratio > 5
+
+
+def test_cpu_route_gets_one_thread_and_few_workers(tmp_path: Path) -> None:
+    result = run(resolve(None, demo=True), ("/cpu",), tmp_path)
+    rec = result.recommendation
+    assert rec is not None
+    assert rec.threads == 1 and rec.workers <= 2 * 1
+    assert result.profile is not None and result.profile.wait_compute_ratio < 1
+
+
+def test_memory_budget_rules_out_configurations(tmp_path: Path) -> None:
+    result = run(resolve(None, demo=True), ("/io",), tmp_path, memory_mib=80.0)
+    budget = result.model["memory_budget_mib"]
+    ruled_out = [t for t in result.trials if t.reason == "memory"]
+    assert ruled_out, "a 72 MiB budget must exclude several workers"
+    assert all(t.server is None or t.server.pss_mib_peak > budget for t in ruled_out)
+    rec = result.recommendation
+    assert rec is not None and rec.pss_mib_peak <= budget
+
+
+def test_erroring_configurations_are_infeasible(tmp_path: Path) -> None:
+    target = Target(kind="app", app="thread_unsafe:app", chdir=str(APPS), label="thread_unsafe")
+    result = run(target, ("/",), tmp_path, budget_s=45.0)
+    threaded = [t for t in result.trials if t.server is not None and t.config.threads > 1]
+    assert threaded and all(not t.feasible and t.reason == "errors" for t in threaded)
+    rec = result.recommendation
+    assert rec is not None and rec.threads == 1 and rec.worker_class == "sync"
+
+
+def test_cli_tune_writes_json_that_report_reloads(tmp_path: Path) -> None:
+    out = tmp_path / "tune.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "tunicorn", "tune", "--demo", "--path", "/io", "--cpus", "1",
+         "--memory", "1.75GB", "--budget", "25", "--no-gevent", "--json", str(out),
+         "--emit", str(tmp_path / "deploy"), "--log-dir", str(tmp_path / "logs")],
+        capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(out.read_text())
+    for key in ("workers", "threads", "worker_class", "startup_command", "throughput_rps", "pss_mib_peak"):
+        assert key in data["recommendation"]
+    assert data["constraints"]["cpus"] == 1 and data["elapsed_s"] > 0
+    assert all("throughput_rps" in t and "config" in t for t in data["trials"])
+    loaded = record.from_json(out.read_text(), TuneResult)
+    assert record.from_json(record.to_json(loaded), TuneResult) == loaded
+    assert "Startup Command" in proc.stdout
+    conf = (tmp_path / "deploy" / "gunicorn.conf.py").read_text()
+    assert f"workers = {data['recommendation']['workers']}" in conf
+    report = subprocess.run(
+        [sys.executable, "-m", "tunicorn", "report", str(out)], capture_output=True, text=True, timeout=60
+    )
+    assert report.returncode == 0, report.stderr
+    assert data["recommendation"]["startup_command"] in report.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--demo", "--plan", "Z9"), "Unknown plan"),
+        (("--demo", "--cpus", "1", "--memory", "lots"), "is not a memory size"),
+        (("--demo", "--slo-p95", "0"), "must be more than zero"),
+        (("--demo", "--cpus", "1"), "go together"),
+    ],
+)
+def test_tune_bad_input(args: tuple[str, ...], message: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "tunicorn", "tune", *args], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_tune_rejects_a_bad_scenario_and_an_app_without_routes(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[request]]\npath = "/io"\n[[request]]\npath = "/cpu"\nweight = "heavy"\n')
+    proc = subprocess.run(
+        [sys.executable, "-m", "tunicorn", "tune", "--demo", "--scenario", str(bad)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2 and "line 5" in proc.stderr
+    (tmp_path / "plain.py").write_text("def app(environ, start_response):\n    return []\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "tunicorn", "tune", "plain:app"],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 2 and "no GET route" in proc.stderr

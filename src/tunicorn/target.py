@@ -260,7 +260,7 @@ def preflight(url: str, *, timeout: float = 10.0) -> str:
         raise UsageError(
             f"Nothing answers at {url} (connection refused): start the server first, or check the port."
         ) from None
-    except socket.timeout:
+    except TimeoutError:
         raise UsageError(
             f"{url} accepted the connection but sent nothing back within {timeout:.0f} s: is it an HTTP server?"
         ) from None

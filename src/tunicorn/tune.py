@@ -22,10 +22,10 @@ from tunicorn.errors import ServerError
 from tunicorn.launch import Server
 from tunicorn.load import LoadSpec, Request, run_load
 from tunicorn.measure import load_warnings, pinned, split_cores, to_bench
-from tunicorn.profile import predict_pss, profile as run_profile, slots_to_saturate
+from tunicorn.profile import predict_pss, slots_to_saturate
+from tunicorn.profile import profile as run_profile
 from tunicorn.record import (
     Baseline,
-    BenchResult,
     ClientStats,
     Constraints,
     Latency,

@@ -98,12 +98,6 @@ def test_werkzeug_threaded_has_no_limit(process: Callable[..., str]) -> None:
     assert "Werkzeug" in result.server and "development" in result.hint
 
 
-def test_too_fast_says_so(gunicorn_server: Callable[..., object]) -> None:
-    server = gunicorn_server("probe_app:app", "-w", "1")
-    result = probe(server.url + "/")  # type: ignore[attr-defined]
-    assert result.effective_concurrency is None and "no firm answer" in result.verdict
-
-
 def test_refused_exits_2(tmp_path: Path) -> None:
     port = free_port()
     out = subprocess.run(

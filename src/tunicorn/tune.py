@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tunicorn import search
-from tunicorn.errors import ServerError
+from tunicorn.errors import ServerError, UsageError
 from tunicorn.launch import Server
 from tunicorn.load import LoadSpec, Request, run_load
 from tunicorn.measure import load_warnings, pinned, split_cores, to_bench
@@ -354,7 +354,7 @@ class Tuner:
                 app=self.target.app,
                 reasons=tuple(reasons(pick, trials, prof, self.settings, self.slo, self.budget_mib)),
                 az_command=render("az", spec).strip(),
-                app_settings=render("appsettings", spec).strip(),
+                app_settings=_app_settings(spec),
             )
         return TuneResult(
             target=self.target.label,
@@ -411,6 +411,16 @@ class Tuner:
                     )
                     break
         return out
+
+
+def _app_settings(spec) -> str:
+    """App settings that run the pick, or "" where they cannot (gevent: only a startup command can)."""
+    from tunicorn.emit import render
+
+    try:
+        return render("appsettings", spec).strip()
+    except UsageError:
+        return ""
 
 
 def _unmeasured(config: ServerConfig, source: str, reason: str, predicted: float, note: str) -> Trial:

@@ -42,6 +42,7 @@ from tunicorn.sample import Sampler
 from tunicorn.target import Target
 
 VERIFY_SHARES = (0.85, 0.6, 0.35)
+MAX_WORKERS_PER_CORE = 8  # the search's ceiling on workers; memory usually binds first
 MEMORY_HEADROOM = 0.9  # leave 10% of the plan for the OS and the platform's own processes
 
 
@@ -128,7 +129,10 @@ class Tuner:
         if self._try_gevent(prof):
             self.measure(ServerConfig(cpus, 1, "gevent"), "model")
 
-        max_workers = max(2 * cpus + 2, cpus + 3)
+        # Memory (fits) and the climb bound workers: a step up is taken only while it beats the
+        # best, so a wide cap costs trials only on apps that keep scaling with processes (a
+        # per-process lock or pool, code that is unsafe under threads).
+        max_workers = max(2 * cpus + 2, cpus + 3, MAX_WORKERS_PER_CORE * cpus)
         while not self._out_of_time():
             current = search.best(self.trials.values())
             if current is None:

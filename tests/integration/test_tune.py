@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tunicorn import record
+from tunicorn import record, search
 from tunicorn.load import Request
 from tunicorn.record import TuneResult
 from tunicorn.target import Target, resolve
@@ -46,8 +46,10 @@ def test_cpu_route_is_profiled_as_compute_and_started_single_threaded(tmp_path: 
     and 3×1 is within noise on a shared machine, so only the structure is asserted."""
     result = run(resolve(None, demo=True), ("/cpu",), tmp_path, budget_s=30.0)
     assert result.profile is not None and result.profile.wait_compute_ratio < 1
-    start = next(t for t in result.trials if t.source == "model")
-    assert start.config.workers == 1 and start.config.threads <= 2  # threads ≈ 1 + W/C
+    start = search.model_start(result.profile, 1, lambda config: True)
+    assert start.workers == 1 and start.threads <= 2  # threads ≈ 1 + W/C
+    measured = {(t.config.workers, t.config.threads) for t in result.trials if t.server is not None}
+    assert (start.workers, start.threads) in measured  # the model only says where to look
     assert result.recommendation is not None
 
 

@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -297,13 +297,6 @@ def _answers(host: str, port: int, path: str) -> bool:
             return s.recv(16).startswith(b"HTTP/")
     except OSError:
         return False
-
-
-@contextlib.contextmanager
-def serving(target: Target, config: ServerConfig, **kwargs: object) -> Iterator[Server]:
-    server = Server(target, config, **kwargs)  # type: ignore[arg-type]
-    with server:
-        yield server
 
 
 def stop_all() -> None:

@@ -115,6 +115,26 @@ def to_bench(
     )
 
 
+def sampled_load(
+    server: Server,
+    spec: LoadSpec,
+    *,
+    on_tick: TickCallback | None = None,
+    stop: threading.Event | None = None,
+) -> tuple[LoadResult, ServerStats]:
+    """Load `server` per `spec` while sampling its process tree; CPU counts after warm-up."""
+    sampler = Sampler(server.pid).start()
+    timer = threading.Timer(spec.warmup_s, sampler.mark)
+    timer.daemon = True
+    timer.start()
+    try:
+        load = run_load(dataclasses.replace(spec, url=server.url), on_tick=on_tick, stop=stop)
+    finally:
+        timer.cancel()
+        stats = sampler.stop()
+    return load, stats
+
+
 def measure_url(
     target: Target,
     spec: LoadSpec,
@@ -150,15 +170,7 @@ def measure(
         if on_ready:
             on_ready(server)
         with pinned(cores.client):
-            sampler = Sampler(server.pid).start()
-            timer = threading.Timer(spec.warmup_s, sampler.mark)
-            timer.daemon = True
-            timer.start()
-            try:
-                load = run_load(dataclasses.replace(spec, url=server.url), on_tick=on_tick, stop=stop)
-            finally:
-                timer.cancel()
-                stats = sampler.stop()
+            load, stats = sampled_load(server, spec, on_tick=on_tick, stop=stop)
         server.check_alive()
         running = dataclasses.replace(server.config, worker_class=server.running_worker_class())
         if config.worker_class == "sync" and config.threads > 1:

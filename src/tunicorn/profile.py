@@ -62,14 +62,13 @@ def profile(
                     )  # fmt: skip
                 )
                 after = reader.read(0.0)
-                done = max(load.requests, 1)
                 cpu_s = (after.cpu_seconds - before.cpu_seconds) if before and after else 0.0
-                cpu_ms = 1000.0 * cpu_s / (done + load.errors)
+                cpu_ms = 1000.0 * cpu_s / max(load.requests, 1)  # `requests` includes errors
                 routes.append(
                     RouteProfile(
                         method=req.method, path=req.path, weight=req.weight,
                         wall_ms=round(load.latency_ms.mean, 3), cpu_ms=round(min(cpu_ms, load.latency_ms.mean or cpu_ms), 3),
-                        requests=done if load.requests else 0, errors=load.errors,
+                        requests=load.requests, errors=load.errors,
                     )  # fmt: skip
                 )
             say("profiling the mixed workload at concurrency 1")

@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from tunicorn.demo import APP as DEMO_APP
@@ -156,28 +157,11 @@ def check_import(target: Target, *, timeout: float = 60.0) -> None:
     """Import the app once in a subprocess; raise UsageError naming the app's failing line."""
     if target.kind != "app":
         return
-    try:
-        proc = subprocess.run(
-            [sys.executable, "-c", _IMPORT_CHECK, target.app, target.chdir],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            cwd=target.chdir or None,
-            stdin=subprocess.DEVNULL,
-        )
-    except subprocess.TimeoutExpired:
-        raise UsageError(
-            f"Importing {target.app} took over {timeout:.0f} s: does the module do slow work "
-            "(network, model loading) at import time?"
-        ) from None
-    lines = proc.stdout.strip().splitlines()
-    try:
-        result = json.loads(lines[-1]) if lines else {}
-    except json.JSONDecodeError:
-        result = {}
+    result, stderr = _run_in_app(_IMPORT_CHECK, target, timeout)
     if result.get("ok"):
         return
-    error = str(result.get("error") or proc.stderr.strip().splitlines()[-1:] or "unknown error")
+    last_stderr = stderr.strip().splitlines()[-1:]
+    error = str(result.get("error") or (last_stderr[0] if last_stderr else "unknown error"))
     where = ""
     if result.get("file"):
         where = f" at {_short(str(result['file']), target.chdir)}:{result['line']}"
@@ -230,16 +214,29 @@ def list_routes(target: Target, *, timeout: float = 60.0) -> list[str]:
     """Every parameterless GET route of a Flask app; [] for apps we cannot introspect."""
     if target.kind != "app":
         return []
-    proc = subprocess.run(
-        [sys.executable, "-c", _ROUTES, target.app, target.chdir],
-        capture_output=True, text=True, timeout=timeout, cwd=target.chdir or None,
-        stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+    result, _ = _run_in_app(_ROUTES, target, timeout)
+    return [str(route) for route in result.get("routes", [])]
+
+
+def _run_in_app(script: str, target: Target, timeout: float) -> tuple[dict[str, Any], str]:
+    """Run `script` with the app's folder first on sys.path; its last stdout line is JSON."""
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", script, target.app, target.chdir],
+            capture_output=True, text=True, timeout=timeout, cwd=target.chdir or None,
+            stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        raise UsageError(
+            f"Importing {target.app} took over {timeout:.0f} s: does the module do slow work "
+            "(network, model loading) at import time?"
+        ) from None
     lines = proc.stdout.strip().splitlines()
     try:
-        return list(json.loads(lines[-1])["routes"]) if lines else []
-    except (json.JSONDecodeError, KeyError):
-        return []
+        result = json.loads(lines[-1]) if lines else {}
+    except json.JSONDecodeError:
+        result = {}
+    return (result if isinstance(result, dict) else {}), proc.stderr
 
 
 def preflight(url: str, *, timeout: float = 10.0) -> str:

@@ -21,7 +21,7 @@ from tunicorn import search
 from tunicorn.errors import ServerError, UsageError
 from tunicorn.launch import Server
 from tunicorn.load import LoadSpec, Request, run_load
-from tunicorn.measure import load_warnings, pinned, split_cores, to_bench
+from tunicorn.measure import load_warnings, pinned, sampled_load, split_cores, to_bench
 from tunicorn.profile import predict_pss, slots_to_saturate
 from tunicorn.profile import profile as run_profile
 from tunicorn.record import (
@@ -38,7 +38,6 @@ from tunicorn.record import (
     Trial,
     TuneResult,
 )
-from tunicorn.sample import Sampler
 from tunicorn.target import Target
 
 VERIFY_SHARES = (0.85, 0.6, 0.35)
@@ -120,7 +119,7 @@ class Tuner:
         cpus = self.settings.cpus
 
         named = search.baselines(cpus)
-        for name, config in named:
+        for _name, config in named:
             self.measure(config, "baseline")
 
         fits = self.fits
@@ -137,7 +136,7 @@ class Tuner:
             current = search.best(self.trials.values())
             if current is None:
                 # Nothing passes yet: walk down from the model's start towards fewer slots.
-                candidates = [c for c in search.neighbours(start, max_workers, self.settings.max_threads)]
+                candidates = search.neighbours(start, max_workers, self.settings.max_threads)
             else:
                 candidates = search.neighbours(current.config, max_workers, self.settings.max_threads)
             fresh = [c for c in candidates if search.key(c) not in self.trials]
@@ -214,19 +213,13 @@ class Tuner:
         timeout = max(10.0, 4 * self.slo / 1000)
         with Server(self.target, config, cpus=self.cores.server, log_dir=self.log_dir) as server:
             with pinned(self.cores.client):
-                sampler = Sampler(server.pid).start()
-                timer = threading.Timer(s.warmup_s, sampler.mark)
-                timer.start()
-                try:
-                    sat = run_load(
-                        LoadSpec(url=server.url, requests=self.requests, concurrency=clients,
-                                 duration_s=s.saturate_s, warmup_s=s.warmup_s, timeout_s=timeout,
-                                 keepalive=s.keepalive),
-                        on_tick=self.events.tick, stop=self.stop,
-                    )  # fmt: skip
-                finally:
-                    timer.cancel()
-                    stats = sampler.stop()
+                sat, stats = sampled_load(
+                    server,
+                    LoadSpec(url=server.url, requests=self.requests, concurrency=clients,
+                             duration_s=s.saturate_s, warmup_s=s.warmup_s, timeout_s=timeout,
+                             keepalive=s.keepalive),
+                    on_tick=self.events.tick, stop=self.stop,
+                )  # fmt: skip
                 server.check_alive()
                 phases: list[LoadResult] = [sat]
                 capacity: float = 0.0
@@ -279,7 +272,6 @@ class Tuner:
         Try 85% first; on a miss, step down and then bisect once between the last miss and
         the first pass, so capacity is not rounded down to a coarse ladder.
         """
-        s = self.settings
         best: tuple[float, LoadResult | None] = (0.0, None)
         lo, hi = 0.0, 1.0
         for share in VERIFY_SHARES:

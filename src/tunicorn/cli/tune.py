@@ -57,8 +57,7 @@ def constraints(plan: str | None, cpus: int | None, memory: float | None) -> tup
 class TrialPrinter:
     """Prints one line per trial and a live line for the load inside it."""
 
-    def __init__(self, total_budget: float) -> None:
-        self.budget = total_budget
+    def __init__(self) -> None:
         self.current = ""
         from tunicorn.report.progress import LiveLine
 
@@ -139,7 +138,7 @@ def tune(
         cpus=n_cpus, memory_mib=memory_mib, slo_p95_ms=slo_p95, budget_s=budget,
         plan=plan_name, gevent=gevent, keepalive=keepalive,
     )  # fmt: skip
-    printer = TrialPrinter(budget)
+    printer = TrialPrinter()
     events = TuneEvents(
         say=printer.say, trial_start=printer.trial_start, trial_done=printer.trial_done,
         tick=printer.tick,
@@ -184,10 +183,8 @@ def _with_code_warnings(result: record.TuneResult, target: Target) -> record.Tun
 
 
 def _write_html(result: record.TuneResult, path: str) -> None:
-    try:
-        from tunicorn.report import html
-    except ImportError:  # pragma: no cover - the HTML report lands separately
-        raise UsageError("This build has no HTML report yet; use --json and tunicorn report later.") from None
+    from tunicorn.report import html
+
     html.write_tune(result, path)
     console.info(f"Wrote {path}")
 

@@ -27,6 +27,7 @@ Say = Callable[[str], None]
 PER_ROUTE_S = 1.5
 PER_ROUTE_MAX = 300
 THREADS_PROBE = 8
+MEMORY_LOAD_S = 0.6  # long enough for every slot to serve requests and touch its stack
 
 
 def _quiet(_: str) -> None:
@@ -71,11 +72,14 @@ def profile(
                         requests=load.requests, errors=load.errors,
                     )  # fmt: skip
                 )
-            say("profiling the mixed workload at concurrency 1")
-            mix = run_load(
-                LoadSpec(url=server.url, requests=requests, concurrency=1, duration_s=2.0,
-                         warmup_s=0.2, max_requests=PER_ROUTE_MAX, timeout_s=60.0, keepalive=keepalive)  # fmt: skip
-            )
+            if len(requests) > 1:
+                say("profiling the mixed workload at concurrency 1")
+                mix = run_load(
+                    LoadSpec(url=server.url, requests=requests, concurrency=1, duration_s=2.0,
+                             warmup_s=0.2, max_requests=PER_ROUTE_MAX, timeout_s=60.0, keepalive=keepalive)  # fmt: skip
+                )
+            else:
+                mix = load  # one route: the mix is that route's run
         base = reader.read(0.0)
         memory_source = reader.memory_source
     base_mib = base.pss_mib if base else 0.0
@@ -122,7 +126,8 @@ def _loaded_pss(
         with pinned(cores.client):
             run_load(
                 LoadSpec(url=server.url, requests=requests, concurrency=concurrency,
-                         duration_s=1.0, warmup_s=0.0, max_requests=400, timeout_s=60.0, keepalive=keepalive)  # fmt: skip
+                         duration_s=MEMORY_LOAD_S, warmup_s=0.0, max_requests=400, timeout_s=60.0,
+                         keepalive=keepalive)  # fmt: skip
             )
         sample = TreeReader(server.pid).read(0.0)
     return sample.pss_mib if sample else 0.0

@@ -343,7 +343,7 @@ class Trial:
     config: ServerConfig
     source: str  # "baseline", "model", "search", "grid"
     feasible: bool
-    reason: str  # "" when feasible, else why not: "memory", "errors", "slo", "failed"
+    reason: str  # "" when feasible, else why not: "memory", "errors", "slo", "failed", "slower"
     capacity_rps: float
     throughput_rps: float
     requests: int

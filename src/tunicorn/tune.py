@@ -41,6 +41,8 @@ from tunicorn.record import (
 from tunicorn.target import Target
 
 VERIFY_SHARES = (0.85, 0.6, 0.35)
+RUNOFF_BAND = 0.10  # contenders within 10% of the best are measured once more before the pick
+RUNOFF_MAX = 3
 MAX_WORKERS_PER_CORE = 8  # the search's ceiling on workers; memory usually binds first
 MEMORY_HEADROOM = 0.9  # leave 10% of the plan for the OS and the platform's own processes
 
@@ -58,6 +60,8 @@ class TuneSettings:
     max_threads: int = 64
     gevent: bool | None = None  # None: when installed and the app waits more than it computes
     keepalive: bool = False  # False: a new connection per request, like many separate users
+    prune: bool = True  # skip the SLO check of a trial whose peak cannot reach the best so far
+    runoff: bool = True  # measure the close contenders once more and pick on the mean
 
 
 @dataclasses.dataclass
@@ -103,6 +107,7 @@ class Tuner:
         self.started = 0.0
         self.slo = settings.slo_p95_ms or 0.0
         self.budget_mib = settings.memory_mib * MEMORY_HEADROOM
+        self._in_runoff = False
 
     # -- the run -------------------------------------------------------------------------------
 
@@ -149,7 +154,41 @@ class Tuner:
                 self.measure(config, "search")
             if search.best(self.trials.values()) is current:
                 break
+        if self.settings.runoff:
+            self._runoff()
         return self._result(named)
+
+    def _runoff(self) -> None:
+        """Measure the close contenders once more, on fresh servers, and keep the mean.
+
+        One trial's capacity moves by several percent between runs on a shared machine, so
+        a pick made on single runs among near-equals is a coin toss; the mean of two halves
+        that noise. Only trials within RUNOFF_BAND of the best take part.
+        """
+        first = search.best(self.trials.values())
+        if first is None:
+            return
+        band = first.capacity_rps * (1 - RUNOFF_BAND)
+        contenders = sorted(
+            (t for t in self.trials.values() if t.feasible and t.capacity_rps >= band),
+            key=lambda t: -t.capacity_rps,
+        )[:RUNOFF_MAX]
+        if len(contenders) < 2:
+            return
+        self.events.say(
+            f"runoff: measuring {', '.join(t.config.label for t in contenders)} once more"
+        )
+        self._in_runoff = True
+        try:
+            for trial in contenders:
+                if self._out_of_time(runoff=True):
+                    break
+                k = search.key(trial.config)
+                del self.trials[k]
+                again = self.measure(trial.config, trial.source)
+                self.trials[k] = _pooled(trial, again)
+        finally:
+            self._in_runoff = False
 
     def fits(self, config: ServerConfig) -> bool:
         assert self.profile is not None
@@ -168,11 +207,13 @@ class Tuner:
         cpu_bound = self.settings.cpus * 1000 / prof.cpu_ms if prof.cpu_ms > 0 else math.inf
         return min(min(config.slots, 512) / wall_s, cpu_bound) - 0.001 * config.slots
 
-    def _out_of_time(self) -> bool:
+    def _out_of_time(self, runoff: bool = False) -> bool:
+        """True when one more trial would overrun the budget (the search keeps room for a runoff)."""
         if self.stop is not None and self.stop.is_set():
             return True
         per_trial = self.settings.warmup_s + self.settings.saturate_s + self.settings.verify_s + 3
-        return time.monotonic() - self.started + per_trial > self.settings.budget_s
+        reserve = 0 if runoff or not self.settings.runoff else 2 * per_trial
+        return time.monotonic() - self.started + per_trial + reserve > self.settings.budget_s
 
     # -- one trial -----------------------------------------------------------------------------
 
@@ -229,6 +270,8 @@ class Tuner:
                     reason = "errors"
                 elif stats.pss_mib_peak > self.budget_mib:
                     reason = "memory"
+                elif self._cannot_win(source, sat.throughput_rps):
+                    reason = "slower"
                 else:
                     capacity, at, reason = self._find_capacity(server.url, sat, clients, timeout, phases)
                 server.check_alive()
@@ -246,6 +289,12 @@ class Tuner:
             note = f"errors under load ({kinds})" + (f"; {note}" if note else "")
         elif reason == "slo":
             note = f"p95 over {self.slo:.0f} ms even at {VERIFY_SHARES[-1]:.0%} of its peak rate"
+        elif reason == "slower":
+            best = search.best(self.trials.values())
+            note = (
+                f"peaked at {sat.throughput_rps:.1f} req/s, under the best capacity so far "
+                f"({best.capacity_rps if best else 0:.1f} req/s): SLO check skipped"
+            )
         return Trial(
             config=running,
             source=source,
@@ -263,6 +312,17 @@ class Tuner:
             phases=benches,
             worker_balance=_worker_balance(stats),
         )
+
+    def _cannot_win(self, source: str, peak_rps: float) -> bool:
+        """A trial whose peak is below the best capacity (less the tie) cannot become the pick.
+
+        Capacity is at most the closed loop's peak, so its SLO check would only spend time.
+        Baselines are always checked: their capacity is part of the answer.
+        """
+        if not self.settings.prune or source == "baseline" or self._in_runoff:
+            return False
+        best = search.best(self.trials.values())
+        return best is not None and peak_rps < best.capacity_rps * (1 - search.TIE)
 
     def _find_capacity(
         self, url: str, sat: LoadResult, clients: int, timeout: float, phases: list[LoadResult]
@@ -429,6 +489,25 @@ def _unmeasured(config: ServerConfig, source: str, reason: str, predicted: float
     )  # fmt: skip
 
 
+def _pooled(first: Trial, again: Trial) -> Trial:
+    """One trial from two runs of a configuration: the mean capacity, feasible only if both were."""
+    if not again.feasible or again.server is None:
+        return dataclasses.replace(again, note=f"runoff: {again.note or again.reason}")
+    runs = (first.capacity_rps, again.capacity_rps)
+    worse = first if first.latency_ms.p95 >= again.latency_ms.p95 else again
+    return dataclasses.replace(
+        again,
+        capacity_rps=round(sum(runs) / 2, 2),
+        throughput_rps=round((first.throughput_rps + again.throughput_rps) / 2, 2),
+        requests=first.requests + again.requests,
+        latency_ms=worse.latency_ms,  # the worse of the two p95s: no credit for a lucky run
+        note="; ".join(
+            x for x in (f"mean of 2 runs: {runs[0]:.1f} and {runs[1]:.1f} req/s", again.note) if x
+        ),
+        phases=first.phases + again.phases,
+    )
+
+
 def _worker_balance(stats: ServerStats) -> tuple[int, ...]:
     """CPU milliseconds each worker spent: a lopsided split means an idle worker beside a busy one."""
     return tuple(int(1000 * x) for x in stats.worker_cpu_s)
@@ -494,6 +573,18 @@ def reasons(
     slow = [t for t in trials if t.reason == "slo"]
     if slow:
         out.append(f"{len(slow)} configuration(s) could not keep p95 ≤ {slo:.0f} ms.")
+    pruned = [t for t in trials if t.reason == "slower"]
+    if pruned:
+        out.append(
+            f"{len(pruned)} configuration(s) peaked below the best capacity, so their SLO check "
+            "was skipped."
+        )
+    pooled = [t for t in trials if t.note.startswith("mean of 2 runs")]
+    if pooled:
+        out.append(
+            "The close contenders (" + ", ".join(t.config.label for t in pooled) + ") were "
+            "measured twice; the pick is on the mean."
+        )
     measured = [t for t in trials if t.server is not None]
     out.append(
         f"Measured {len(measured)} configurations; every one within 3% of the best capacity "

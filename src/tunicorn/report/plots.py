@@ -349,6 +349,7 @@ def _reason_text(trial: Trial) -> str:
         "errors": "✕ errors",
         "slo": "✕ SLO",
         "failed": "✕ failed",
+        "slower": "↓ slower",
     }.get(trial.reason, f"✕ {trial.reason}" if trial.reason else "✕")
 
 
@@ -537,7 +538,7 @@ def latency_per_trial(result: TuneResult) -> go.Figure | None:
                 f'{label}<br><span style="color:{colour}">{names[id(t)].split(" (")[0]}</span>'
             )
         elif not t.feasible:
-            ticktext.append(f'{label}<br><span style="color:{DEFAULT}">✕ {t.reason}</span>')
+            ticktext.append(f'{label}<br><span style="color:{DEFAULT}">{_reason_text(t)}</span>')
         else:
             ticktext.append(label)
     fig = go.Figure()

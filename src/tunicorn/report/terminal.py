@@ -94,6 +94,7 @@ _REASONS = {
     "errors": "errors",
     "slo": "over SLO",
     "failed": "failed to run",
+    "slower": "slower (peak under the best)",
 }
 
 

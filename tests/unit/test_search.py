@@ -1,0 +1,92 @@
+"""The search's pure logic: the pick's tie rule, the lattice, the model's start, pruning and runoff."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from tunicorn import search
+from tunicorn.record import ClientStats, Latency, MemoryProfile, Profile, ServerConfig, Trial
+from tunicorn.target import Target
+from tunicorn.tune import Tuner, TuneSettings, _pooled
+
+
+def trial(workers: int, threads: int, capacity: float, *, p95: float = 50.0, pss: float = 40.0,
+          cls: str = "", feasible: bool = True, source: str = "search") -> Trial:  # fmt: skip
+    config = ServerConfig(workers, threads, cls or ("sync" if threads == 1 else "gthread"))
+    return Trial(
+        config=config, source=source, feasible=feasible, reason="" if feasible else "slo",
+        capacity_rps=capacity, throughput_rps=capacity * 1.15, requests=100, errors=0,
+        latency_ms=Latency(p50=p95 / 2, p95=p95, p99=p95, mean=p95 / 2, max=p95), server=None,
+        client=ClientStats(), predicted_pss_mib=pss,
+    )  # fmt: skip
+
+
+def profile(cpu_ms: float, wall_ms: float) -> Profile:
+    return Profile(
+        target="t", app="m:app", routes=(), startup_s=0.5, cpu_ms=cpu_ms, wall_ms=wall_ms,
+        p95_ms=wall_ms, cores_here=2,
+        memory=MemoryProfile(base_mib=40.0, per_worker_mib=15.0, per_thread_mib=0.2, source="pss"),
+    )  # fmt: skip
+
+
+def test_best_takes_the_most_capacity_outside_the_tie() -> None:
+    picked = search.best([trial(1, 1, 100.0), trial(2, 1, 110.0), trial(1, 4, 90.0)])
+    assert picked is not None and picked.config.workers == 2
+
+
+def test_ties_go_to_lower_p95_then_less_memory_then_fewer_processes() -> None:
+    assert search.best([trial(3, 1, 100.0, p95=40.0), trial(1, 1, 98.0, p95=80.0)]).config.workers == 3
+    assert search.best([trial(3, 1, 100.0, pss=70.0), trial(1, 1, 98.0, pss=40.0)]).config.workers == 1
+    same = [trial(2, 1, 100.0, pss=40.0), trial(1, 2, 99.0, pss=40.5)]
+    assert search.best(same).config.workers == 1
+
+
+def test_infeasible_and_zero_capacity_trials_are_never_picked() -> None:
+    assert search.best([trial(1, 1, 500.0, feasible=False), trial(2, 1, 0.0)]) is None
+
+
+def test_neighbours_stay_on_the_lattice_and_within_bounds() -> None:
+    around = {search.key(c) for c in search.neighbours(ServerConfig(1, 4, "gthread"), 8, 64)}
+    assert around == {(2, 4, "gthread"), (1, 3, "gthread"), (1, 6, "gthread"), (2, 3, "gthread")}
+    assert {search.key(c) for c in search.neighbours(ServerConfig(1, 1, "gevent"), 8, 64)} == {
+        (2, 1, "gevent")
+    }
+    edge = search.neighbours(ServerConfig(8, 64, "gthread"), 8, 64)
+    assert all(c.workers <= 8 and c.threads <= 64 for c in edge)
+
+
+def test_model_starts_compute_single_threaded_and_waiting_with_many_threads() -> None:
+    assert search.model_start(profile(10.0, 10.5), 1, lambda c: True) == ServerConfig(1, 1, "sync")
+    waiting = search.model_start(profile(1.0, 100.0), 1, lambda c: True)
+    assert waiting.workers == 1 and waiting.threads >= 64
+    # Memory shrinks the start until it fits.
+    small = search.model_start(profile(1.0, 100.0), 1, lambda c: c.threads <= 8)
+    assert small.threads == 8
+
+
+def tuner(**settings: object) -> Tuner:
+    base = {"cpus": 1, "memory_mib": 1792.0, **settings}
+    return Tuner(Target(kind="app", app="m:app", label="t"), (), TuneSettings(**base))  # type: ignore[arg-type]
+
+
+def test_a_trial_that_peaks_under_the_best_is_pruned_but_never_a_baseline() -> None:
+    t = tuner()
+    t.trials[search.key(ServerConfig(1, 8, "gthread"))] = trial(1, 8, 200.0)
+    assert t._cannot_win("search", 150.0)
+    assert not t._cannot_win("search", 199.0)  # within the tie: it could still win
+    assert not t._cannot_win("baseline", 10.0)  # a baseline's capacity is part of the answer
+    assert not tuner(prune=False)._cannot_win("search", 1.0)
+
+
+def test_pooling_two_runs_keeps_the_mean_capacity_and_the_worse_p95() -> None:
+    first, again = trial(2, 1, 100.0, p95=40.0), trial(2, 1, 90.0, p95=60.0)
+    again = dataclasses.replace(again, server=object())  # type: ignore[arg-type]
+    pooled = _pooled(first, again)
+    assert pooled.capacity_rps == 95.0 and pooled.latency_ms.p95 == 60.0
+    assert pooled.feasible and pooled.note.startswith("mean of 2 runs")
+
+
+def test_a_contender_that_fails_its_second_run_is_not_usable() -> None:
+    failed = dataclasses.replace(trial(2, 4, 0.0), feasible=False, reason="errors", server=object())  # type: ignore[arg-type]
+    pooled = _pooled(trial(2, 4, 100.0), failed)
+    assert not pooled.feasible and pooled.reason == "errors"

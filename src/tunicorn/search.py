@@ -85,6 +85,28 @@ def neighbours(config: ServerConfig, max_workers: int, max_threads: int) -> list
     return out
 
 
+def extend(
+    before: ServerConfig, after: ServerConfig, max_workers: int, max_threads: int
+) -> ServerConfig | None:
+    """The pattern move: after a step from `before` to `after` paid off, a step twice as long.
+
+    Steps are counted in workers and in places on the thread ladder, so a climb that keeps
+    paying doubles its stride (1, 2, 4… workers) instead of walking the lattice one by one.
+    None when the move would leave the bounds' corner it is already in or change class family.
+    """
+    if (before.worker_class == "gevent") != (after.worker_class == "gevent"):
+        return None
+    i_before = THREAD_LADDER.index(ladder_at_least(before.threads))
+    i_after = THREAD_LADDER.index(ladder_at_least(after.threads))
+    top = max(j for j, t in enumerate(THREAD_LADDER) if t <= max(1, max_threads))
+    workers = min(max(1, after.workers + 2 * (after.workers - before.workers)), max_workers)
+    index = min(max(0, i_after + 2 * (i_after - i_before)), top)
+    if after.worker_class == "gevent":
+        index = 0
+    nxt = ServerConfig(workers, 1, "gevent") if after.worker_class == "gevent" else with_threads(workers, THREAD_LADDER[index])
+    return None if key(nxt) == key(after) else nxt
+
+
 def key(config: ServerConfig) -> tuple[int, int, str]:
     c = config.effective()
     return (c.workers, c.threads, c.worker_class)

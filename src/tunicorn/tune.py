@@ -41,7 +41,7 @@ from tunicorn.record import (
 from tunicorn.target import Target
 
 VERIFY_SHARES = (0.85, 0.6, 0.35)
-RUNOFF_BAND = 0.10  # contenders within 10% of the best are measured once more before the pick
+RUNOFF_BAND = 0.06  # contenders within 6% of the best are measured once more before the pick
 RUNOFF_MAX = 3
 MAX_WORKERS_PER_CORE = 8  # the search's ceiling on workers; memory usually binds first
 MEMORY_HEADROOM = 0.9  # leave 10% of the plan for the OS and the platform's own processes
@@ -137,13 +137,23 @@ class Tuner:
         # best, so a wide cap costs trials only on apps that keep scaling with processes (a
         # per-process lock or pool, code that is unsafe under threads).
         max_workers = max(2 * cpus + 2, cpus + 3, MAX_WORKERS_PER_CORE * cpus)
+        max_threads = self.settings.max_threads
+        came_from: ServerConfig | None = None  # where the last step that paid off started
         while not self._out_of_time():
             current = search.best(self.trials.values())
+            if current is not None and came_from is not None:
+                # The last step paid off: try one twice as long in the same direction first.
+                jump = search.extend(came_from, current.config, max_workers, max_threads)
+                if jump is not None and search.key(jump) not in self.trials and self.fits(jump):
+                    self.measure(jump, "search")
+                    if search.best(self.trials.values()) is not current:
+                        came_from = current.config
+                        continue
             if current is None:
                 # Nothing passes yet: walk down from the model's start towards fewer slots.
-                candidates = search.neighbours(start, max_workers, self.settings.max_threads)
+                candidates = search.neighbours(start, max_workers, max_threads)
             else:
-                candidates = search.neighbours(current.config, max_workers, self.settings.max_threads)
+                candidates = search.neighbours(current.config, max_workers, max_threads)
             fresh = [c for c in candidates if search.key(c) not in self.trials]
             if not fresh:
                 break  # every neighbour of the best is measured: more trials cannot move it
@@ -154,6 +164,7 @@ class Tuner:
                 self.measure(config, "search")
             if search.best(self.trials.values()) is current:
                 break
+            came_from = current.config if current is not None else None
         if self.settings.runoff:
             self._runoff()
         return self._result(named)
@@ -264,16 +275,20 @@ class Tuner:
                 server.check_alive()
                 phases: list[LoadResult] = [sat]
                 capacity: float = 0.0
+                bound = 0.0  # for a pruned trial: the most it could still have reached
                 at: LoadResult | None = None
                 reason = ""
                 if sat.errors:
                     reason = "errors"
                 elif stats.pss_mib_peak > self.budget_mib:
                     reason = "memory"
-                elif self._cannot_win(source, sat.throughput_rps):
-                    reason = "slower"
+                elif self._cannot_win(source, VERIFY_SHARES[0] * sat.throughput_rps):
+                    reason, bound = "slower", VERIFY_SHARES[0] * sat.throughput_rps
                 else:
-                    capacity, at, reason = self._find_capacity(server.url, sat, clients, timeout, phases)
+                    capacity, at, reason = self._find_capacity(
+                        server.url, sat, clients, timeout, phases, source
+                    )
+                    bound = capacity
                 server.check_alive()
                 running = dataclasses.replace(config, worker_class=server.running_worker_class())
                 log_notes = server.log_warnings()
@@ -292,15 +307,15 @@ class Tuner:
         elif reason == "slower":
             best = search.best(self.trials.values())
             note = (
-                f"peaked at {sat.throughput_rps:.1f} req/s, under the best capacity so far "
-                f"({best.capacity_rps if best else 0:.1f} req/s): SLO check skipped"
+                f"at most {bound:.1f} req/s within the SLO (peak {sat.throughput_rps:.1f}), under the "
+                f"best capacity so far ({best.capacity_rps if best else 0:.1f} req/s): SLO check stopped"
             )
         return Trial(
             config=running,
             source=source,
             feasible=not reason,
             reason=reason,
-            capacity_rps=round(capacity, 2),
+            capacity_rps=round(capacity, 2) if not reason else 0.0,
             throughput_rps=sat.throughput_rps,
             requests=sat.requests,
             errors=sat.errors,
@@ -313,28 +328,39 @@ class Tuner:
             worker_balance=_worker_balance(stats),
         )
 
-    def _cannot_win(self, source: str, peak_rps: float) -> bool:
-        """A trial whose peak is below the best capacity (less the tie) cannot become the pick.
+    def _cannot_win(self, source: str, reachable_rps: float) -> bool:
+        """True when the most a trial can still reach is under the best capacity, less the tie.
 
-        Capacity is at most the closed loop's peak, so its SLO check would only spend time.
-        Baselines are always checked: their capacity is part of the answer.
+        Capacity is the rate of the first open-loop check that passes, and checks start at
+        85% of the closed loop's peak and go down, so a trial whose next check is already
+        under the best cannot become the pick: its remaining checks would only spend time.
+        Baselines are always checked in full: their capacity is part of the answer.
         """
         if not self.settings.prune or source == "baseline" or self._in_runoff:
             return False
         best = search.best(self.trials.values())
-        return best is not None and peak_rps < best.capacity_rps * (1 - search.TIE)
+        return best is not None and reachable_rps * 1.02 < best.capacity_rps * (1 - search.TIE)
 
     def _find_capacity(
-        self, url: str, sat: LoadResult, clients: int, timeout: float, phases: list[LoadResult]
+        self,
+        url: str,
+        sat: LoadResult,
+        clients: int,
+        timeout: float,
+        phases: list[LoadResult],
+        source: str = "",
     ) -> tuple[float, LoadResult | None, str]:
         """The highest open-loop rate (as a share of the saturation rate) that meets the SLO.
 
         Try 85% first; on a miss, step down and then bisect once between the last miss and
-        the first pass, so capacity is not rounded down to a coarse ladder.
+        the first pass, so capacity is not rounded down to a coarse ladder. A step that
+        could no longer beat the best so far ends the search ("slower").
         """
         best: tuple[float, LoadResult | None] = (0.0, None)
         lo, hi = 0.0, 1.0
         for share in VERIFY_SHARES:
+            if self._cannot_win(source, share * sat.throughput_rps):
+                return share * sat.throughput_rps, None, "slower"
             ok, check = self._verify(url, share * sat.throughput_rps, clients, timeout, phases)
             if check is None:
                 break
@@ -346,8 +372,10 @@ class Tuner:
             hi = share
         if best[1] is None:
             return 0.0, None, "slo"
-        if lo < VERIFY_SHARES[0] and not self._out_of_time():
-            mid = (lo + hi) / 2
+        mid = (lo + hi) / 2
+        if lo < VERIFY_SHARES[0] and not self._out_of_time() and not self._cannot_win(
+            source, mid * sat.throughput_rps
+        ):
             ok, check = self._verify(url, mid * sat.throughput_rps, clients, timeout, phases)
             if check is not None and check.errors:
                 return 0.0, None, "errors"

@@ -90,3 +90,16 @@ def test_a_contender_that_fails_its_second_run_is_not_usable() -> None:
     failed = dataclasses.replace(trial(2, 4, 0.0), feasible=False, reason="errors", server=object())  # type: ignore[arg-type]
     pooled = _pooled(trial(2, 4, 100.0), failed)
     assert not pooled.feasible and pooled.reason == "errors"
+
+
+def test_a_step_that_paid_off_is_tried_again_twice_as_long() -> None:
+    def ext(a: ServerConfig, b: ServerConfig) -> tuple[int, int, str] | None:
+        nxt = search.extend(a, b, 8, 64)
+        return None if nxt is None else search.key(nxt)
+
+    assert ext(ServerConfig(3, 1, "sync"), ServerConfig(4, 1, "sync")) == (6, 1, "sync")
+    assert ext(ServerConfig(4, 1, "sync"), ServerConfig(6, 1, "sync")) == (8, 1, "sync")  # clamped
+    assert ext(ServerConfig(6, 1, "sync"), ServerConfig(8, 1, "sync")) is None  # already at the cap
+    assert ext(ServerConfig(1, 4, "gthread"), ServerConfig(1, 6, "gthread")) == (1, 12, "gthread")
+    assert ext(ServerConfig(1, 1, "gevent"), ServerConfig(2, 1, "gevent")) == (4, 1, "gevent")
+    assert ext(ServerConfig(1, 1, "sync"), ServerConfig(1, 1, "gevent")) is None

@@ -355,6 +355,7 @@ class Trial:
     note: str = ""
     phases: tuple[BenchResult, ...] = ()  # saturation (closed loop), then verification (open)
     worker_balance: tuple[int, ...] = ()  # connections served per worker, where known
+    reachable_rps: float = 0.0  # a "slower" trial: the most its SLO checks could have found
 
 
 @dataclasses.dataclass(frozen=True)

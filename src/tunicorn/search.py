@@ -107,6 +107,30 @@ def extend(
     return None if key(nxt) == key(after) else nxt
 
 
+def family(config: ServerConfig) -> str:
+    """The lattice a configuration climbs on: processes × threads, or gevent processes."""
+    return "gevent" if config.worker_class == "gevent" else "threads"
+
+
+def climb_score(trial: Trial) -> float:
+    """What the climb follows: capacity, or for a trial stopped as slower, what it could reach.
+
+    The pick only ever uses measured capacity (`best`); the climb may step through trials
+    that could not win yet, or a family that starts behind could never catch up.
+    """
+    if trial.feasible:
+        return trial.capacity_rps
+    return trial.reachable_rps if trial.reason == "slower" else 0.0
+
+
+def leader(trials: Iterable[Trial], fam: str) -> Trial | None:
+    """The trial the climb continues from in one family: the highest climb score, fewer slots first."""
+    scored = [t for t in trials if family(t.config) == fam and climb_score(t) > 0]
+    if not scored:
+        return None
+    return max(scored, key=lambda t: (climb_score(t), -t.config.slots))
+
+
 def key(config: ServerConfig) -> tuple[int, int, str]:
     c = config.effective()
     return (c.workers, c.threads, c.worker_class)

@@ -43,6 +43,7 @@ from tunicorn.target import Target
 VERIFY_SHARES = (0.85, 0.6, 0.35)
 RUNOFF_BAND = 0.06  # contenders within 6% of the best are measured once more before the pick
 RUNOFF_MAX = 3
+CLIMB_STEP = 0.02  # the climb moves only for a gain over 2%: a flat plateau is not walked
 MAX_WORKERS_PER_CORE = 8  # the search's ceiling on workers; memory usually binds first
 MEMORY_HEADROOM = 0.9  # leave 10% of the plan for the OS and the platform's own processes
 
@@ -138,36 +139,63 @@ class Tuner:
         # per-process lock or pool, code that is unsafe under threads).
         max_workers = max(2 * cpus + 2, cpus + 3, MAX_WORKERS_PER_CORE * cpus)
         max_threads = self.settings.max_threads
-        came_from: ServerConfig | None = None  # where the last step that paid off started
-        while not self._out_of_time():
-            current = search.best(self.trials.values())
-            if current is not None and came_from is not None:
-                # The last step paid off: try one twice as long in the same direction first.
-                jump = search.extend(came_from, current.config, max_workers, max_threads)
-                if jump is not None and search.key(jump) not in self.trials and self.fits(jump):
-                    self.measure(jump, "search")
-                    if search.best(self.trials.values()) is not current:
-                        came_from = current.config
-                        continue
-            if current is None:
-                # Nothing passes yet: walk down from the model's start towards fewer slots.
-                candidates = search.neighbours(start, max_workers, max_threads)
-            else:
-                candidates = search.neighbours(current.config, max_workers, max_threads)
-            fresh = [c for c in candidates if search.key(c) not in self.trials]
-            if not fresh:
-                break  # every neighbour of the best is measured: more trials cannot move it
-            fresh.sort(key=lambda c: -self._promise(c))
-            for config in fresh:
-                if self._out_of_time():
-                    break
-                self.measure(config, "search")
-            if search.best(self.trials.values()) is current:
-                break
-            came_from = current.config if current is not None else None
+        # Each family (processes × threads, gevent) climbs from its own leader: a family that
+        # starts behind may still overtake (many workers × many threads can outrun gevent).
+        families = sorted({search.family(t.config) for t in self.trials.values()})
+        came_from: dict[str, ServerConfig] = {}  # where each family's last paying step started
+        climbing = set(families)
+        while climbing and not self._out_of_time():
+            for fam in families:
+                if fam in climbing and not self._climb(fam, start, came_from, max_workers, max_threads):
+                    climbing.discard(fam)
         if self.settings.runoff:
             self._runoff()
         return self._result(named)
+
+    def _climb(
+        self,
+        fam: str,
+        start: ServerConfig,
+        came_from: dict[str, ServerConfig],
+        max_workers: int,
+        max_threads: int,
+    ) -> bool:
+        """One step of one family's hill-climb; False when it has nowhere better to go."""
+        current = search.leader(self.trials.values(), fam)
+        before = came_from.get(fam)
+        if current is not None and before is not None:
+            # The last step paid off: try one twice as long in the same direction first.
+            jump = search.extend(before, current.config, max_workers, max_threads)
+            if jump is not None and search.key(jump) not in self.trials and self.fits(jump):
+                self.measure(jump, "search")
+                if self._moved(fam, current):
+                    came_from[fam] = current.config
+                    return True
+        if current is None and fam != search.family(start):
+            return False
+        # Nothing scores yet: walk down from the model's start towards fewer slots.
+        around = start if current is None else current.config
+        candidates = search.neighbours(around, max_workers, max_threads)
+        fresh = [c for c in candidates if search.key(c) not in self.trials]
+        if not fresh:
+            return False  # every neighbour is measured: more trials cannot move this family
+        fresh.sort(key=lambda c: -self._promise(c))
+        for config in fresh:
+            if self._out_of_time():
+                return False
+            self.measure(config, "search")
+        if current is not None and not self._moved(fam, current):
+            return False
+        if current is not None:
+            came_from[fam] = current.config
+        return True
+
+    def _moved(self, fam: str, current: Trial) -> bool:
+        """Did the family's leader change by more than noise (CLIMB_STEP) since `current`?"""
+        new = search.leader(self.trials.values(), fam)
+        return new is not None and new is not current and (
+            search.climb_score(new) > search.climb_score(current) * (1 + CLIMB_STEP)
+        )
 
     def _runoff(self) -> None:
         """Measure the close contenders once more, on fresh servers, and keep the mean.
@@ -326,6 +354,7 @@ class Tuner:
             note=note,
             phases=benches,
             worker_balance=_worker_balance(stats),
+            reachable_rps=round(bound, 2) if reason == "slower" else 0.0,
         )
 
     def _cannot_win(self, source: str, reachable_rps: float) -> bool:

@@ -103,3 +103,16 @@ def test_a_step_that_paid_off_is_tried_again_twice_as_long() -> None:
     assert ext(ServerConfig(1, 4, "gthread"), ServerConfig(1, 6, "gthread")) == (1, 12, "gthread")
     assert ext(ServerConfig(1, 1, "gevent"), ServerConfig(2, 1, "gevent")) == (4, 1, "gevent")
     assert ext(ServerConfig(1, 1, "sync"), ServerConfig(1, 1, "gevent")) is None
+
+
+def test_the_climb_follows_what_a_stopped_trial_could_reach_but_the_pick_does_not() -> None:
+    stopped = dataclasses.replace(trial(4, 32, 0.0), feasible=False, reason="slower", reachable_rps=700.0)
+    verified = trial(1, 48, 400.0)
+    gevent = trial(1, 1, 770.0, cls="gevent")
+    pool = [stopped, verified, gevent]
+    lead = search.leader(pool, "threads")
+    assert lead is not None and search.key(lead.config) == (4, 32, "gthread")
+    assert search.key(search.leader(pool, "gevent").config) == (1, 1, "gevent")
+    assert search.best(pool) is gevent  # only measured capacity can be picked
+    failed = dataclasses.replace(trial(8, 64, 0.0), feasible=False, reason="errors", reachable_rps=900.0)
+    assert search.climb_score(failed) == 0.0

@@ -1,0 +1,104 @@
+"""The tuner's search on made-up capacity surfaces: which trials it runs and what it picks.
+
+Only the measuring step is replaced (by a formula); profile, baselines, model start, the
+family climbs, pruning and the runoff are the tuner's own code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from tunicorn import search
+from tunicorn.record import ClientStats, Latency, MemoryProfile, Profile, ServerConfig, Trial
+from tunicorn.target import Target
+from tunicorn.tune import VERIFY_SHARES, Tuner, TuneSettings
+
+Surface = Callable[[ServerConfig], float]
+
+
+def profile(cpu_ms: float, wall_ms: float) -> Profile:
+    return Profile(
+        target="t", app="m:app", routes=(), startup_s=0.5, cpu_ms=cpu_ms, wall_ms=wall_ms,
+        p95_ms=wall_ms, cores_here=2,
+        memory=MemoryProfile(base_mib=40.0, per_worker_mib=15.0, per_thread_mib=0.1, source="pss"),
+    )  # fmt: skip
+
+
+class FormulaTuner(Tuner):
+    """A tuner whose trials read their peak rate off a formula instead of a server."""
+
+    def __init__(self, surface: Surface, prof: Profile, **settings: object) -> None:
+        base = {"cpus": 1, "memory_mib": 1792.0, "gevent": True, "budget_s": 1e9, **settings}
+        super().__init__(
+            Target(kind="app", app="m:app", label="t"), (), TuneSettings(**base), profile=prof  # type: ignore[arg-type]
+        )
+        self.surface = surface
+        self.ran: list[str] = []
+
+    def _try_gevent(self, prof: Profile) -> bool:
+        return bool(self.settings.gevent)
+
+    def _measure(self, config: ServerConfig, source: str, predicted: float) -> Trial:
+        self.ran.append(config.label)
+        peak = self.surface(config)
+        reach = VERIFY_SHARES[0] * peak
+        slower = self._cannot_win(source, reach)
+        return Trial(
+            config=config, source=source, feasible=not slower, reason="slower" if slower else "",
+            capacity_rps=0.0 if slower else reach, throughput_rps=peak, requests=100, errors=0,
+            latency_ms=Latency(p50=50.0, p95=80.0, p99=90.0, mean=55.0, max=100.0), server=None,
+            client=ClientStats(), predicted_pss_mib=predicted,
+            reachable_rps=reach if slower else 0.0,
+        )  # fmt: skip
+
+
+def lock_like(c: ServerConfig) -> float:
+    """One lock per process: only workers add capacity; threads and greenlets queue on it."""
+    return 20.0 * c.workers * (1.0 if c.worker_class == "sync" else 0.9)
+
+
+def wait_like(c: ServerConfig) -> float:
+    """Pure waiting: gevent leads one process, a few gthread workers × many threads overtake
+    it, until the core is busy (1100 req/s, a little less for every extra process)."""
+    if c.worker_class == "gevent":
+        return 800.0 + 5 * c.workers
+    return min(c.slots * 10.0, 350.0 * c.workers, 1100.0 * (1 - 0.01 * c.workers))
+
+
+def flat_cpu(c: ServerConfig) -> float:
+    """Compute-bound on one core: everything is within a percent of 150 req/s."""
+    return 150.0 * (1 - 0.001 * c.slots)
+
+
+def test_a_per_process_lock_climbs_to_the_worker_cap_in_doubling_steps() -> None:
+    tuner = FormulaTuner(lock_like, profile(1.0, 50.0))
+    result = tuner.run()
+    assert result.recommendation is not None
+    assert (result.recommendation.workers, result.recommendation.threads) == (8, 1)
+    workers_tried = sorted({int(label.split("×")[0]) for label in tuner.ran if label.endswith("sync")})
+    assert {6, 8} <= set(workers_tried) and 5 not in workers_tried  # 3 → 4 → 6 → 8, not one by one
+
+
+def test_a_family_that_starts_behind_can_overtake() -> None:
+    tuner = FormulaTuner(wait_like, profile(1.0, 100.0))
+    result = tuner.run()
+    rec = result.recommendation
+    assert rec is not None and rec.worker_class == "gthread" and rec.workers >= 3
+    assert any("gevent" in label for label in tuner.ran)
+
+
+def test_a_flat_surface_is_not_walked() -> None:
+    tuner = FormulaTuner(flat_cpu, profile(7.0, 7.2), gevent=False)
+    result = tuner.run()
+    searched = [t for t in result.trials if t.source == "search"]
+    assert len(searched) <= 4  # one ring of neighbours around 1×1, then a stop
+    rec = result.recommendation
+    assert rec is not None and rec.threads == 1 and rec.workers <= 2
+
+
+def test_the_search_runs_well_under_half_the_grid() -> None:
+    grid = [search.with_threads(w, t) for w in range(1, 9) for t in (1, 2, 4, 8, 16, 32, 64)]
+    for surface, prof in ((lock_like, profile(1.0, 50.0)), (wait_like, profile(1.0, 100.0))):
+        tuner = FormulaTuner(surface, prof)
+        tuner.run()
+        assert len(tuner.ran) < len(grid) / 2

@@ -25,6 +25,8 @@ Goals (the issue): pick ≥ 97% of the oracle's best capacity on every app; pick
 baseline ("never loses"); tuner load-test time ≤ 20% of the grid's.
 
 Writes benchmarks/results/tune_zoo.json (full trials) and prints markdown tables.
+`--grid-from JSON` reuses the grids of a saved run (they only depend on how one trial is
+measured, not on the search) and runs the tuner, at the grid's SLO, and the side by side.
 Everything runs on loopback; the Tuner stops every server; Ctrl-C stops after the
 current load phase and still writes what was measured (a second Ctrl-C aborts).
 """
@@ -159,7 +161,9 @@ def run_app(name: str, args, stop: threading.Event, say) -> dict:
     say(f"== {name}: {APPS[name]}")
     tclock = Clock(say)
     t0 = time.monotonic()
-    tuner = Tuner(target, requests, TuneSettings(**common, budget_s=args.budget_s),
+    saved_grid = (args.saved_grids or {}).get(name)
+    fixed_slo = saved_grid["slo_p95_ms"] if saved_grid else None  # the grid's SLO, for a fair ratio
+    tuner = Tuner(target, requests, TuneSettings(**common, budget_s=args.budget_s, slo_p95_ms=fixed_slo),
                   events=tclock.events("tune"), log_dir=log_dir, stop=stop)  # fmt: skip
     result = tuner.run()
     tuner_wall = time.monotonic() - t0
@@ -181,7 +185,14 @@ def run_app(name: str, args, stop: threading.Event, say) -> dict:
     if stop.is_set():
         return out
 
-    # 2. The oracle: every grid point, same profile and SLO.
+    # 2. The oracle: every grid point, same profile and SLO (or a grid saved by an earlier run
+    #    of the same code path: the grid never runs the search, only Tuner.measure).
+    if saved_grid is not None:
+        out["grid"] = {**saved_grid["grid"], "reused_from": args.grid_from}
+        b = saved_grid["grid"]["best"]
+        best_config = ServerConfig(b["workers"], b["threads"], b["worker_class"]) if b else None
+        return _side_by_side(out, name, args, stop, say, target, requests, log_dir, common, slo,
+                             tuner, pick, best_config)  # fmt: skip
     gclock = Clock(say)
     oracle = Tuner(target, requests, TuneSettings(**common, slo_p95_ms=slo, budget_s=1e9, prune=False, runoff=False),
                    events=gclock.events("grid"), log_dir=log_dir, stop=stop,
@@ -203,6 +214,11 @@ def run_app(name: str, args, stop: threading.Event, say) -> dict:
         "measured_trials": sum(1 for t in grid_trials if t.server is not None),
     }
 
+    return _side_by_side(out, name, args, stop, say, target, requests, log_dir, common, slo,
+                         tuner, pick, best.config if best else None)  # fmt: skip
+
+
+def _side_by_side(out, name, args, stop, say, target, requests, log_dir, common, slo, tuner, pick, best_config):
     # 3. Baselines: the tuner's own baseline trials (same run).
     named = search.baselines(B1_CPUS)
     base_first = []
@@ -213,10 +229,10 @@ def run_app(name: str, args, stop: threading.Event, say) -> dict:
 
     # 4. Side by side: pick and oracle alternating (twice), baselines once, fresh servers.
     side: dict[str, list[dict]] = {}
-    if pick is not None and best is not None and not args.no_side_by_side:
-        order: list[tuple[str, ServerConfig]] = [("pick", pick.config), ("oracle", best.config)]
+    if pick is not None and best_config is not None and not args.no_side_by_side:
+        order: list[tuple[str, ServerConfig]] = [("pick", pick.config), ("oracle", best_config)]
         order += [(label, c) for label, c in named]
-        order += [("pick", pick.config), ("oracle", best.config)]
+        order += [("pick", pick.config), ("oracle", best_config)]
         sclock = Clock(say)
         for i, (who, config) in enumerate(order):
             if stop.is_set():
@@ -403,7 +419,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--log-dir", default="/tmp/tunicorn-zoo-logs")
     p.add_argument("--json", default=str(RESULTS))
     p.add_argument("--render", metavar="JSON", help="re-render the tables from a saved run (no load)")
+    p.add_argument("--grid-from", metavar="JSON",
+                   help="reuse the grids (oracle) of a saved run: run the tuner (at the grid's SLO) "
+                        "and the side-by-side only")  # fmt: skip
     args = p.parse_args(argv)
+    args.saved_grids = {}
+    if args.grid_from:
+        saved = json.loads(Path(args.grid_from).read_text(encoding="utf-8"))
+        args.saved_grids = {
+            a["app"]: {"grid": a["grid"], "slo_p95_ms": a["tuner"]["result"]["constraints"]["slo_p95_ms"]}
+            for a in saved["apps"] if a.get("grid")
+        }  # fmt: skip
     if args.render:
         saved = json.loads(Path(args.render).read_text(encoding="utf-8"))
         for a in saved["apps"]:

@@ -132,7 +132,7 @@ class Tuner:
         fits = self.fits
         start = search.model_start(prof, cpus, fits)
         self.measure(start, "model")
-        if self._try_gevent(prof):
+        if self._try_gevent(prof) and self._worth(ServerConfig(cpus, 1, "gevent")):
             self.measure(ServerConfig(cpus, 1, "gevent"), "model")
 
         # Memory (fits) and the climb bound workers: a step up is taken only while it beats the
@@ -170,7 +170,7 @@ class Tuner:
         if current is not None and before is not None:
             # The last step paid off: try one twice as long in the same direction first.
             jump = search.extend(before, current.config, max_workers, max_threads)
-            if jump is not None and search.key(jump) not in self.trials and self.fits(jump):
+            if jump is not None and search.key(jump) not in self.trials and self.fits(jump) and self._worth(jump):
                 self.measure(jump, "search")
                 if self._moved(fam, current):
                     came_from[fam] = current.config
@@ -180,7 +180,7 @@ class Tuner:
         # Nothing scores yet: walk down from the model's start towards fewer slots.
         around = start if current is None else current.config
         candidates = search.neighbours(around, max_workers, max_threads)
-        fresh = [c for c in candidates if search.key(c) not in self.trials]
+        fresh = [c for c in candidates if search.key(c) not in self.trials and self._worth(c)]
         if not fresh:
             return False  # every neighbour is measured: more trials cannot move this family
         fresh.sort(key=lambda c: -self._promise(c))
@@ -193,6 +193,16 @@ class Tuner:
         if current is not None:
             came_from[fam] = current.config
         return True
+
+    def _worth(self, config: ServerConfig) -> bool:
+        """False for a candidate with threads or greenlets once two such trials have broken the
+        app (it answered 5xx under load) and none has passed: the app is not safe with two
+        requests in one process, so the search stays with one request per process."""
+        if config.threads == 1 and config.worker_class != "gevent":
+            return True
+        shared = [t for t in self.trials.values() if t.config.slots > t.config.workers]
+        broke = [t for t in shared if t.reason == "errors" and _server_errors(t)]
+        return len(broke) < 2 or any(t.feasible or t.reason == "slower" for t in shared)
 
     def _far_behind(self, fam: str) -> bool:
         """A family whose leader is under TRAILING_FAMILY of the best score is not climbed on.
@@ -561,6 +571,13 @@ def _unmeasured(config: ServerConfig, source: str, reason: str, predicted: float
         throughput_rps=0.0, requests=0, errors=0, latency_ms=Latency(), server=None,
         client=ClientStats(), predicted_pss_mib=round(predicted, 1), note=note,
     )  # fmt: skip
+
+
+def _server_errors(trial: Trial) -> bool:
+    """Did the app itself answer errors (5xx), as opposed to timeouts or resets under overload?"""
+    if not trial.phases:
+        return True  # no phase record (made up in tests): take the reason at its word
+    return any(p.errors_by_kind.get("http_5xx", 0) for p in trial.phases)
 
 
 def _pooled(first: Trial, again: Trial) -> Trial:

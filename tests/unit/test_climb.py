@@ -41,6 +41,12 @@ class FormulaTuner(Tuner):
     def _measure(self, config: ServerConfig, source: str, predicted: float) -> Trial:
         self.ran.append(config.label)
         peak = self.surface(config)
+        if peak < 0:  # the app breaks under this configuration
+            return Trial(
+                config=config, source=source, feasible=False, reason="errors", capacity_rps=0.0,
+                throughput_rps=-peak, requests=100, errors=50, latency_ms=Latency(), server=None,
+                client=ClientStats(), predicted_pss_mib=predicted,
+            )  # fmt: skip
         reach = VERIFY_SHARES[0] * peak
         slower = self._cannot_win(source, reach)
         return Trial(
@@ -63,6 +69,11 @@ def wait_like(c: ServerConfig) -> float:
     if c.worker_class == "gevent":
         return 800.0 + 5 * c.workers
     return min(c.slots * 10.0, 350.0 * c.workers, 1100.0 * (1 - 0.01 * c.workers))
+
+
+def unsafe(c: ServerConfig) -> float:
+    """Two requests in one process break it; processes scale."""
+    return 40.0 * c.workers if c.slots == c.workers else -100.0
 
 
 def flat_cpu(c: ServerConfig) -> float:
@@ -102,3 +113,13 @@ def test_the_search_runs_well_under_half_the_grid() -> None:
         tuner = FormulaTuner(surface, prof)
         tuner.run()
         assert len(tuner.ran) < len(grid) / 2
+
+
+def test_once_threads_break_the_app_the_search_stays_with_one_request_per_process() -> None:
+    tuner = FormulaTuner(unsafe, profile(0.5, 20.0))
+    result = tuner.run()
+    rec = result.recommendation
+    assert rec is not None and (rec.workers, rec.threads, rec.worker_class) == (8, 1, "sync")
+    threaded = [label for label in tuner.ran if not label.endswith("sync")]
+    # The 3×6 baseline and the model's start break it; nothing threaded after that, not gevent.
+    assert len(threaded) == 2

@@ -110,6 +110,7 @@ class Tuner:
         self.slo = settings.slo_p95_ms or 0.0
         self.budget_mib = settings.memory_mib * MEMORY_HEADROOM
         self._in_runoff = False
+        self._pooled_keys: set[tuple[int, int, str]] = set()
 
     # -- the run -------------------------------------------------------------------------------
 
@@ -225,34 +226,36 @@ class Tuner:
         )
 
     def _runoff(self) -> None:
-        """Measure the close contenders once more, on fresh servers, and keep the mean.
+        """Measure the pick once more while a rival is close, and keep the mean of the runs.
 
         One trial's capacity moves by several percent between runs on a shared machine, so
-        a pick made on single runs among near-equals is a coin toss; the mean of two halves
-        that noise. Only trials within RUNOFF_BAND of the best take part.
+        a pick made on single runs among near-equals can be one lucky run. While the pick
+        rests on one run and another trial is within RUNOFF_BAND of it, the pick is measured
+        again on a fresh server and its mean replaces it; if the mean drops it, the next pick
+        gets the same treatment (at most RUNOFF_MAX times).
         """
-        first = search.best(self.trials.values())
-        if first is None:
-            return
-        band = first.capacity_rps * (1 - RUNOFF_BAND)
-        contenders = sorted(
-            (t for t in self.trials.values() if t.feasible and t.capacity_rps >= band),
-            key=lambda t: -t.capacity_rps,
-        )[:RUNOFF_MAX]
-        if len(contenders) < 2:
-            return
-        self.events.say(
-            f"runoff: measuring {', '.join(t.config.label for t in contenders)} once more"
-        )
         self._in_runoff = True
         try:
-            for trial in contenders:
-                if self._out_of_time(runoff=True):
-                    break
-                k = search.key(trial.config)
+            for _ in range(RUNOFF_MAX):
+                pick = search.best(self.trials.values())
+                if pick is None or search.key(pick.config) in self._pooled_keys:
+                    return
+                band = pick.capacity_rps * (1 - RUNOFF_BAND)
+                rivals = [
+                    t for t in self.trials.values()
+                    if t is not pick and t.feasible and t.capacity_rps >= band
+                ]  # fmt: skip
+                if not rivals or self._out_of_time(runoff=True):
+                    return
+                self.events.say(
+                    f"runoff: {pick.config.label} once more ({len(rivals)} rival(s) within "
+                    f"{RUNOFF_BAND:.0%})"
+                )
+                k = search.key(pick.config)
                 del self.trials[k]
-                again = self.measure(trial.config, trial.source)
-                self.trials[k] = _pooled(trial, again)
+                again = self.measure(pick.config, pick.source)
+                self.trials[k] = _pooled(pick, again)
+                self._pooled_keys.add(k)
         finally:
             self._in_runoff = False
 
@@ -582,8 +585,8 @@ def _server_errors(trial: Trial) -> bool:
 
 def _pooled(first: Trial, again: Trial) -> Trial:
     """One trial from two runs of a configuration: the mean capacity, feasible only if both were."""
-    if not again.feasible or again.server is None:
-        return dataclasses.replace(again, note=f"runoff: {again.note or again.reason}")
+    if not again.feasible:
+        return dataclasses.replace(again, note=f"second run: {again.note or again.reason}")
     runs = (first.capacity_rps, again.capacity_rps)
     worse = first if first.latency_ms.p95 >= again.latency_ms.p95 else again
     return dataclasses.replace(

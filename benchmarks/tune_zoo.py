@@ -13,7 +13,7 @@ For each app in benchmarks/zoo/ (they differ in what limits them), on the B1 pla
    shares the first one's profile and SLO, so memory model and SLO are identical;
    `search.best()` over the grid is the oracle's best;
 3. side by side: the pick, the oracle's best and the baselines measured once more on a
-   fresh Tuner (same profile and SLO), pick and oracle twice, alternating.
+   fresh Tuner (same profile and SLO), pick and oracle twice (`--repeat N`), alternating.
 
 Load-test time is defined as the wall time of trials: from a trial's start (server
 launch) to its end (server stopped), summed over the trials that actually started a
@@ -232,7 +232,7 @@ def _side_by_side(out, name, args, stop, say, target, requests, log_dir, common,
     if pick is not None and best_config is not None and not args.no_side_by_side:
         order: list[tuple[str, ServerConfig]] = [("pick", pick.config), ("oracle", best_config)]
         order += [(label, c) for label, c in named]
-        order += [("pick", pick.config), ("oracle", best_config)]
+        order += [("pick", pick.config), ("oracle", best_config)] * max(1, args.repeat - 1)
         sclock = Clock(say)
         for i, (who, config) in enumerate(order):
             if stop.is_set():
@@ -416,6 +416,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup-s", type=float, default=None, help="warm-up (default 0.5, quick 0.3)")
     p.add_argument("--budget-s", type=float, default=150.0, help="the tuner's own budget (as tune's default)")
     p.add_argument("--no-side-by-side", action="store_true")
+    p.add_argument("--repeat", type=int, default=2,
+                   help="runs each of pick and oracle get side by side, alternating (default 2)")
     p.add_argument("--log-dir", default="/tmp/tunicorn-zoo-logs")
     p.add_argument("--json", default=str(RESULTS))
     p.add_argument("--render", metavar="JSON", help="re-render the tables from a saved run (no load)")

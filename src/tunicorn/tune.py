@@ -111,6 +111,7 @@ class Tuner:
         self.budget_mib = settings.memory_mib * MEMORY_HEADROOM
         self._in_runoff = False
         self._pooled_keys: set[tuple[int, int, str]] = set()
+        self._started_trials = 0
 
     # -- the run -------------------------------------------------------------------------------
 
@@ -293,7 +294,8 @@ class Tuner:
             return self.trials[k]
         assert self.profile is not None
         predicted = predict_pss(self.profile.memory, config)
-        self.events.trial_start(config, source, len(self.trials) + 1)
+        self._started_trials += 1
+        self.events.trial_start(config, source, self._started_trials)
         if predicted > self.budget_mib:
             trial = _unmeasured(
                 config, source, "memory", predicted,
@@ -366,7 +368,7 @@ class Tuner:
             best = search.best(self.trials.values())
             note = (
                 f"at most {bound:.1f} req/s within the SLO (peak {sat.throughput_rps:.1f}), under the "
-                f"best capacity so far ({best.capacity_rps if best else 0:.1f} req/s): SLO check stopped"
+                f"best so far ({best.capacity_rps if best else 0:.1f} req/s)"
             )
         return Trial(
             config=running,
@@ -670,8 +672,8 @@ def reasons(
     pruned = [t for t in trials if t.reason == "slower"]
     if pruned:
         out.append(
-            f"{len(pruned)} configuration(s) peaked below the best capacity, so their SLO check "
-            "was skipped."
+            f"{len(pruned)} configuration(s) stopped early (\"slower\"): even their next SLO check "
+            "could not beat the best capacity so far."
         )
     pooled = [t for t in trials if t.note.startswith("mean of 2 runs")]
     if pooled:

@@ -94,7 +94,7 @@ _REASONS = {
     "errors": "errors",
     "slo": "over SLO",
     "failed": "failed to run",
-    "slower": "slower (peak under the best)",
+    "slower": "slower",
 }
 
 
@@ -108,6 +108,8 @@ def trial_line(trial: Trial, prefix: str) -> str:
             f"{prefix}  capacity {trial.capacity_rps:,.1f} req/s  p95 {ms(trial.latency_ms.p95)} ms  "
             f"{trial.server.pss_mib_peak if trial.server else 0:,.0f} MiB"
         )
+    if trial.reason == "slower":  # usable, just not better: no cross
+        return f"{prefix}  [dim]↓ slower: {escape(trial.note)}[/]"
     return f"{prefix}  [yellow]✗ {trial_status(trial)}[/]: {escape(trial.note)}"
 
 

@@ -648,10 +648,16 @@ def reasons(
         )
         bound = settings.cpus * 1000 / prof.cpu_ms
         share = pick.capacity_rps / bound if bound else 0
-        out.append(
+        line = (
             f"CPU bound: {settings.cpus} core{'s' if settings.cpus > 1 else ''} / "
-            f"{prof.cpu_ms:.1f} ms = {bound:.0f} req/s; the pick reaches {share:.0%} of it."
+            f"{prof.cpu_ms:.1f} ms = {bound:.0f} req/s; the pick reaches {share:.0%} of it"
         )
+        if share > 1.05:
+            line += (
+                " (the CPU per request was measured on one sync worker, one request at a time; "
+                f"{pick.config.worker_class} under load spends less per request)"
+            )
+        out.append(line + ".")
     mem = prof.memory
     out.append(
         f"Memory: {mem.base_mib:.0f} MiB for 1×1, +{mem.per_worker_mib:.0f} MiB per worker, "

@@ -375,3 +375,12 @@ def make_probe() -> ProbeLike:
         verdict="The server handles one request at a time: 8 at once took 8× as long as one.",
         waves=tuple(waves),
     )
+
+
+def flat_profile(cpu_ms: float, wall_ms: float) -> Profile:
+    """A one-route profile with a small app's memory: for tests of the search's logic."""
+    return Profile(
+        target="t", app="m:app", routes=(), startup_s=0.5, cpu_ms=cpu_ms, wall_ms=wall_ms,
+        p95_ms=wall_ms, cores_here=2,
+        memory=MemoryProfile(base_mib=40.0, per_worker_mib=15.0, per_thread_mib=0.1, source="pss"),
+    )  # fmt: skip

@@ -8,20 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from tests.reportdata import flat_profile
 from tunicorn import search
-from tunicorn.record import ClientStats, Latency, MemoryProfile, Profile, ServerConfig, Trial
+from tunicorn.record import ClientStats, Latency, Profile, ServerConfig, Trial
 from tunicorn.target import Target
 from tunicorn.tune import VERIFY_SHARES, Tuner, TuneSettings
 
 Surface = Callable[[ServerConfig], float]
-
-
-def profile(cpu_ms: float, wall_ms: float) -> Profile:
-    return Profile(
-        target="t", app="m:app", routes=(), startup_s=0.5, cpu_ms=cpu_ms, wall_ms=wall_ms,
-        p95_ms=wall_ms, cores_here=2,
-        memory=MemoryProfile(base_mib=40.0, per_worker_mib=15.0, per_thread_mib=0.1, source="pss"),
-    )  # fmt: skip
 
 
 class FormulaTuner(Tuner):
@@ -82,7 +75,7 @@ def flat_cpu(c: ServerConfig) -> float:
 
 
 def test_a_per_process_lock_climbs_to_the_worker_cap_in_doubling_steps() -> None:
-    tuner = FormulaTuner(lock_like, profile(1.0, 50.0))
+    tuner = FormulaTuner(lock_like, flat_profile(1.0, 50.0))
     result = tuner.run()
     assert result.recommendation is not None
     assert (result.recommendation.workers, result.recommendation.threads) == (8, 1)
@@ -91,7 +84,7 @@ def test_a_per_process_lock_climbs_to_the_worker_cap_in_doubling_steps() -> None
 
 
 def test_a_family_that_starts_behind_can_overtake() -> None:
-    tuner = FormulaTuner(wait_like, profile(1.0, 100.0))
+    tuner = FormulaTuner(wait_like, flat_profile(1.0, 100.0))
     result = tuner.run()
     rec = result.recommendation
     assert rec is not None and rec.worker_class == "gthread" and rec.workers >= 3
@@ -99,7 +92,7 @@ def test_a_family_that_starts_behind_can_overtake() -> None:
 
 
 def test_a_flat_surface_is_not_walked() -> None:
-    tuner = FormulaTuner(flat_cpu, profile(7.0, 7.2), gevent=False)
+    tuner = FormulaTuner(flat_cpu, flat_profile(7.0, 7.2), gevent=False)
     result = tuner.run()
     searched = [t for t in result.trials if t.source == "search"]
     assert len(searched) <= 4  # one ring of neighbours around 1×1, then a stop
@@ -109,14 +102,14 @@ def test_a_flat_surface_is_not_walked() -> None:
 
 def test_the_search_runs_well_under_half_the_grid() -> None:
     grid = [search.with_threads(w, t) for w in range(1, 9) for t in (1, 2, 4, 8, 16, 32, 64)]
-    for surface, prof in ((lock_like, profile(1.0, 50.0)), (wait_like, profile(1.0, 100.0))):
+    for surface, prof in ((lock_like, flat_profile(1.0, 50.0)), (wait_like, flat_profile(1.0, 100.0))):
         tuner = FormulaTuner(surface, prof)
         tuner.run()
         assert len(tuner.ran) < len(grid) / 2
 
 
 def test_once_threads_break_the_app_the_search_stays_with_one_request_per_process() -> None:
-    tuner = FormulaTuner(unsafe, profile(0.5, 20.0))
+    tuner = FormulaTuner(unsafe, flat_profile(0.5, 20.0))
     result = tuner.run()
     rec = result.recommendation
     assert rec is not None and (rec.workers, rec.threads, rec.worker_class) == (8, 1, "sync")
@@ -135,7 +128,7 @@ def test_a_lucky_first_run_is_measured_again_and_loses_the_pick() -> None:
             return 170.0 if runs[c.label] == 1 else 140.0
         return {1: 150.0, 2: 160.0, 3: 155.0}.get(c.workers, 100.0) if c.threads == 1 else 50.0
 
-    tuner = FormulaTuner(lucky_four, profile(7.0, 7.2), gevent=False)
+    tuner = FormulaTuner(lucky_four, flat_profile(7.0, 7.2), gevent=False)
     result = tuner.run()
     assert runs["4×1 sync"] == 2  # the lucky pick was measured again…
     rec = result.recommendation

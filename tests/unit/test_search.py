@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
+from tests.reportdata import flat_profile
 from tunicorn import search
-from tunicorn.record import ClientStats, Latency, MemoryProfile, Profile, ServerConfig, Trial
+from tunicorn.record import ClientStats, Latency, ServerConfig, Trial
 from tunicorn.target import Target
 from tunicorn.tune import Tuner, TuneSettings, _pooled
 
@@ -18,14 +19,6 @@ def trial(workers: int, threads: int, capacity: float, *, p95: float = 50.0, pss
         capacity_rps=capacity, throughput_rps=capacity * 1.15, requests=100, errors=0,
         latency_ms=Latency(p50=p95 / 2, p95=p95, p99=p95, mean=p95 / 2, max=p95), server=None,
         client=ClientStats(), predicted_pss_mib=pss,
-    )  # fmt: skip
-
-
-def profile(cpu_ms: float, wall_ms: float) -> Profile:
-    return Profile(
-        target="t", app="m:app", routes=(), startup_s=0.5, cpu_ms=cpu_ms, wall_ms=wall_ms,
-        p95_ms=wall_ms, cores_here=2,
-        memory=MemoryProfile(base_mib=40.0, per_worker_mib=15.0, per_thread_mib=0.2, source="pss"),
     )  # fmt: skip
 
 
@@ -56,11 +49,11 @@ def test_neighbours_stay_on_the_lattice_and_within_bounds() -> None:
 
 
 def test_model_starts_compute_single_threaded_and_waiting_with_many_threads() -> None:
-    assert search.model_start(profile(10.0, 10.5), 1, lambda c: True) == ServerConfig(1, 1, "sync")
-    waiting = search.model_start(profile(1.0, 100.0), 1, lambda c: True)
+    assert search.model_start(flat_profile(10.0, 10.5), 1, lambda c: True) == ServerConfig(1, 1, "sync")
+    waiting = search.model_start(flat_profile(1.0, 100.0), 1, lambda c: True)
     assert waiting.workers == 1 and waiting.threads >= 64
     # Memory shrinks the start until it fits.
-    small = search.model_start(profile(1.0, 100.0), 1, lambda c: c.threads <= 8)
+    small = search.model_start(flat_profile(1.0, 100.0), 1, lambda c: c.threads <= 8)
     assert small.threads == 8
 
 

@@ -41,7 +41,7 @@ from tunicorn.record import (
 from tunicorn.target import Target
 
 VERIFY_SHARES = (0.85, 0.6, 0.35)
-RUNOFF_BAND = 0.06  # contenders within 6% of the best are measured once more before the pick
+RUNOFF_BAND = 0.06  # while a rival is within 6% of the pick, the pick is measured once more
 RUNOFF_MAX = 3
 TRAILING_FAMILY = 0.4  # a family under 40% of the best score stops climbing
 CLIMB_STEP = 0.02  # the climb moves only for a gain over 2%: a flat plateau is not walked
@@ -63,7 +63,7 @@ class TuneSettings:
     gevent: bool | None = None  # None: when installed and the app waits more than it computes
     keepalive: bool = False  # False: a new connection per request, like many separate users
     prune: bool = True  # skip the SLO check of a trial whose peak cannot reach the best so far
-    runoff: bool = True  # measure the close contenders once more and pick on the mean
+    runoff: bool = True  # re-measure the pick while a rival is close, and keep the mean
 
 
 @dataclasses.dataclass
@@ -179,7 +179,7 @@ class Tuner:
                     return True
         if current is None and fam != search.family(start):
             return False
-        # Nothing scores yet: walk down from the model's start towards fewer slots.
+        # With nothing scoring yet, walk down from the model's start towards fewer slots.
         around = start if current is None else current.config
         candidates = search.neighbours(around, max_workers, max_threads)
         fresh = [c for c in candidates if search.key(c) not in self.trials and self._worth(c)]
@@ -210,8 +210,8 @@ class Tuner:
         """A family whose leader is under TRAILING_FAMILY of the best score is not climbed on.
 
         In the zoo benchmark, gthread started at 68% of one gevent worker on the pure-wait app
-        and ended 1.5× above it; on the per-process-lock app gevent started at 34% of the best
-        and its best anywhere on the grid stayed under a third of sync's.
+        and in two runs of three ended above it (3×64 and 5×64); on the per-process-lock app
+        gevent started at 34% of the best and its best on the whole grid was under a third.
         """
         top = max((search.climb_score(t) for t in self.trials.values()), default=0.0)
         lead = search.leader(self.trials.values(), fam)

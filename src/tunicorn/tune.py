@@ -334,21 +334,19 @@ class Tuner:
                 )  # fmt: skip
                 server.check_alive()
                 phases: list[LoadResult] = [sat]
-                capacity: float = 0.0
-                bound = 0.0  # for a pruned trial: the most it could still have reached
+                capacity = bound = 0.0
                 at: LoadResult | None = None
                 reason = ""
                 if sat.errors:
                     reason = "errors"
                 elif stats.pss_mib_peak > self.budget_mib:
                     reason = "memory"
-                elif self._cannot_win(source, VERIFY_SHARES[0] * sat.throughput_rps):
-                    reason, bound = "slower", VERIFY_SHARES[0] * sat.throughput_rps
                 else:
-                    capacity, at, reason = self._find_capacity(
+                    # On "slower", the figure is the most the trial could still have reached.
+                    bound, at, reason = self._find_capacity(
                         server.url, sat, clients, timeout, phases, source
                     )
-                    bound = capacity
+                    capacity = 0.0 if reason else bound
                 server.check_alive()
                 running = dataclasses.replace(config, worker_class=server.running_worker_class())
                 log_notes = server.log_warnings()
@@ -375,7 +373,7 @@ class Tuner:
             source=source,
             feasible=not reason,
             reason=reason,
-            capacity_rps=round(capacity, 2) if not reason else 0.0,
+            capacity_rps=round(capacity, 2),
             throughput_rps=sat.throughput_rps,
             requests=sat.requests,
             errors=sat.errors,

@@ -12,7 +12,7 @@ from tests.reportdata import flat_profile
 from tunicorn import search
 from tunicorn.record import ClientStats, Latency, Profile, ServerConfig, Trial
 from tunicorn.target import Target
-from tunicorn.tune import VERIFY_SHARES, Tuner, TuneSettings
+from tunicorn.tune import VERIFY_SHARES, Tuner, TuneSettings, _unmeasured
 
 Surface = Callable[[ServerConfig], float]
 
@@ -35,11 +35,7 @@ class FormulaTuner(Tuner):
         self.ran.append(config.label)
         peak = self.surface(config)
         if peak < 0:  # the app breaks under this configuration
-            return Trial(
-                config=config, source=source, feasible=False, reason="errors", capacity_rps=0.0,
-                throughput_rps=-peak, requests=100, errors=50, latency_ms=Latency(), server=None,
-                client=ClientStats(), predicted_pss_mib=predicted,
-            )  # fmt: skip
+            return _unmeasured(config, source, "errors", predicted, "answered 5xx")
         reach = VERIFY_SHARES[0] * peak
         slower = self._cannot_win(source, reach)
         return Trial(

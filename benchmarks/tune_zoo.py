@@ -169,7 +169,7 @@ def run_app(name: str, args, stop: threading.Event, say) -> dict:
     tuner_wall = time.monotonic() - t0
     profile_s = tuner_wall - tclock.total  # everything that was not a trial: profiling, mostly
     slo = result.constraints.slo_p95_ms
-    pick = search.best(result.trials)
+    pick = search.best(result.trials, tuner.server_cores)
     out["tuner"] = {
         "result": to_builtins(result),
         "pick": brief(pick),
@@ -204,7 +204,7 @@ def run_app(name: str, args, stop: threading.Event, say) -> dict:
             return out
         oracle.measure(config, "grid")
     grid_trials = tuple(oracle.trials.values())
-    best = search.best(grid_trials)
+    best = search.best(grid_trials, oracle.server_cores)
     out["grid"] = {
         "trials": to_builtins(grid_trials),
         "best": brief(best),

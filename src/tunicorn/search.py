@@ -16,6 +16,7 @@ from tunicorn.record import Profile, ServerConfig, Trial
 
 THREAD_LADDER = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
 TIE = 0.03  # configurations within 3% of the best capacity are ties (DESIGN.md, "Definitions")
+CPU_BOUND = 0.95  # a closed loop that keeps the server's cores 95% busy is limited by the CPU
 
 
 def baselines(cpus: int) -> list[tuple[str, ServerConfig]]:
@@ -136,19 +137,31 @@ def key(config: ServerConfig) -> tuple[int, int, str]:
     return (c.workers, c.threads, c.worker_class)
 
 
-def best(trials: Iterable[Trial]) -> Trial | None:
+def cpu_bound(trial: Trial, cores: int) -> bool:
+    """Did the trial's closed loop keep the server's `cores` busy (CPU_BOUND)?
+
+    Then the CPU is what limits it: more slots only queue more requests for the same cores.
+    """
+    return cores > 0 and trial.server is not None and trial.server.cpu_cores_busy >= CPU_BOUND * cores
+
+
+def best(trials: Iterable[Trial], cores: int = 0) -> Trial | None:
     """The pick: most capacity; within 3% of it, lower p95, then less memory, then fewer processes.
 
     Each later criterion only separates what the earlier ones left within 5% of each other,
-    so noise in p95 does not outvote a real memory saving.
+    so noise in p95 does not outvote a real memory saving. When every tie kept the server's
+    `cores` busy, p95 is not compared: each one's p95 is queueing for the same saturated
+    cores, and it swings by several times between runs (the demo's /cpu measured 8 ms on
+    2×1 sync and 33 ms on 1×1 sync at about 121 req/s), so it would pick by chance.
     """
     feasible = [t for t in trials if t.feasible and t.capacity_rps > 0]
     if not feasible:
         return None
     top = max(t.capacity_rps for t in feasible)
     pool = [t for t in feasible if t.capacity_rps >= top * (1 - TIE)]
-    low_p95 = min(t.latency_ms.p95 for t in pool)
-    pool = [t for t in pool if t.latency_ms.p95 <= low_p95 * 1.05 + 0.5]
+    if not all(cpu_bound(t, cores) for t in pool):
+        low_p95 = min(t.latency_ms.p95 for t in pool)
+        pool = [t for t in pool if t.latency_ms.p95 <= low_p95 * 1.05 + 0.5]
     low_mem = min(_pss(t) for t in pool)
     pool = [t for t in pool if _pss(t) <= low_mem * 1.05 + 0.5]
     return min(pool, key=lambda t: (t.config.workers, t.config.threads, -t.capacity_rps))

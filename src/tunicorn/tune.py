@@ -106,6 +106,7 @@ class Tuner:
         self.profile = profile
         self.trials: dict[tuple[int, int, str], Trial] = {}
         self.cores = split_cores(settings.cpus)
+        self.server_cores = len(self.cores.server) or settings.cpus  # for "the CPU is busy"
         self.started = 0.0
         self.slo = settings.slo_p95_ms or 0.0
         self.budget_mib = settings.memory_mib * MEMORY_HEADROOM
@@ -169,10 +170,20 @@ class Tuner:
         """One step of one family's hill-climb; False when it has nowhere better to go."""
         current = search.leader(self.trials.values(), fam)
         before = came_from.get(fam)
+        # A leader that keeps the CPU busy gains nothing from more slots (they only queue
+        # requests for the same cores): its family steps only to as many slots or fewer.
+        ceiling = (
+            current.config.slots
+            if current is not None and search.cpu_bound(current, self.server_cores)
+            else math.inf
+        )
         if current is not None and before is not None:
             # The last step paid off: try one twice as long in the same direction first.
             jump = search.extend(before, current.config, max_workers, max_threads)
-            if jump is not None and search.key(jump) not in self.trials and self.fits(jump) and self._worth(jump):
+            if (
+                jump is not None and jump.slots <= ceiling and search.key(jump) not in self.trials
+                and self.fits(jump) and self._worth(jump)
+            ):  # fmt: skip
                 self.measure(jump, "search")
                 if self._moved(fam, current):
                     came_from[fam] = current.config
@@ -182,7 +193,10 @@ class Tuner:
         # With nothing scoring yet, walk down from the model's start towards fewer slots.
         around = start if current is None else current.config
         candidates = search.neighbours(around, max_workers, max_threads)
-        fresh = [c for c in candidates if search.key(c) not in self.trials and self._worth(c)]
+        fresh = [
+            c for c in candidates
+            if c.slots <= ceiling and search.key(c) not in self.trials and self._worth(c)
+        ]  # fmt: skip
         if not fresh:
             return False  # every neighbour is measured: more trials cannot move this family
         fresh.sort(key=lambda c: -self._promise(c))
@@ -238,7 +252,7 @@ class Tuner:
         self._in_runoff = True
         try:
             for _ in range(RUNOFF_MAX):
-                pick = search.best(self.trials.values())
+                pick = search.best(self.trials.values(), self.server_cores)
                 if pick is None or search.key(pick.config) in self._pooled_keys:
                     return
                 band = pick.capacity_rps * (1 - RUNOFF_BAND)
@@ -363,7 +377,7 @@ class Tuner:
         elif reason == "slo":
             note = f"p95 over {self.slo:.0f} ms even at {VERIFY_SHARES[-1]:.0%} of its peak rate"
         elif reason == "slower":
-            best = search.best(self.trials.values())
+            best = search.best(self.trials.values(), self.server_cores)
             note = (
                 f"at most {bound:.1f} req/s within the SLO (peak {sat.throughput_rps:.1f}), under the "
                 f"best so far ({best.capacity_rps if best else 0:.1f} req/s)"
@@ -397,7 +411,7 @@ class Tuner:
         """
         if not self.settings.prune or source == "baseline" or self._in_runoff:
             return False
-        best = search.best(self.trials.values())
+        best = search.best(self.trials.values(), self.server_cores)
         return best is not None and reachable_rps * 1.02 < best.capacity_rps * (1 - search.TIE)
 
     def _find_capacity(
@@ -464,7 +478,7 @@ class Tuner:
         assert self.profile is not None
         prof = self.profile
         trials = tuple(self.trials.values())
-        pick = search.best(trials)
+        pick = search.best(trials, self.server_cores)
         baselines = tuple(self._baseline(name, config) for name, config in named)
         constraints = Constraints(
             cpus=self.settings.cpus, memory_mib=round(self.settings.memory_mib, 1),
@@ -497,7 +511,9 @@ class Tuner:
                 latency_ms=pick.latency_ms,
                 pss_mib_peak=pick.server.pss_mib_peak if pick.server else 0.0,
                 app=self.target.app,
-                reasons=tuple(reasons(pick, trials, prof, self.settings, self.slo, self.budget_mib)),
+                reasons=tuple(
+                    reasons(pick, trials, prof, self.settings, self.slo, self.budget_mib, self.server_cores)
+                ),
                 az_command=render("az", spec).strip(),
                 app_settings=_app_settings(spec),
             )
@@ -635,6 +651,7 @@ def reasons(
     settings: TuneSettings,
     slo: float,
     budget_mib: float,
+    cores: int = 0,
 ) -> list[str]:
     """Why this configuration: which bound or measurement decided."""
     out = []
@@ -686,8 +703,18 @@ def reasons(
             "measured twice; the pick is on the mean."
         )
     measured = [t for t in trials if t.server is not None]
-    out.append(
-        f"Measured {len(measured)} configurations; every one within 3% of the best capacity "
-        "was a tie, decided by lower p95, then less memory, then fewer processes."
-    )
+    top = max((t.capacity_rps for t in trials if t.feasible), default=0.0)
+    ties = [t for t in trials if t.feasible and t.capacity_rps >= top * (1 - search.TIE)]
+    if len(ties) > 1 and all(search.cpu_bound(t, cores) for t in ties):
+        out.append(
+            f"Measured {len(measured)} configurations; {len(ties)} were within 3% of the best "
+            f"capacity and all kept the CPU busy, so more slots could not add capacity: the tie "
+            "went to less memory, then fewer processes and threads (p95 at a saturated CPU is "
+            "queueing, not the configuration)."
+        )
+    else:
+        out.append(
+            f"Measured {len(measured)} configurations; every one within 3% of the best capacity "
+            "was a tie, decided by lower p95, then less memory, then fewer processes."
+        )
     return out

@@ -6,11 +6,13 @@ family climbs, pruning and the runoff are the tuner's own code.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Callable
 
 from tests.reportdata import flat_profile
 from tunicorn import search
-from tunicorn.record import ClientStats, Latency, Profile, ServerConfig, Trial
+from tunicorn.record import ClientStats, Latency, Profile, ServerConfig, ServerStats, Trial
 from tunicorn.target import Target
 from tunicorn.tune import VERIFY_SHARES, Tuner, TuneSettings, _unmeasured
 
@@ -20,12 +22,15 @@ Surface = Callable[[ServerConfig], float]
 class FormulaTuner(Tuner):
     """A tuner whose trials read their peak rate off a formula instead of a server."""
 
-    def __init__(self, surface: Surface, prof: Profile, **settings: object) -> None:
+    def __init__(
+        self, surface: Surface, prof: Profile, busy: float = 0.0, **settings: object
+    ) -> None:
         base = {"cpus": 1, "memory_mib": 1792.0, "gevent": True, "budget_s": 1e9, **settings}
         super().__init__(
             Target(kind="app", app="m:app", label="t"), (), TuneSettings(**base), profile=prof  # type: ignore[arg-type]
         )
         self.surface = surface
+        self.busy = busy  # cores the server keeps busy in every closed loop
         self.ran: list[str] = []
 
     def _try_gevent(self, prof: Profile) -> bool:
@@ -41,7 +46,8 @@ class FormulaTuner(Tuner):
         return Trial(
             config=config, source=source, feasible=not slower, reason="slower" if slower else "",
             capacity_rps=0.0 if slower else reach, throughput_rps=peak, requests=100, errors=0,
-            latency_ms=Latency(p50=50.0, p95=80.0, p99=90.0, mean=55.0, max=100.0), server=None,
+            latency_ms=Latency(p50=50.0, p95=80.0, p99=90.0, mean=55.0, max=100.0),
+            server=ServerStats(cpu_cores_busy=self.busy, pss_mib_peak=predicted),
             client=ClientStats(), predicted_pss_mib=predicted,
             reachable_rps=reach if slower else 0.0,
         )  # fmt: skip
@@ -94,6 +100,42 @@ def test_a_flat_surface_is_not_walked() -> None:
     assert len(searched) <= 4  # one ring of neighbours around 1×1, then a stop
     rec = result.recommendation
     assert rec is not None and rec.threads == 1 and rec.workers <= 2
+
+
+def creeping(c: ServerConfig) -> float:
+    """3% more for every doubling of slots: a climb that is not stopped walks up to 64 threads."""
+    return 150.0 * (1 + 0.03 * math.log2(c.slots))
+
+
+def test_a_leader_that_keeps_the_cpu_busy_is_not_given_more_slots() -> None:
+    free = FormulaTuner(creeping, flat_profile(7.0, 7.2), gevent=False)
+    free.run()
+    busy = FormulaTuner(creeping, flat_profile(7.0, 7.2), gevent=False, busy=0.99)
+    busy.run()
+    # The 3×6 baseline (18 slots) is the busy leader: its family only steps to as many or fewer.
+    assert max(t.config.slots for t in busy.trials.values() if t.server is not None) <= 18
+    assert max(t.config.slots for t in free.trials.values() if t.server is not None) > 18
+    assert len(busy.ran) < len(free.ran)
+
+
+def test_a_busy_cpu_tie_goes_to_one_thread_whatever_the_p95() -> None:
+    """Compute-bound on one core: every configuration within 2%, the CPU busy in all of them,
+    and the threaded ones happen to show the lower p95 (queueing noise at a saturated core)."""
+
+    class NoisyP95(FormulaTuner):
+        def _measure(self, config: ServerConfig, source: str, predicted: float) -> Trial:
+            trial = super()._measure(config, source, predicted)
+            p95 = 8.0 if config.threads > 1 else 33.0
+            return dataclasses.replace(trial, latency_ms=dataclasses.replace(trial.latency_ms, p95=p95))
+
+    def flat(c: ServerConfig) -> float:
+        return 150.0 * (1 - 0.02 * (c.threads > 1)) if c.slots <= 18 else 140.0
+
+    tuner = NoisyP95(flat, flat_profile(7.0, 7.2), gevent=False, busy=1.0)
+    rec = tuner.run().recommendation
+    assert rec is not None and rec.threads == 1 and rec.workers <= 2
+    idle = NoisyP95(flat, flat_profile(7.0, 7.2), gevent=False, busy=0.5).run().recommendation
+    assert idle is not None and idle.threads > 1  # an idle CPU: the lower p95 still decides
 
 
 def test_the_search_runs_well_under_half_the_grid() -> None:

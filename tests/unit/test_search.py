@@ -6,7 +6,7 @@ import dataclasses
 
 from tests.reportdata import flat_profile
 from tunicorn import search
-from tunicorn.record import ClientStats, Latency, ServerConfig, Trial
+from tunicorn.record import ClientStats, Latency, ServerConfig, ServerStats, Trial
 from tunicorn.target import Target
 from tunicorn.tune import Tuner, TuneSettings, _pooled
 
@@ -20,6 +20,19 @@ def trial(workers: int, threads: int, capacity: float, *, p95: float = 50.0, pss
         latency_ms=Latency(p50=p95 / 2, p95=p95, p99=p95, mean=p95 / 2, max=p95), server=None,
         client=ClientStats(), predicted_pss_mib=pss,
     )  # fmt: skip
+
+
+def test_a_tie_at_a_busy_cpu_is_not_decided_by_p95() -> None:
+    def busy(t: Trial, cores_busy: float) -> Trial:
+        return dataclasses.replace(t, server=ServerStats(cpu_cores_busy=cores_busy, pss_mib_peak=40.0))
+
+    threaded, single = trial(1, 6, 122.5, p95=8.5), trial(1, 1, 122.7, p95=33.1)
+    assert search.best([busy(threaded, 1.0), busy(single, 0.99)], cores=1).config.threads == 1
+    # Without the cores, or with one of them not saturating them, p95 decides as before.
+    assert search.best([busy(threaded, 1.0), busy(single, 0.99)]).config.threads == 6
+    assert search.best([busy(threaded, 1.0), busy(single, 0.5)], cores=1).config.threads == 6
+    assert not search.cpu_bound(busy(single, 1.8), cores=2)
+    assert search.cpu_bound(busy(single, 1.95), cores=2)
 
 
 def test_best_takes_the_most_capacity_outside_the_tie() -> None:

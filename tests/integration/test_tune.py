@@ -43,8 +43,13 @@ def test_io_route_gets_many_more_slots_than_the_default(tmp_path: Path) -> None:
 
 def test_cpu_route_gets_one_thread_and_at_most_two_workers_per_core(tmp_path: Path) -> None:
     """A compute-bound route keeps the core busy with one request at a time: threads add
-    nothing, so the pick has one thread and at most 2 × cores workers (the issue's test)."""
-    result = run(resolve(None, demo=True), ("/cpu",), tmp_path, budget_s=30.0)
+    nothing, so the pick has one thread and at most 2 × cores workers (the issue's test).
+
+    The latency target is one the CPU, not queueing noise, decides: /cpu takes ~7 ms, so the
+    default target (100 ms) sits at the knee of its queue, where one 1.5 s check passes or
+    fails by chance (the same 1×1 measured 83 and 111 req/s) and any configuration can win.
+    """
+    result = run(resolve(None, demo=True), ("/cpu",), tmp_path, budget_s=60.0, slo_p95_ms=500.0)
     assert result.profile is not None and result.profile.wait_compute_ratio < 1
     start = search.model_start(result.profile, 1, lambda config: True)
     assert start.workers == 1 and start.threads <= 2  # threads ≈ 1 + W/C

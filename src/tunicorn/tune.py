@@ -115,6 +115,8 @@ class Tuner:
         self._in_runoff = False
         self._runs: dict[tuple[int, int, str], list[Trial]] = {}  # configurations measured again
         self._started_trials = 0
+        self._fixed_s = 0.0
+        self._starved = False  # the budget ran out before the search could start
 
     # -- the run -------------------------------------------------------------------------------
 
@@ -139,6 +141,8 @@ class Tuner:
         self.measure(start, "model")
         if self._try_gevent(prof) and self._worth(ServerConfig(cpus, 1, "gevent")):
             self.measure(ServerConfig(cpus, 1, "gevent"), "model")
+        self._fixed_s = time.monotonic() - self.started  # what every run spends before searching
+        self._starved = self._out_of_time() and not (self.stop is not None and self.stop.is_set())
 
         # Memory (fits) and the climb bound workers: a step up is taken only while it beats the
         # best, so a wide cap costs trials only on apps that keep scaling with processes (a
@@ -592,6 +596,13 @@ class Tuner:
                 f"This machine has {cores_here} cores, fewer than the plan's {self.settings.cpus} + 1 "
                 "for the load generator: the figures are an upper bound."
             )
+        if self._starved:
+            out.append(
+                f"The budget ({self.settings.budget_s:g} s) ran out before the search began: "
+                f"profiling, the three baselines and the model's start always run, and took "
+                f"{self._fixed_s:.0f} s here. The pick is the best of those; give --budget "
+                f"{_round_up(2 * self._fixed_s)} or more to search."
+            )
         saturated = [t for t in trials if t.client.saturated]
         if saturated:
             out.append(
@@ -608,6 +619,10 @@ class Tuner:
                     )
                     break
         return out
+
+
+def _round_up(seconds: float) -> int:
+    return int(math.ceil(seconds / 10.0) * 10)
 
 
 def _app_settings(spec) -> str:

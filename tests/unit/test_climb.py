@@ -193,3 +193,11 @@ def test_a_busy_pick_is_measured_against_one_request_per_core_and_loses_a_dip() 
     runs.clear()
     rec = idle.run().recommendation
     assert runs["1×1 sync"] == 1  # a CPU with room: no second look at one request per core
+
+
+def test_a_budget_spent_before_the_search_says_so() -> None:
+    starved = FormulaTuner(lock_like, flat_profile(1.0, 50.0), budget_s=5.0).run()
+    assert any("ran out before the search began" in w and "--budget" in w for w in starved.warnings)
+    assert {t.source for t in starved.trials} <= {"baseline", "model"}
+    roomy = FormulaTuner(lock_like, flat_profile(1.0, 50.0)).run()
+    assert not any("ran out" in w for w in roomy.warnings)

@@ -91,11 +91,13 @@ def _clean_env() -> dict[str, str]:
 _BOOT_FAILURES = (
     (re.compile(r"(ModuleNotFoundError|ImportError|SyntaxError|NameError|AttributeError)[^\n]*"),
      "the app failed to import in the worker"),
-    (re.compile(r"Failed to find (attribute|application object)[^\n]*"), "the app object was not found"),
+    (re.compile(r"Failed to find (attribute|application object)[^\n]*"),
+     "the app object was not found"),
     (re.compile(r"Worker failed to boot"), "a worker failed to boot"),
     (re.compile(r"App failed to load"), "the app failed to load"),
     (re.compile(r"Address already in use"), "the port is in use"),
-    (re.compile(r"Error: class uri '[^']*' invalid or not found[^\n]*"), "the worker class is not installed"),
+    (re.compile(r"Error: class uri '[^']*' invalid or not found[^\n]*"),
+     "the worker class is not installed"),
 )  # fmt: skip
 
 
@@ -145,7 +147,10 @@ class Server:
         self.port = sock.getsockname()[1]
         log_dir = self._log_dir or Path(tempfile.mkdtemp(prefix="tunicorn-"))
         log_dir.mkdir(parents=True, exist_ok=True)
-        self.log_path = log_dir / f"gunicorn-{self.config.workers}x{self.config.threads}-{self.config.worker_class}-{self.port}.log"
+        self.log_path = log_dir / (
+            f"gunicorn-{self.config.workers}x{self.config.threads}"
+            f"-{self.config.worker_class}-{self.port}.log"
+        )
         argv = gunicorn_argv(self.target, self.config, f"fd://{sock.fileno()}", self.log_path)
         cpus = self.cpus
         self.started_s = time.monotonic()
@@ -200,7 +205,11 @@ class Server:
         cause = explain_log(self.log_text())
         if code is not None and code < 0:
             name = signal.Signals(-code).name
-            what = "killed by SIGKILL (out of memory?)" if -code == signal.SIGKILL else f"killed by {name}"
+            what = (
+                "killed by SIGKILL (out of memory?)"
+                if -code == signal.SIGKILL
+                else f"killed by {name}"
+            )
             return f"{what}" + (f"; {cause}" if cause else "")
         return cause or f"exit code {code}"
 
@@ -208,7 +217,8 @@ class Server:
         reason = self.died()
         if reason:
             raise ServerError(
-                f"gunicorn for {self.target.app} ({self.config.label}) died during the run: {reason}.",
+                f"gunicorn for {self.target.app} ({self.config.label}) "
+                f"died during the run: {reason}.",
                 log_path=str(self.log_path),
             )
 
@@ -226,13 +236,17 @@ class Server:
         found = []
         timeouts = text.count("WORKER TIMEOUT")
         if timeouts:
-            found.append(f"{timeouts} worker(s) hit the {self.config.timeout} s timeout and were killed")
+            found.append(
+                f"{timeouts} worker(s) hit the {self.config.timeout} s timeout and were killed"
+            )
         oom = len(re.findall(r"was sent SIGKILL|Perhaps out of memory", text))
         if oom:
             found.append(f"{oom} worker(s) were killed by SIGKILL (out of memory?)")
         boots = len(re.findall(r"Booting worker with pid", text))
         if boots > self.config.workers:
-            found.append(f"workers were restarted {boots - self.config.workers} time(s) during the run")
+            found.append(
+                f"workers were restarted {boots - self.config.workers} time(s) during the run"
+            )
         return found
 
     def running_worker_class(self) -> str:
@@ -276,7 +290,10 @@ class Server:
         return self.start()
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()
 

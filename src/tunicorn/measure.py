@@ -175,8 +175,8 @@ def measure(
         running = dataclasses.replace(server.config, worker_class=server.running_worker_class())
         if config.worker_class == "sync" and config.threads > 1:
             warnings.append(
-                f"--threads {config.threads} with the sync worker runs as gthread (gunicorn switches "
-                "silently); reported as gthread."
+                f"--threads {config.threads} with the sync worker runs as gthread "
+                "(gunicorn switches silently); reported as gthread."
             )
         warnings += load_warnings(load)
         warnings += [w[0].upper() + w[1:] + "." for w in server.log_warnings()]

@@ -54,12 +54,14 @@ def profile(
                 one = (dataclasses.replace(req, weight=1.0),)
                 # Warm the route up (imports, caches) before the CPU window opens.
                 run_load(LoadSpec(url=server.url, requests=one, concurrency=1, duration_s=0.3,
-                                  warmup_s=0.0, max_requests=3, timeout_s=60.0, keepalive=keepalive))  # fmt: skip
+                                  warmup_s=0.0, max_requests=3, timeout_s=60.0,
+                                  keepalive=keepalive))  # fmt: skip
                 before = reader.read(0.0)
                 load = run_load(
                     LoadSpec(
                         url=server.url, requests=one, concurrency=1, duration_s=PER_ROUTE_S,
-                        warmup_s=0.0, max_requests=PER_ROUTE_MAX, timeout_s=60.0, keepalive=keepalive,
+                        warmup_s=0.0, max_requests=PER_ROUTE_MAX, timeout_s=60.0,
+                        keepalive=keepalive,
                     )  # fmt: skip
                 )
                 after = reader.read(0.0)
@@ -68,7 +70,8 @@ def profile(
                 routes.append(
                     RouteProfile(
                         method=req.method, path=req.path, weight=req.weight,
-                        wall_ms=round(load.latency_ms.mean, 3), cpu_ms=round(min(cpu_ms, load.latency_ms.mean or cpu_ms), 3),
+                        wall_ms=round(load.latency_ms.mean, 3),
+                        cpu_ms=round(min(cpu_ms, load.latency_ms.mean or cpu_ms), 3),
                         requests=load.requests, errors=load.errors,
                     )  # fmt: skip
                 )
@@ -76,7 +79,8 @@ def profile(
                 say("profiling the mixed workload at concurrency 1")
                 mix = run_load(
                     LoadSpec(url=server.url, requests=requests, concurrency=1, duration_s=2.0,
-                             warmup_s=0.2, max_requests=PER_ROUTE_MAX, timeout_s=60.0, keepalive=keepalive)  # fmt: skip
+                             warmup_s=0.2, max_requests=PER_ROUTE_MAX, timeout_s=60.0,
+                             keepalive=keepalive)  # fmt: skip
                 )
             else:
                 mix = load  # one route: the mix is that route's run

@@ -106,7 +106,11 @@ def extend(
     index = min(max(0, i_after + 2 * (i_after - i_before)), top)
     if after.worker_class == "gevent":
         index = 0
-    nxt = ServerConfig(workers, 1, "gevent") if after.worker_class == "gevent" else with_threads(workers, THREAD_LADDER[index])
+    nxt = (
+        ServerConfig(workers, 1, "gevent")
+        if after.worker_class == "gevent"
+        else with_threads(workers, THREAD_LADDER[index])
+    )
     return None if key(nxt) == key(after) else nxt
 
 
@@ -127,7 +131,8 @@ def climb_score(trial: Trial) -> float:
 
 
 def leader(trials: Iterable[Trial], fam: str) -> Trial | None:
-    """The trial the climb continues from in one family: the highest climb score, fewer slots first."""
+    """The trial the climb continues from in one family: the highest climb score,
+    fewer slots first."""
     scored = [t for t in trials if family(t.config) == fam and climb_score(t) > 0]
     if not scored:
         return None
@@ -144,7 +149,9 @@ def cpu_bound(trial: Trial, cores: int) -> bool:
 
     Then the CPU is what limits it: more slots only queue more requests for the same cores.
     """
-    return cores > 0 and trial.server is not None and trial.server.cpu_cores_busy >= CPU_BOUND * cores
+    return (
+        cores > 0 and trial.server is not None and trial.server.cpu_cores_busy >= CPU_BOUND * cores
+    )
 
 
 def best(trials: Iterable[Trial], cores: int = 0) -> Trial | None:

@@ -107,7 +107,10 @@ def detect_module(folder: Path) -> tuple[str, str] | None:
         return f"{wsgi.parent.name}.wsgi:application", f"Django project {wsgi.parent.name}/wsgi.py"
     for name in APP_SERVICE_MODULES:
         if (folder / f"{name}.py").is_file():
-            return f"{name}:app", f"{name}.py (App Service looks for {', '.join(APP_SERVICE_MODULES)})"
+            return (
+                f"{name}:app",
+                f"{name}.py (App Service looks for {', '.join(APP_SERVICE_MODULES)})",
+            )
     return None
 
 
@@ -145,7 +148,8 @@ except BaseException as exc:  # the app's own error, whatever it is
         import importlib, inspect
         try:
             mod = importlib.import_module(spec.split(":")[0])
-            out["candidates"] = [n for n, v in vars(mod).items() if not n.startswith("_") and not inspect.isclass(v)
+            out["candidates"] = [n for n, v in vars(mod).items()
+                if not n.startswith("_") and not inspect.isclass(v)
                 and (hasattr(v, "wsgi_app") or type(v).__name__ == "WSGIHandler")]
         except BaseException:
             pass
@@ -186,7 +190,10 @@ def _short(path: str, base: str) -> str:
 def _explain(error: str, target: Target) -> str:
     module, _, attr = target.app.partition(":")
     if error.startswith(("ModuleNotFoundError", "ImportError")) and f"'{module}'" in error:
-        return f"no module {module!r} in {target.chdir or 'the current folder'}; run from the app's folder or pass a folder."
+        return (
+            f"no module {module!r} in {target.chdir or 'the current folder'}; "
+            "run from the app's folder or pass a folder."
+        )
     if "Failed to find attribute" in error or "Failed to find application object" in error:
         return f"module {module!r} has no {attr!r}; name its WSGI callable as {module}:NAME."
     return error.rstrip(".") + "; fix the app (or install what it needs) and run again."
@@ -255,11 +262,13 @@ def preflight(url: str, *, timeout: float = 10.0) -> str:
             head = sock.recv(4096)
     except ConnectionRefusedError:
         raise UsageError(
-            f"Nothing answers at {url} (connection refused): start the server first, or check the port."
+            f"Nothing answers at {url} (connection refused): "
+            "start the server first, or check the port."
         ) from None
     except TimeoutError:
         raise UsageError(
-            f"{url} accepted the connection but sent nothing back within {timeout:.0f} s: is it an HTTP server?"
+            f"{url} accepted the connection but sent nothing back within {timeout:.0f} s: "
+            "is it an HTTP server?"
         ) from None
     except OSError as exc:
         raise UsageError(f"Cannot reach {url}: {exc.strerror or exc}.") from None

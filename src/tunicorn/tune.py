@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tunicorn import search
 from tunicorn.errors import ServerError, UsageError
@@ -40,6 +41,9 @@ from tunicorn.record import (
     TuneResult,
 )
 from tunicorn.target import Target
+
+if TYPE_CHECKING:
+    from tunicorn.emit import EmitSpec
 
 VERIFY_SHARES = (0.85, 0.6, 0.35)
 RUNOFF_BAND = 0.06  # while a rival is within 6% of the pick, the pick is measured once more
@@ -123,7 +127,9 @@ class Tuner:
     def run(self) -> TuneResult:
         self.started = time.monotonic()
         if self.profile is None:
-            self.events.say("profiling the app (CPU vs waiting per route, memory per worker/thread)")
+            self.events.say(
+                "profiling the app (CPU vs waiting per route, memory per worker/thread)"
+            )
             self.profile = run_profile(
                 self.target, self.requests, cpus=self.settings.cpus, log_dir=self.log_dir,
                 say=self.events.say, keepalive=self.settings.keepalive,
@@ -360,7 +366,9 @@ class Tuner:
             return True
         per_trial = self.settings.warmup_s + self.settings.saturate_s + self.settings.verify_s + 3
         reserve = 0 if runoff or not self.settings.runoff else 2 * per_trial
-        return time.monotonic() - self.started + trials * per_trial + reserve > self.settings.budget_s
+        return (
+            time.monotonic() - self.started + trials * per_trial + reserve > self.settings.budget_s
+        )
 
     # -- one trial -----------------------------------------------------------------------------
 
@@ -376,7 +384,8 @@ class Tuner:
         if predicted > self.budget_mib:
             trial = _unmeasured(
                 config, source, "memory", predicted,
-                f"predicted {predicted:.0f} MiB PSS is over the {self.budget_mib:.0f} MiB budget; not started",
+                f"predicted {predicted:.0f} MiB PSS is over the {self.budget_mib:.0f} MiB budget; "
+                "not started",
             )  # fmt: skip
         else:
             try:
@@ -400,33 +409,35 @@ class Tuner:
         s = self.settings
         clients = self._saturation_clients(config)
         timeout = max(10.0, 4 * self.slo / 1000)
-        with Server(self.target, config, cpus=self.cores.server, log_dir=self.log_dir) as server:
-            with pinned(self.cores.client):
-                sat, stats = sampled_load(
-                    server,
-                    LoadSpec(url=server.url, requests=self.requests, concurrency=clients,
-                             duration_s=s.saturate_s, warmup_s=s.warmup_s, timeout_s=timeout,
-                             keepalive=s.keepalive),
-                    on_tick=self.events.tick, stop=self.stop,
-                )  # fmt: skip
-                server.check_alive()
-                phases: list[LoadResult] = [sat]
-                capacity = bound = 0.0
-                at: LoadResult | None = None
-                reason = ""
-                if sat.errors:
-                    reason = "errors"
-                elif stats.pss_mib_peak > self.budget_mib:
-                    reason = "memory"
-                else:
-                    # On "slower", the figure is the most the trial could still have reached.
-                    bound, at, reason = self._find_capacity(
-                        server.url, sat, clients, timeout, phases, source
-                    )
-                    capacity = 0.0 if reason else bound
-                server.check_alive()
-                running = dataclasses.replace(config, worker_class=server.running_worker_class())
-                log_notes = server.log_warnings()
+        with (
+            Server(self.target, config, cpus=self.cores.server, log_dir=self.log_dir) as server,
+            pinned(self.cores.client),
+        ):
+            sat, stats = sampled_load(
+                server,
+                LoadSpec(url=server.url, requests=self.requests, concurrency=clients,
+                         duration_s=s.saturate_s, warmup_s=s.warmup_s, timeout_s=timeout,
+                         keepalive=s.keepalive),
+                on_tick=self.events.tick, stop=self.stop,
+            )  # fmt: skip
+            server.check_alive()
+            phases: list[LoadResult] = [sat]
+            capacity = bound = 0.0
+            at: LoadResult | None = None
+            reason = ""
+            if sat.errors:
+                reason = "errors"
+            elif stats.pss_mib_peak > self.budget_mib:
+                reason = "memory"
+            else:
+                # On "slower", the figure is the most the trial could still have reached.
+                bound, at, reason = self._find_capacity(
+                    server.url, sat, clients, timeout, phases, source
+                )
+                capacity = 0.0 if reason else bound
+            server.check_alive()
+            running = dataclasses.replace(config, worker_class=server.running_worker_class())
+            log_notes = server.log_warnings()
         benches = tuple(
             to_bench(self.target, server.url, running, p, stats if i == 0 else None,
                      cpus=self.cores.server, warnings=load_warnings(p))  # fmt: skip
@@ -442,8 +453,8 @@ class Tuner:
         elif reason == "slower":
             best = search.best(self.trials.values(), self.server_cores)
             note = (
-                f"at most {bound:.1f} req/s within the SLO (peak {sat.throughput_rps:.1f}), under the "
-                f"best so far ({best.capacity_rps if best else 0:.1f} req/s)"
+                f"at most {bound:.1f} req/s within the SLO (peak {sat.throughput_rps:.1f}), "
+                f"under the best so far ({best.capacity_rps if best else 0:.1f} req/s)"
             )
         return Trial(
             config=running,
@@ -575,7 +586,15 @@ class Tuner:
                 pss_mib_peak=pick.server.pss_mib_peak if pick.server else 0.0,
                 app=self.target.app,
                 reasons=tuple(
-                    reasons(pick, trials, prof, self.settings, self.slo, self.budget_mib, self.server_cores)
+                    reasons(
+                        pick,
+                        trials,
+                        prof,
+                        self.settings,
+                        self.slo,
+                        self.budget_mib,
+                        self.server_cores,
+                    )
                 ),
                 az_command=render("az", spec).strip(),
                 app_settings=_app_settings(spec),
@@ -616,7 +635,8 @@ class Tuner:
             out.append(self.cores.warning)
         elif cores_here and cores_here < self.settings.cpus + 1:
             out.append(
-                f"This machine has {cores_here} cores, fewer than the plan's {self.settings.cpus} + 1 "
+                f"This machine has {cores_here} cores, "
+                f"fewer than the plan's {self.settings.cpus} + 1 "
                 "for the load generator: the figures are an upper bound."
             )
         if self._starved:
@@ -648,8 +668,9 @@ def _round_up(seconds: float) -> int:
     return int(math.ceil(seconds / 10.0) * 10)
 
 
-def _app_settings(spec) -> str:
-    """App settings that run the pick, or "" where they cannot (gevent: only a startup command can)."""
+def _app_settings(spec: EmitSpec) -> str:
+    """App settings that run the pick, or "" where they cannot (gevent: only a startup
+    command can)."""
     from tunicorn.emit import render
 
     try:
@@ -658,7 +679,9 @@ def _app_settings(spec) -> str:
         return ""
 
 
-def _unmeasured(config: ServerConfig, source: str, reason: str, predicted: float, note: str) -> Trial:
+def _unmeasured(
+    config: ServerConfig, source: str, reason: str, predicted: float, note: str
+) -> Trial:
     return Trial(
         config=config, source=source, feasible=False, reason=reason, capacity_rps=0.0,
         throughput_rps=0.0, requests=0, errors=0, latency_ms=Latency(), server=None,
@@ -696,7 +719,8 @@ def _pooled(runs: list[Trial]) -> Trial:
 
 
 def _worker_balance(stats: ServerStats) -> tuple[int, ...]:
-    """CPU milliseconds each worker spent: a lopsided split means an idle worker beside a busy one."""
+    """CPU milliseconds each worker spent: a lopsided split means an idle worker beside a
+    busy one."""
     return tuple(int(1000 * x) for x in stats.worker_cpu_s)
 
 
@@ -713,10 +737,15 @@ def verdict(rec: Recommendation | None, baselines: tuple[Baseline, ...], slo: fl
             "plan more memory, or look at the trials' errors."
         )
     default = baselines[0] if baselines else None
-    vs = f", {ratio(rec.capacity_rps, default.capacity_rps)} App Service's default 1×1" if default else ""
+    vs = (
+        f", {ratio(rec.capacity_rps, default.capacity_rps)} App Service's default 1×1"
+        if default
+        else ""
+    )
     return (
         f"Run {rec.workers} worker{'s' if rec.workers > 1 else ''} × {rec.threads} "
-        f"thread{'s' if rec.threads > 1 else ''} ({rec.worker_class}): {rec.capacity_rps:.0f} req/s "
+        f"thread{'s' if rec.threads > 1 else ''} ({rec.worker_class}): "
+        f"{rec.capacity_rps:.0f} req/s "
         f"within p95 ≤ {slo:.0f} ms{vs}."
     )
 

@@ -21,7 +21,9 @@ APPS = Path(__file__).resolve().parents[1] / "apps"
 pytestmark = pytest.mark.integration
 
 
-def tunicorn(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def tunicorn(
+    *args: str, cwd: Path | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "tunicorn", *args],
         capture_output=True, text=True, timeout=timeout, cwd=cwd, stdin=subprocess.DEVNULL,
@@ -37,7 +39,9 @@ def bench_json(tmp_path: Path, *args: str) -> dict:
 
 def test_three_by_six_serves_many_times_the_default(tmp_path: Path) -> None:
     """The seed's problem and its fix: 18 users on a 200 ms endpoint."""
-    common = ("--demo", "--path", "/io", "--concurrency", "18", "--duration", "3", "--warmup", "0.5")
+    common = (
+        "--demo", "--path", "/io", "--concurrency", "18", "--duration", "3", "--warmup", "0.5",
+    )  # fmt: skip
     one = bench_json(tmp_path, *common, "--workers", "1", "--threads", "1")
     fix = bench_json(tmp_path, *common, "--workers", "3", "--threads", "6")
     assert one["config"] == {"workers": 1, "threads": 1, "worker_class": "sync", "timeout": 30}
@@ -56,12 +60,17 @@ def test_open_loop_sends_at_the_rate_and_says_so(tmp_path: Path) -> None:
     run = bench_json(tmp_path, "--demo", "--rate", "40", "--duration", "3", "--warmup", "0.5")
     assert run["mode"] == "open" and run["rate"] == 40
     assert 0.6 * 40 * 3 <= run["requests"] <= 1.1 * 40 * 3
-    closed = bench_json(tmp_path, "--demo", "--concurrency", "2", "--duration", "2", "--warmup", "0.5")
+    closed = bench_json(
+        tmp_path, "--demo", "--concurrency", "2", "--duration", "2", "--warmup", "0.5"
+    )
     assert closed["mode"] == "closed" and closed["rate"] is None
 
 
 def test_keep_alive_gthread_and_close_per_request_sync(tmp_path: Path) -> None:
-    ka = bench_json(tmp_path, "--demo", "-w", "2", "-t", "4", "--keep-alive", "-c", "8", "-d", "2", "--warmup", "0.3")
+    ka = bench_json(
+        tmp_path, "--demo", "-w", "2", "-t", "4", "--keep-alive", "-c", "8", "-d", "2",
+        "--warmup", "0.3",
+    )  # fmt: skip
     sync = bench_json(tmp_path, "--demo", "-w", "2", "-c", "4", "-d", "2", "--warmup", "0.3")
     assert ka["errors"] == 0 and ka["requests"] > 0
     assert sync["errors"] == 0 and sync["requests"] > 0
@@ -70,7 +79,9 @@ def test_keep_alive_gthread_and_close_per_request_sync(tmp_path: Path) -> None:
 
 def test_url_target_loads_a_running_server(gunicorn_server, tmp_path: Path) -> None:
     server = gunicorn_server("basic:app", "--threads", "2")
-    run = bench_json(tmp_path, server.url + "/", "--concurrency", "4", "--duration", "1", "--warmup", "0.2")
+    run = bench_json(
+        tmp_path, server.url + "/", "--concurrency", "4", "--duration", "1", "--warmup", "0.2"
+    )
     assert run["config"] is None and run["server"] is None
     assert run["requests"] > 0 and run["errors"] == 0
 
@@ -179,5 +190,9 @@ def test_interrupt_stops_every_server(tmp_path: Path, sig: signal.Signals) -> No
     assert proc.returncode == 130, err
     assert "Interrupted" in err and "Traceback" not in err
     time.sleep(0.5)
-    alive = [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+    alive = [
+        p
+        for p in pids
+        if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE
+    ]
     assert not alive, f"left running: {alive}"

@@ -23,8 +23,15 @@ FAST = {"warmup_s": 0.5, "saturate_s": 1.5, "verify_s": 1.5}
 
 
 def run(target: Target, paths: tuple[str, ...], tmp_path: Path, **settings: object) -> TuneResult:
-    config = {"cpus": 1, "memory_mib": 1792.0, "budget_s": 60.0, "gevent": False, **FAST, **settings}
-    tuner = Tuner(target, tuple(Request(p) for p in paths), TuneSettings(**config), log_dir=tmp_path)  # type: ignore[arg-type]
+    config = {
+        "cpus": 1, "memory_mib": 1792.0, "budget_s": 60.0, "gevent": False, **FAST, **settings,
+    }  # fmt: skip
+    tuner = Tuner(
+        target,
+        tuple(Request(p) for p in paths),
+        TuneSettings(**config),  # type: ignore[arg-type]
+        log_dir=tmp_path,
+    )
     return tuner.run()
 
 
@@ -88,7 +95,9 @@ def test_cli_tune_writes_json_that_report_reloads(tmp_path: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     data = json.loads(out.read_text())
-    for key in ("workers", "threads", "worker_class", "startup_command", "throughput_rps", "pss_mib_peak"):
+    for key in (
+        "workers", "threads", "worker_class", "startup_command", "throughput_rps", "pss_mib_peak",
+    ):  # fmt: skip
         assert key in data["recommendation"]
     assert data["constraints"]["cpus"] == 1 and data["elapsed_s"] > 0
     assert all("throughput_rps" in t and "config" in t for t in data["trials"])
@@ -98,7 +107,10 @@ def test_cli_tune_writes_json_that_report_reloads(tmp_path: Path) -> None:
     conf = (tmp_path / "deploy" / "gunicorn.conf.py").read_text()
     assert f"workers = {data['recommendation']['workers']}" in conf
     report = subprocess.run(
-        [sys.executable, "-m", "tunicorn", "report", str(out)], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "tunicorn", "report", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert report.returncode == 0, report.stderr
     assert data["recommendation"]["startup_command"] in report.stdout
@@ -115,7 +127,10 @@ def test_cli_tune_writes_json_that_report_reloads(tmp_path: Path) -> None:
 )
 def test_tune_bad_input(args: tuple[str, ...], message: str) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "tunicorn", "tune", *args], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "tunicorn", "tune", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
 

@@ -81,7 +81,9 @@ def test_a_per_process_lock_climbs_to_the_worker_cap_in_doubling_steps() -> None
     result = tuner.run()
     assert result.recommendation is not None
     assert (result.recommendation.workers, result.recommendation.threads) == (8, 1)
-    workers_tried = sorted({int(label.split("×")[0]) for label in tuner.ran if label.endswith("sync")})
+    workers_tried = sorted(
+        {int(label.split("×")[0]) for label in tuner.ran if label.endswith("sync")}
+    )
     assert {6, 8} <= set(workers_tried) and 5 not in workers_tried  # 3 → 4 → 6 → 8, not one by one
 
 
@@ -126,7 +128,9 @@ def test_a_busy_cpu_tie_goes_to_one_thread_whatever_the_p95() -> None:
         def _measure(self, config: ServerConfig, source: str, predicted: float) -> Trial:
             trial = super()._measure(config, source, predicted)
             p95 = 8.0 if config.threads > 1 else 33.0
-            return dataclasses.replace(trial, latency_ms=dataclasses.replace(trial.latency_ms, p95=p95))
+            return dataclasses.replace(
+                trial, latency_ms=dataclasses.replace(trial.latency_ms, p95=p95)
+            )
 
     def flat(c: ServerConfig) -> float:
         return 150.0 * (1 - 0.02 * (c.threads > 1)) if c.slots <= 18 else 140.0
@@ -140,7 +144,10 @@ def test_a_busy_cpu_tie_goes_to_one_thread_whatever_the_p95() -> None:
 
 def test_the_search_runs_well_under_half_the_grid() -> None:
     grid = [search.with_threads(w, t) for w in range(1, 9) for t in (1, 2, 4, 8, 16, 32, 64)]
-    for surface, prof in ((lock_like, flat_profile(1.0, 50.0)), (wait_like, flat_profile(1.0, 100.0))):
+    for surface, prof in (
+        (lock_like, flat_profile(1.0, 50.0)),
+        (wait_like, flat_profile(1.0, 100.0)),
+    ):
         tuner = FormulaTuner(surface, prof)
         tuner.run()
         assert len(tuner.ran) < len(grid) / 2

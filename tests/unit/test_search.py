@@ -1,4 +1,5 @@
-"""The search's pure logic: the pick's tie rule, the lattice, the model's start, pruning and runoff."""
+"""The search's pure logic: the pick's tie rule, the lattice, the model's start,
+pruning and runoff."""
 
 from __future__ import annotations
 
@@ -24,7 +25,9 @@ def trial(workers: int, threads: int, capacity: float, *, p95: float = 50.0, pss
 
 def test_a_tie_at_a_busy_cpu_is_not_decided_by_p95() -> None:
     def busy(t: Trial, cores_busy: float) -> Trial:
-        return dataclasses.replace(t, server=ServerStats(cpu_cores_busy=cores_busy, pss_mib_peak=40.0))
+        return dataclasses.replace(
+            t, server=ServerStats(cpu_cores_busy=cores_busy, pss_mib_peak=40.0)
+        )
 
     threaded, single = trial(1, 6, 122.5, p95=8.5), trial(1, 1, 122.7, p95=33.1)
     assert search.best([busy(threaded, 1.0), busy(single, 0.99)], cores=1).config.threads == 1
@@ -41,8 +44,12 @@ def test_best_takes_the_most_capacity_outside_the_tie() -> None:
 
 
 def test_ties_go_to_lower_p95_then_less_memory_then_fewer_processes() -> None:
-    assert search.best([trial(3, 1, 100.0, p95=40.0), trial(1, 1, 98.0, p95=80.0)]).config.workers == 3
-    assert search.best([trial(3, 1, 100.0, pss=70.0), trial(1, 1, 98.0, pss=40.0)]).config.workers == 1
+    assert (
+        search.best([trial(3, 1, 100.0, p95=40.0), trial(1, 1, 98.0, p95=80.0)]).config.workers == 3
+    )
+    assert (
+        search.best([trial(3, 1, 100.0, pss=70.0), trial(1, 1, 98.0, pss=40.0)]).config.workers == 1
+    )
     same = [trial(2, 1, 100.0, pss=40.0), trial(1, 2, 99.0, pss=40.5)]
     assert search.best(same).config.workers == 1
 
@@ -62,7 +69,9 @@ def test_neighbours_stay_on_the_lattice_and_within_bounds() -> None:
 
 
 def test_model_starts_compute_single_threaded_and_waiting_with_many_threads() -> None:
-    assert search.model_start(flat_profile(10.0, 10.5), 1, lambda c: True) == ServerConfig(1, 1, "sync")
+    assert search.model_start(flat_profile(10.0, 10.5), 1, lambda c: True) == ServerConfig(
+        1, 1, "sync"
+    )
     waiting = search.model_start(flat_profile(1.0, 100.0), 1, lambda c: True)
     assert waiting.workers == 1 and waiting.threads >= 64
     # Memory shrinks the start until it fits.
@@ -118,7 +127,9 @@ def test_a_step_that_paid_off_is_tried_again_twice_as_long() -> None:
 
 
 def test_the_climb_follows_what_a_stopped_trial_could_reach_but_the_pick_does_not() -> None:
-    stopped = dataclasses.replace(trial(4, 32, 0.0), feasible=False, reason="slower", reachable_rps=700.0)
+    stopped = dataclasses.replace(
+        trial(4, 32, 0.0), feasible=False, reason="slower", reachable_rps=700.0
+    )
     verified = trial(1, 48, 400.0)
     gevent = trial(1, 1, 770.0, cls="gevent")
     pool = [stopped, verified, gevent]
@@ -126,5 +137,7 @@ def test_the_climb_follows_what_a_stopped_trial_could_reach_but_the_pick_does_no
     assert lead is not None and search.key(lead.config) == (4, 32, "gthread")
     assert search.key(search.leader(pool, "gevent").config) == (1, 1, "gevent")
     assert search.best(pool) is gevent  # only measured capacity can be picked
-    failed = dataclasses.replace(trial(8, 64, 0.0), feasible=False, reason="errors", reachable_rps=900.0)
+    failed = dataclasses.replace(
+        trial(8, 64, 0.0), feasible=False, reason="errors", reachable_rps=900.0
+    )
     assert search.climb_score(failed) == 0.0

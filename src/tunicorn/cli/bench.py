@@ -31,27 +31,43 @@ WORKER_CLASSES = ("sync", "gthread", "gevent")
 )  # fmt: skip
 @click.option("--timeout", type=POSITIVE_INT, default=30, help="gunicorn worker timeout, seconds.")
 @click.option("--concurrency", "-c", type=POSITIVE_INT, default=None,
-              help="Closed loop: clients that each send the next request when one is answered. [default: 8]")  # fmt: skip
+              help="Closed loop: clients that each send the next request when one is answered. "
+              "[default: 8]")  # fmt: skip
 @click.option("--rate", "-r", type=POSITIVE_FLOAT, default=None,
-              help="Open loop: requests per second, whatever the server does (latency counts from when each was due).")  # fmt: skip
+              help="Open loop: requests per second, whatever the server does (latency counts "
+              "from when each was due).")  # fmt: skip
 @click.option("--duration", "-d", type=POSITIVE_FLOAT, default=10.0, help="Measured seconds.")
-@click.option("--warmup", type=NON_NEGATIVE_FLOAT, default=1.0, help="Seconds of load before measuring.")
+@click.option(
+    "--warmup", type=NON_NEGATIVE_FLOAT, default=1.0, help="Seconds of load before measuring."
+)
 @click.option("--path", "-p", "paths", multiple=True, metavar="PATH[=WEIGHT]",
-              help="Request path, repeatable, with an optional weight: --path /io=3 --path /cpu.")  # fmt: skip
+              help="Request path, repeatable, with an optional weight: "
+              "--path /io=3 --path /cpu.")  # fmt: skip
 @click.option("--keep-alive/--new-connections", "keepalive", default=False,
               help="Reuse each client's connection, or open a new one per request like users who "
-              "pause longer than gunicorn's 2 s keep-alive (gthread workers then share the load).")  # fmt: skip
+              "pause longer than gunicorn's 2 s keep-alive "
+              "(gthread workers then share the load).")  # fmt: skip
 @click.option("--cpus", type=POSITIVE_INT, default=None,
-              help="Pin the server to N cores and the load generator to the others (emulates a plan).")  # fmt: skip
-@click.option("--request-timeout", type=POSITIVE_FLOAT, default=30.0, help="Seconds before a request counts as timed out.")  # fmt: skip
+              help="Pin the server to N cores and the load generator to the others "
+              "(emulates a plan).")  # fmt: skip
+@click.option("--request-timeout", type=POSITIVE_FLOAT, default=30.0,
+              help="Seconds before a request counts as timed out.")  # fmt: skip
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the result as JSON to this file.")  # fmt: skip
 @click.option("--html", "html_path", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write a self-contained HTML report (works offline) to this file.")  # fmt: skip
-@click.option("--port", type=click.IntRange(0, 65535), default=0, help="Port for gunicorn on 127.0.0.1 (0: a free one).")
-@click.option("--log-dir", type=click.Path(file_okay=False), default=None, help="Folder for gunicorn's log.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    help="Port for gunicorn on 127.0.0.1 (0: a free one).",
+)
+@click.option(
+    "--log-dir", type=click.Path(file_okay=False), default=None, help="Folder for gunicorn's log."
+)
 @click.option("--allow-remote", is_flag=True,
-              help="Allow load on a URL that is not loopback (only on servers you own).")  # fmt: skip
+              help="Allow load on a URL that is not loopback "
+              "(only on servers you own).")  # fmt: skip
 def bench(
     target: str | None,
     demo: bool,
@@ -114,7 +130,9 @@ def bench(
         timeout_s=request_timeout,
         keepalive=keepalive,
     )
-    config = ServerConfig(workers=workers, threads=threads, worker_class=worker_class, timeout=timeout)
+    config = ServerConfig(
+        workers=workers, threads=threads, worker_class=worker_class, timeout=timeout
+    )
     what = tgt.url if tgt.is_url else f"{tgt.app} with {config.effective().label}"
     console.info(f"Loading {what}: {terminal.describe_load(spec)} …")
     with TickPrinter(spec) as progress:

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from tunicorn.load.scenario import Request
+
+# Recent click makes ParamType generic; older releases (click>=8.1 is allowed) cannot subscript it.
+if TYPE_CHECKING:
+    _FloatParamType = click.ParamType[float]
+    _AnyParamType = click.ParamType[Any]
+else:
+    _FloatParamType = _AnyParamType = click.ParamType
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b?|b)?\s*$", re.IGNORECASE)
 # Azure sells plans in "GB" that are GiB (its docs say "P0v3 (1 vCPU, 4 GiB)"), so a size
@@ -26,7 +33,8 @@ def parse_size_mib(text: str) -> float:
     match = _SIZE.match(text)
     if not match:
         raise ValueError(
-            f"{text!r} is not a memory size: use a number with a unit, e.g. 1.75GB, 3.5GiB or 512MiB"
+            f"{text!r} is not a memory size: use a number with a unit, "
+            "e.g. 1.75GB, 3.5GiB or 512MiB"
         )
     number, unit = float(match.group(1)), (match.group(2) or "gb").lower()
     mib = number * _UNITS_MIB[unit]
@@ -35,10 +43,12 @@ def parse_size_mib(text: str) -> float:
     return mib
 
 
-class Size(click.ParamType):
+class Size(_FloatParamType):
     name = "SIZE"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
         if isinstance(value, float):
             return value
         try:
@@ -47,7 +57,7 @@ class Size(click.ParamType):
             self.fail(str(exc) + ".", param, ctx)
 
 
-class Positive(click.ParamType):
+class Positive(_AnyParamType):
     """A number greater than zero (int or float), with a message that says so."""
 
     def __init__(self, kind: type = int, allow_zero: bool = False) -> None:
@@ -60,7 +70,11 @@ class Positive(click.ParamType):
         try:
             number = self.kind(value)
         except (TypeError, ValueError):
-            self.fail(f"{value!r} is not {what}; give e.g. {'4' if self.kind is int else '2.5'}.", param, ctx)
+            self.fail(
+                f"{value!r} is not {what}; give e.g. {'4' if self.kind is int else '2.5'}.",
+                param,
+                ctx,
+            )
         if number < 0 or (number == 0 and not self.allow_zero) or number != number:
             bound = "zero or more" if self.allow_zero else "more than zero"
             self.fail(f"{value!r} must be {bound}.", param, ctx)
@@ -96,7 +110,8 @@ def parse_paths(paths: tuple[str, ...] | list[str]) -> tuple[Request, ...]:
                 weight = -1.0
             if not weight > 0:
                 raise click.BadParameter(
-                    f"{item!r} has weight {weight_text!r}: a weight is a number above zero, e.g. /io=3.",
+                    f"{item!r} has weight {weight_text!r}: "
+                    "a weight is a number above zero, e.g. /io=3.",
                     param_hint="--path",
                 )
         out.append(Request(path=path, weight=weight))

@@ -48,7 +48,8 @@ def constraints(plan: str | None, cpus: int | None, memory: float | None) -> tup
     chosen = plans.get(plan or DEFAULT_PLAN)
     if not plan:
         console.info(
-            f"No --plan given: tuning for {chosen.name} ({chosen.vcpus} vCPU, {chosen.memory_gb:g} GB), "
+            f"No --plan given: tuning for {chosen.name} "
+            f"({chosen.vcpus} vCPU, {chosen.memory_gb:g} GB), "
             "App Service's usual starting plan."
         )
     return chosen.vcpus, chosen.memory_mib, chosen.name
@@ -72,7 +73,8 @@ class TrialPrinter:
 
     def tick(self, tick: Tick) -> None:
         self.line.show(
-            f"{self.current}  {tick.requests} requests  p95 {tick.p95_ms:.0f} ms  errors {tick.errors}"
+            f"{self.current}  {tick.requests} requests  p95 {tick.p95_ms:.0f} ms  "
+            f"errors {tick.errors}"
         )
 
     def trial_done(self, trial: Trial) -> None:
@@ -83,23 +85,36 @@ class TrialPrinter:
 @cli.command(context_settings={"show_default": True})
 @click.argument("target", required=False)
 @click.option("--demo", is_flag=True, help="Tune the bundled demo app.")
-@click.option("--plan", default=None, help=f"App Service plan to fit (tunicorn plans lists them). [default: {DEFAULT_PLAN}]")  # fmt: skip
-@click.option("--cpus", type=POSITIVE_INT, default=None, help="Cores of the target machine (with --memory).")  # fmt: skip
-@click.option("--memory", type=SIZE, default=None, help="Memory of the target machine, e.g. 1.75GB, 3.5GiB.")  # fmt: skip
+@click.option("--plan", default=None,
+              help="App Service plan to fit (tunicorn plans lists them). "
+              f"[default: {DEFAULT_PLAN}]")  # fmt: skip
+@click.option("--cpus", type=POSITIVE_INT, default=None,
+              help="Cores of the target machine (with --memory).")  # fmt: skip
+@click.option("--memory", type=SIZE, default=None,
+              help="Memory of the target machine, e.g. 1.75GB, 3.5GiB.")  # fmt: skip
 @click.option("--slo-p95", type=POSITIVE_FLOAT, default=None,
-              help="Latency target: p95 in ms. [default: 2.5 × one user's p95, at least 100]")  # fmt: skip
+              help="Latency target: p95 in ms. "
+              "[default: 2.5 × one user's p95, at least 100]")  # fmt: skip
 @click.option("--budget", type=POSITIVE_FLOAT, default=150.0, help="Seconds to spend measuring.")
 @click.option("--path", "-p", "paths", multiple=True, metavar="PATH[=WEIGHT]",
-              help="Paths to load (repeatable, weighted: /io=3). [default: every GET route]")  # fmt: skip
-@click.option("--scenario", type=click.Path(dir_okay=False), default=None, help="TOML file of weighted requests.")  # fmt: skip
+              help="Paths to load (repeatable, weighted: /io=3). "
+              "[default: every GET route]")  # fmt: skip
+@click.option("--scenario", type=click.Path(dir_okay=False), default=None,
+              help="TOML file of weighted requests.")  # fmt: skip
 @click.option("--keep-alive/--new-connections", "keepalive", default=False,
               help="Reuse client connections, or open one per request (many users).")  # fmt: skip
-@click.option("--gevent/--no-gevent", default=None, help="Try the gevent worker. [default: when installed and the app mostly waits]")  # fmt: skip
-@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None, help="Write the whole run as JSON.")  # fmt: skip
-@click.option("--html", "html_path", type=click.Path(dir_okay=False), default=None, help="Write a self-contained HTML report.")  # fmt: skip
+@click.option("--gevent/--no-gevent", default=None,
+              help="Try the gevent worker. "
+              "[default: when installed and the app mostly waits]")  # fmt: skip
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
+              help="Write the whole run as JSON.")  # fmt: skip
+@click.option("--html", "html_path", type=click.Path(dir_okay=False), default=None,
+              help="Write a self-contained HTML report.")  # fmt: skip
 @click.option("--emit", "emit_dir", type=click.Path(file_okay=False), default=None,
-              help="Write gunicorn.conf.py and startup.txt for the pick into this folder.")  # fmt: skip
-@click.option("--log-dir", type=click.Path(file_okay=False), default=None, help="Folder for gunicorn's logs.")  # fmt: skip
+              help="Write gunicorn.conf.py and startup.txt for the pick "
+              "into this folder.")  # fmt: skip
+@click.option("--log-dir", type=click.Path(file_okay=False), default=None,
+              help="Folder for gunicorn's logs.")  # fmt: skip
 def tune(
     target: str | None,
     demo: bool,
@@ -131,7 +146,10 @@ def tune(
     n_cpus, memory_mib, plan_name = constraints(plan, cpus, memory)
     tgt = resolve(target, demo=demo)
     if tgt.is_url:
-        raise UsageError("tune starts the app itself: give module:app, a folder or --demo (bench and probe take URLs).")  # fmt: skip
+        raise UsageError(
+            "tune starts the app itself: give module:app, a folder or --demo "
+            "(bench and probe take URLs)."
+        )
     check_import(tgt)
     requests = workload(tgt, paths, scenario)
     settings = TuneSettings(
@@ -174,10 +192,15 @@ def _with_code_warnings(result: record.TuneResult, target: Target) -> record.Tun
 
     found = check(
         target.chdir,
-        startup=f"gunicorn --workers {rec.workers} --threads {rec.threads} --worker-class {rec.worker_class} {rec.app}",
+        startup=(
+            f"gunicorn --workers {rec.workers} --threads {rec.threads} "
+            f"--worker-class {rec.worker_class} {rec.app}"
+        ),
     )
     extra = tuple(
-        f.message for f in found.findings if f.code in ("module-state", "thread-unsafe") and f.level != "info"
+        f.message
+        for f in found.findings
+        if f.code in ("module-state", "thread-unsafe") and f.level != "info"
     )
     return dataclasses.replace(result, warnings=result.warnings + extra) if extra else result
 
@@ -206,10 +229,13 @@ def _emit(result: record.TuneResult, folder: Path) -> None:
 @click.option("--demo", is_flag=True, help="Profile the bundled demo app.")
 @click.option("--path", "-p", "paths", multiple=True, metavar="PATH[=WEIGHT]",
               help="Paths to profile (repeatable). [default: every GET route]")  # fmt: skip
-@click.option("--scenario", type=click.Path(dir_okay=False), default=None, help="TOML file of weighted requests.")  # fmt: skip
+@click.option("--scenario", type=click.Path(dir_okay=False), default=None,
+              help="TOML file of weighted requests.")  # fmt: skip
 @click.option("--cpus", type=POSITIVE_INT, default=None, help="Pin the server to N cores.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None, help="Write the profile as JSON.")  # fmt: skip
-@click.option("--log-dir", type=click.Path(file_okay=False), default=None, help="Folder for gunicorn's logs.")  # fmt: skip
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
+              help="Write the profile as JSON.")  # fmt: skip
+@click.option("--log-dir", type=click.Path(file_okay=False), default=None,
+              help="Folder for gunicorn's logs.")  # fmt: skip
 def profile(
     target: str | None,
     demo: bool,
@@ -219,7 +245,8 @@ def profile(
     json_path: str | None,
     log_dir: str | None,
 ) -> int:
-    """Where each request's time goes (CPU vs waiting) and what workers and threads cost in memory."""
+    """Where each request's time goes (CPU vs waiting) and what workers and threads cost in
+    memory."""
     from tunicorn.profile import profile as run_profile
     from tunicorn.report.progress import LiveLine
 

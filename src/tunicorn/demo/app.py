@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify
 
 app = Flask(__name__)
 
@@ -31,11 +31,11 @@ def index() -> str:
 
 
 @app.get("/io")
-def io() -> object:
+def io() -> Response:
     time.sleep(IO_WAIT_S)  # stands in for requests.get("https://api.example.com/…")
     return jsonify(waited_ms=IO_WAIT_S * 1000)
 
 
 @app.get("/cpu")
-def cpu() -> object:
+def cpu() -> Response:
     return jsonify(result=_spin(CPU_ROUNDS))

@@ -1,4 +1,5 @@
-"""One rich console for the whole tool: colour and live lines on a terminal, plain text elsewhere."""
+"""One rich console for the whole tool: colour and live lines on a terminal,
+plain text elsewhere."""
 
 from __future__ import annotations
 

@@ -117,7 +117,7 @@ def esc(value: object) -> str:
     return _html.escape(str(value), quote=True)
 
 
-def num(value: float, unit: str = "") -> str:
+def num(value: float | None, unit: str = "") -> str:
     """Figures as a person reads them: three significant digits at most, thousands grouped."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"

@@ -572,7 +572,7 @@ def latency_per_trial(result: TuneResult) -> go.Figure | None:
             )
         )
     values = [v for t in measured for v in (t.latency_ms.p50, t.latency_ms.p99) if v > 0]
-    slo = result.constraints.slo_p95_ms
+    slo = result.constraints.slo_p95_ms or 0.0
     if slo > 0:
         values.append(slo)
         fig.add_hline(y=slo, line={"color": DEFAULT, "dash": "dash"})

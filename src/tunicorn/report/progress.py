@@ -36,14 +36,19 @@ class TickPrinter:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         if self._live is not None:
             self._live.__exit__(exc_type, exc, tb)
             self._live = None
 
     def ready(self, server: Server) -> None:
-        self._show(f"gunicorn {server.config.label} ready in {server.ready_s:.1f} s (pid {server.pid})")
+        self._show(
+            f"gunicorn {server.config.label} ready in {server.ready_s:.1f} s (pid {server.pid})"
+        )
 
     def tick(self, tick: Tick) -> None:
         last = self._last
@@ -86,7 +91,10 @@ class LiveLine:
             return
         now = self._clock()
         # Messages (no digits changing) always print; tick lines at most every few seconds.
-        if text.split("  ")[0] != self._last_text.split("  ")[0] or now - self._last_plain >= self._min:
+        if (
+            text.split("  ")[0] != self._last_text.split("  ")[0]
+            or now - self._last_plain >= self._min
+        ):
             console.plain_line(text)
             self._last_plain = now
         self._last_text = text

@@ -61,13 +61,16 @@ def bench_table(result: BenchResult) -> Table:
     lat = result.latency_ms
     table.add_row(
         "Latency ms",
-        f"p50 {ms(lat.p50)}  p90 {ms(lat.p90)}  p95 {ms(lat.p95)}  p99 {ms(lat.p99)}  max {ms(lat.max)}",
+        f"p50 {ms(lat.p50)}  p90 {ms(lat.p90)}  p95 {ms(lat.p95)}  "
+        f"p99 {ms(lat.p99)}  max {ms(lat.max)}",
     )
     table.add_row("Errors", errors_text(result))
     if result.server is not None:
         s = result.server
         cores = f" of {len(result.cpus)} pinned" if result.cpus else ""
-        table.add_row("Server CPU", f"{s.cpu_cores_busy:.2f} cores busy{cores} ({s.cpu_seconds:.1f} s)")
+        table.add_row(
+            "Server CPU", f"{s.cpu_cores_busy:.2f} cores busy{cores} ({s.cpu_seconds:.1f} s)"
+        )
         mem = "PSS" if s.memory_source == "pss" else "RSS (PSS unreadable)"
         table.add_row(
             "Server memory", f"{s.pss_mib_peak:,.1f} MiB {mem} peak, {s.processes_peak} processes"
@@ -75,7 +78,8 @@ def bench_table(result: BenchResult) -> Table:
     c = result.client
     table.add_row(
         "Client CPU",
-        f"{c.cpu_seconds:.2f} s ({c.cpu_ms_per_request:.3f} ms/request, {c.busy_fraction:.0%} of a core)",
+        f"{c.cpu_seconds:.2f} s ({c.cpu_ms_per_request:.3f} ms/request, "
+        f"{c.busy_fraction:.0%} of a core)",
     )
     return table
 
@@ -105,7 +109,8 @@ def trial_status(trial: Trial) -> str:
 def trial_line(trial: Trial, prefix: str) -> str:
     if trial.feasible:
         return (
-            f"{prefix}  capacity {trial.capacity_rps:,.1f} req/s  p95 {ms(trial.latency_ms.p95)} ms  "
+            f"{prefix}  capacity {trial.capacity_rps:,.1f} req/s  "
+            f"p95 {ms(trial.latency_ms.p95)} ms  "
             f"{trial.server.pss_mib_peak if trial.server else 0:,.0f} MiB"
         )
     if trial.reason == "slower":  # usable, just not better: no cross
@@ -133,11 +138,14 @@ def tune_tables(result: TuneResult) -> list[Table]:
     ):  # fmt: skip
         trials.add_column(name, justify=justify)  # type: ignore[arg-type]
     rec = result.recommendation
-    order = sorted(result.trials, key=lambda t: (not t.feasible, -t.capacity_rps, -t.throughput_rps))
+    order = sorted(
+        result.trials, key=lambda t: (not t.feasible, -t.capacity_rps, -t.throughput_rps)
+    )
     for t in order:
-        picked = rec is not None and (t.config.workers, t.config.threads, t.config.worker_class) == (
-            rec.workers, rec.threads, rec.worker_class,
-        )  # fmt: skip
+        picked = rec is not None and (
+            (t.config.workers, t.config.threads, t.config.worker_class)
+            == (rec.workers, rec.threads, rec.worker_class)
+        )
         measured = t.server is not None
         trials.add_row(
             t.config.label + (" ◀ pick" if picked else ""),
@@ -183,7 +191,10 @@ def print_tune(result: TuneResult, out: Console | None = None) -> None:
         out.print("\n[bold]Why[/]")
         for reason in rec.reasons:
             out.print(f"  • {escape(reason)}")
-        out.print("\n[bold]App Service startup command[/] (Configuration → General settings → Startup Command):")
+        out.print(
+            "\n[bold]App Service startup command[/] "
+            "(Configuration → General settings → Startup Command):"
+        )
         out.print(f"  {escape(rec.startup_command)}", soft_wrap=True)
         if rec.az_command:
             out.print("\n[bold]With the az CLI[/]:")
@@ -209,18 +220,21 @@ def print_profile(result: Profile, out: Console | None = None) -> None:
         wc = r.wait_compute_ratio
         table.add_row(
             f"{r.method} {r.path}", ms(r.wall_ms), ms(r.cpu_ms), ms(r.wait_ms),
-            "∞" if wc == float("inf") else f"{wc:.1f}", f"{r.requests}" + (f" ({r.errors} errors)" if r.errors else ""),
+            "∞" if wc == float("inf") else f"{wc:.1f}",
+            f"{r.requests}" + (f" ({r.errors} errors)" if r.errors else ""),
         )  # fmt: skip
     out.print(table)
     wc = result.wait_compute_ratio
     out.print(
         f"Workload mean: {ms(result.wall_ms)} ms wall, {ms(result.cpu_ms)} ms CPU → W/C "
-        f"{'∞' if wc == float('inf') else f'{wc:.1f}'}: about {('many' if wc == float('inf') else f'{1 + wc:.0f}')} "
+        f"{'∞' if wc == float('inf') else f'{wc:.1f}'}: "
+        f"about {('many' if wc == float('inf') else f'{1 + wc:.0f}')} "
         "requests in flight keep one core busy (threads per core ≈ 1 + W/C)."
     )
     m = result.memory
     out.print(
         f"Memory ({m.source.upper()}): {m.base_mib:,.1f} MiB for 1 worker × 1 thread, "
-        f"+{m.per_worker_mib:,.1f} MiB per extra worker, +{m.per_thread_mib:,.2f} MiB per extra thread. "
+        f"+{m.per_worker_mib:,.1f} MiB per extra worker, "
+        f"+{m.per_thread_mib:,.2f} MiB per extra thread. "
         f"Startup {result.startup_s:.2f} s."
     )

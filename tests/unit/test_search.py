@@ -100,11 +100,18 @@ def test_pooling_two_runs_keeps_the_mean_capacity_and_the_worse_p95() -> None:
     assert pooled.feasible and pooled.note.startswith("mean of 2 runs")
 
 
-def test_pooling_three_runs_keeps_the_median_so_one_dip_does_not_count() -> None:
+def test_pooling_three_runs_keeps_the_medians_so_one_dip_does_not_count() -> None:
     runs = [trial(1, 1, 72.0, p95=13.0), trial(1, 1, 112.0, p95=30.0), trial(1, 1, 110.0, p95=20.0)]
     pooled = _pooled(runs)
-    assert pooled.capacity_rps == 110.0 and pooled.latency_ms.p95 == 30.0
+    assert pooled.capacity_rps == 110.0 and pooled.latency_ms.p95 == 20.0
     assert pooled.note.startswith("median of 3 runs: 72.0, 112.0, 110.0")
+
+
+def test_a_first_run_stopped_early_is_not_pooled() -> None:
+    slower = dataclasses.replace(trial(4, 64, 0.0), feasible=False, reason="slower")
+    pooled = _pooled([slower, trial(4, 64, 150.0), trial(4, 64, 160.0)])
+    assert pooled.feasible and pooled.capacity_rps == 155.0
+    assert pooled.note.startswith("mean of 2 runs") and "stopped early" in pooled.note
 
 
 def test_a_contender_that_fails_its_second_run_is_not_usable() -> None:

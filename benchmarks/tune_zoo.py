@@ -169,7 +169,13 @@ def run_app(name: str, args, stop: threading.Event, say) -> dict:
     tuner_wall = time.monotonic() - t0
     profile_s = tuner_wall - tclock.total  # everything that was not a trial: profiling, mostly
     slo = result.constraints.slo_p95_ms
-    pick = search.best(result.trials, tuner.server_cores)
+    rec = result.recommendation  # the tuner's answer (a final may settle it, not best() alone)
+    pick = next(
+        (t for t in result.trials
+         if rec and (t.config.workers, t.config.threads, t.config.worker_class)
+         == (rec.workers, rec.threads, rec.worker_class)),
+        None,
+    )  # fmt: skip
     out["tuner"] = {
         "result": to_builtins(result),
         "pick": brief(pick),

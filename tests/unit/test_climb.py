@@ -279,9 +279,9 @@ def test_a_rival_whose_first_check_failed_at_the_knee_gets_a_fair_final() -> Non
     assert rec is not None and rec.worker_class == "gevent" and rec.workers == 1
 
 
-def test_a_near_miss_stopped_as_slower_still_gets_a_final() -> None:
-    """4×64 peaks at 1800 req/s but its 85% check fails and it is stopped at the 60% step as
-    "slower"; the first run does not count in the final, which it then wins."""
+def test_a_near_miss_stopped_as_slower_gets_no_final() -> None:
+    """4×64 peaks at 1800 req/s but is stopped at the 60% step as "slower": a final would need
+    three new full runs, so it is left alone and the pick stands."""
     runs: dict[str, int] = {}
 
     def surface(c: ServerConfig) -> float:
@@ -298,9 +298,8 @@ def test_a_near_miss_stopped_as_slower_still_gets_a_final() -> None:
                 )
             return trial
 
-    rec = StoppedEarly(surface, flat_profile(1.0, 100.0), gevent=False).run().recommendation
-    assert runs["4×64 gthread"] == 4  # stopped early once, then three full runs
-    assert rec is not None and (rec.workers, rec.threads) == (4, 64)
+    StoppedEarly(surface, flat_profile(1.0, 100.0), gevent=False).run()
+    assert runs["4×64 gthread"] == 1
 
 
 def _busy_final(simple_runs: list[float], seed_runs: list[float]) -> tuple[Tuner, list[str]]:

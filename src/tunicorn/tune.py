@@ -318,6 +318,7 @@ class Tuner:
             return
         rival_key, why = found
         pick_key, rival = self._key_of(pick), self.trials[rival_key]
+        compute_bound = self._compute_bound()  # decided on the first runs, before the final
         need = sum(FINAL_RUNS - self._full_runs(k) for k in (rival_key, pick_key))
         if self._out_of_time(runoff=True, trials=need):
             self.events.say(
@@ -339,7 +340,7 @@ class Tuner:
         else:
             return  # stopped (Ctrl-C): the final is not complete
         simple_key = self._simple_key()
-        if simple_key in (rival_key, pick_key) and self._compute_bound():
+        if simple_key in (rival_key, pick_key) and compute_bound:
             other = pick_key if rival_key == simple_key else rival_key
             self._settle_compute_bound(simple_key, other)
 
@@ -821,8 +822,12 @@ def _pooled(runs: list[Trial]) -> Trial:
     middle = sorted(full, key=lambda t: t.latency_ms.p95)[len(full) // 2]
     server = last.server
     if server is not None:
-        peak = max(t.server.pss_mib_peak for t in full if t.server is not None)
-        server = dataclasses.replace(server, pss_mib_peak=peak)
+        stats = [t.server for t in full if t.server is not None]
+        server = dataclasses.replace(
+            server,
+            pss_mib_peak=max(x.pss_mib_peak for x in stats),
+            cpu_cores_busy=statistics.median(x.cpu_cores_busy for x in stats),
+        )
     figures = ", ".join(f"{c:.1f}" for c in caps)
     how = {1: "measured again", 2: "mean of 2 runs"}.get(len(full), f"median of {len(full)} runs")
     dropped = "a first run stopped early is not counted" if len(full) < len(runs) else ""

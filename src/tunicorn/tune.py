@@ -319,7 +319,7 @@ class Tuner:
         rival_key, why = found
         pick_key, rival = self._key_of(pick), self.trials[rival_key]
         compute_bound = self._compute_bound()  # decided on the first runs, before the final
-        need = sum(FINAL_RUNS - self._full_runs(k) for k in (rival_key, pick_key))
+        need = sum(FINAL_RUNS - self._runs_of(k) for k in (rival_key, pick_key))
         if self._out_of_time(runoff=True, trials=need):
             self.events.say(
                 f"no time left for a final between {pick.config.label} and {rival.config.label} "
@@ -331,7 +331,7 @@ class Tuner:
             f"alternately until each has {FINAL_RUNS} runs"
         )
         while not (self.stop is not None and self.stop.is_set()):
-            pending = [k for k in (rival_key, pick_key) if self._full_runs(k) < FINAL_RUNS]
+            pending = [k for k in (rival_key, pick_key) if self._runs_of(k) < FINAL_RUNS]
             if not pending:
                 break
             for k in pending:
@@ -358,8 +358,8 @@ class Tuner:
         simple, other = self.trials[simple_key], self.trials[other_key]
         if not (simple.feasible and other.feasible):
             return
-        mine = [t.capacity_rps for t in self._runs[simple_key] if t.reason != "slower"]
-        theirs = [t.capacity_rps for t in self._runs[other_key] if t.reason != "slower"]
+        mine = [t.capacity_rps for t in self._runs[simple_key]]
+        theirs = [t.capacity_rps for t in self._runs[other_key]]
         if min(theirs) > max(mine):
             return  # a clear win: the pick stands on its measurements
         self._settled = simple_key
@@ -429,10 +429,9 @@ class Tuner:
         """The key a trial is stored under (its config records the class that ran)."""
         return next(k for k, t in self.trials.items() if t is trial)
 
-    def _full_runs(self, k: tuple[int, int, str]) -> int:
-        """Runs of a configuration measured in full (a run stopped as "slower" was not)."""
-        runs = self._runs.get(k, [self.trials[k]])
-        return sum(1 for t in runs if t.reason != "slower")
+    def _runs_of(self, k: tuple[int, int, str]) -> int:
+        """How many times a configuration has been measured."""
+        return len(self._runs.get(k, [self.trials[k]]))
 
     def _again(self, k: tuple[int, int, str]) -> Trial:
         """Measure a configuration once more on a fresh server; it then stands on all its runs."""
@@ -812,33 +811,31 @@ def _server_errors(trial: Trial) -> bool:
 def _pooled(runs: list[Trial]) -> Trial:
     """One trial from several runs of a configuration: the median capacity (the mean of two)
     and the median run's p95 (the worse of two), the most memory any run used; unusable if
-    any run was. A first run stopped early as "slower" is not counted: it has no capacity."""
-    full = [t for t in runs if t.reason != "slower"] or runs
-    failed = next((t for t in full if not t.feasible), None)
+    any run was (only usable trials are measured again)."""
+    failed = next((t for t in runs if not t.feasible), None)
     if failed is not None:
         return dataclasses.replace(failed, note=f"a later run: {failed.note or failed.reason}")
-    last = full[-1]
-    caps = [t.capacity_rps for t in full]
-    middle = sorted(full, key=lambda t: t.latency_ms.p95)[len(full) // 2]
+    last = runs[-1]
+    caps = [t.capacity_rps for t in runs]
+    middle = sorted(runs, key=lambda t: t.latency_ms.p95)[len(runs) // 2]
     server = last.server
     if server is not None:
-        stats = [t.server for t in full if t.server is not None]
+        stats = [t.server for t in runs if t.server is not None]
         server = dataclasses.replace(
             server,
             pss_mib_peak=max(x.pss_mib_peak for x in stats),
             cpu_cores_busy=statistics.median(x.cpu_cores_busy for x in stats),
         )
     figures = ", ".join(f"{c:.1f}" for c in caps)
-    how = {1: "measured again", 2: "mean of 2 runs"}.get(len(full), f"median of {len(full)} runs")
-    dropped = "a first run stopped early is not counted" if len(full) < len(runs) else ""
+    how = "mean of 2 runs" if len(runs) == 2 else f"median of {len(runs)} runs"
     return dataclasses.replace(
         last,
         capacity_rps=round(statistics.median(caps), 2),
-        throughput_rps=round(statistics.median(t.throughput_rps for t in full), 2),
+        throughput_rps=round(statistics.median(t.throughput_rps for t in runs), 2),
         requests=sum(t.requests for t in runs),
         latency_ms=middle.latency_ms,  # no credit for one lucky run's p95
         server=server,
-        note="; ".join(x for x in (f"{how}: {figures} req/s", dropped, last.note) if x),
+        note="; ".join(x for x in (f"{how}: {figures} req/s", last.note) if x),
         phases=tuple(p for t in runs for p in t.phases),
     )
 

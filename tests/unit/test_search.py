@@ -107,13 +107,6 @@ def test_pooling_three_runs_keeps_the_medians_so_one_dip_does_not_count() -> Non
     assert pooled.note.startswith("median of 3 runs: 72.0, 112.0, 110.0")
 
 
-def test_a_first_run_stopped_early_is_not_pooled() -> None:
-    slower = dataclasses.replace(trial(4, 64, 0.0), feasible=False, reason="slower")
-    pooled = _pooled([slower, trial(4, 64, 150.0), trial(4, 64, 160.0)])
-    assert pooled.feasible and pooled.capacity_rps == 155.0
-    assert pooled.note.startswith("mean of 2 runs") and "stopped early" in pooled.note
-
-
 def test_a_contender_that_fails_its_second_run_is_not_usable() -> None:
     failed = dataclasses.replace(trial(2, 4, 0.0), feasible=False, reason="errors", server=object())  # type: ignore[arg-type]
     pooled = _pooled([trial(2, 4, 100.0), failed])

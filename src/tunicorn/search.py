@@ -154,6 +154,13 @@ def cpu_bound(trial: Trial, cores: int) -> bool:
     )
 
 
+def ties(trials: Iterable[Trial]) -> list[Trial]:
+    """The usable trials within TIE of the best capacity: what the pick is chosen among."""
+    feasible = [t for t in trials if t.feasible and t.capacity_rps > 0]
+    top = max((t.capacity_rps for t in feasible), default=0.0)
+    return [t for t in feasible if t.capacity_rps >= top * (1 - TIE)]
+
+
 def best(trials: Iterable[Trial], cores: int = 0) -> Trial | None:
     """The pick: most capacity; within 3% of it, lower p95, then less memory, then fewer processes.
 
@@ -163,11 +170,9 @@ def best(trials: Iterable[Trial], cores: int = 0) -> Trial | None:
     cores, and it swings by several times between runs (the demo's /cpu measured 8 ms on
     2×1 sync and 33 ms on 1×1 sync at about 121 req/s), so it would pick by chance.
     """
-    feasible = [t for t in trials if t.feasible and t.capacity_rps > 0]
-    if not feasible:
+    pool = ties(trials)
+    if not pool:
         return None
-    top = max(t.capacity_rps for t in feasible)
-    pool = [t for t in feasible if t.capacity_rps >= top * (1 - TIE)]
     if not all(cpu_bound(t, cores) for t in pool):
         low_p95 = min(t.latency_ms.p95 for t in pool)
         pool = [t for t in pool if t.latency_ms.p95 <= low_p95 * 1.05 + 0.5]

@@ -659,9 +659,9 @@ class Tuner:
         prof = self.profile
         trials = tuple(self.trials.values())
         pick = search.best(trials, self.server_cores)
-        settled = self._settled is not None and self.trials[self._settled].feasible
-        if settled and self._settled is not None:
-            pick = self.trials[self._settled]
+        settled = self.trials.get(self._settled) if self._settled is not None else None
+        if settled is not None and settled.feasible:
+            pick = settled
         baselines = tuple(self._baseline(name, config) for name, config in named)
         constraints = Constraints(
             cpus=self.settings.cpus, memory_mib=round(self.settings.memory_mib, 1),
@@ -704,7 +704,7 @@ class Tuner:
                         self.budget_mib,
                         self.server_cores,
                     )
-                    + ([self._settled_note] if settled else [])
+                    + ([self._settled_note] if pick is settled else [])
                 ),
                 az_command=render("az", spec).strip(),
                 app_settings=_app_settings(spec),
@@ -931,8 +931,7 @@ def reasons(
             + ", ".join(f"{t.config.label} ({t.note.split(';')[0]})" for t in pooled) + "."
         )
     measured = [t for t in trials if t.server is not None]
-    top = max((t.capacity_rps for t in trials if t.feasible), default=0.0)
-    ties = [t for t in trials if t.feasible and t.capacity_rps >= top * (1 - search.TIE)]
+    ties = search.ties(trials)
     if len(ties) > 1 and all(search.cpu_bound(t, cores) for t in ties):
         out.append(
             f"Measured {len(measured)} configurations; {len(ties)} were within 3% of the best "

@@ -21,6 +21,7 @@ from tunicorn.record import (
     Constraints,
     Latency,
     MemoryProfile,
+    ModelFigures,
     Profile,
     Recommendation,
     RouteProfile,
@@ -198,6 +199,7 @@ BASELINE_NAMES = {
     (3, 1): "MULTIWORKERS (2 × cores + 1)",
     (3, 6): "seed article (3 × 6)",
 }
+BASELINE_ROLES = {(1, 1): "app-service-default", (3, 1): "multiworkers", (3, 6): "seed-3x6"}
 
 
 def make_tune(*, with_profile: bool = True, specs: tuple[TrialSpec, ...] = SPECS) -> TuneResult:
@@ -215,6 +217,8 @@ def make_tune(*, with_profile: bool = True, specs: tuple[TrialSpec, ...] = SPECS
             latency_ms=t.latency_ms,
             pss_mib_peak=t.server.pss_mib_peak if t.server else 0.0,
             feasible=t.feasible,
+            trial=t.key,
+            role=BASELINE_ROLES[(t.config.workers, t.config.threads)],
         )
         for t in trials
         if t.source == "baseline"
@@ -237,6 +241,7 @@ def make_tune(*, with_profile: bool = True, specs: tuple[TrialSpec, ...] = SPECS
             latency_ms=pick.latency_ms,
             pss_mib_peak=pick.server.pss_mib_peak if pick.server else 0,
             app="app:app",
+            trial=pick.key,
             reasons=(
                 "Requests spend 95% of their time waiting (W/C 20.6), so threads help.",
                 f"{c.workers} workers × {c.threads} threads served the most within p95 ≤ 500 ms.",
@@ -262,8 +267,7 @@ def make_tune(*, with_profile: bool = True, specs: tuple[TrialSpec, ...] = SPECS
             p95_ms=203.0,
             cores_here=2,
         )
-    model = dict(USL)
-    model.update(cpu_bound_rps=round(1000 / CPU_MS, 1), cpu_ms=CPU_MS, wall_ms=WALL_MS)
+    model = ModelFigures(cpu_bound_rps=round(1000 / CPU_MS, 1), cpu_ms=CPU_MS, wall_ms=WALL_MS)
     return TuneResult(
         target="demo",
         app="tunicorn.demo.app:app",
@@ -275,7 +279,7 @@ def make_tune(*, with_profile: bool = True, specs: tuple[TrialSpec, ...] = SPECS
         ),
         profile=profile,
         elapsed_s=143.2,
-        model=model if with_profile else {},
+        model=model if with_profile else None,
         warnings=(
             "This machine has 2 cores for 1 server core + load: figures are an upper bound.",
         ),

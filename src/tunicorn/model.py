@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from tunicorn.record import ModelBaseline
+from tunicorn.record import MemoryProfile, ModelBaseline, ServerConfig
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -54,6 +54,20 @@ def slots_needed(cores: float, wc_ratio: float) -> float:
     return cores * (1.0 + wc_ratio)
 
 
+def slots_to_saturate(cores: int, wall_ms: float, cpu_ms: float) -> int:
+    """Requests in flight that keep `cores` busy when each takes `wall_ms` and computes
+    `cpu_ms` of it: cores × wall / cpu (64 when no CPU time was measured)."""
+    if cpu_ms <= 0:
+        return 64
+    return max(1, math.ceil(cores * wall_ms / cpu_ms))
+
+
+def cpu_bound_or_zero(cores: float, cpu_ms: float) -> float:
+    """The CPU bound in requests per second from milliseconds of CPU per request; 0 when no
+    CPU time was measured (no bound is known)."""
+    return cpu_bound_rps(cores, cpu_ms / 1000.0) if cpu_ms > 0 and cores > 0 else 0.0
+
+
 # --- wait / compute --------------------------------------------------------------------------
 
 
@@ -72,6 +86,33 @@ def threads_per_core(wc_ratio: float) -> float:
 
 # --- memory ----------------------------------------------------------------------------------
 
+# The share of a plan's memory a configuration may fill: the rest is for the OS, the
+# platform's own processes and spikes (a large response). tune, recommend and check all use it.
+MEMORY_SHARE = 0.9
+
+
+def memory_budget_mib(memory_mib: float) -> float:
+    """What a configuration may use of a plan's memory (MEMORY_SHARE of it)."""
+    _check_non_negative(memory_mib=memory_mib)
+    return memory_mib * MEMORY_SHARE
+
+
+def predict_pss(memory: MemoryProfile, config: ServerConfig) -> float:
+    """PSS of any configuration from the profile: a base, plus workers, plus threads (a
+    gevent worker's greenlets cost no thread stacks)."""
+    config = config.effective()
+    extra_threads = 0 if config.worker_class == "gevent" else max(config.threads, 1) - 1
+    return (
+        memory.base_mib
+        + (config.workers - 1) * memory.per_worker_mib
+        + config.workers * extra_threads * memory.per_thread_mib
+    )
+
+
+def fits(memory: MemoryProfile, config: ServerConfig, budget_mib: float) -> bool:
+    return predict_pss(memory, config) <= budget_mib
+
+
 
 def worker_memory_mib(base_mib: float, thread_mib: float, threads: int) -> float:
     """PSS of one worker: what it holds once loaded, plus what each extra thread adds."""
@@ -80,7 +121,9 @@ def worker_memory_mib(base_mib: float, thread_mib: float, threads: int) -> float
     return base_mib + thread_mib * (threads - 1)
 
 
-def usable_memory_mib(budget_mib: float, headroom: float = 0.25, master_mib: float = 0.0) -> float:
+def usable_memory_mib(
+    budget_mib: float, headroom: float = 1 - MEMORY_SHARE, master_mib: float = 0.0
+) -> float:
     """The share of the budget that workers may fill: less the headroom and the master."""
     _check_non_negative(budget_mib=budget_mib, master_mib=master_mib)
     if not 0.0 <= headroom < 1.0:
@@ -94,7 +137,7 @@ def memory_cap_workers(
     thread_mib: float,
     threads: int,
     *,
-    headroom: float = 0.25,
+    headroom: float = 1 - MEMORY_SHARE,
     master_mib: float = 0.0,
 ) -> int:
     """How many workers of `threads` threads fit in the budget (0 when not even one does)."""
@@ -111,7 +154,7 @@ def memory_cap_threads(
     thread_mib: float,
     workers: int,
     *,
-    headroom: float = 0.25,
+    headroom: float = 1 - MEMORY_SHARE,
     master_mib: float = 0.0,
 ) -> int:
     """How many threads per worker fit for `workers` workers (0 when the workers alone do not)."""

@@ -10,7 +10,6 @@ predict any configuration's footprint before starting it.
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -135,22 +134,3 @@ def _loaded_pss(
             )
         sample = TreeReader(server.pid).read(0.0)
     return sample.pss_mib if sample else 0.0
-
-
-def predict_pss(memory: MemoryProfile, config: ServerConfig) -> float:
-    """PSS of any configuration from the profile: a base, plus workers, plus threads."""
-    extra_threads = max(config.threads, 1) - 1
-    if config.worker_class == "gevent":
-        extra_threads = 0
-    return (
-        memory.base_mib
-        + (config.workers - 1) * memory.per_worker_mib
-        + config.workers * extra_threads * memory.per_thread_mib
-    )
-
-
-def slots_to_saturate(profile: Profile, cores: int) -> int:
-    """Little's law: requests in flight needed to keep `cores` busy = cores × wall / cpu."""
-    if profile.cpu_ms <= 0:
-        return 64
-    return max(1, math.ceil(cores * profile.wall_ms / profile.cpu_ms))

@@ -10,24 +10,18 @@ from __future__ import annotations
 
 import math
 
-from tunicorn import model
+from tunicorn import model, settings
 from tunicorn.errors import UsageError
 from tunicorn.record import Assumptions, Constraints, ModelRecommendation, RecommendedConfig
 
-# A small Flask app's worker: CPython 3.11/3.12 + Flask + a few libraries, PSS after a
-# few requests. Apps that import pandas, an ORM with models or an ML model take 150 MiB+.
-DEFAULT_WORKER_MEMORY_MIB = 60.0
-# What a thread adds once it has served requests: its stack pages and request buffers.
-DEFAULT_THREAD_MEMORY_MIB = 2.0
+DEFAULT_WORKER_MEMORY_MIB = settings.WORKER_MEMORY.default
+DEFAULT_THREAD_MEMORY_MIB = settings.THREAD_MEMORY.default
+DEFAULT_IO_WAIT_RATIO = settings.IO_WAIT_RATIO.default
 # The gunicorn master without --preload imports gunicorn only, not the app.
 MASTER_MEMORY_MIB = 25.0
-# Assume an I/O-bound web app: a request spends 4× as long waiting (database, an external
-# API) as computing, e.g. 40 ms of CPU in a 200 ms request. The seed's app waited far longer.
-DEFAULT_IO_WAIT_RATIO = 4.0
 # Memory left free for the OS, App Service's own processes and spikes (large responses).
-HEADROOM = 0.25
-# Past this many threads per worker, the GIL and the app's locks are the limit, not memory.
-MAX_THREADS = 32
+HEADROOM = 1 - model.MEMORY_SHARE
+MAX_THREADS = settings.MAX_THREADS.default
 
 
 def model_only(

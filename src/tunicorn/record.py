@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from tunicorn.settings import running_class
+
 SCHEMA_VERSION = 1
 
 T = TypeVar("T")
@@ -28,10 +30,18 @@ class ServerConfig:
     timeout: int = 30
 
     def effective(self) -> ServerConfig:
-        """gunicorn silently swaps sync for gthread when threads > 1; say so up front."""
-        if self.worker_class == "sync" and self.threads > 1:
-            return dataclasses.replace(self, worker_class="gthread")
-        return self
+        """The configuration as the server really runs it (`settings.running_class`)."""
+        running = running_class(self.worker_class, self.threads)
+        if running == self.worker_class:
+            return self
+        return dataclasses.replace(self, worker_class=running)
+
+    @property
+    def key(self) -> str:
+        """The one name of a configuration as it runs, e.g. "3x6-gthread": trials are stored
+        under it, and the recommendation and the baselines point at their trial by it."""
+        c = self.effective()
+        return f"{c.workers}x{c.threads}-{c.worker_class}"
 
     @property
     def slots(self) -> int:
@@ -332,6 +342,17 @@ class Profile:
 
 
 @dataclasses.dataclass(frozen=True)
+class Run:
+    """One full measurement of a configuration that was measured more than once."""
+
+    capacity_rps: float
+    throughput_rps: float
+    p95_ms: float
+    pss_mib_peak: float
+    cpu_cores_busy: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
 class Trial:
     """One configuration measured by tune: its capacity, or why it cannot be used.
 
@@ -356,10 +377,21 @@ class Trial:
     phases: tuple[BenchResult, ...] = ()  # saturation (closed loop), then verification (open)
     worker_balance: tuple[int, ...] = ()  # connections served per worker, where known
     reachable_rps: float = 0.0  # a "slower" trial: the most its SLO checks could have found
+    # Measured more than once (a final or a runoff): every run, and how they were pooled
+    # ("mean" of two, "median" of more); the figures above are the pooled ones.
+    runs: tuple[Run, ...] = ()
+    pooled: str = ""
+
+    @property
+    def key(self) -> str:
+        return self.config.key
 
 
 @dataclasses.dataclass(frozen=True)
 class Baseline:
+    """A rule-of-thumb configuration measured in the same run; `trial` is its trial's key and
+    `role` says which rule it is ("app-service-default", "multiworkers", "seed-3x6")."""
+
     name: str
     workers: int
     threads: int
@@ -370,6 +402,8 @@ class Baseline:
     pss_mib_peak: float
     feasible: bool
     reason: str = ""
+    trial: str = ""
+    role: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -384,17 +418,34 @@ class Constraints:
 
 
 @dataclasses.dataclass(frozen=True)
+class ModelFigures:
+    """What the models say about the profiled app on the plan (model.py computed them)."""
+
+    cpu_ms: float = 0.0
+    wall_ms: float = 0.0
+    wait_compute_ratio: float = -1.0  # -1 when no CPU time was measured (W/C unbounded)
+    cpu_bound_rps: float = 0.0  # cores / CPU per request; 0 when unknown
+    slots_to_saturate: float = 0.0  # Little's law: requests in flight that keep the cores busy
+    memory_budget_mib: float = 0.0  # the share of the plan's memory a configuration may fill
+    memory_share: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
 class Recommendation:
+    """The pick; `trial` is the key of the trial that measured it. The startup command, az line
+    and app settings are written by the emit stage after the decision (the CLI wires it)."""
+
     workers: int
     threads: int
     worker_class: str
-    startup_command: str
     throughput_rps: float
     capacity_rps: float
     latency_ms: Latency
     pss_mib_peak: float
     app: str
+    trial: str = ""
     reasons: tuple[str, ...] = ()
+    startup_command: str = ""
     az_command: str = ""
     app_settings: str = ""
 
@@ -409,11 +460,22 @@ class TuneResult:
     constraints: Constraints
     profile: Profile | None
     elapsed_s: float
-    model: dict[str, float] = dataclasses.field(default_factory=dict)  # fitted USL, bounds
+    model: ModelFigures | None = None
     warnings: tuple[str, ...] = ()
     verdict: str = ""
     kind: str = "tune"
     schema: int = SCHEMA_VERSION
+
+    def trial(self, key: str) -> Trial | None:
+        """The trial stored under `key` (a recommendation's or a baseline's `trial`)."""
+        return next((t for t in self.trials if t.key == key), None)
+
+    @property
+    def pick(self) -> Trial | None:
+        return self.trial(self.recommendation.trial) if self.recommendation else None
+
+    def baseline(self, role: str) -> Baseline | None:
+        return next((b for b in self.baselines if b.role == role), None)
 
 
 # -- probe ----------------------------------------------------------------------------------

@@ -21,6 +21,9 @@ TIE = 0.03  # configurations within 3% of the best capacity are ties (DESIGN.md,
 CPU_BOUND = 0.9
 
 
+BASELINE_ROLES = tuple(b.name for b in model.baselines(1))
+
+
 def baselines(cpus: int) -> list[tuple[str, ServerConfig]]:
     """The three configurations every recommendation is compared against, with display names."""
     names = {

@@ -19,12 +19,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tunicorn import search
+from tunicorn import model, search
 from tunicorn.errors import ServerError, UsageError
 from tunicorn.launch import Server
 from tunicorn.load import LoadSpec, Request, run_load
 from tunicorn.measure import load_warnings, pinned, sampled_load, split_cores, to_bench
-from tunicorn.profile import predict_pss, slots_to_saturate
+from tunicorn.model import predict_pss
 from tunicorn.profile import profile as run_profile
 from tunicorn.record import (
     Baseline,
@@ -32,6 +32,7 @@ from tunicorn.record import (
     Constraints,
     Latency,
     LoadResult,
+    ModelFigures,
     Profile,
     Recommendation,
     ServerConfig,
@@ -52,7 +53,6 @@ FINAL_RUNS = 3  # a pick and a rival single runs cannot separate stand on the me
 TRAILING_FAMILY = 0.4  # a family under 40% of the best score stops climbing
 CLIMB_STEP = 0.02  # the climb moves only for a gain over 2%: a flat plateau is not walked
 MAX_WORKERS_PER_CORE = 8  # the search's ceiling on workers; memory usually binds first
-MEMORY_HEADROOM = 0.9  # leave 10% of the plan for the OS and the platform's own processes
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,7 +115,7 @@ class Tuner:
         self.server_cores = len(self.cores.server) or settings.cpus  # for "the CPU is busy"
         self.started = 0.0
         self.slo = settings.slo_p95_ms or 0.0
-        self.budget_mib = settings.memory_mib * MEMORY_HEADROOM
+        self.budget_mib = model.memory_budget_mib(settings.memory_mib)
         self._in_runoff = False
         self._runs: dict[tuple[int, int, str], list[Trial]] = {}  # configurations measured again
         self._started_trials = 0
@@ -505,7 +505,8 @@ class Tuner:
     def _saturation_clients(self, config: ServerConfig) -> int:
         assert self.profile is not None
         if config.worker_class == "gevent":
-            need = slots_to_saturate(self.profile, self.settings.cpus)
+            prof = self.profile
+            need = model.slots_to_saturate(self.settings.cpus, prof.wall_ms, prof.cpu_ms)
             return max(4 * config.workers, min(2 * need, 512))
         # One client per slot leaves a slot idle while its client reconnects: a quarter more
         # (at least one) keeps a request waiting in the backlog, so the server never idles.
@@ -662,20 +663,25 @@ class Tuner:
         settled = self.trials.get(self._settled) if self._settled is not None else None
         if settled is not None and settled.feasible:
             pick = settled
-        baselines = tuple(self._baseline(name, config) for name, config in named)
+        baselines = tuple(
+            self._baseline(name, config, role)
+            for (name, config), role in zip(named, search.BASELINE_ROLES, strict=True)
+        )
         constraints = Constraints(
             cpus=self.settings.cpus, memory_mib=round(self.settings.memory_mib, 1),
             slo_p95_ms=self.slo, plan=self.settings.plan, cores_here=prof.cores_here,
         )  # fmt: skip
-        cpu_bound = self.settings.cpus * 1000 / prof.cpu_ms if prof.cpu_ms > 0 else 0.0
-        model = {
-            "cpu_ms": prof.cpu_ms,
-            "wall_ms": prof.wall_ms,
-            "wait_compute_ratio": round(prof.wait_compute_ratio, 3) if prof.cpu_ms > 0 else -1.0,
-            "cpu_bound_rps": round(cpu_bound, 2),
-            "slots_to_saturate": float(slots_to_saturate(prof, self.settings.cpus)),
-            "memory_budget_mib": round(self.budget_mib, 1),
-        }
+        figures = ModelFigures(
+            cpu_ms=prof.cpu_ms,
+            wall_ms=prof.wall_ms,
+            wait_compute_ratio=round(prof.wait_compute_ratio, 3) if prof.cpu_ms > 0 else -1.0,
+            cpu_bound_rps=round(model.cpu_bound_or_zero(self.settings.cpus, prof.cpu_ms), 2),
+            slots_to_saturate=float(
+                model.slots_to_saturate(self.settings.cpus, prof.wall_ms, prof.cpu_ms)
+            ),
+            memory_budget_mib=round(self.budget_mib, 1),
+            memory_share=model.MEMORY_SHARE,
+        )
         recommendation = None
         if pick is not None:
             from tunicorn.emit import make_spec, render
@@ -685,15 +691,16 @@ class Tuner:
                 app=self.target.app,
             )  # fmt: skip
             recommendation = Recommendation(
+                startup_command=spec.command(),
                 workers=pick.config.workers,
                 threads=pick.config.threads,
                 worker_class=pick.config.worker_class,
-                startup_command=spec.command(),
                 throughput_rps=pick.throughput_rps,
                 capacity_rps=pick.capacity_rps,
                 latency_ms=pick.latency_ms,
                 pss_mib_peak=pick.server.pss_mib_peak if pick.server else 0.0,
                 app=self.target.app,
+                trial=pick.key,
                 reasons=tuple(
                     reasons(
                         pick,
@@ -718,12 +725,12 @@ class Tuner:
             constraints=constraints,
             profile=prof,
             elapsed_s=round(time.monotonic() - self.started, 1),
-            model=model,
+            model=figures,
             warnings=tuple(self._warnings(trials)),
             verdict=verdict(recommendation, baselines, self.slo),
         )
 
-    def _baseline(self, name: str, config: ServerConfig) -> Baseline:
+    def _baseline(self, name: str, config: ServerConfig, role: str) -> Baseline:
         trial = self.trials[search.key(config)]
         return Baseline(
             name=name,
@@ -736,6 +743,8 @@ class Tuner:
             pss_mib_peak=trial.server.pss_mib_peak if trial.server else trial.predicted_pss_mib,
             feasible=trial.feasible,
             reason=trial.note if not trial.feasible else "",
+            trial=trial.key,
+            role=role,
         )
 
     def _warnings(self, trials: tuple[Trial, ...]) -> list[str]:
@@ -889,7 +898,7 @@ def reasons(
             f"Each request computes {prof.cpu_ms:.1f} ms and waits {prof.wait_ms:.1f} ms "
             f"(W/C = {wc:.1f}): about {1 + wc:.0f} requests in flight keep one core busy."
         )
-        bound = settings.cpus * 1000 / prof.cpu_ms
+        bound = model.cpu_bound_or_zero(settings.cpus, prof.cpu_ms)
         share = pick.capacity_rps / bound if bound else 0
         line = (
             f"CPU bound: {settings.cpus} core{'s' if settings.cpus > 1 else ''} / "
@@ -905,7 +914,7 @@ def reasons(
     out.append(
         f"Memory: {mem.base_mib:.0f} MiB for 1×1, +{mem.per_worker_mib:.0f} MiB per worker, "
         f"+{mem.per_thread_mib:.1f} MiB per thread; budget {budget_mib:.0f} MiB "
-        f"(90% of {settings.memory_mib:.0f}); the pick peaked at "
+        f"({model.MEMORY_SHARE:.0%} of {settings.memory_mib:.0f}); the pick peaked at "
         f"{pick.server.pss_mib_peak if pick.server else pick.predicted_pss_mib:.0f} MiB."
     )
     over = [t for t in trials if t.reason == "memory"]

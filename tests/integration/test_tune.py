@@ -68,7 +68,8 @@ def test_cpu_route_gets_one_thread_and_at_most_two_workers_per_core(tmp_path: Pa
 
 def test_memory_budget_rules_out_configurations(tmp_path: Path) -> None:
     result = run(resolve(None, demo=True), ("/io",), tmp_path, memory_mib=60.0)
-    budget = result.model["memory_budget_mib"]
+    assert result.model is not None
+    budget = result.model.memory_budget_mib
     ruled_out = [t for t in result.trials if t.reason == "memory"]
     assert ruled_out, "a 54 MiB budget must exclude 3 workers (the baselines)"
     assert all(t.server is None or t.server.pss_mib_peak > budget for t in ruled_out)

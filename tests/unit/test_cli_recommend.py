@@ -74,7 +74,7 @@ def test_recommend_bad_option_values_exit_2(args: list[str], needle: str) -> Non
         (["--plan", "Z9"], "Unknown plan 'Z9'"),
         ([], "Give --plan"),
         (["--plan", "B1", "--cpus", "2"], "not both"),
-        (["--cpus", "1", "--memory", "100MiB"], "cannot hold one"),
+        (["--cpus", "1", "--memory", "80MiB"], "cannot hold one"),
     ],
 )
 def test_recommend_usage_errors(args: list[str], needle: str) -> None:

@@ -43,7 +43,7 @@ def test_memory_cap() -> None:
     # Exactly on the boundary still fits: 1000 × 0.5 = 500 = 5 × 100.
     assert model.memory_cap_workers(1000, 100, 0, 1, headroom=0.5) == 5
     # Not even one: 100 × 0.75 = 75 < 80.
-    assert model.memory_cap_workers(100, 80, 1, 1) == 0
+    assert model.memory_cap_workers(100, 80, 1, 1, headroom=0.25) == 0
     # Threads for 4 workers in 1000 MiB at no headroom: 250 each, 60 base, 10 per thread
     # → 1 + floor(190 / 10) = 20.
     assert model.memory_cap_threads(1000, 60, 10, 4, headroom=0.0) == 20

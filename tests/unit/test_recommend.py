@@ -34,19 +34,20 @@ def test_cpu_bound_app_gets_sync_workers() -> None:
 
 
 def test_memory_caps_workers_and_threads_make_up_the_slots() -> None:
-    # 1 core, 1000 MiB: usable 1000 × 0.75 − 25 = 725 MiB. 400 MiB workers (W/C 9 → 10 threads,
+    # 1 core, 850 MiB: usable 850 × 0.9 − 25 = 740 MiB. 400 MiB workers (W/C 9 → 10 threads,
     # 400 + 2 × 9 = 418 MiB each) → 1 worker fits, not 3. Little's law needs 1 × 10 = 10 slots,
     # and the one worker already has 10 threads.
-    result = recommend.model_only(1, 1000.0, worker_memory_mib=400.0, io_wait_ratio=9.0)
+    result = recommend.model_only(1, 850.0, worker_memory_mib=400.0, io_wait_ratio=9.0)
     choice = result.recommendation
     assert (choice.workers, choice.threads) == (1, 10)
     assert any("Memory caps workers at 1" in r for r in result.reasons)
 
 
 def test_threads_raised_when_memory_leaves_fewer_workers_than_cores() -> None:
-    # 4 cores, 2000 MiB: usable 1475 MiB; 500 MiB workers with 2 threads (W/C 1) → 2 fit.
-    # Little's law needs 4 × 2 = 8 slots → threads raised to 8 / 2 = 4 (memory: 2 × 506 + 25).
-    result = recommend.model_only(4, 2000.0, worker_memory_mib=500.0, io_wait_ratio=1.0)
+    # 4 cores, 1600 MiB: usable 1600 × 0.9 − 25 = 1415 MiB; 500 MiB workers with 2 threads
+    # (W/C 1) → 2 fit. Little's law needs 4 × 2 = 8 slots → threads raised to 8 / 2 = 4
+    # (memory: 2 × 506 + 25).
+    result = recommend.model_only(4, 1600.0, worker_memory_mib=500.0, io_wait_ratio=1.0)
     choice = result.recommendation
     assert (choice.workers, choice.threads) == (2, 4)
     assert choice.slots == 8

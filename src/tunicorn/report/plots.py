@@ -11,7 +11,7 @@ from __future__ import annotations
 import binascii
 import math
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import plotly.graph_objects as go
@@ -606,27 +606,15 @@ def little_bound_ms(result: TuneResult) -> float:
     """Mean service time R (ms) at concurrency 1 for Little's law, from the profile or model."""
     if result.profile is not None and result.profile.wall_ms > 0:
         return result.profile.wall_ms
-    return float(result.model.get("wall_ms", 0.0) or 0.0)
+    return result.model.wall_ms if result.model is not None else 0.0
 
 
 def cpu_bound_rps(result: TuneResult) -> float:
-    model = result.model
-    if model.get("cpu_bound_rps"):
-        return float(model["cpu_bound_rps"])
-    cpu_ms = model.get("cpu_ms") or (result.profile.cpu_ms if result.profile else 0.0)
-    cpus = result.constraints.cpus
-    return cpus / (cpu_ms / 1000.0) if cpu_ms and cpus else 0.0
-
-
-def usl_curve(model: dict[str, float], slots: Iterable[float]) -> list[float] | None:
-    lam, sig, kap = (model.get(k) for k in ("usl_lambda", "usl_sigma", "usl_kappa"))
-    if lam is None or sig is None or kap is None:
-        return None
-    return [lam * n / (1 + sig * (n - 1) + kap * n * (n - 1)) for n in slots]
+    return result.model.cpu_bound_rps if result.model is not None else 0.0
 
 
 def throughput_vs_slots(result: TuneResult) -> go.Figure | None:
-    """Measured capacity against workers × threads, with the fitted USL and the two bounds."""
+    """Measured capacity against workers × threads, with the two bounds."""
     measured = [t for t in result.trials if t.requests > 0 and t.config.worker_class != "gevent"]
     if not measured:
         return None
@@ -663,29 +651,6 @@ def throughput_vs_slots(result: TuneResult) -> go.Figure | None:
             )
         )
         top = max(top, cpu_rps)
-    curve = usl_curve(result.model, xs)
-    if curve:
-        fig.add_trace(
-            go.Scatter(
-                x=xs,
-                y=curve,
-                mode="lines",
-                name="fitted model (USL)",
-                line={"color": OTHER, "width": 2},
-                hovertemplate="%{x:.0f} slots: %{y:,.0f} req/s<extra>model</extra>",
-            )
-        )
-        lam, sig, kap = (result.model[k] for k in ("usl_lambda", "usl_sigma", "usl_kappa"))
-        if kap > 0 and sig < 1:
-            peak = math.sqrt((1 - sig) / kap)
-            if xs[0] <= peak <= xs[-1]:
-                fig.add_vline(
-                    x=peak,
-                    line={"color": OTHER, "dash": "dot", "width": 1},
-                    annotation_text=f"model peak ≈ {peak:.0f} slots",
-                    annotation_position="bottom right",
-                    annotation_font={"size": 11, "color": OTHER},
-                )
     groups: dict[str, list[Trial]] = {"measured": [], "baselines": []}
     unusable = []
     for t in measured:

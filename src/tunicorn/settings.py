@@ -1,0 +1,299 @@
+"""Settings declared once: each one's name, default, type, help and command-line flag.
+
+In the spirit of gunicorn's `config.py` (one class per setting, generating the CLI and the
+docs), but as typed frozen declarations in a tuple: `cli/options.py` turns a declaration into
+a click option, the tuner's `TuneSettings` takes its defaults from here, and the README's
+settings table is generated from the same tuple (a test keeps them equal).
+
+The worker classes and the rule gunicorn applies to them silently (sync with threads > 1
+runs as gthread) live here too, so that every stage asks one function what really runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Generic, Literal, TypeVar, get_args
+
+WorkerClass = Literal["sync", "gthread", "gevent"]
+WORKER_CLASSES: tuple[WorkerClass, ...] = get_args(WorkerClass)
+
+
+def running_class(worker_class: str, threads: int) -> str:
+    """The worker class gunicorn really runs: `--threads N > 1` with sync becomes gthread,
+    without a word in its log."""
+    return "gthread" if worker_class == "sync" and threads > 1 else worker_class
+
+
+def class_for_threads(threads: int) -> WorkerClass:
+    """The class a thread count implies when none is named: sync for one, gthread for more."""
+    return "gthread" if threads > 1 else "sync"
+
+
+T = TypeVar("T", covariant=True)
+
+Kind = Literal["int", "float", "seconds", "size", "ratio", "flag", "switch", "choice", "text"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting(Generic[T]):
+    """One setting. `flag` is its command-line option ("" when only the API sets it); for a
+    `switch` it is the on/off pair, e.g. "--keep-alive/--new-connections"."""
+
+    name: str
+    default: T
+    kind: Kind
+    help: str
+    flag: str = ""
+    short: str = ""
+    choices: tuple[str, ...] = ()
+    default_text: str = ""  # how the help shows a default that is computed, not fixed
+    commands: tuple[str, ...] = ()  # where the flag appears, for the generated docs
+
+
+# gunicorn's own default worker timeout; App Service's startup script passes 600.
+GUNICORN_TIMEOUT = 30
+APP_SERVICE_TIMEOUT = 600
+
+# -- the plan -------------------------------------------------------------------------
+PLAN: Setting[str] = Setting(
+    "plan",
+    "B1",
+    "text",
+    "App Service plan to fit (tunicorn plans lists them).",
+    flag="--plan",
+    commands=("tune", "recommend"),
+)
+CPUS: Setting[int | None] = Setting(
+    "cpus",
+    None,
+    "int",
+    "Cores of the target machine (with --memory).",
+    flag="--cpus",
+    commands=("tune", "recommend"),
+)
+MEMORY: Setting[float | None] = Setting(
+    "memory_mib",
+    None,
+    "size",
+    "Memory of the target machine, e.g. 1.75GB, 3.5GiB.",
+    flag="--memory",
+    commands=("tune", "recommend"),
+)
+# -- tune ------------------------------------------------------------------------------
+SLO_P95: Setting[float | None] = Setting(
+    "slo_p95_ms",
+    None,
+    "float",
+    "Latency target: p95 in ms.",
+    flag="--slo-p95",
+    default_text="2.5 × one user's p95, at least 100",
+    commands=("tune",),
+)
+BUDGET: Setting[float] = Setting(
+    "budget_s", 150.0, "seconds", "Seconds to spend measuring.", flag="--budget", commands=("tune",)
+)
+GEVENT: Setting[bool | None] = Setting(
+    "gevent",
+    None,
+    "switch",
+    "Try the gevent worker.",
+    flag="--gevent/--no-gevent",
+    default_text="when installed and the app mostly waits",
+    commands=("tune",),
+)
+KEEPALIVE: Setting[bool] = Setting(
+    "keepalive",
+    False,
+    "switch",
+    "Reuse client connections, or open one per request (many users).",
+    flag="--keep-alive/--new-connections",
+    commands=("bench", "tune"),
+)
+MAX_THREADS: Setting[int] = Setting(
+    "max_threads",
+    64,
+    "int",
+    "Most threads per worker the search (and the model) will suggest: past this the "
+    "GIL and the app's locks decide, not waiting.",
+)
+MAX_WORKERS_PER_CORE: Setting[int] = Setting(
+    "max_workers_per_core",
+    8,
+    "int",
+    "Most workers per core the search tries; memory usually binds first.",
+)
+WARMUP: Setting[float] = Setting(
+    "warmup_s", 1.0, "seconds", "Load before each trial's measured window."
+)
+SATURATE: Setting[float] = Setting(
+    "saturate_s", 3.0, "seconds", "Each trial's closed loop (one client per slot)."
+)
+VERIFY: Setting[float] = Setting(
+    "verify_s", 3.0, "seconds", "Each SLO check (an open loop at a share of the peak)."
+)
+PRUNE: Setting[bool] = Setting(
+    "prune", True, "flag", "Stop a trial's SLO checks once it cannot beat the best."
+)
+RUNOFF: Setting[bool] = Setting(
+    "runoff", True, "flag", "Measure a close pick again, and settle close calls in a final."
+)
+# -- bench -----------------------------------------------------------------------------
+WORKERS: Setting[int] = Setting(
+    "workers",
+    1,
+    "int",
+    "gunicorn worker processes.",
+    flag="--workers",
+    short="-w",
+    commands=("bench", "emit"),
+)
+THREADS: Setting[int] = Setting(
+    "threads",
+    1,
+    "int",
+    "Threads per worker (more than 1 runs as gthread).",
+    flag="--threads",
+    short="-t",
+    commands=("bench", "emit"),
+)
+WORKER_CLASS: Setting[str] = Setting(
+    "worker_class",
+    "sync",
+    "choice",
+    "gunicorn worker class (sync with --threads > 1 runs as gthread).",
+    flag="--worker-class",
+    short="-k",
+    choices=WORKER_CLASSES,
+    commands=("bench", "emit"),
+)
+TIMEOUT: Setting[int] = Setting(
+    "timeout",
+    GUNICORN_TIMEOUT,
+    "int",
+    "gunicorn worker timeout, seconds.",
+    flag="--timeout",
+    commands=("bench",),
+)
+DEPLOY_TIMEOUT: Setting[int] = Setting(
+    "deploy_timeout",
+    APP_SERVICE_TIMEOUT,
+    "int",
+    "Worker timeout written into the deployed command (App Service uses 600).",
+    flag="--timeout",
+    commands=("emit",),
+)
+CONCURRENCY: Setting[int] = Setting(
+    "concurrency",
+    8,
+    "int",
+    "Closed loop: clients that each send the next request when one is answered.",
+    flag="--concurrency",
+    short="-c",
+    commands=("bench",),
+)
+DURATION: Setting[float] = Setting(
+    "duration_s",
+    10.0,
+    "seconds",
+    "Measured seconds.",
+    flag="--duration",
+    short="-d",
+    commands=("bench",),
+)
+BENCH_WARMUP: Setting[float] = Setting(
+    "bench_warmup_s",
+    1.0,
+    "seconds",
+    "Seconds of load before measuring.",
+    flag="--warmup",
+    commands=("bench",),
+)
+REQUEST_TIMEOUT: Setting[float] = Setting(
+    "request_timeout_s",
+    30.0,
+    "seconds",
+    "Seconds before a request counts as timed out.",
+    flag="--request-timeout",
+    commands=("bench",),
+)
+# -- the model (recommend, check) ------------------------------------------------------
+# A small Flask app's worker: CPython 3.11/3.12 + Flask + a few libraries, PSS after a
+# few requests. Apps that import pandas, an ORM with models or an ML model take 150 MiB+.
+WORKER_MEMORY: Setting[float] = Setting(
+    "worker_memory_mib",
+    60.0,
+    "size",
+    "PSS of one worker, with a unit, e.g. 150MiB.",
+    flag="--worker-memory",
+    commands=("recommend", "check"),
+)
+# What a thread adds once it has served requests: its stack pages and request buffers.
+THREAD_MEMORY: Setting[float] = Setting(
+    "thread_memory_mib",
+    2.0,
+    "size",
+    "Memory one more thread adds.",
+    flag="--thread-memory",
+    commands=("recommend",),
+)
+# An I/O-bound web app: a request waits 4× as long (database, an external API) as it
+# computes, e.g. 40 ms of CPU in a 200 ms request. The seed's app waited far longer.
+IO_WAIT_RATIO: Setting[float] = Setting(
+    "io_wait_ratio",
+    4.0,
+    "ratio",
+    "W/C: time a request waits per unit of CPU time; 0 = CPU-bound.",
+    flag="--io-wait-ratio",
+    commands=("recommend",),
+)
+
+SETTINGS: tuple[Setting[object], ...] = (
+    PLAN,
+    CPUS,
+    MEMORY,
+    SLO_P95,
+    BUDGET,
+    GEVENT,
+    KEEPALIVE,
+    MAX_THREADS,
+    MAX_WORKERS_PER_CORE,
+    WARMUP,
+    SATURATE,
+    VERIFY,
+    PRUNE,
+    RUNOFF,
+    WORKERS,
+    THREADS,
+    WORKER_CLASS,
+    TIMEOUT,
+    DEPLOY_TIMEOUT,
+    CONCURRENCY,
+    DURATION,
+    BENCH_WARMUP,
+    REQUEST_TIMEOUT,
+    WORKER_MEMORY,
+    THREAD_MEMORY,
+    IO_WAIT_RATIO,
+)
+
+
+def markdown() -> str:
+    """The README's table of command-line settings, generated from SETTINGS."""
+    rows = ["| option | commands | default | what it sets |", "| --- | --- | --- | --- |"]
+    for s in SETTINGS:
+        if not s.flag:
+            continue
+        shown = s.default_text or ("—" if s.default is None else _shown(s))
+        rows.append(f"| `{s.flag}` | {', '.join(s.commands)} | {shown} | {s.help} |")
+    return "\n".join(rows)
+
+
+def _shown(s: Setting[object]) -> str:
+    if s.kind == "switch":
+        on, _, off = s.flag.partition("/")
+        return on if s.default else off
+    if s.kind == "size":
+        return f"{s.default:g} MiB"
+    if s.kind == "seconds":
+        return f"{s.default:g} s"
+    return str(s.default)

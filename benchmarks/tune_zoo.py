@@ -5,15 +5,15 @@
 For each app in benchmarks/zoo/ (they differ in what limits them), on the B1 plan
 (1 core, 1792 MiB; the server pinned to one core, the load generator on the others):
 
-1. the tuner: `Tuner.run()` as `tunicorn tune` runs it, giving its pick and the three
+1. the tuner: `tune()` as `tunicorn tune` runs it, giving its pick and the three
    baselines (measured in the same run);
 2. the oracle: every point of a grid (workers 1..8 × threads 1,2,4,…,64, gthread when
    threads > 1, plus gevent 1, 2, 4, 8 when installed: the tuner's whole range on one
-   core, with no pruning and no runoff) measured by a second Tuner that
-   shares the first one's profile and SLO, so memory model and SLO are identical;
+   core, with no pruning and no runoff) measured by the same trial store the tuner
+   uses (`Trials.on_servers`), with the tuner's profile and SLO, so memory model and SLO are identical;
    `search.best()` over the grid is the oracle's best;
 3. side by side: the pick, the oracle's best and the baselines measured once more on a
-   fresh Tuner (same profile and SLO), pick and oracle twice (`--repeat N`), alternating.
+   fresh trial store (same profile and SLO), pick and oracle twice (`--repeat N`), alternating.
 
 Load-test time is defined as the wall time of trials: from a trial's start (server
 launch) to its end (server stopped), summed over the trials that actually started a
@@ -27,7 +27,7 @@ baseline ("never loses"); tuner load-test time ≤ 20% of the grid's.
 Writes benchmarks/results/tune_zoo.json (full trials) and prints markdown tables.
 `--grid-from JSON` reuses the grids of a saved run (they only depend on how one trial is
 measured, not on the search) and runs the tuner, at the grid's SLO, and the side by side.
-Everything runs on loopback; the Tuner stops every server; Ctrl-C stops after the
+Everything runs on loopback; every trial stops its server; Ctrl-C stops after the
 current load phase and still writes what was measured (a second Ctrl-C aborts).
 """
 
@@ -52,12 +52,13 @@ from tunicorn import search  # noqa: E402
 from tunicorn.load import Request  # noqa: E402
 from tunicorn.record import ServerConfig, Trial, to_builtins  # noqa: E402
 from tunicorn.target import Target  # noqa: E402
+from tunicorn.settings import MAX_WORKERS_PER_CORE  # noqa: E402
 from tunicorn.tune import (  # noqa: E402
-    MAX_WORKERS_PER_CORE,
+    Trials,
     TuneEvents,
-    Tuner,
     TuneSettings,
     gevent_available,
+    tune,
 )
 
 APPS = {
@@ -76,7 +77,7 @@ TIME_SHARE = 0.20
 
 def grid(quick: bool) -> list[ServerConfig]:
     """The tuner's whole range on B1: 1..8 workers (its per-core cap), threads doubling to 64."""
-    workers = (1, 2, 4) if quick else tuple(range(1, MAX_WORKERS_PER_CORE * B1_CPUS + 1))
+    workers = (1, 2, 4) if quick else tuple(range(1, MAX_WORKERS_PER_CORE.default * B1_CPUS + 1))
     threads = (1, 4, 16) if quick else (1, 2, 4, 8, 16, 32, 64)
     out = [search.with_threads(w, t) for w in workers for t in threads]
     if gevent_available():
@@ -99,7 +100,8 @@ class Clock:
 
         def done(trial: Trial) -> None:
             dt = time.monotonic() - self.t0
-            k = search.key(trial.config)
+            c = trial.config.effective()
+            k = (c.workers, c.threads, c.worker_class)
             started = trial.server is not None or trial.reason == "failed"
             self.seconds[k] = self.seconds.get(k, 0.0) + (dt if started else 0.0)
             self.order.append(k)
@@ -163,19 +165,13 @@ def run_app(name: str, args, stop: threading.Event, say) -> dict:
     t0 = time.monotonic()
     saved_grid = (args.saved_grids or {}).get(name)
     fixed_slo = saved_grid["slo_p95_ms"] if saved_grid else None  # the grid's SLO, for a fair ratio
-    tuner = Tuner(target, requests, TuneSettings(**common, budget_s=args.budget_s, slo_p95_ms=fixed_slo),
+    result = tune(target, requests, TuneSettings(**common, budget_s=args.budget_s, slo_p95_ms=fixed_slo),
                   events=tclock.events("tune"), log_dir=log_dir, stop=stop)  # fmt: skip
-    result = tuner.run()
+    profile = result.profile
     tuner_wall = time.monotonic() - t0
     profile_s = tuner_wall - tclock.total  # everything that was not a trial: profiling, mostly
     slo = result.constraints.slo_p95_ms
-    rec = result.recommendation  # the tuner's answer (a final may settle it, not best() alone)
-    pick = next(
-        (t for t in result.trials
-         if rec and (t.config.workers, t.config.threads, t.config.worker_class)
-         == (rec.workers, rec.threads, rec.worker_class)),
-        None,
-    )  # fmt: skip
+    pick = result.pick  # the tuner's answer (a final may settle it, not best() alone)
     out["tuner"] = {
         "result": to_builtins(result),
         "pick": brief(pick),
@@ -186,31 +182,29 @@ def run_app(name: str, args, stop: threading.Event, say) -> dict:
         "measured_trials": sum(1 for t in result.trials if t.server is not None),
     }
     say(f"  tuner pick: {pick.config.label if pick else None}  slo {slo} ms  "
-        f"profile cpu {tuner.profile.cpu_ms} ms wall {tuner.profile.wall_ms} ms  "
-        f"mem {tuner.profile.memory}")  # fmt: skip
+        f"profile cpu {profile.cpu_ms} ms wall {profile.wall_ms} ms  "
+        f"mem {profile.memory}")  # fmt: skip
     if stop.is_set():
         return out
 
     # 2. The oracle: every grid point, same profile and SLO (or a grid saved by an earlier run
-    #    of the same code path: the grid never runs the search, only Tuner.measure).
+    #    of the same code path: the grid never runs the search, only the trial store).
     if saved_grid is not None:
         out["grid"] = {**saved_grid["grid"], "reused_from": args.grid_from}
         b = saved_grid["grid"]["best"]
         best_config = ServerConfig(b["workers"], b["threads"], b["worker_class"]) if b else None
         return _side_by_side(out, name, args, stop, say, target, requests, log_dir, common, slo,
-                             tuner, pick, best_config)  # fmt: skip
+                             result, pick, best_config)  # fmt: skip
     gclock = Clock(say)
-    oracle = Tuner(target, requests, TuneSettings(**common, slo_p95_ms=slo, budget_s=1e9, prune=False, runoff=False),
-                   events=gclock.events("grid"), log_dir=log_dir, stop=stop,
-                   profile=tuner.profile)  # fmt: skip
-    oracle.started = time.monotonic()
-    oracle.slo = slo
+    oracle = Trials.on_servers(target, requests, TuneSettings(**common, prune=False, runoff=False),
+                               profile, slo, events=gclock.events("grid"), log_dir=log_dir,
+                               stop=stop)  # fmt: skip
     for config in grid(args.quick):
         if stop.is_set():
             return out
         oracle.measure(config, "grid")
-    grid_trials = tuple(oracle.trials.values())
-    best = search.best(grid_trials, oracle.server_cores)
+    grid_trials = tuple(oracle.by_key.values())
+    best = search.best(grid_trials, B1_CPUS)
     out["grid"] = {
         "trials": to_builtins(grid_trials),
         "best": brief(best),
@@ -221,15 +215,15 @@ def run_app(name: str, args, stop: threading.Event, say) -> dict:
     }
 
     return _side_by_side(out, name, args, stop, say, target, requests, log_dir, common, slo,
-                         tuner, pick, best.config if best else None)  # fmt: skip
+                         result, pick, best.config if best else None)  # fmt: skip
 
 
-def _side_by_side(out, name, args, stop, say, target, requests, log_dir, common, slo, tuner, pick, best_config):
+def _side_by_side(out, name, args, stop, say, target, requests, log_dir, common, slo, result, pick, best_config):
     # 3. Baselines: the tuner's own baseline trials (same run).
     named = search.baselines(B1_CPUS)
     base_first = []
     for label, config in named:
-        t = tuner.trials[search.key(config)]
+        t = result.trial(config.key)
         base_first.append({"name": label, **brief(t)})
     out["baselines"] = base_first
 
@@ -243,11 +237,9 @@ def _side_by_side(out, name, args, stop, say, target, requests, log_dir, common,
         for i, (who, config) in enumerate(order):
             if stop.is_set():
                 break
-            fresh = Tuner(target, requests, TuneSettings(**common, slo_p95_ms=slo, budget_s=1e9, prune=False, runoff=False),
-                          events=sclock.events(f"side:{who}"), log_dir=log_dir, stop=stop,
-                          profile=tuner.profile)  # fmt: skip
-            fresh.started = time.monotonic()
-            fresh.slo = slo
+            fresh = Trials.on_servers(target, requests, TuneSettings(**common, prune=False, runoff=False),
+                                      result.profile, slo, events=sclock.events(f"side:{who}"),
+                                      log_dir=log_dir, stop=stop)  # fmt: skip
             side.setdefault(who, []).append(brief(fresh.measure(config, "side-by-side")))
         out["side_by_side_wall_s"] = round(sclock.total, 1)
     out["side_by_side"] = side

@@ -1,21 +1,40 @@
-"""One measurement: launch a configuration, load it, sample it, stop it, return a BenchResult.
+"""The measure stage: launch a configuration, load it, sample it, stop it, return a record.
 
-`bench` runs this once; `tune` runs it per trial. The load generator runs in this process
-and, with `cpus`, on the cores the server does not have (DESIGN.md, "Emulating a plan").
+`measure` is bench's (one load, a BenchResult); `TrialMeter` is tune's (one configuration's
+capacity, a Trial). The load generator runs in this process and, with `cpus`, on the cores
+the server does not have (DESIGN.md, "Emulating a plan").
+
+Capacity of a configuration (DESIGN.md, "Definitions") is the highest request rate it
+sustains with p95 within the SLO and no errors. A trial finds it in two phases on one
+server: a closed loop with one client per slot shows the most it can do (saturation),
+then an open loop at a share of that rate checks the SLO with requests arriving on their
+own schedule, as real users do; the first rate that passes is the capacity.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import os
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from tunicorn import model
+from tunicorn.errors import ServerError
 from tunicorn.launch import Server
-from tunicorn.load import LoadSpec, run_load
-from tunicorn.record import BenchResult, LoadResult, ServerConfig, ServerStats, Tick
+from tunicorn.load import LoadSpec, Request, run_load
+from tunicorn.record import (
+    BenchResult,
+    ClientStats,
+    Latency,
+    LoadResult,
+    ServerConfig,
+    ServerStats,
+    Tick,
+    Trial,
+)
 from tunicorn.sample import Sampler
 from tunicorn.target import Target
 
@@ -185,3 +204,214 @@ def measure(
     return to_bench(
         target, server.url, running, load, stats, cpus=cores.server, warnings=warnings
     )
+
+
+# -- one trial of tune: a configuration's capacity -----------------------------------------
+
+VERIFY_SHARES = (0.85, 0.6, 0.35)  # the SLO checks, as shares of the closed loop's peak
+
+# What the tuner asks of one measurement: the configuration, why it is measured (baseline,
+# model, search, …) and the capacity it must beat to matter (0: measure it in full).
+Measure = Callable[[ServerConfig, str, float], Trial]
+
+
+@dataclasses.dataclass(frozen=True)
+class TrialPlan:
+    """How every trial of one tune is measured: the same app, load, cores, SLO and phases."""
+
+    target: Target
+    requests: tuple[Request, ...]
+    cores: CorePlan
+    slo_p95_ms: float
+    budget_mib: float  # a trial whose measured PSS exceeds this is ruled out ("memory")
+    gevent_clients: int  # closed-loop clients for a gevent trial (Little's slots, doubled)
+    warmup_s: float = 1.0
+    saturate_s: float = 3.0
+    verify_s: float = 3.0
+    keepalive: bool = False
+    log_dir: str | Path | None = None
+
+
+def unmeasured(
+    config: ServerConfig, source: str, reason: str, predicted: float, note: str
+) -> Trial:
+    """A trial that never got a figure: ruled out before it started, or its server failed."""
+    return Trial(
+        config=config, source=source, feasible=False, reason=reason, capacity_rps=0.0,
+        throughput_rps=0.0, requests=0, errors=0, latency_ms=Latency(), server=None,
+        client=ClientStats(), predicted_pss_mib=round(predicted, 1), note=note,
+    )  # fmt: skip
+
+
+def cannot_win(reachable_rps: float, beat_rps: float) -> bool:
+    """True when the most a trial can still reach is under the capacity it must beat, less the
+    tie (and 2% for the check's own noise): its remaining SLO checks would only spend time."""
+    return beat_rps > 0 and reachable_rps * 1.02 < beat_rps * (1 - model.TIE)
+
+
+class TrialMeter:
+    """Measures one configuration's capacity on a fresh server: a `Measure`.
+
+    Checks start at 85% of the closed loop's peak and go down, so a trial whose next check is
+    already under `beat_rps` cannot become the pick; it stops there as "slower", keeping the
+    most it could have reached. A server that fails is a trial too ("failed"), never an error.
+    """
+
+    def __init__(
+        self,
+        plan: TrialPlan,
+        *,
+        on_tick: TickCallback | None = None,
+        stop: threading.Event | None = None,
+        out_of_time: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.plan = plan
+        self.on_tick = on_tick
+        self.stop = stop
+        self.out_of_time = out_of_time  # the refining check is skipped once the budget is spent
+
+    def __call__(self, config: ServerConfig, source: str, beat_rps: float = 0.0) -> Trial:
+        config = config.effective()
+        try:
+            return self._measure(config, source, beat_rps)
+        except ServerError as exc:
+            return unmeasured(config, source, "failed", 0.0, str(exc))
+
+    def saturation_clients(self, config: ServerConfig) -> int:
+        if config.worker_class == "gevent":
+            return max(4 * config.workers, min(2 * self.plan.gevent_clients, 512))
+        # One client per slot leaves a slot idle while its client reconnects: a quarter more
+        # (at least one) keeps a request waiting in the backlog, so the server never idles.
+        return min(config.slots + max(1, math.ceil(config.slots / 4)), 512)
+
+    def _measure(self, config: ServerConfig, source: str, beat_rps: float) -> Trial:
+        p = self.plan
+        clients = self.saturation_clients(config)
+        timeout = max(10.0, 4 * p.slo_p95_ms / 1000)
+        with (
+            Server(p.target, config, cpus=p.cores.server, log_dir=p.log_dir) as server,
+            pinned(p.cores.client),
+        ):
+            sat, stats = sampled_load(
+                server,
+                LoadSpec(url=server.url, requests=p.requests, concurrency=clients,
+                         duration_s=p.saturate_s, warmup_s=p.warmup_s, timeout_s=timeout,
+                         keepalive=p.keepalive),
+                on_tick=self.on_tick, stop=self.stop,
+            )  # fmt: skip
+            server.check_alive()
+            phases: list[LoadResult] = [sat]
+            capacity = bound = 0.0
+            at: LoadResult | None = None
+            reason = ""
+            if sat.errors:
+                reason = "errors"
+            elif stats.pss_mib_peak > p.budget_mib:
+                reason = "memory"
+            else:
+                # On "slower", the figure is the most the trial could still have reached.
+                bound, at, reason = self._find_capacity(
+                    server.url, sat, clients, timeout, phases, beat_rps
+                )
+                capacity = 0.0 if reason else bound
+            server.check_alive()
+            running = dataclasses.replace(config, worker_class=server.running_worker_class())
+            log_notes = server.log_warnings()
+        benches = tuple(
+            to_bench(p.target, server.url, running, ph, stats if i == 0 else None,
+                     cpus=p.cores.server, warnings=load_warnings(ph))  # fmt: skip
+            for i, ph in enumerate(phases)
+        )
+        note = "; ".join(log_notes)
+        if reason == "errors":
+            bad = next(ph for ph in phases if ph.errors)
+            kinds = ", ".join(f"{k} {v}" for k, v in sorted(bad.errors_by_kind.items()) if v)
+            note = f"errors under load ({kinds})" + (f"; {note}" if note else "")
+        elif reason == "slo":
+            note = (
+                f"p95 over {p.slo_p95_ms:.0f} ms even at {VERIFY_SHARES[-1]:.0%} of its peak rate"
+            )
+        elif reason == "slower":
+            note = (
+                f"at most {bound:.1f} req/s within the SLO (peak {sat.throughput_rps:.1f}), "
+                f"under the best so far ({beat_rps:.1f} req/s)"
+            )
+        return Trial(
+            config=running,
+            source=source,
+            feasible=not reason,
+            reason=reason,
+            capacity_rps=round(capacity, 2),
+            throughput_rps=sat.throughput_rps,
+            requests=sat.requests,
+            errors=sat.errors,
+            latency_ms=(at or sat).latency_ms,
+            server=stats,
+            client=sat.client,
+            predicted_pss_mib=0.0,
+            note=note,
+            phases=benches,
+            worker_balance=tuple(int(1000 * x) for x in stats.worker_cpu_s),
+            reachable_rps=round(bound, 2) if reason == "slower" else 0.0,
+        )
+
+    def _find_capacity(
+        self,
+        url: str,
+        sat: LoadResult,
+        clients: int,
+        timeout: float,
+        phases: list[LoadResult],
+        beat_rps: float,
+    ) -> tuple[float, LoadResult | None, str]:
+        """The highest open-loop rate (as a share of the saturation rate) that meets the SLO.
+
+        Try 85% first; on a miss, step down and then bisect once between the last miss and
+        the first pass, so capacity is not rounded down to a coarse ladder. A step that
+        could no longer beat `beat_rps` ends the search ("slower").
+        """
+        best: tuple[float, LoadResult | None] = (0.0, None)
+        lo, hi = 0.0, 1.0
+        for share in VERIFY_SHARES:
+            if cannot_win(share * sat.throughput_rps, beat_rps):
+                return share * sat.throughput_rps, None, "slower"
+            ok, check = self._verify(url, share * sat.throughput_rps, clients, timeout, phases)
+            if check is None:
+                break
+            if check.errors:
+                return 0.0, None, "errors"
+            if ok:
+                best, lo = (check.throughput_rps, check), share
+                break
+            hi = share
+        if best[1] is None:
+            return 0.0, None, "slo"
+        mid = (lo + hi) / 2
+        if lo < VERIFY_SHARES[0] and not self.out_of_time() and not cannot_win(
+            mid * sat.throughput_rps, beat_rps
+        ):
+            ok, check = self._verify(url, mid * sat.throughput_rps, clients, timeout, phases)
+            if check is not None and check.errors:
+                return 0.0, None, "errors"
+            if ok and check is not None and check.throughput_rps > best[0]:
+                best = (check.throughput_rps, check)
+        return best[0], best[1], ""
+
+    def _verify(
+        self, url: str, rate: float, clients: int, timeout: float, phases: list[LoadResult]
+    ) -> tuple[bool, LoadResult | None]:
+        p = self.plan
+        if rate <= 0 or self._stopped():
+            return False, None
+        duration = min(max(p.verify_s, 30 / rate), 8.0)
+        check = run_load(
+            LoadSpec(url=url, requests=p.requests, rate=rate,
+                     concurrency=max(2 * clients, 32), duration_s=duration,
+                     warmup_s=0.5, timeout_s=timeout, keepalive=p.keepalive),
+            on_tick=self.on_tick, stop=self.stop,
+        )  # fmt: skip
+        phases.append(check)
+        return (not check.errors and check.latency_ms.p95 <= p.slo_p95_ms), check
+
+    def _stopped(self) -> bool:
+        return self.stop is not None and self.stop.is_set()

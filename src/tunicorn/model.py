@@ -19,6 +19,9 @@ from tunicorn.record import MemoryProfile, ModelBaseline, ServerConfig
 
 FloatArray = npt.NDArray[np.float64]
 
+# Configurations within 3% of the best capacity are ties (DESIGN.md, "Definitions").
+TIE = 0.03
+
 # --- Little's law ---------------------------------------------------------------------------
 
 

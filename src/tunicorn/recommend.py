@@ -1,18 +1,37 @@
 """The decision and its reasons.
 
+`decide` turns tune's measured trials into the recommendation: the pick by measured
+capacity (`search.best`, or what a final settled), the baselines beside it, the model's
+figures, the reasons and the warnings, as one TuneResult. The startup command is not
+written here: the emit stage does that afterwards (the CLI wires it).
+
 `model_only` answers from cores, memory and a guess of how long requests wait, with no
 measurement: workers by gunicorn's 2 × cores + 1 rule, threads by 1 + W/C, both capped by
-memory. It is the instant answer (and the starting point tune measures around); every
-figure it assumed is named in the record, so the reader knows what to measure.
+memory. It is the instant answer; every figure it assumed is named in the record, so the
+reader knows what to measure.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 
-from tunicorn import model, settings
+from tunicorn import model, search, settings
 from tunicorn.errors import UsageError
-from tunicorn.record import Assumptions, Constraints, ModelRecommendation, RecommendedConfig
+from tunicorn.record import (
+    Assumptions,
+    Baseline,
+    Constraints,
+    ModelFigures,
+    ModelRecommendation,
+    Profile,
+    Recommendation,
+    RecommendedConfig,
+    Settlement,
+    Trial,
+    TuneResult,
+)
+from tunicorn.settle import runs_text
 
 DEFAULT_WORKER_MEMORY_MIB = settings.WORKER_MEMORY.default
 DEFAULT_THREAD_MEMORY_MIB = settings.THREAD_MEMORY.default
@@ -197,3 +216,236 @@ def _validate(
         if not math.isfinite(value) or value < 0 or (value == 0 and not zero_ok):
             bound = "zero or more" if zero_ok else "more than zero"
             raise UsageError(f"{name} must be a finite number, {bound} (got {value!r}).")
+
+
+# -- the measured decision -----------------------------------------------------------------
+
+
+def decide(
+    *,
+    target: str,
+    app: str,
+    trials: Mapping[str, Trial],
+    profile: Profile,
+    constraints: Constraints,
+    cores: int,
+    settlement: Settlement,
+    elapsed_s: float,
+    run_warnings: Iterable[str] = (),
+) -> TuneResult:
+    """The recommendation from measured trials, as a record that says everything.
+
+    `trials` are keyed by the configuration that was asked for; `cores` are the server's
+    cores (for "the CPU is busy"); `run_warnings` are what the driver knows about the run
+    itself (too few cores here, a budget spent before searching).
+    """
+    budget_mib = model.memory_budget_mib(constraints.memory_mib)
+    pick = search.best(trials.values(), cores)
+    settled = trials.get(settlement.key) if settlement.key else None
+    if settled is not None and settled.feasible:
+        pick = settled
+    baselines = tuple(
+        _baseline(name, role, trials[config.key])
+        for (name, config), role in zip(
+            search.baselines(constraints.cpus), search.BASELINE_ROLES, strict=True
+        )
+    )
+    recommendation = None
+    measured = tuple(trials.values())
+    if pick is not None:
+        why = reasons(pick, measured, profile, constraints, cores)
+        if pick is settled:
+            why.append(settlement.note)
+        recommendation = Recommendation(
+            workers=pick.config.workers,
+            threads=pick.config.threads,
+            worker_class=pick.config.worker_class,
+            throughput_rps=pick.throughput_rps,
+            capacity_rps=pick.capacity_rps,
+            latency_ms=pick.latency_ms,
+            pss_mib_peak=pick.server.pss_mib_peak if pick.server else 0.0,
+            app=app,
+            trial=pick.key,
+            reasons=tuple(why),
+        )
+    return TuneResult(
+        target=target,
+        app=app,
+        recommendation=recommendation,
+        baselines=baselines,
+        trials=measured,
+        constraints=constraints,
+        profile=profile,
+        elapsed_s=round(elapsed_s, 1),
+        model=figures(profile, constraints.cpus, budget_mib),
+        warnings=(*run_warnings, *trial_warnings(measured)),
+        verdict=verdict(recommendation, baselines, constraints.slo_p95_ms or 0.0),
+    )
+
+
+def figures(profile: Profile, cpus: int, budget_mib: float) -> ModelFigures:
+    measured = profile.cpu_ms > 0
+    return ModelFigures(
+        cpu_ms=profile.cpu_ms,
+        wall_ms=profile.wall_ms,
+        wait_compute_ratio=round(profile.wait_compute_ratio, 3) if measured else -1.0,
+        cpu_bound_rps=round(model.cpu_bound_or_zero(cpus, profile.cpu_ms), 2),
+        slots_to_saturate=float(model.slots_to_saturate(cpus, profile.wall_ms, profile.cpu_ms)),
+        memory_budget_mib=round(budget_mib, 1),
+        memory_share=model.MEMORY_SHARE,
+    )
+
+
+def _baseline(name: str, role: str, trial: Trial) -> Baseline:
+    return Baseline(
+        name=name,
+        workers=trial.config.workers,
+        threads=trial.config.threads,
+        worker_class=trial.config.worker_class,
+        throughput_rps=trial.throughput_rps,
+        capacity_rps=trial.capacity_rps,
+        latency_ms=trial.latency_ms,
+        pss_mib_peak=trial.server.pss_mib_peak if trial.server else trial.predicted_pss_mib,
+        feasible=trial.feasible,
+        reason=trial.note if not trial.feasible else "",
+        trial=trial.key,
+        role=role,
+    )
+
+
+def trial_warnings(trials: tuple[Trial, ...]) -> list[str]:
+    """What the trials themselves say about how to read their figures."""
+    out = []
+    saturated = [t for t in trials if t.client.saturated]
+    if saturated:
+        out.append(
+            f"The load generator saturated its core in {len(saturated)} trial(s): those "
+            "figures understate the server."
+        )
+    for t in trials:
+        if t.config.worker_class == "gthread" and t.config.workers > 1 and t.worker_balance:
+            share = max(t.worker_balance) / max(1, sum(t.worker_balance))
+            if share > 1.5 / t.config.workers:
+                out.append(
+                    f"{t.config.label}: one worker did {share:.0%} of the work (keep-alive "
+                    "connections pile onto gthread workers unevenly)."
+                )
+                break
+    return out
+
+
+def few_cores_warning(cores_here: int, cpus: int) -> str:
+    return (
+        f"This machine has {cores_here} cores, fewer than the plan's {cpus} + 1 for the load "
+        "generator: the figures are an upper bound."
+    )
+
+
+def starved_warning(budget_s: float, fixed_s: float, enough_s: int) -> str:
+    return (
+        f"The budget ({budget_s:g} s) ran out before the search began: the profile, the three "
+        f"baselines and the model's start come first and took {fixed_s:.0f} s here. The pick "
+        f"is the best of those; give --budget {enough_s} or more to search."
+    )
+
+
+def ratio(a: float, b: float) -> str:
+    if b <= 0:
+        return "∞×" if a > 0 else "—"
+    return f"{a / b:.1f}×"
+
+
+def verdict(rec: Recommendation | None, baselines: tuple[Baseline, ...], slo: float) -> str:
+    if rec is None:
+        return (
+            f"No configuration met p95 ≤ {slo:.0f} ms without errors: raise --slo-p95, give the "
+            "plan more memory, or look at the trials' errors."
+        )
+    default = next((b for b in baselines if b.role == "app-service-default"), None)
+    vs = (
+        f", {ratio(rec.capacity_rps, default.capacity_rps)} App Service's default 1×1"
+        if default
+        else ""
+    )
+    return (
+        f"Run {rec.workers} worker{'s' if rec.workers > 1 else ''} × {rec.threads} "
+        f"thread{'s' if rec.threads > 1 else ''} ({rec.worker_class}): "
+        f"{rec.capacity_rps:.0f} req/s "
+        f"within p95 ≤ {slo:.0f} ms{vs}."
+    )
+
+
+def reasons(
+    pick: Trial,
+    trials: tuple[Trial, ...],
+    prof: Profile,
+    constraints: Constraints,
+    cores: int = 0,
+) -> list[str]:
+    """Why this configuration: which bound or measurement decided."""
+    out = []
+    wc = prof.wait_compute_ratio
+    cpus = constraints.cpus
+    slo = constraints.slo_p95_ms or 0.0
+    if prof.cpu_ms > 0:
+        out.append(
+            f"Each request computes {prof.cpu_ms:.1f} ms and waits {prof.wait_ms:.1f} ms "
+            f"(W/C = {wc:.1f}): about {1 + wc:.0f} requests in flight keep one core busy."
+        )
+        bound = model.cpu_bound_or_zero(cpus, prof.cpu_ms)
+        share = pick.capacity_rps / bound if bound else 0
+        line = (
+            f"CPU bound: {cpus} core{'s' if cpus > 1 else ''} / "
+            f"{prof.cpu_ms:.1f} ms = {bound:.0f} req/s; the pick reaches {share:.0%} of it"
+        )
+        if share > 1.05:
+            line += (
+                " (the CPU per request was measured on one sync worker, one request at a time; "
+                f"{pick.config.worker_class} under load spends less per request)"
+            )
+        out.append(line + ".")
+    mem = prof.memory
+    budget_mib = model.memory_budget_mib(constraints.memory_mib)
+    out.append(
+        f"Memory: {mem.base_mib:.0f} MiB for 1×1, +{mem.per_worker_mib:.0f} MiB per worker, "
+        f"+{mem.per_thread_mib:.1f} MiB per thread; budget {budget_mib:.0f} MiB "
+        f"({model.MEMORY_SHARE:.0%} of {constraints.memory_mib:.0f}); the pick peaked at "
+        f"{pick.server.pss_mib_peak if pick.server else pick.predicted_pss_mib:.0f} MiB."
+    )
+    over = [t for t in trials if t.reason == "memory"]
+    if over:
+        out.append(f"{len(over)} configuration(s) were ruled out by memory.")
+    broke = [t for t in trials if t.reason in ("errors", "failed")]
+    if broke:
+        labels = ", ".join(t.config.label for t in broke[:4])
+        out.append(f"Errors under load ruled out {labels}.")
+    slow = [t for t in trials if t.reason == "slo"]
+    if slow:
+        out.append(f"{len(slow)} configuration(s) could not keep p95 ≤ {slo:.0f} ms.")
+    pruned = [t for t in trials if t.reason == "slower"]
+    if pruned:
+        out.append(
+            f"{len(pruned)} configuration(s) stopped early (\"slower\"): even their next SLO check "
+            "could not beat the best capacity so far."
+        )
+    pooled = [t for t in trials if t.runs]
+    if pooled:
+        out.append(
+            "Measured more than once, each standing on the median (or mean) of its runs: "
+            + ", ".join(f"{t.config.label} ({runs_text(t)})" for t in pooled) + "."
+        )
+    measured = [t for t in trials if t.server is not None]
+    ties = search.ties(trials)
+    if len(ties) > 1 and all(search.cpu_bound(t, cores) for t in ties):
+        out.append(
+            f"Measured {len(measured)} configurations; {len(ties)} were within 3% of the best "
+            f"capacity and all kept the CPU busy, so more slots could not add capacity: the tie "
+            "went to less memory, then fewer processes and threads (p95 at a saturated CPU is "
+            "queueing, not the configuration)."
+        )
+    else:
+        out.append(
+            f"Measured {len(measured)} configurations; every one within 3% of the best capacity "
+            "was a tie, decided by lower p95, then less memory, then fewer processes."
+        )
+    return out

@@ -388,6 +388,15 @@ class Trial:
 
 
 @dataclasses.dataclass(frozen=True)
+class Settlement:
+    """What a final decided: the key of the trial it settled the pick on ("" when the pick
+    stands on the usual rule) and the sentence that says why."""
+
+    key: str = ""
+    note: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
 class Baseline:
     """A rule-of-thumb configuration measured in the same run; `trial` is its trial's key and
     `role` says which rule it is ("app-service-default", "multiworkers", "seed-3x6")."""

@@ -1,21 +1,29 @@
-"""Which configurations to try: a start from the models, then neighbours of the best so far.
+"""Which configurations to try: a start from the models, then each family's climb.
 
 The models only choose where to look; every answer comes from a measurement. A
 configuration is a point (workers, threads, class) on a lattice: workers one by one,
 threads on a ladder that doubles roughly every two steps.
+
+The search never measures: `opening` and `climb` are generators that yield the next
+configuration and read the trials the driver has measured so far (a mapping from a
+configuration's key to its trial) when they resume, so the whole search can be driven by
+a formula in place of a server.
 """
 
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 
 from tunicorn import model
 from tunicorn.record import Profile, ServerConfig, Trial
 
 THREAD_LADDER = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
-TIE = 0.03  # configurations within 3% of the best capacity are ties (DESIGN.md, "Definitions")
+TIE = model.TIE
+TRAILING_FAMILY = 0.4  # a family under 40% of the best score stops climbing
+CLIMB_STEP = 0.02  # the climb moves only for a gain over 2%: a flat plateau is not walked
 # A closed loop that keeps the server's cores 90% busy is limited by the CPU. One sync worker
 # per core reads 0.94-0.97 on the demo's /cpu (it idles while the next connection is accepted).
 CPU_BOUND = 0.9
@@ -142,9 +150,8 @@ def leader(trials: Iterable[Trial], fam: str) -> Trial | None:
     return max(scored, key=lambda t: (climb_score(t), -t.config.slots))
 
 
-def key(config: ServerConfig) -> tuple[int, int, str]:
-    c = config.effective()
-    return (c.workers, c.threads, c.worker_class)
+def key(config: ServerConfig) -> str:
+    return config.key
 
 
 def cpu_bound(trial: Trial, cores: int) -> bool:
@@ -186,3 +193,170 @@ def best(trials: Iterable[Trial], cores: int = 0) -> Trial | None:
 
 def _pss(trial: Trial) -> float:
     return trial.server.pss_mib_peak if trial.server else trial.predicted_pss_mib
+
+
+# -- the search itself ----------------------------------------------------------------------
+
+Trials = Mapping[str, Trial]
+
+
+@dataclasses.dataclass(frozen=True)
+class Space:
+    """Where the search may go and what it knows before measuring: the plan's cores (for
+    "one sync worker per core" and the CPU bound), the server's cores (for "the CPU is
+    busy"), the lattice's bounds, and the memory model's verdict on a configuration."""
+
+    cpus: int
+    cores: int
+    max_workers: int
+    max_threads: int
+    fits: Callable[[ServerConfig], bool]
+    wall_ms: float = 0.0  # the profile's latency at concurrency 1 (for ordering only)
+    cpu_ms: float = 0.0  # the profile's CPU per request (for ordering only)
+
+
+def space(profile: Profile, cpus: int, cores: int, fits: Callable[[ServerConfig], bool], *,
+          max_threads: int, max_workers_per_core: int) -> Space:  # fmt: skip
+    # Memory (fits) and the climb bound workers: a step up is taken only while it beats the
+    # best, so a wide cap costs trials only on apps that keep scaling with processes (a
+    # per-process lock or pool, code that is unsafe under threads).
+    max_workers = max(2 * cpus + 2, cpus + 3, max_workers_per_core * cpus)
+    return Space(cpus, cores, max_workers, max_threads, fits, profile.wall_ms, profile.cpu_ms)
+
+
+def simple(cpus: int) -> ServerConfig:
+    """One sync worker per core: the answer for a compute-bound app."""
+    return ServerConfig(cpus, 1, "sync")
+
+
+def compute_bound(trials: Trials, sp: Space) -> bool:
+    """Did one sync worker per core, measured and usable, keep the cores busy?"""
+    one = trials.get(simple(sp.cpus).key)
+    return one is not None and one.feasible and cpu_bound(one, sp.cores)
+
+
+def opening(
+    trials: Trials, profile: Profile, sp: Space, start: ServerConfig, gevent: bool
+) -> Iterator[tuple[ServerConfig, str]]:
+    """What every tune measures before searching: the three baselines, the model's start and,
+    where gevent is tried, one gevent worker per core (unless the app broke under threads)."""
+    for _name, config in baselines(sp.cpus):
+        yield config, "baseline"
+    yield start, "model"
+    one_gevent = ServerConfig(sp.cpus, 1, "gevent")
+    if gevent and worth(trials, one_gevent):
+        yield one_gevent, "model"
+
+
+def climb(trials: Trials, sp: Space, start: ServerConfig) -> Iterator[ServerConfig]:
+    """Each worker-class family (processes × threads, gevent) climbs from its own leader.
+
+    A family that starts behind may still overtake (many workers × many threads can outrun
+    gevent). Nothing is climbed when one request per core already keeps the CPU busy: more
+    slots cannot add capacity, and what is left to settle is the final's job.
+    """
+    if compute_bound(trials, sp):
+        return
+    families = sorted({family(t.config) for t in trials.values()})
+    came_from: dict[str, ServerConfig] = {}  # where each family's last paying step started
+    climbing = set(families)
+    while climbing:
+        for fam in families:
+            if fam not in climbing:
+                continue
+            if far_behind(trials, fam):
+                climbing.discard(fam)
+                continue
+            stepped = yield from _step(trials, sp, fam, start, came_from)
+            if not stepped:
+                climbing.discard(fam)
+
+
+def _step(
+    trials: Trials, sp: Space, fam: str, start: ServerConfig, came_from: dict[str, ServerConfig]
+) -> Generator[ServerConfig, None, bool]:
+    """One step of one family's hill-climb; returns False when it has nowhere better to go."""
+    current = leader(trials.values(), fam)
+    before = came_from.get(fam)
+    # A leader that keeps the CPU busy gains nothing from more slots (they only queue
+    # requests for the same cores): its family steps only to as many slots or fewer.
+    ceiling = (
+        current.config.slots if current is not None and cpu_bound(current, sp.cores) else math.inf
+    )
+    if current is not None and before is not None:
+        # The last step paid off: try one twice as long in the same direction first.
+        jump = extend(before, current.config, sp.max_workers, sp.max_threads)
+        if (
+            jump is not None and jump.slots <= ceiling and jump.key not in trials
+            and sp.fits(jump) and worth(trials, jump)
+        ):  # fmt: skip
+            yield jump
+            if moved(trials, fam, current):
+                came_from[fam] = current.config
+                return True
+    if current is None and fam != family(start):
+        return False
+    # With nothing scoring yet, walk down from the model's start towards fewer slots.
+    around = start if current is None else current.config
+    fresh = [
+        c for c in neighbours(around, sp.max_workers, sp.max_threads)
+        if c.slots <= ceiling and c.key not in trials and worth(trials, c)
+    ]  # fmt: skip
+    if not fresh:
+        return False  # every neighbour is measured: more trials cannot move this family
+    fresh.sort(key=lambda c: -promise(c, sp))
+    for config in fresh:
+        if config.effective().key not in trials:
+            yield config
+    if current is not None and not moved(trials, fam, current):
+        return False
+    if current is not None:
+        came_from[fam] = current.config
+    return True
+
+
+def worth(trials: Trials, config: ServerConfig) -> bool:
+    """False for a candidate with threads or greenlets once two such trials have broken the
+    app (it answered 5xx under load) and none has passed: the app is not safe with two
+    requests in one process, so the search stays with one request per process."""
+    if config.threads == 1 and config.worker_class != "gevent":
+        return True
+    shared = [t for t in trials.values() if t.config.slots > t.config.workers]
+    broke = [t for t in shared if t.reason == "errors" and server_errors(t)]
+    return len(broke) < 2 or any(t.feasible or t.reason == "slower" for t in shared)
+
+
+def server_errors(trial: Trial) -> bool:
+    """Did the app itself answer errors (5xx), as opposed to timeouts or resets under overload?"""
+    if not trial.phases:
+        return True  # no phase record (made up in tests): take the reason at its word
+    return any(p.errors_by_kind.get("http_5xx", 0) for p in trial.phases)
+
+
+def far_behind(trials: Trials, fam: str) -> bool:
+    """A family whose leader is under TRAILING_FAMILY of the best score is not climbed on.
+
+    In the zoo benchmark, gthread started at 68% of one gevent worker on the pure-wait app
+    and in two runs of three ended above it (3×64 and 5×64); on the per-process-lock app
+    gevent started at 34% of the best and its best on the whole grid was under a third.
+    """
+    top = max((climb_score(t) for t in trials.values()), default=0.0)
+    lead = leader(trials.values(), fam)
+    if lead is None:
+        return False  # nothing scores yet: the climb walks down from the model's start
+    return climb_score(lead) < TRAILING_FAMILY * top
+
+
+def moved(trials: Trials, fam: str, current: Trial) -> bool:
+    """Did the family's leader change by more than noise (CLIMB_STEP) since `current`?"""
+    new = leader(trials.values(), fam)
+    return new is not None and new is not current and (
+        climb_score(new) > climb_score(current) * (1 + CLIMB_STEP)
+    )
+
+
+def promise(config: ServerConfig, sp: Space) -> float:
+    """Little's law and the CPU bound, for ordering trials only (never for choosing)."""
+    wall_s = max(sp.wall_ms, 0.001) / 1000
+    bound = model.cpu_bound_or_zero(sp.cpus, sp.cpu_ms) or math.inf
+    return min(min(config.slots, 512) / wall_s, bound) - 0.001 * config.slots

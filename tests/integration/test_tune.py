@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from tunicorn import record, search
+from tunicorn.emit import with_commands
 from tunicorn.load import Request
 from tunicorn.record import TuneResult
 from tunicorn.target import Target, resolve
-from tunicorn.tune import Tuner, TuneSettings
+from tunicorn.tune import TuneSettings, tune
 
 APPS = Path(__file__).resolve().parents[1] / "apps"
 pytestmark = pytest.mark.integration
@@ -26,13 +27,13 @@ def run(target: Target, paths: tuple[str, ...], tmp_path: Path, **settings: obje
     config = {
         "cpus": 1, "memory_mib": 1792.0, "budget_s": 60.0, "gevent": False, **FAST, **settings,
     }  # fmt: skip
-    tuner = Tuner(
+    result = tune(
         target,
         tuple(Request(p) for p in paths),
         TuneSettings(**config),  # type: ignore[arg-type]
         log_dir=tmp_path,
     )
-    return tuner.run()
+    return with_commands(result)
 
 
 def test_io_route_gets_many_more_slots_than_the_default(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """The tuner's search on made-up capacity surfaces: which trials it runs and what it picks.
 
-Only the measuring step is replaced (by a formula); profile, baselines, model start, the
-family climbs, pruning and the runoff are the tuner's own code.
+Only the measurement is replaced, by a formula passed to `tune` as its `measure`; the
+opening, the family climbs, pruning, the final, the runoff and the decision are the
+tuner's own code.
 """
 
 from __future__ import annotations
@@ -12,51 +13,72 @@ import re
 from collections.abc import Callable
 
 from tests.reportdata import flat_profile
-from tunicorn import search
-from tunicorn.record import ClientStats, Latency, Profile, ServerConfig, ServerStats, Trial
+from tunicorn import model, search
+from tunicorn.measure import VERIFY_SHARES, cannot_win, unmeasured
+from tunicorn.record import (
+    ClientStats,
+    Latency,
+    MemoryProfile,
+    Profile,
+    ServerConfig,
+    ServerStats,
+    Trial,
+    TuneResult,
+)
 from tunicorn.target import Target
-from tunicorn.tune import VERIFY_SHARES, Tuner, TuneSettings, _unmeasured
+from tunicorn.tune import TuneSettings, tune
 
 Surface = Callable[[ServerConfig], float]
+Tweak = Callable[[ServerConfig, Trial], Trial]
 
 
-class FormulaTuner(Tuner):
-    """A tuner whose trials read their peak rate off a formula instead of a server."""
+class Formula:
+    """A `Measure` that reads a configuration's peak rate off a formula instead of a server.
+
+    Capacity is 85% of the peak (the first SLO check passes), unless the peak cannot beat
+    what the tuner asks it to (then it stops as "slower", as a real trial does); a negative
+    peak means the app answers 5xx under that configuration.
+    """
 
     def __init__(
         self,
         surface: Surface,
-        prof: Profile,
         busy: float | Callable[[ServerConfig], float] = 0.0,
-        **settings: object,
+        tweak: Tweak | None = None,
     ) -> None:
-        base = {"cpus": 1, "memory_mib": 1792.0, "gevent": True, "budget_s": 1e9, **settings}
-        super().__init__(
-            Target(kind="app", app="m:app", label="t"), (), TuneSettings(**base), profile=prof  # type: ignore[arg-type]
-        )
         self.surface = surface
         self.busy = busy  # cores the server keeps busy in a closed loop (or per configuration)
+        self.tweak = tweak
         self.ran: list[str] = []
+        self.memory = MemoryProfile(base_mib=40.0, per_worker_mib=20.0, per_thread_mib=1.0)
 
-    def _try_gevent(self, prof: Profile) -> bool:
-        return bool(self.settings.gevent)
-
-    def _measure(self, config: ServerConfig, source: str, predicted: float) -> Trial:
+    def __call__(self, config: ServerConfig, source: str, beat_rps: float) -> Trial:
         self.ran.append(config.label)
         peak = self.surface(config)
         if peak < 0:  # the app breaks under this configuration
-            return _unmeasured(config, source, "errors", predicted, "answered 5xx")
+            return unmeasured(config, source, "errors", 0.0, "answered 5xx")
         reach = VERIFY_SHARES[0] * peak
         busy = self.busy(config) if callable(self.busy) else self.busy
-        slower = self._cannot_win(source, reach)
-        return Trial(
+        slower = cannot_win(reach, beat_rps)
+        trial = Trial(
             config=config, source=source, feasible=not slower, reason="slower" if slower else "",
             capacity_rps=0.0 if slower else reach, throughput_rps=peak, requests=100, errors=0,
             latency_ms=Latency(p50=50.0, p95=80.0, p99=90.0, mean=55.0, max=100.0),
-            server=ServerStats(cpu_cores_busy=busy, pss_mib_peak=predicted),
-            client=ClientStats(), predicted_pss_mib=predicted,
-            reachable_rps=reach if slower else 0.0,
+            server=ServerStats(
+                cpu_cores_busy=busy, pss_mib_peak=model.predict_pss(self.memory, config)
+            ),
+            client=ClientStats(), reachable_rps=reach if slower else 0.0,
         )  # fmt: skip
+        return self.tweak(config, trial) if self.tweak else trial
+
+
+def run(formula: Formula, prof: Profile, **settings: object) -> TuneResult:
+    base = {"cpus": 1, "memory_mib": 1792.0, "gevent": True, "budget_s": 1e9, **settings}
+    formula.memory = prof.memory  # a trial uses what the profile predicts for it
+    return tune(
+        Target(kind="app", app="m:app", label="t"), (), TuneSettings(**base),  # type: ignore[arg-type]
+        profile=prof, measure=formula,
+    )  # fmt: skip
 
 
 def lock_like(c: ServerConfig) -> float:
@@ -83,27 +105,25 @@ def flat_cpu(c: ServerConfig) -> float:
 
 
 def test_a_per_process_lock_climbs_to_the_worker_cap_in_doubling_steps() -> None:
-    tuner = FormulaTuner(lock_like, flat_profile(1.0, 50.0))
-    result = tuner.run()
+    formula = Formula(lock_like)
+    result = run(formula, flat_profile(1.0, 50.0))
     assert result.recommendation is not None
     assert (result.recommendation.workers, result.recommendation.threads) == (8, 1)
     workers_tried = sorted(
-        {int(label.split("×")[0]) for label in tuner.ran if label.endswith("sync")}
+        {int(label.split("×")[0]) for label in formula.ran if label.endswith("sync")}
     )
     assert {6, 8} <= set(workers_tried) and 5 not in workers_tried  # 3 → 4 → 6 → 8, not one by one
 
 
 def test_a_family_that_starts_behind_can_overtake() -> None:
-    tuner = FormulaTuner(wait_like, flat_profile(1.0, 100.0))
-    result = tuner.run()
-    rec = result.recommendation
+    formula = Formula(wait_like)
+    rec = run(formula, flat_profile(1.0, 100.0)).recommendation
     assert rec is not None and rec.worker_class == "gthread" and rec.workers >= 3
-    assert any("gevent" in label for label in tuner.ran)
+    assert any("gevent" in label for label in formula.ran)
 
 
 def test_a_flat_surface_is_not_walked() -> None:
-    tuner = FormulaTuner(flat_cpu, flat_profile(7.0, 7.2), gevent=False)
-    result = tuner.run()
+    result = run(Formula(flat_cpu), flat_profile(7.0, 7.2), gevent=False)
     searched = [t for t in result.trials if t.source == "search"]
     assert len(searched) <= 4  # one ring of neighbours around 1×1, then a stop
     rec = result.recommendation
@@ -116,45 +136,38 @@ def creeping(c: ServerConfig) -> float:
 
 
 def test_a_leader_that_keeps_the_cpu_busy_is_not_given_more_slots() -> None:
-    free = FormulaTuner(creeping, flat_profile(7.0, 7.2), gevent=False)
-    free.run()
+    free = Formula(creeping)
+    free_result = run(free, flat_profile(7.0, 7.2), gevent=False)
     # One request per core leaves the CPU idle (so there is something to climb), but from
     # four slots up the CPU is busy.
-    busy = FormulaTuner(
-        creeping, flat_profile(7.0, 7.2), gevent=False, busy=lambda c: 0.99 if c.slots >= 4 else 0.3
-    )
-    busy.run()
+    busy = Formula(creeping, busy=lambda c: 0.99 if c.slots >= 4 else 0.3)
+    busy_result = run(busy, flat_profile(7.0, 7.2), gevent=False)
     # The 3×6 baseline (18 slots) is the busy leader: its family only steps to as many or fewer.
-    assert max(t.config.slots for t in busy.trials.values() if t.server is not None) <= 18
-    assert max(t.config.slots for t in free.trials.values() if t.server is not None) > 18
+    assert max(t.config.slots for t in busy_result.trials if t.server is not None) <= 18
+    assert max(t.config.slots for t in free_result.trials if t.server is not None) > 18
     assert len(set(busy.ran)) < len(set(free.ran))
 
 
 def test_when_one_request_per_core_keeps_the_cpu_busy_nothing_is_climbed() -> None:
-    tuner = FormulaTuner(creeping, flat_profile(7.0, 7.2), gevent=False, busy=0.97)
-    tuner.run()
-    assert not [t for t in tuner.trials.values() if t.source == "search"]
+    result = run(Formula(creeping, busy=0.97), flat_profile(7.0, 7.2), gevent=False)
+    assert not [t for t in result.trials if t.source == "search"]
 
 
 def test_a_busy_cpu_tie_goes_to_one_thread_whatever_the_p95() -> None:
     """Compute-bound on one core: every configuration within 2%, the CPU busy in all of them,
     and the threaded ones happen to show the lower p95 (queueing noise at a saturated core)."""
 
-    class NoisyP95(FormulaTuner):
-        def _measure(self, config: ServerConfig, source: str, predicted: float) -> Trial:
-            trial = super()._measure(config, source, predicted)
-            p95 = 8.0 if config.threads > 1 else 33.0
-            return dataclasses.replace(
-                trial, latency_ms=dataclasses.replace(trial.latency_ms, p95=p95)
-            )
+    def noisy_p95(config: ServerConfig, trial: Trial) -> Trial:
+        p95 = 8.0 if config.threads > 1 else 33.0
+        return dataclasses.replace(trial, latency_ms=dataclasses.replace(trial.latency_ms, p95=p95))
 
     def flat(c: ServerConfig) -> float:
         return 150.0 * (1 - 0.02 * (c.threads > 1)) if c.slots <= 18 else 140.0
 
-    tuner = NoisyP95(flat, flat_profile(7.0, 7.2), gevent=False, busy=1.0)
-    rec = tuner.run().recommendation
+    prof = flat_profile(7.0, 7.2)
+    rec = run(Formula(flat, busy=1.0, tweak=noisy_p95), prof, gevent=False).recommendation
     assert rec is not None and rec.threads == 1 and rec.workers <= 2
-    idle = NoisyP95(flat, flat_profile(7.0, 7.2), gevent=False, busy=0.5).run().recommendation
+    idle = run(Formula(flat, busy=0.5, tweak=noisy_p95), prof, gevent=False).recommendation
     assert idle is not None and idle.threads > 1  # an idle CPU: the lower p95 still decides
 
 
@@ -164,17 +177,16 @@ def test_the_search_runs_well_under_half_the_grid() -> None:
         (lock_like, flat_profile(1.0, 50.0)),
         (wait_like, flat_profile(1.0, 100.0)),
     ):
-        tuner = FormulaTuner(surface, prof)
-        tuner.run()
-        assert len(tuner.ran) < len(grid) / 2
+        formula = Formula(surface)
+        run(formula, prof)
+        assert len(formula.ran) < len(grid) / 2
 
 
 def test_once_threads_break_the_app_the_search_stays_with_one_request_per_process() -> None:
-    tuner = FormulaTuner(unsafe, flat_profile(0.5, 20.0))
-    result = tuner.run()
-    rec = result.recommendation
+    formula = Formula(unsafe)
+    rec = run(formula, flat_profile(0.5, 20.0)).recommendation
     assert rec is not None and (rec.workers, rec.threads, rec.worker_class) == (8, 1, "sync")
-    threaded = [label for label in tuner.ran if not label.endswith("sync")]
+    threaded = [label for label in formula.ran if not label.endswith("sync")]
     # The 3×6 baseline and the model's start break it; nothing threaded after that, not gevent.
     assert len(threaded) == 2
 
@@ -189,11 +201,13 @@ def test_a_lucky_first_run_is_measured_again_and_loses_the_pick() -> None:
             return 170.0 if runs[c.label] == 1 else 140.0
         return {1: 150.0, 2: 160.0, 3: 155.0}.get(c.workers, 100.0) if c.threads == 1 else 50.0
 
-    tuner = FormulaTuner(lucky_four, flat_profile(7.0, 7.2), gevent=False)
-    result = tuner.run()
+    result = run(Formula(lucky_four), flat_profile(7.0, 7.2), gevent=False)
     assert runs["4×1 sync"] == 2  # the lucky pick was measured again…
     rec = result.recommendation
     assert rec is not None and (rec.workers, rec.threads) == (2, 1)  # …and the real best won
+    four = result.trial("4x1-sync")
+    assert four is not None and four.pooled == "mean" and len(four.runs) == 2
+    assert [r.capacity_rps for r in four.runs] == [0.85 * 170.0, 0.85 * 140.0]
 
 
 def test_a_busy_pick_is_measured_against_one_request_per_core_and_loses_a_dip() -> None:
@@ -209,22 +223,20 @@ def test_a_busy_pick_is_measured_against_one_request_per_core_and_loses_a_dip() 
             return 70.0 if runs[c.label] == 1 else 110.0
         return 113.0 if c.threads == 1 else 100.0
 
-    tuner = FormulaTuner(dip, flat_profile(7.0, 7.2), gevent=False, busy=0.97)
-    rec = tuner.run().recommendation
+    rec = run(Formula(dip, busy=0.97), flat_profile(7.0, 7.2), gevent=False).recommendation
     assert runs["1×1 sync"] == 3 and max(n for label, n in runs.items() if label != "1×1 sync") == 3
     assert rec is not None and (rec.workers, rec.threads) == (1, 1)
-    idle = FormulaTuner(dip, flat_profile(7.0, 7.2), gevent=False, busy=0.5)
     runs.clear()
-    rec = idle.run().recommendation
+    rec = run(Formula(dip, busy=0.5), flat_profile(7.0, 7.2), gevent=False).recommendation
     assert runs["1×1 sync"] == 1  # a CPU with room: no second look at one request per core
 
 
 def test_a_budget_spent_before_the_search_says_so_and_what_would_search() -> None:
-    starved = FormulaTuner(lock_like, flat_profile(1.0, 50.0), budget_s=5.0).run()
+    starved = run(Formula(lock_like), flat_profile(1.0, 50.0), budget_s=5.0)
     advice = [w for w in starved.warnings if "ran out before the search began" in w]
     assert advice and {t.source for t in starved.trials} <= {"baseline", "model"}
     enough = float(re.search(r"--budget (\d+)", advice[0]).group(1))  # type: ignore[union-attr]
-    searched = FormulaTuner(lock_like, flat_profile(1.0, 50.0), budget_s=enough).run()
+    searched = run(Formula(lock_like), flat_profile(1.0, 50.0), budget_s=enough)
     assert not any("ran out" in w for w in searched.warnings)
     assert any(t.source == "search" for t in searched.trials)
 
@@ -241,17 +253,15 @@ def test_a_run_that_fails_ends_the_final() -> None:
             return 300.0
         return min(c.slots * 15.0, 353.0)
 
-    class KneeMiss(FormulaTuner):
-        def _measure(self, config: ServerConfig, source: str, predicted: float) -> Trial:
-            trial = super()._measure(config, source, predicted)
-            if config.label == "1×1 gevent" and runs[config.label] == 1:
-                return dataclasses.replace(trial, capacity_rps=0.6 * trial.throughput_rps)
-            return trial
+    def knee_miss(config: ServerConfig, trial: Trial) -> Trial:
+        if config.label == "1×1 gevent" and runs[config.label] == 1:
+            return dataclasses.replace(trial, capacity_rps=0.6 * trial.throughput_rps)
+        return trial
 
-    result = KneeMiss(surface, flat_profile(1.0, 60.0)).run()
+    result = run(Formula(surface, tweak=knee_miss), flat_profile(1.0, 60.0))
     assert runs["1×1 gevent"] == 2
-    gevent = next(t for t in result.trials if t.config.label == "1×1 gevent")
-    assert not gevent.feasible and gevent.reason == "errors"
+    gevent = result.trial("1x1-gevent")
+    assert gevent is not None and not gevent.feasible and gevent.reason == "errors"
     assert result.recommendation is not None and result.recommendation.worker_class == "gthread"
 
 
@@ -262,21 +272,22 @@ def test_a_rival_whose_first_check_failed_at_the_knee_gets_a_fair_final() -> Non
     runs: dict[str, int] = {}
 
     def surface(c: ServerConfig) -> float:
+        runs[c.label] = runs.get(c.label, 0) + 1
         if c.worker_class == "gevent":
             return 400.0 if c.workers == 1 else 300.0
         return min(c.slots * 15.0, 353.0)
 
-    class KneeMiss(FormulaTuner):
-        def _measure(self, config: ServerConfig, source: str, predicted: float) -> Trial:
-            runs[config.label] = runs.get(config.label, 0) + 1
-            trial = super()._measure(config, source, predicted)
-            if config.label == "1×1 gevent" and runs[config.label] == 1:
-                return dataclasses.replace(trial, capacity_rps=0.6 * trial.throughput_rps)
-            return trial
+    def knee_miss(config: ServerConfig, trial: Trial) -> Trial:
+        if config.label == "1×1 gevent" and runs[config.label] == 1:
+            return dataclasses.replace(trial, capacity_rps=0.6 * trial.throughput_rps)
+        return trial
 
-    rec = KneeMiss(surface, flat_profile(1.0, 60.0)).run().recommendation
+    result = run(Formula(surface, tweak=knee_miss), flat_profile(1.0, 60.0))
     assert runs["1×1 gevent"] == 3
+    rec = result.recommendation
     assert rec is not None and rec.worker_class == "gevent" and rec.workers == 1
+    gevent = result.trial(rec.trial)
+    assert gevent is not None and gevent.pooled == "median" and len(gevent.runs) == 3
 
 
 def test_a_near_miss_stopped_as_slower_gets_no_final() -> None:
@@ -285,24 +296,22 @@ def test_a_near_miss_stopped_as_slower_gets_no_final() -> None:
     runs: dict[str, int] = {}
 
     def surface(c: ServerConfig) -> float:
+        runs[c.label] = runs.get(c.label, 0) + 1
         return 1800.0 if c.label == "4×64 gthread" else min(c.slots * 10.0, 1500.0)
 
-    class StoppedEarly(FormulaTuner):
-        def _measure(self, config: ServerConfig, source: str, predicted: float) -> Trial:
-            runs[config.label] = runs.get(config.label, 0) + 1
-            trial = super()._measure(config, source, predicted)
-            if config.label == "4×64 gthread" and runs[config.label] == 1:
-                reach = VERIFY_SHARES[1] * trial.throughput_rps
-                return dataclasses.replace(
-                    trial, feasible=False, reason="slower", capacity_rps=0.0, reachable_rps=reach
-                )
-            return trial
+    def stopped_early(config: ServerConfig, trial: Trial) -> Trial:
+        if config.label == "4×64 gthread" and runs[config.label] == 1:
+            reach = VERIFY_SHARES[1] * trial.throughput_rps
+            return dataclasses.replace(
+                trial, feasible=False, reason="slower", capacity_rps=0.0, reachable_rps=reach
+            )
+        return trial
 
-    StoppedEarly(surface, flat_profile(1.0, 100.0), gevent=False).run()
+    run(Formula(surface, tweak=stopped_early), flat_profile(1.0, 100.0), gevent=False)
     assert runs["4×64 gthread"] == 1
 
 
-def _busy_final(simple_runs: list[float], seed_runs: list[float]) -> tuple[Tuner, list[str]]:
+def _busy_final(simple_runs: list[float], seed_runs: list[float]) -> TuneResult:
     """A compute-bound app where 1×1 sync and the seed's 3×6 go to a final with these runs."""
     runs: dict[str, int] = {}
 
@@ -311,19 +320,17 @@ def _busy_final(simple_runs: list[float], seed_runs: list[float]) -> tuple[Tuner
         table = {"1×1 sync": simple_runs, "3×6 gthread": seed_runs}.get(c.label)
         return table[n - 1] / VERIFY_SHARES[0] if table else 80.0
 
-    tuner = FormulaTuner(surface, flat_profile(7.0, 7.2), gevent=False, busy=0.97)
-    result = tuner.run()
-    return tuner, list(result.recommendation.reasons if result.recommendation else ())
+    return run(Formula(surface, busy=0.97), flat_profile(7.0, 7.2), gevent=False)
 
 
 def test_on_a_busy_cpu_more_slots_must_win_every_run_of_the_final() -> None:
     # Medians 104 against 100 (4%, outside the tie), but 3×6 lost one run: one request per core.
-    tuner, why = _busy_final([100.0, 104.0, 96.0], [104.0, 99.0, 108.0])
-    rec = tuner._result(search.baselines(1)).recommendation
+    result = _busy_final([100.0, 104.0, 96.0], [104.0, 99.0, 108.0])
+    rec = result.recommendation
     assert rec is not None and (rec.workers, rec.threads) == (1, 1)
-    assert any("did not beat it in every one of 3 runs" in line for line in why)
+    assert any("did not beat it in every one of 3 runs" in line for line in rec.reasons)
     # Every run of 3×6 above every run of 1×1: the measurements stand.
-    tuner, why = _busy_final([100.0, 104.0, 96.0], [120.0, 118.0, 121.0])
-    rec = tuner._result(search.baselines(1)).recommendation
+    result = _busy_final([100.0, 104.0, 96.0], [120.0, 118.0, 121.0])
+    rec = result.recommendation
     assert rec is not None and (rec.workers, rec.threads) == (3, 6)
-    assert not any("did not beat it" in line for line in why)
+    assert not any("did not beat it" in line for line in rec.reasons)

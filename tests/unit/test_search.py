@@ -7,9 +7,11 @@ import dataclasses
 
 from tests.reportdata import flat_profile
 from tunicorn import search
+from tunicorn.measure import cannot_win
 from tunicorn.record import ClientStats, Latency, ServerConfig, ServerStats, Trial
+from tunicorn.settle import pooled as pool_runs
 from tunicorn.target import Target
-from tunicorn.tune import Tuner, TuneSettings, _pooled
+from tunicorn.tune import TuneSettings, tune
 
 
 def trial(workers: int, threads: int, capacity: float, *, p95: float = 50.0, pss: float = 40.0,
@@ -60,9 +62,9 @@ def test_infeasible_and_zero_capacity_trials_are_never_picked() -> None:
 
 def test_neighbours_stay_on_the_lattice_and_within_bounds() -> None:
     around = {search.key(c) for c in search.neighbours(ServerConfig(1, 4, "gthread"), 8, 64)}
-    assert around == {(2, 4, "gthread"), (1, 3, "gthread"), (1, 6, "gthread"), (2, 3, "gthread")}
+    assert around == {"2x4-gthread", "1x3-gthread", "1x6-gthread", "2x3-gthread"}
     assert {search.key(c) for c in search.neighbours(ServerConfig(1, 1, "gevent"), 8, 64)} == {
-        (2, 1, "gevent")
+        "2x1-gevent"
     }
     edge = search.neighbours(ServerConfig(8, 64, "gthread"), 8, 64)
     assert all(c.workers <= 8 and c.threads <= 64 for c in edge)
@@ -79,50 +81,68 @@ def test_model_starts_compute_single_threaded_and_waiting_with_many_threads() ->
     assert small.threads == 8
 
 
-def tuner(**settings: object) -> Tuner:
-    base = {"cpus": 1, "memory_mib": 1792.0, **settings}
-    return Tuner(Target(kind="app", app="m:app", label="t"), (), TuneSettings(**base))  # type: ignore[arg-type]
+def test_a_trial_that_peaks_under_the_best_less_the_tie_cannot_win() -> None:
+    assert cannot_win(150.0, 200.0)
+    assert not cannot_win(199.0, 200.0)  # within the tie: it could still win
+    assert not cannot_win(1.0, 0.0)  # nothing to beat: measured in full
 
 
-def test_a_trial_that_peaks_under_the_best_is_pruned_but_never_a_baseline() -> None:
-    t = tuner()
-    t.trials[search.key(ServerConfig(1, 8, "gthread"))] = trial(1, 8, 200.0)
-    assert t._cannot_win("search", 150.0)
-    assert not t._cannot_win("search", 199.0)  # within the tie: it could still win
-    assert not t._cannot_win("baseline", 10.0)  # a baseline's capacity is part of the answer
-    assert not tuner(prune=False)._cannot_win("search", 1.0)
+def test_baselines_are_measured_in_full_and_prune_off_measures_everything_in_full() -> None:
+    asked: list[tuple[str, float]] = []
+
+    def measure(config: ServerConfig, source: str, beat_rps: float) -> Trial:
+        asked.append((source, beat_rps))
+        return trial(config.workers, config.threads, 10.0 * config.slots, source=source)
+
+    def go(**settings: object) -> None:
+        asked.clear()
+        base = {"cpus": 1, "memory_mib": 1792.0, "gevent": False, "budget_s": 1e9, **settings}
+        tune(
+            Target(kind="app", app="m:app", label="t"), (), TuneSettings(**base),  # type: ignore[arg-type]
+            profile=flat_profile(1.0, 100.0), measure=measure,
+        )  # fmt: skip
+
+    go()
+    assert all(beat == 0.0 for source, beat in asked if source == "baseline")
+    assert any(beat > 0 for source, beat in asked if source == "search")
+    go(prune=False)
+    assert all(beat == 0.0 for _, beat in asked)
 
 
 def test_pooling_two_runs_keeps_the_mean_capacity_and_the_worse_p95() -> None:
     first, again = trial(2, 1, 100.0, p95=40.0), trial(2, 1, 90.0, p95=60.0)
-    pooled = _pooled([first, again])
+    pooled = pool_runs([first, again])
     assert pooled.capacity_rps == 95.0 and pooled.latency_ms.p95 == 60.0
-    assert pooled.feasible and pooled.note.startswith("mean of 2 runs")
+    assert pooled.feasible and pooled.pooled == "mean"
+    assert [r.capacity_rps for r in pooled.runs] == [100.0, 90.0]
 
 
 def test_pooling_three_runs_keeps_the_medians_so_one_dip_does_not_count() -> None:
     runs = [trial(1, 1, 72.0, p95=13.0), trial(1, 1, 112.0, p95=30.0), trial(1, 1, 110.0, p95=20.0)]
-    pooled = _pooled(runs)
+    pooled = pool_runs(runs)
     assert pooled.capacity_rps == 110.0 and pooled.latency_ms.p95 == 20.0
-    assert pooled.note.startswith("median of 3 runs: 72.0, 112.0, 110.0")
+    assert pooled.pooled == "median"
+    assert [r.capacity_rps for r in pooled.runs] == [72.0, 112.0, 110.0]
 
 
 def test_a_contender_that_fails_its_second_run_is_not_usable() -> None:
-    failed = dataclasses.replace(trial(2, 4, 0.0), feasible=False, reason="errors", server=object())  # type: ignore[arg-type]
-    pooled = _pooled([trial(2, 4, 100.0), failed])
+    failed = dataclasses.replace(
+        trial(2, 4, 0.0), feasible=False, reason="errors", server=ServerStats(pss_mib_peak=50.0)
+    )
+    pooled = pool_runs([trial(2, 4, 100.0), failed])
     assert not pooled.feasible and pooled.reason == "errors"
 
 
 def test_a_step_that_paid_off_is_tried_again_twice_as_long() -> None:
-    def ext(a: ServerConfig, b: ServerConfig) -> tuple[int, int, str] | None:
+    def ext(a: ServerConfig, b: ServerConfig) -> str | None:
         nxt = search.extend(a, b, 8, 64)
         return None if nxt is None else search.key(nxt)
 
-    assert ext(ServerConfig(3, 1, "sync"), ServerConfig(4, 1, "sync")) == (6, 1, "sync")
-    assert ext(ServerConfig(4, 1, "sync"), ServerConfig(6, 1, "sync")) == (8, 1, "sync")  # clamped
+    assert ext(ServerConfig(3, 1, "sync"), ServerConfig(4, 1, "sync")) == "6x1-sync"
+    assert ext(ServerConfig(4, 1, "sync"), ServerConfig(6, 1, "sync")) == "8x1-sync"  # clamped
     assert ext(ServerConfig(6, 1, "sync"), ServerConfig(8, 1, "sync")) is None  # already at the cap
-    assert ext(ServerConfig(1, 4, "gthread"), ServerConfig(1, 6, "gthread")) == (1, 12, "gthread")
-    assert ext(ServerConfig(1, 1, "gevent"), ServerConfig(2, 1, "gevent")) == (4, 1, "gevent")
+    assert ext(ServerConfig(1, 4, "gthread"), ServerConfig(1, 6, "gthread")) == "1x12-gthread"
+    assert ext(ServerConfig(1, 1, "gevent"), ServerConfig(2, 1, "gevent")) == "4x1-gevent"
     assert ext(ServerConfig(1, 1, "sync"), ServerConfig(1, 1, "gevent")) is None
 
 
@@ -134,8 +154,8 @@ def test_the_climb_follows_what_a_stopped_trial_could_reach_but_the_pick_does_no
     gevent = trial(1, 1, 770.0, cls="gevent")
     pool = [stopped, verified, gevent]
     lead = search.leader(pool, "threads")
-    assert lead is not None and search.key(lead.config) == (4, 32, "gthread")
-    assert search.key(search.leader(pool, "gevent").config) == (1, 1, "gevent")
+    assert lead is not None and search.key(lead.config) == "4x32-gthread"
+    assert search.key(search.leader(pool, "gevent").config) == "1x1-gevent"
     assert search.best(pool) is gevent  # only measured capacity can be picked
     failed = dataclasses.replace(
         trial(8, 64, 0.0), feasible=False, reason="errors", reachable_rps=900.0

@@ -141,7 +141,9 @@ def tune(
       tunicorn tune app:app --plan B2 --slo-p95 300 --json run.json --html run.html
       tunicorn tune . --cpus 2 --memory 3.5GB --emit deploy/
     """
-    from tunicorn.tune import TuneEvents, Tuner, TuneSettings
+    from tunicorn.emit import with_commands
+    from tunicorn.tune import TuneEvents, TuneSettings
+    from tunicorn.tune import tune as run_tune
 
     n_cpus, memory_mib, plan_name = constraints(plan, cpus, memory)
     tgt = resolve(target, demo=demo)
@@ -166,9 +168,10 @@ def tune(
         f"{budget:g} s, workload: {', '.join(r.path for r in requests)}"
     )
     try:
-        result = Tuner(tgt, requests, settings, events=events, log_dir=log_dir).run()
+        result = run_tune(tgt, requests, settings, events=events, log_dir=log_dir)
     finally:
         printer.line.clear()
+    result = with_commands(result)
     result = _with_code_warnings(result, tgt)
     terminal.print_tune(result)
     if json_path:

@@ -6,6 +6,7 @@ format to `Format` without a module is a type error, not a silent fallthrough.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from typing import TYPE_CHECKING, Literal, NoReturn, get_args
 
@@ -19,6 +20,8 @@ from tunicorn.emit.interface import (
     WorkerClass,
     make_spec,
 )
+from tunicorn.errors import UsageError
+from tunicorn.record import Recommendation, TuneResult
 
 if TYPE_CHECKING or sys.version_info >= (3, 11):
     from typing import assert_never
@@ -43,6 +46,7 @@ __all__ = [
     "emitter",
     "make_spec",
     "render",
+    "with_commands",
 ]
 
 
@@ -66,3 +70,26 @@ def emitter(fmt: Format) -> Emitter:
 
 def render(fmt: Format, spec: EmitSpec) -> str:
     return emitter(fmt).render(spec)
+
+
+def with_commands(result: TuneResult) -> TuneResult:
+    """A tune's result with the pick's startup command, az line and app settings written.
+
+    The decision is made first (recommend.decide); writing it out is this stage's job. App
+    settings are left empty where they cannot express the pick (a worker class).
+    """
+    rec = result.recommendation
+    if rec is None:
+        return result
+    spec = make_spec(rec.workers, rec.threads, rec.worker_class, app=rec.app)
+    try:
+        app_settings = render("appsettings", spec).strip()
+    except UsageError:
+        app_settings = ""
+    written: Recommendation = dataclasses.replace(
+        rec,
+        startup_command=spec.command(),
+        az_command=render("az", spec).strip(),
+        app_settings=app_settings,
+    )
+    return dataclasses.replace(result, recommendation=written)

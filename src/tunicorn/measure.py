@@ -249,6 +249,51 @@ def cannot_win(reachable_rps: float, beat_rps: float) -> bool:
     return beat_rps > 0 and reachable_rps * 1.02 < beat_rps * (1 - model.TIE)
 
 
+def find_capacity(
+    peak_rps: float,
+    check: Callable[[float], LoadResult | None],
+    slo_p95_ms: float,
+    beat_rps: float = 0.0,
+    out_of_time: Callable[[], bool] = lambda: False,
+) -> tuple[float, LoadResult | None, str]:
+    """The highest open-loop rate, as a share of the closed loop's `peak_rps`, that meets the
+    SLO with no errors: (capacity, the check that found it, "") or (figure, None, reason).
+
+    Try 85% first; on a miss, step down (60%, 35%) and then bisect once between the last miss
+    and the first pass, so capacity is not rounded down to a coarse ladder. A step that could
+    no longer beat `beat_rps` ends the search as "slower", with the most it could reach.
+    `check(rate)` runs one open loop (None when stopped).
+    """
+
+    def passes(result: LoadResult) -> bool:
+        return not result.errors and result.latency_ms.p95 <= slo_p95_ms
+
+    best: tuple[float, LoadResult | None] = (0.0, None)
+    lo, hi = 0.0, 1.0
+    for share in VERIFY_SHARES:
+        if cannot_win(share * peak_rps, beat_rps):
+            return share * peak_rps, None, "slower"
+        result = check(share * peak_rps)
+        if result is None:
+            break
+        if result.errors:
+            return 0.0, None, "errors"
+        if passes(result):
+            best, lo = (result.throughput_rps, result), share
+            break
+        hi = share
+    if best[1] is None:
+        return 0.0, None, "slo"
+    mid = (lo + hi) / 2
+    if lo < VERIFY_SHARES[0] and not out_of_time() and not cannot_win(mid * peak_rps, beat_rps):
+        result = check(mid * peak_rps)
+        if result is not None and result.errors:
+            return 0.0, None, "errors"
+        if result is not None and passes(result) and result.throughput_rps > best[0]:
+            best = (result.throughput_rps, result)
+    return best[0], best[1], ""
+
+
 class TrialMeter:
     """Measures one configuration's capacity on a fresh server: a `Measure`.
 
@@ -310,8 +355,11 @@ class TrialMeter:
                 reason = "memory"
             else:
                 # On "slower", the figure is the most the trial could still have reached.
-                bound, at, reason = self._find_capacity(
-                    server.url, sat, clients, timeout, phases, beat_rps
+                def check(rate: float) -> LoadResult | None:
+                    return self._verify(server.url, rate, clients, timeout, phases)
+
+                bound, at, reason = find_capacity(
+                    sat.throughput_rps, check, p.slo_p95_ms, beat_rps, self.out_of_time
                 )
                 capacity = 0.0 if reason else bound
             server.check_alive()
@@ -355,54 +403,13 @@ class TrialMeter:
             reachable_rps=round(bound, 2) if reason == "slower" else 0.0,
         )
 
-    def _find_capacity(
-        self,
-        url: str,
-        sat: LoadResult,
-        clients: int,
-        timeout: float,
-        phases: list[LoadResult],
-        beat_rps: float,
-    ) -> tuple[float, LoadResult | None, str]:
-        """The highest open-loop rate (as a share of the saturation rate) that meets the SLO.
-
-        Try 85% first; on a miss, step down and then bisect once between the last miss and
-        the first pass, so capacity is not rounded down to a coarse ladder. A step that
-        could no longer beat `beat_rps` ends the search ("slower").
-        """
-        best: tuple[float, LoadResult | None] = (0.0, None)
-        lo, hi = 0.0, 1.0
-        for share in VERIFY_SHARES:
-            if cannot_win(share * sat.throughput_rps, beat_rps):
-                return share * sat.throughput_rps, None, "slower"
-            ok, check = self._verify(url, share * sat.throughput_rps, clients, timeout, phases)
-            if check is None:
-                break
-            if check.errors:
-                return 0.0, None, "errors"
-            if ok:
-                best, lo = (check.throughput_rps, check), share
-                break
-            hi = share
-        if best[1] is None:
-            return 0.0, None, "slo"
-        mid = (lo + hi) / 2
-        if lo < VERIFY_SHARES[0] and not self.out_of_time() and not cannot_win(
-            mid * sat.throughput_rps, beat_rps
-        ):
-            ok, check = self._verify(url, mid * sat.throughput_rps, clients, timeout, phases)
-            if check is not None and check.errors:
-                return 0.0, None, "errors"
-            if ok and check is not None and check.throughput_rps > best[0]:
-                best = (check.throughput_rps, check)
-        return best[0], best[1], ""
-
     def _verify(
         self, url: str, rate: float, clients: int, timeout: float, phases: list[LoadResult]
-    ) -> tuple[bool, LoadResult | None]:
+    ) -> LoadResult | None:
+        """One SLO check: an open loop at `rate`; None when stopped (Ctrl-C)."""
         p = self.plan
         if rate <= 0 or self._stopped():
-            return False, None
+            return None
         duration = min(max(p.verify_s, 30 / rate), 8.0)
         check = run_load(
             LoadSpec(url=url, requests=p.requests, rate=rate,
@@ -411,7 +418,7 @@ class TrialMeter:
             on_tick=self.on_tick, stop=self.stop,
         )  # fmt: skip
         phases.append(check)
-        return (not check.errors and check.latency_ms.p95 <= p.slo_p95_ms), check
+        return check
 
     def _stopped(self) -> bool:
         return self.stop is not None and self.stop.is_set()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tunicorn import plans
+from tunicorn import model, plans
 from tunicorn.check import check, concurrency_line, has_errors, parse_settings_json
 from tunicorn.errors import UsageError
 from tunicorn.record import CheckResult, from_json, to_json
@@ -180,6 +180,17 @@ def test_memory_over_plan_is_an_error_and_says_estimate() -> None:
 def test_worker_memory_option_changes_the_verdict() -> None:
     result = run("clean", plan=plans.get("B1"), worker_memory_mib=600.0)
     assert "memory-over-plan" in codes(result, "error")
+
+
+def test_memory_warning_uses_the_share_tune_and_recommend_use() -> None:
+    b1 = plans.get("B1")
+    per_worker = b1.memory_mib * model.MEMORY_SHARE / 3  # clean's startup.txt runs 3 workers
+    # Just within the share (far over 75% of the plan): nothing to say.
+    assert "memory-over-plan" not in codes(run("clean", plan=b1, worker_memory_mib=per_worker - 5))
+    over = run("clean", plan=b1, worker_memory_mib=per_worker + 5)
+    found = [f for f in over.findings if f.code == "memory-over-plan"]
+    assert [f.level for f in found] == ["warning"]  # over the share, still under the plan
+    assert f"over the {model.MEMORY_SHARE:.0%}" in found[0].message
 
 
 def test_timeout_over_frontend_is_a_warning_for_a_user_command() -> None:

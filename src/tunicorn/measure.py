@@ -36,6 +36,7 @@ from tunicorn.record import (
     Trial,
 )
 from tunicorn.sample import Sampler
+from tunicorn.settings import running_class
 from tunicorn.target import Target
 
 TickCallback = Callable[[Tick], None]
@@ -192,7 +193,7 @@ def measure(
             load, stats = sampled_load(server, spec, on_tick=on_tick, stop=stop)
         server.check_alive()
         running = dataclasses.replace(server.config, worker_class=server.running_worker_class())
-        if config.worker_class == "sync" and config.threads > 1:
+        if running_class(config.worker_class, config.threads) != config.worker_class:
             warnings.append(
                 f"--threads {config.threads} with the sync worker runs as gthread "
                 "(gunicorn switches silently); reported as gthread."

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import numpy.typing as npt
 
+from tunicorn import settings
 from tunicorn.record import MemoryProfile, ModelBaseline, ServerConfig
 
 FloatArray = npt.NDArray[np.float64]
@@ -159,19 +160,17 @@ def memory_cap_threads(
     *,
     headroom: float = 1 - MEMORY_SHARE,
     master_mib: float = 0.0,
+    cap: int = settings.MAX_THREADS.default,
 ) -> int:
-    """How many threads per worker fit for `workers` workers (0 when the workers alone do not)."""
+    """How many threads per worker fit for `workers` workers (0 when the workers alone do not),
+    at most `cap`: long before memory runs out, the GIL and the app's locks are the limit."""
     _check_positive(workers=workers)
     usable = usable_memory_mib(budget_mib, headroom, master_mib) / workers
     if usable < base_mib:
         return 0
     if thread_mib <= 0:
-        return UNLIMITED_THREADS
-    return min(1 + math.floor((usable - base_mib) / thread_mib + 1e-9), UNLIMITED_THREADS)
-
-
-# Where memory is no limit on threads: long before this, locks and the GIL are.
-UNLIMITED_THREADS = 1024
+        return cap
+    return min(1 + math.floor((usable - base_mib) / thread_mib + 1e-9), cap)
 
 
 # --- Universal Scalability Law ---------------------------------------------------------------

@@ -158,7 +158,7 @@ def model_only(
         f"Memory: about {estimate:.0f} MiB ({workers} × {per_worker:.0f} + "
         f"{MASTER_MEMORY_MIB:.0f} MiB master) of {memory_mib:.0f} MiB."
     )
-    worker_class = "gthread" if threads > 1 else "sync"
+    worker_class = settings.class_for_threads(threads)
     if worker_class == "gthread":
         reasons.append("Worker class: gthread, which is what gunicorn runs for threads > 1.")
 

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from tunicorn.settings import running_class
+from tunicorn.settings import GUNICORN_TIMEOUT, running_class
 
 SCHEMA_VERSION = 1
 
@@ -27,7 +27,7 @@ class ServerConfig:
     workers: int = 1
     threads: int = 1
     worker_class: str = "sync"
-    timeout: int = 30
+    timeout: int = GUNICORN_TIMEOUT
 
     def effective(self) -> ServerConfig:
         """The configuration as the server really runs it (`settings.running_class`)."""

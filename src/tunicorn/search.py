@@ -19,6 +19,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 
 from tunicorn import model
 from tunicorn.record import Profile, ServerConfig, Trial
+from tunicorn.settings import class_for_threads
 
 THREAD_LADDER = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
 TIE = model.TIE
@@ -51,7 +52,7 @@ def ladder_at_least(n: int) -> int:
 
 
 def with_threads(workers: int, threads: int) -> ServerConfig:
-    return ServerConfig(workers, threads, "sync" if threads == 1 else "gthread")
+    return ServerConfig(workers, threads, class_for_threads(threads))
 
 
 def model_start(profile: Profile, cpus: int, fits: Callable[[ServerConfig], bool]) -> ServerConfig:

@@ -47,6 +47,7 @@ class Setting(Generic[T]):
     short: str = ""
     choices: tuple[str, ...] = ()
     default_text: str = ""  # how the help shows a default that is computed, not fixed
+    zero_ok: bool = False  # a number that may be zero (a warm-up, a ratio)
     commands: tuple[str, ...] = ()  # where the flag appears, for the generated docs
 
 
@@ -105,7 +106,8 @@ KEEPALIVE: Setting[bool] = Setting(
     "keepalive",
     False,
     "switch",
-    "Reuse client connections, or open one per request (many users).",
+    "Reuse each client's connection, or open a new one per request like users who pause "
+    "longer than gunicorn's 2 s keep-alive (gthread workers then share the load).",
     flag="--keep-alive/--new-connections",
     commands=("bench", "tune"),
 )
@@ -207,6 +209,7 @@ BENCH_WARMUP: Setting[float] = Setting(
     "Seconds of load before measuring.",
     flag="--warmup",
     commands=("bench",),
+    zero_ok=True,
 )
 REQUEST_TIMEOUT: Setting[float] = Setting(
     "request_timeout_s",

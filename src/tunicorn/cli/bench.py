@@ -6,9 +6,9 @@ from urllib.parse import urlsplit
 
 import click
 
-from tunicorn import record
+from tunicorn import record, settings
 from tunicorn.cli import cli
-from tunicorn.cli.options import NON_NEGATIVE_FLOAT, POSITIVE_FLOAT, POSITIVE_INT, parse_paths
+from tunicorn.cli.options import POSITIVE_FLOAT, POSITIVE_INT, option, parse_paths
 from tunicorn.errors import UsageError
 from tunicorn.load import LoadSpec
 from tunicorn.measure import measure, measure_url
@@ -17,41 +17,28 @@ from tunicorn.report import console, terminal
 from tunicorn.report.progress import TickPrinter
 from tunicorn.target import is_loopback, preflight, resolve
 
-WORKER_CLASSES = ("sync", "gthread", "gevent")
-
 
 @cli.command(context_settings={"show_default": True})
 @click.argument("target", required=False)
 @click.option("--demo", is_flag=True, help="Run the bundled demo app (the seed's slow Flask app).")
-@click.option("--workers", "-w", type=POSITIVE_INT, default=1, help="gunicorn worker processes.")
-@click.option("--threads", "-t", type=POSITIVE_INT, default=1, help="Threads per worker.")
-@click.option(
-    "--worker-class", "-k", type=click.Choice(WORKER_CLASSES), default="sync",
-    help="gunicorn worker class (sync with --threads > 1 runs as gthread).",
-)  # fmt: skip
-@click.option("--timeout", type=POSITIVE_INT, default=30, help="gunicorn worker timeout, seconds.")
-@click.option("--concurrency", "-c", type=POSITIVE_INT, default=None,
-              help="Closed loop: clients that each send the next request when one is answered. "
-              "[default: 8]")  # fmt: skip
+@option(settings.WORKERS)
+@option(settings.THREADS)
+@option(settings.WORKER_CLASS)
+@option(settings.TIMEOUT)
+@option(settings.CONCURRENCY, default=None)
 @click.option("--rate", "-r", type=POSITIVE_FLOAT, default=None,
               help="Open loop: requests per second, whatever the server does (latency counts "
               "from when each was due).")  # fmt: skip
-@click.option("--duration", "-d", type=POSITIVE_FLOAT, default=10.0, help="Measured seconds.")
-@click.option(
-    "--warmup", type=NON_NEGATIVE_FLOAT, default=1.0, help="Seconds of load before measuring."
-)
+@option(settings.DURATION)
+@option(settings.BENCH_WARMUP)
 @click.option("--path", "-p", "paths", multiple=True, metavar="PATH[=WEIGHT]",
               help="Request path, repeatable, with an optional weight: "
               "--path /io=3 --path /cpu.")  # fmt: skip
-@click.option("--keep-alive/--new-connections", "keepalive", default=False,
-              help="Reuse each client's connection, or open a new one per request like users who "
-              "pause longer than gunicorn's 2 s keep-alive "
-              "(gthread workers then share the load).")  # fmt: skip
+@option(settings.KEEPALIVE)
 @click.option("--cpus", type=POSITIVE_INT, default=None,
               help="Pin the server to N cores and the load generator to the others "
               "(emulates a plan).")  # fmt: skip
-@click.option("--request-timeout", type=POSITIVE_FLOAT, default=30.0,
-              help="Seconds before a request counts as timed out.")  # fmt: skip
+@option(settings.REQUEST_TIMEOUT)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the result as JSON to this file.")  # fmt: skip
 @click.option("--html", "html_path", type=click.Path(dir_okay=False, writable=True), default=None,
@@ -77,12 +64,12 @@ def bench(
     timeout: int,
     concurrency: int | None,
     rate: float | None,
-    duration: float,
-    warmup: float,
+    duration_s: float,
+    bench_warmup_s: float,
     paths: tuple[str, ...],
     keepalive: bool,
     cpus: int | None,
-    request_timeout: float,
+    request_timeout_s: float,
     json_path: str | None,
     html_path: str | None,
     port: int,
@@ -119,15 +106,15 @@ def bench(
 
         check_import(tgt)
         base = ""
-    default_c = 8 if rate is None else max(64, int(rate * 2))
+    default_c = settings.CONCURRENCY.default if rate is None else max(64, int(rate * 2))
     spec = LoadSpec(
         url=base,
         requests=requests,
         concurrency=concurrency or default_c,
         rate=rate,
-        duration_s=duration,
-        warmup_s=warmup,
-        timeout_s=request_timeout,
+        duration_s=duration_s,
+        warmup_s=bench_warmup_s,
+        timeout_s=request_timeout_s,
         keepalive=keepalive,
     )
     config = ServerConfig(

@@ -11,9 +11,9 @@ import click
 from rich.markup import escape
 
 from tunicorn import check as checking
-from tunicorn import plans, record
+from tunicorn import plans, record, settings
 from tunicorn.cli import cli
-from tunicorn.cli.options import SIZE
+from tunicorn.cli.options import option
 from tunicorn.errors import UsageError
 from tunicorn.record import CheckResult
 
@@ -36,8 +36,8 @@ _SOURCE = {
               help="App settings from `az webapp config appsettings list` (JSON).")
 @click.option("--startup", metavar="COMMAND",
               help="The site's Startup Command, as set in the portal or with --startup-file.")
-@click.option("--worker-memory", type=SIZE, metavar="SIZE",
-              help="Memory of one worker (e.g. 120MiB); default: an estimate of 60 MiB.")
+@option(settings.WORKER_MEMORY, default=None,
+        shown=f"an estimate of {settings.WORKER_MEMORY.default:g} MiB")  # fmt: skip
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), metavar="FILE",
               help="Write the result as JSON ('-' for stdout).")
 @click.pass_context
@@ -48,7 +48,7 @@ def check_command(
     settings: tuple[str, ...],
     settings_json: str | None,
     startup: str | None,
-    worker_memory: float | None,
+    worker_memory_mib: float | None,
     json_path: str | None,
 ) -> int:
     """Say what App Service will actually run for PATH, and what is risky in it.
@@ -62,7 +62,7 @@ def check_command(
     plan = plans.get(plan_name) if plan_name else None
     merged = _settings(settings_json, settings)
     result = checking.check(Path(path), settings=merged, startup=startup, plan=plan,
-                            worker_memory_mib=worker_memory)
+                            worker_memory_mib=worker_memory_mib)
     if json_path == "-":
         click.echo(record.to_json(result))
     else:

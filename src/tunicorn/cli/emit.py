@@ -9,36 +9,20 @@ from typing import cast
 import click
 
 from tunicorn import emit as emitting
+from tunicorn import settings
 from tunicorn import target as targets
 from tunicorn.cli import cli
-from tunicorn.cli.options import POSITIVE_INT
+from tunicorn.cli.options import option
 from tunicorn.errors import UsageError
 from tunicorn.report import console as out
 
 
 @cli.command("emit")
 @click.argument("target", required=False)
-@click.option("--workers", type=POSITIVE_INT, required=True, help="gunicorn worker processes.")
-@click.option(
-    "--threads",
-    type=POSITIVE_INT,
-    default=1,
-    show_default=True,
-    help="Threads per worker (more than 1 runs as gthread).",
-)
-@click.option(
-    "--worker-class",
-    type=click.Choice(emitting.WORKER_CLASSES),
-    default=None,
-    help="Default: sync, or gthread when --threads > 1.",
-)
-@click.option(
-    "--timeout",
-    type=POSITIVE_INT,
-    default=emitting.APP_SERVICE_TIMEOUT,
-    show_default=True,
-    help="Worker timeout in seconds (App Service uses 600).",
-)
+@option(settings.WORKERS, default=None, shown="")
+@option(settings.THREADS)
+@option(settings.WORKER_CLASS, default=None, shown="sync, or gthread when --threads > 1")
+@option(settings.DEPLOY_TIMEOUT)
 @click.option(
     "--format",
     "fmt",
@@ -57,10 +41,10 @@ from tunicorn.report import console as out
 )
 def emit_command(
     target: str | None,
-    workers: int,
+    workers: int | None,
     threads: int,
     worker_class: str | None,
-    timeout: int,
+    deploy_timeout: int,
     fmt: str,
     resource_group: str,
     app_name: str,
@@ -75,8 +59,12 @@ def emit_command(
       tunicorn emit --workers 3 --threads 6
       tunicorn emit . --workers 2 --threads 4 --format conf -o gunicorn.conf.py
     """
+    if workers is None:
+        raise UsageError(
+            "Give --workers N (and --threads N): emit writes a configuration you chose."
+        )
     app = _app_for(target)
-    spec = emitting.make_spec(workers, threads, worker_class, app=app, timeout=timeout)
+    spec = emitting.make_spec(workers, threads, worker_class, app=app, timeout=deploy_timeout)
     spec = dataclasses.replace(spec, resource_group=resource_group, site_name=app_name)
     for note in spec.notes:
         out.warn(note)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from tunicorn import plans
+from tunicorn.errors import UsageError
 from tunicorn.load.scenario import Request
+from tunicorn.settings import Setting
 
 # Recent click makes ParamType generic; older releases (click>=8.1 is allowed) cannot subscript it.
 if TYPE_CHECKING:
@@ -116,3 +120,92 @@ def parse_paths(paths: tuple[str, ...] | list[str]) -> tuple[Request, ...]:
                 )
         out.append(Request(path=path, weight=weight))
     return tuple(out)
+
+
+# -- options generated from settings.py ------------------------------------------------------
+
+F = TypeVar("F", bound=Callable[..., Any])
+_UNSET = object()
+
+
+def _param_type(setting: Setting[Any]) -> _AnyParamType | None:
+    kind = setting.kind
+    if kind == "int":
+        return POSITIVE_INT
+    if kind == "float":
+        return POSITIVE_FLOAT
+    if kind in ("seconds", "ratio"):
+        return NON_NEGATIVE_FLOAT if kind == "ratio" or setting.zero_ok else POSITIVE_FLOAT
+    if kind == "size":
+        return SIZE
+    if kind == "choice":
+        return click.Choice(setting.choices)
+    return None
+
+
+def _shown_default(setting: Setting[Any], default: object) -> str:
+    if setting.default_text:
+        return setting.default_text
+    if default is None and setting.default is not None:
+        shown: object = setting.default  # the CLI leaves it unset and the code supplies it
+    else:
+        return ""
+    if setting.kind == "size":
+        return f"{shown:g}MiB"
+    return f"{shown:g}" if isinstance(shown, float) else str(shown)
+
+
+def option(
+    setting: Setting[Any], *, default: object = _UNSET, help: str = "", shown: str | None = None
+) -> Callable[[F], F]:
+    """The click option for `setting`: its flag, type, default and help, declared once.
+
+    The parameter is named after the setting, so a command's function takes `budget_s`,
+    `slo_p95_ms`, … whatever the flag is called. `default` overrides the declared one where
+    the command leaves the value unset for the code to supply (the help still shows the
+    declared default, or `shown`, "" for none).
+    """
+    if not setting.flag:
+        raise ValueError(f"setting {setting.name} has no command-line flag")
+    value = setting.default if default is _UNSET else default
+    text = help or setting.help
+    shown = _shown_default(setting, value) if shown is None else shown
+    if shown:
+        text += f" [default: {shown}]"
+    decls = [setting.flag, *([setting.short] if setting.short else []), setting.name]
+    if setting.kind == "switch":
+        return click.option(
+            setting.flag, setting.name, default=value, help=text, show_default=not shown
+        )
+    if setting.kind == "flag":
+        return click.option(*decls, is_flag=True, default=value, help=text)
+    kwargs: dict[str, Any] = {"default": value, "help": text}
+    param_type = _param_type(setting)
+    if param_type is not None:
+        kwargs["type"] = param_type
+    kwargs["show_default"] = not shown  # where the help says it already, not twice
+    return click.option(*decls, **kwargs)
+
+
+def machine(
+    plan: str | None, cpus: int | None, memory_mib: float | None, *, default: str | None = None
+) -> tuple[int, float, str]:
+    """One resolution of --plan | --cpus --memory for every command: (cores, MiB, plan name).
+
+    With neither, the `default` plan is used (tune's B1), or, without one, the user is asked.
+    """
+    if plan and (cpus or memory_mib):
+        raise UsageError("Give either --plan or --cpus with --memory, not both.")
+    if cpus or memory_mib:
+        if not (cpus and memory_mib):
+            raise UsageError(
+                "--cpus and --memory go together (e.g. --cpus 1 --memory 1.75GB), or use --plan B1."
+            )
+        return cpus, memory_mib, ""
+    if not plan and default is None:
+        raise UsageError(
+            "Give --plan (e.g. --plan B1) or both --cpus and --memory "
+            "(e.g. --cpus 1 --memory 1.75GiB)."
+        )
+    chosen = plans.get(plan or str(default))
+    return chosen.vcpus, chosen.memory_mib, chosen.name

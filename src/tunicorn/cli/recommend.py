@@ -8,34 +8,23 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from tunicorn import emit, plans, recommend, record
+from tunicorn import emit, recommend, record, settings
 from tunicorn.cli import cli
-from tunicorn.cli.options import NON_NEGATIVE_FLOAT, POSITIVE_INT, SIZE
+from tunicorn.cli.options import machine, option
 from tunicorn.errors import UsageError
 from tunicorn.report import console as out
 
 
 @cli.command("recommend")
-@click.option("--cpus", type=POSITIVE_INT, help="Cores of the plan.")
-@click.option("--memory", type=SIZE, help="Memory of the plan, e.g. 1.75GiB or 3.5GB.")
-@click.option("--plan", help="An App Service plan (B1, P1v3, …) instead of --cpus/--memory.")
-@click.option(
-    "--worker-memory",
-    type=SIZE,
-    help=f"PSS of one worker, with a unit, e.g. 150MiB "
-    f"[default: {recommend.DEFAULT_WORKER_MEMORY_MIB:.0f}MiB, a small Flask app].",
-)
-@click.option(
-    "--thread-memory",
-    type=SIZE,
-    help=f"Memory one more thread adds [default: {recommend.DEFAULT_THREAD_MEMORY_MIB:g}MiB].",
-)
-@click.option(
-    "--io-wait-ratio",
-    type=NON_NEGATIVE_FLOAT,
-    help=f"W/C: time a request waits per unit of CPU time; 0 = CPU-bound "
-    f"[default: {recommend.DEFAULT_IO_WAIT_RATIO:g}, I/O-bound].",
-)
+@option(settings.CPUS, help="Cores of the plan.")
+@option(settings.MEMORY, help="Memory of the plan, e.g. 1.75GiB or 3.5GB.")
+@option(settings.PLAN, default=None, shown="",
+        help="An App Service plan (B1, P1v3, …) instead of --cpus/--memory.")  # fmt: skip
+@option(settings.WORKER_MEMORY, default=None,
+        shown=f"{settings.WORKER_MEMORY.default:g}MiB, a small Flask app")  # fmt: skip
+@option(settings.THREAD_MEMORY, default=None)
+@option(settings.IO_WAIT_RATIO, default=None,
+        shown=f"{settings.IO_WAIT_RATIO.default:g}, I/O-bound")  # fmt: skip
 @click.option(
     "--app",
     "app",
@@ -51,10 +40,10 @@ from tunicorn.report import console as out
 )
 def recommend_command(
     cpus: int | None,
-    memory: float | None,
+    memory_mib: float | None,
     plan: str | None,
-    worker_memory: float | None,
-    thread_memory: float | None,
+    worker_memory_mib: float | None,
+    thread_memory_mib: float | None,
     io_wait_ratio: float | None,
     app: str,
     json_path: Path | None,
@@ -66,23 +55,13 @@ def recommend_command(
       tunicorn recommend --plan B1
       tunicorn recommend --cpus 2 --memory 3.5GiB --worker-memory 150MiB --io-wait-ratio 9
     """
-    plan_name = ""
-    if plan is not None:
-        if cpus is not None or memory is not None:
-            raise UsageError("Give either --plan or --cpus and --memory, not both.")
-        chosen = plans.get(plan)
-        cpus, memory, plan_name = chosen.vcpus, chosen.memory_mib, chosen.name
-    if cpus is None or memory is None:
-        raise UsageError(
-            "Give --plan (e.g. --plan B1) or both --cpus and --memory "
-            "(e.g. --cpus 1 --memory 1.75GiB)."
-        )
+    n_cpus, memory, plan_name = machine(plan, cpus, memory_mib)
     result = recommend.model_only(
-        cpus,
+        n_cpus,
         memory,
         plan=plan_name,
-        worker_memory_mib=worker_memory,
-        thread_memory_mib=thread_memory,
+        worker_memory_mib=worker_memory_mib,
+        thread_memory_mib=thread_memory_mib,
         io_wait_ratio=io_wait_ratio,
     )
     choice = result.recommendation

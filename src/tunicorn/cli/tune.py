@@ -6,17 +6,15 @@ from pathlib import Path
 
 import click
 
-from tunicorn import plans, record
+from tunicorn import record, settings
 from tunicorn.cli import cli
-from tunicorn.cli.options import POSITIVE_FLOAT, POSITIVE_INT, SIZE, parse_paths
+from tunicorn.cli.options import POSITIVE_INT, machine, option, parse_paths
 from tunicorn.errors import UsageError
 from tunicorn.load import Request
 from tunicorn.load.scenario import load_scenario
 from tunicorn.record import ServerConfig, Tick, Trial
 from tunicorn.report import console, terminal
 from tunicorn.target import Target, check_import, list_routes, resolve
-
-DEFAULT_PLAN = "B1"
 
 
 def workload(target: Target, paths: tuple[str, ...], scenario: str | None) -> tuple[Request, ...]:
@@ -34,25 +32,6 @@ def workload(target: Target, paths: tuple[str, ...], scenario: str | None) -> tu
             "measure with --path /some/path (repeatable, weights as /path=3) or --scenario FILE."
         )
     return tuple(Request(path=r) for r in routes)
-
-
-def constraints(plan: str | None, cpus: int | None, memory: float | None) -> tuple[int, float, str]:
-    if plan and (cpus or memory):
-        raise UsageError("Give either --plan or --cpus with --memory, not both.")
-    if cpus or memory:
-        if not (cpus and memory):
-            raise UsageError(
-                "--cpus and --memory go together (e.g. --cpus 1 --memory 1.75GB), or use --plan B1."
-            )
-        return cpus, memory, ""
-    chosen = plans.get(plan or DEFAULT_PLAN)
-    if not plan:
-        console.info(
-            f"No --plan given: tuning for {chosen.name} "
-            f"({chosen.vcpus} vCPU, {chosen.memory_gb:g} GB), "
-            "App Service's usual starting plan."
-        )
-    return chosen.vcpus, chosen.memory_mib, chosen.name
 
 
 class TrialPrinter:
@@ -85,27 +64,18 @@ class TrialPrinter:
 @cli.command(context_settings={"show_default": True})
 @click.argument("target", required=False)
 @click.option("--demo", is_flag=True, help="Tune the bundled demo app.")
-@click.option("--plan", default=None,
-              help="App Service plan to fit (tunicorn plans lists them). "
-              f"[default: {DEFAULT_PLAN}]")  # fmt: skip
-@click.option("--cpus", type=POSITIVE_INT, default=None,
-              help="Cores of the target machine (with --memory).")  # fmt: skip
-@click.option("--memory", type=SIZE, default=None,
-              help="Memory of the target machine, e.g. 1.75GB, 3.5GiB.")  # fmt: skip
-@click.option("--slo-p95", type=POSITIVE_FLOAT, default=None,
-              help="Latency target: p95 in ms. "
-              "[default: 2.5 × one user's p95, at least 100]")  # fmt: skip
-@click.option("--budget", type=POSITIVE_FLOAT, default=150.0, help="Seconds to spend measuring.")
+@option(settings.PLAN, default=None)
+@option(settings.CPUS)
+@option(settings.MEMORY)
+@option(settings.SLO_P95)
+@option(settings.BUDGET)
 @click.option("--path", "-p", "paths", multiple=True, metavar="PATH[=WEIGHT]",
               help="Paths to load (repeatable, weighted: /io=3). "
               "[default: every GET route]")  # fmt: skip
 @click.option("--scenario", type=click.Path(dir_okay=False), default=None,
               help="TOML file of weighted requests.")  # fmt: skip
-@click.option("--keep-alive/--new-connections", "keepalive", default=False,
-              help="Reuse client connections, or open one per request (many users).")  # fmt: skip
-@click.option("--gevent/--no-gevent", default=None,
-              help="Try the gevent worker. "
-              "[default: when installed and the app mostly waits]")  # fmt: skip
+@option(settings.KEEPALIVE)
+@option(settings.GEVENT)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
               help="Write the whole run as JSON.")  # fmt: skip
 @click.option("--html", "html_path", type=click.Path(dir_okay=False), default=None,
@@ -120,9 +90,9 @@ def tune(
     demo: bool,
     plan: str | None,
     cpus: int | None,
-    memory: float | None,
-    slo_p95: float | None,
-    budget: float,
+    memory_mib: float | None,
+    slo_p95_ms: float | None,
+    budget_s: float,
     paths: tuple[str, ...],
     scenario: str | None,
     keepalive: bool,
@@ -145,7 +115,12 @@ def tune(
     from tunicorn.tune import TuneEvents, TuneSettings
     from tunicorn.tune import tune as run_tune
 
-    n_cpus, memory_mib, plan_name = constraints(plan, cpus, memory)
+    n_cpus, memory, plan_name = machine(plan, cpus, memory_mib, default=settings.PLAN.default)
+    if not (plan or cpus or memory_mib):
+        console.info(
+            f"No --plan given: tuning for {plan_name} ({n_cpus} vCPU, {memory / 1024:g} GB), "
+            "App Service's usual starting plan."
+        )
     tgt = resolve(target, demo=demo)
     if tgt.is_url:
         raise UsageError(
@@ -154,8 +129,8 @@ def tune(
         )
     check_import(tgt)
     requests = workload(tgt, paths, scenario)
-    settings = TuneSettings(
-        cpus=n_cpus, memory_mib=memory_mib, slo_p95_ms=slo_p95, budget_s=budget,
+    asked = TuneSettings(
+        cpus=n_cpus, memory_mib=memory, slo_p95_ms=slo_p95_ms, budget_s=budget_s,
         plan=plan_name, gevent=gevent, keepalive=keepalive,
     )  # fmt: skip
     printer = TrialPrinter()
@@ -164,11 +139,11 @@ def tune(
         tick=printer.tick,
     )  # fmt: skip
     console.info(
-        f"Tuning {tgt.app} for {plan_name or f'{n_cpus} cores, {memory_mib:.0f} MiB'} within "
-        f"{budget:g} s, workload: {', '.join(r.path for r in requests)}"
+        f"Tuning {tgt.app} for {plan_name or f'{n_cpus} cores, {memory:.0f} MiB'} within "
+        f"{budget_s:g} s, workload: {', '.join(r.path for r in requests)}"
     )
     try:
-        result = run_tune(tgt, requests, settings, events=events, log_dir=log_dir)
+        result = run_tune(tgt, requests, asked, events=events, log_dir=log_dir)
     finally:
         printer.line.clear()
     result = with_commands(result)

@@ -11,17 +11,10 @@ import sys
 from typing import TYPE_CHECKING, Literal, NoReturn, get_args
 
 from tunicorn.emit import appsettings, az, azure, conf, dockerfile, procfile
-from tunicorn.emit.interface import (
-    APP_SERVICE_TIMEOUT,
-    DEFAULT_APP,
-    WORKER_CLASSES,
-    EmitSpec,
-    Emitter,
-    WorkerClass,
-    make_spec,
-)
+from tunicorn.emit.interface import DEFAULT_APP, EmitSpec, Emitter, make_spec
 from tunicorn.errors import UsageError
 from tunicorn.record import Recommendation, TuneResult
+from tunicorn.settings import APP_SERVICE_TIMEOUT, WORKER_CLASSES, WorkerClass
 
 if TYPE_CHECKING or sys.version_info >= (3, 11):
     from typing import assert_never

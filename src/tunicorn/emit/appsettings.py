@@ -8,8 +8,9 @@ default command (see DESIGN.md, "Platform facts"). It never adds a worker class,
 
 from __future__ import annotations
 
-from tunicorn.emit.interface import APP_SERVICE_TIMEOUT, EmitSpec, Emitter
+from tunicorn.emit.interface import EmitSpec, Emitter
 from tunicorn.errors import UsageError
+from tunicorn.settings import APP_SERVICE_TIMEOUT
 from tunicorn.target import APP_SERVICE_MODULES
 
 

@@ -9,15 +9,12 @@ from __future__ import annotations
 import dataclasses
 import shlex
 from collections.abc import Callable
-from typing import Literal, get_args
 
 from tunicorn.errors import UsageError
+from tunicorn.settings import APP_SERVICE_TIMEOUT, WORKER_CLASSES, WorkerClass, class_for_threads
 
-WorkerClass = Literal["sync", "gthread", "gevent"]
-WORKER_CLASSES: tuple[WorkerClass, ...] = get_args(WorkerClass)
-
-# App Service's own default; its front end gives up after 230 s whatever gunicorn says.
-APP_SERVICE_TIMEOUT = 600
+# App Service's own timeout (settings.APP_SERVICE_TIMEOUT); its front end gives up after 230 s
+# whatever gunicorn says.
 DEFAULT_APP = "app:app"
 
 
@@ -89,7 +86,7 @@ def make_spec(
     notes: list[str] = []
     kind: WorkerClass
     if worker_class is None:
-        kind = "gthread" if threads > 1 else "sync"
+        kind = class_for_threads(threads)
     elif worker_class == "sync":
         kind = "sync"
         if threads > 1:

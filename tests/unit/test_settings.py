@@ -1,0 +1,50 @@
+"""Settings are declared once (settings.py): the CLI, the tuner's defaults and the README's
+table all come from the same declarations, so they cannot drift apart."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import click
+import pytest
+
+from tunicorn import settings
+from tunicorn.cli import cli
+from tunicorn.tune import TuneSettings
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_the_readme_table_is_the_generated_one() -> None:
+    table = settings.markdown()
+    assert table in README.read_text(encoding="utf-8"), (
+        "README's settings table is out of date: paste tunicorn.settings.markdown() into it"
+    )
+
+
+@pytest.mark.parametrize("setting", [s for s in settings.SETTINGS if s.flag], ids=lambda s: s.name)
+def test_each_flag_is_on_the_commands_it_names(setting: settings.Setting[object]) -> None:
+    for name in setting.commands:
+        command = cli.commands[name]
+        options = [p for p in command.params if isinstance(p, click.Option)]
+        flags = {f for p in options for f in (*p.opts, *p.secondary_opts)}
+        assert setting.flag.split("/")[0] in flags, f"{setting.flag} is missing from {name}"
+        param = next(p for p in command.params if p.name == setting.name)
+        assert param.default in (setting.default, None)  # None: the code supplies the default
+
+
+def test_the_tuners_defaults_are_the_declared_ones() -> None:
+    declared = {s.name: s.default for s in settings.SETTINGS}
+    del declared["plan"]  # TuneSettings.plan is the resolved plan's name ("" for --cpus/--memory)
+    for field in dataclasses.fields(TuneSettings):
+        if field.name in declared and field.default is not dataclasses.MISSING:
+            assert field.default == declared[field.name], field.name
+
+
+def test_sync_with_threads_runs_as_gthread_and_nothing_else_changes() -> None:
+    assert settings.running_class("sync", 4) == "gthread"
+    assert settings.running_class("sync", 1) == "sync"
+    assert settings.running_class("gthread", 1) == "gthread"
+    assert settings.running_class("gevent", 8) == "gevent"
+    assert settings.class_for_threads(1) == "sync" and settings.class_for_threads(2) == "gthread"

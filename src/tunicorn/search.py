@@ -65,7 +65,7 @@ def model_start(profile: Profile, cpus: int, fits: Callable[[ServerConfig], bool
     if profile.cpu_ms <= 0 or profile.wait_compute_ratio < 0.25:
         start = ServerConfig(workers, 1, "sync")  # compute-bound: threads only add GIL contention
     else:
-        slots = math.ceil(cpus * profile.wall_ms / profile.cpu_ms)
+        slots = model.slots_to_saturate(cpus, profile.wall_ms, profile.cpu_ms)
         start = with_threads(workers, ladder_at_least(math.ceil(slots / workers)))
     while not fits(start) and (start.threads > 1 or start.workers > 1):
         start = _smaller(start)

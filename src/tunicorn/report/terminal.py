@@ -103,7 +103,10 @@ _REASONS = {
 
 
 def trial_status(trial: Trial) -> str:
-    return "ok" if trial.feasible else _REASONS.get(trial.reason, trial.reason)
+    status = "ok" if trial.feasible else _REASONS.get(trial.reason, trial.reason)
+    if trial.runs:
+        status += f" ({trial.pooled or 'pooled'} of {len(trial.runs)} runs)"
+    return status
 
 
 def trial_line(trial: Trial, prefix: str) -> str:
@@ -141,11 +144,9 @@ def tune_tables(result: TuneResult) -> list[Table]:
     order = sorted(
         result.trials, key=lambda t: (not t.feasible, -t.capacity_rps, -t.throughput_rps)
     )
+    pick = rec.trial if rec is not None else ""
     for t in order:
-        picked = rec is not None and (
-            (t.config.workers, t.config.threads, t.config.worker_class)
-            == (rec.workers, rec.threads, rec.worker_class)
-        )
+        picked = t.key == pick
         measured = t.server is not None
         trials.add_row(
             t.config.label + (" ◀ pick" if picked else ""),

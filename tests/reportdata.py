@@ -1,19 +1,27 @@
-"""Synthetic but realistic records for the report tests, built from pure constructors.
+"""Synthetic but realistic records for the report tests, built from the real record types.
 
 They describe the bundled demo app (mostly waiting on a 200 ms "external API") on a B1
 plan, so the numbers tell the seed's story: App Service's 1 × 1 default serves a few
 requests per second with a flat CPU graph, while a measured workers × threads pick serves
 ~25× more. Everything is deterministic (seeded), so a golden file can depend on it.
+
+What tune and probe write themselves is taken from them, not copied here: the baselines'
+configurations, display names and roles (`search.baselines`, `model.baselines`), the model
+figures (`model`), predicted memory (`model.predict_pss`) and the probe's reading of its
+waves (`probe.infer`, `verdict_text`, …). If tune and the report drift apart, a test fails.
 """
 
 from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from hdrh.histogram import HdrHistogram
 
+from tunicorn import model, search
+from tunicorn import probe as probing
+from tunicorn.emit import make_spec
 from tunicorn.record import (
     Baseline,
     BenchResult,
@@ -22,15 +30,18 @@ from tunicorn.record import (
     Latency,
     MemoryProfile,
     ModelFigures,
+    ProbeResult,
     Profile,
     Recommendation,
     RouteProfile,
+    Run,
     Sample,
     ServerConfig,
     ServerStats,
     Tick,
     Trial,
     TuneResult,
+    Wave,
 )
 
 # The demo workload: /io ×3, /cpu ×1, / ×1 (weighted means below match the routes).
@@ -41,23 +52,28 @@ ROUTES = (
 )
 CPU_MS = 5.86
 WALL_MS = 126.3
-USL = {"usl_lambda": 7.9, "usl_sigma": 0.03, "usl_kappa": 0.0006}
 MEMORY = MemoryProfile(base_mib=95.0, per_worker_mib=140.0, per_thread_mib=1.8)
-BUDGET_MIB = 1792.0
+CPUS = 1  # B1
+PLAN_MIB = 1792.0
 SLO_MS = 500.0
 
 
-def usl(n: float) -> float:
-    lam, sig, kap = USL["usl_lambda"], USL["usl_sigma"], USL["usl_kappa"]
-    return lam * n / (1 + sig * (n - 1) + kap * n * (n - 1))
+def made_up_throughput(slots: float) -> float:
+    """Throughput against slots for these fixtures: a curve invented to rise, flatten near 40
+    slots and dip a little after. Not a model, and not part of any record."""
+    return 7.9 * slots / (1 + 0.03 * (slots - 1) + 0.0006 * slots * (slots - 1))
 
 
-def predicted_pss(workers: int, threads: int) -> float:
-    return (
-        MEMORY.base_mib
-        + (workers - 1) * MEMORY.per_worker_mib
-        + workers * (threads - 1) * MEMORY.per_thread_mib
-    )
+def baselines(cpus: int = CPUS) -> list[tuple[str, str, ServerConfig]]:
+    """(role, display name, configuration) of each baseline, as tune measures and names them."""
+    return [
+        (rule.name, name, config)
+        for (name, config), rule in zip(search.baselines(cpus), model.baselines(cpus), strict=True)
+    ]
+
+
+def predicted_pss(config: ServerConfig) -> float:
+    return model.predict_pss(MEMORY, config)
 
 
 def samples(rps: float, pss: float, processes: int, *, seconds: float = 12.0) -> tuple[Sample, ...]:
@@ -121,18 +137,19 @@ class TrialSpec:
     worker_class: str = ""
     jitter: float = 1.0
     note: str = ""
-    extra: dict[str, float] = field(default_factory=dict)
+    runs: int = 0  # measured this many times and pooled (mean of two, median of more)
 
 
 SPECS = (
-    TrialSpec(1, 1, "baseline", worker_class="sync"),
-    TrialSpec(3, 1, "baseline", worker_class="sync"),
-    TrialSpec(3, 6, "baseline"),
+    *(
+        TrialSpec(c.workers, c.threads, "baseline", worker_class=c.worker_class)
+        for _role, _name, c in baselines()
+    ),
     TrialSpec(2, 8, "model", jitter=0.98),
     TrialSpec(4, 6, "model", jitter=1.01),
-    TrialSpec(4, 8, "model", jitter=1.02),
+    TrialSpec(4, 8, "model", jitter=1.02, runs=2),  # the pick, measured again for a close rival
     TrialSpec(2, 16, "search", jitter=0.97),
-    TrialSpec(3, 12, "search", jitter=0.99),
+    TrialSpec(3, 12, "search", jitter=0.99, runs=3),
     TrialSpec(6, 8, "search", jitter=0.97),
     TrialSpec(4, 12, "search", jitter=0.98),
     TrialSpec(6, 16, "search", reason="errors", note="worker timeouts under load (502)"),
@@ -142,6 +159,21 @@ SPECS = (
 )
 
 
+def pooled_runs(capacity: float, throughput: float, pss: float, n: int) -> tuple[Run, ...]:
+    """n runs around the pooled figures: the middle one (or the two, for a mean) at them."""
+    spread = [1.0] if n == 1 else [1 - 0.02 * (n - 1) + 0.04 * i for i in range(n)]
+    return tuple(
+        Run(
+            capacity_rps=round(capacity * f, 1),
+            throughput_rps=round(throughput * f, 1),
+            p95_ms=round(200.0 / f, 1),
+            pss_mib_peak=round(pss, 1),
+            cpu_cores_busy=0.6,
+        )
+        for f in spread
+    )
+
+
 def make_trial(spec: TrialSpec, clients: int = 64) -> Trial:
     config = ServerConfig(
         workers=spec.workers,
@@ -149,7 +181,7 @@ def make_trial(spec: TrialSpec, clients: int = 64) -> Trial:
         worker_class=spec.worker_class or ("gthread" if spec.threads > 1 else "sync"),
         timeout=30,
     )
-    pss = predicted_pss(spec.workers, spec.threads)
+    pss = predicted_pss(config)
     if spec.reason in ("memory", "failed"):
         return Trial(
             config=config,
@@ -167,7 +199,7 @@ def make_trial(spec: TrialSpec, clients: int = 64) -> Trial:
             note=spec.note,
         )
     slots = config.slots
-    throughput = round(usl(slots) * spec.jitter, 1)
+    throughput = round(made_up_throughput(slots) * spec.jitter, 1)
     capacity = round(throughput * 0.92, 1)
     if slots == 1:
         capacity = 4.0  # one slot: the mix's 200 ms waits blow p95 past the SLO early
@@ -175,6 +207,7 @@ def make_trial(spec: TrialSpec, clients: int = 64) -> Trial:
     if spec.reason == "errors":
         errors, capacity = 37, 0.0
     requests = int(throughput * 10)
+    runs = pooled_runs(capacity, throughput, pss, spec.runs) if spec.runs else ()
     return Trial(
         config=config,
         source=spec.source,
@@ -182,7 +215,7 @@ def make_trial(spec: TrialSpec, clients: int = 64) -> Trial:
         reason=spec.reason,
         capacity_rps=capacity,
         throughput_rps=throughput,
-        requests=requests,
+        requests=requests * max(1, spec.runs),
         errors=errors,
         latency_ms=latency_at(slots, clients),
         server=server_stats(throughput, pss, spec.workers + 1),
@@ -191,43 +224,70 @@ def make_trial(spec: TrialSpec, clients: int = 64) -> Trial:
         ),
         predicted_pss_mib=round(pss, 1),
         note=spec.note,
+        runs=runs,
+        pooled=("mean" if spec.runs == 2 else "median") if spec.runs else "",
     )
 
 
-BASELINE_NAMES = {
-    (1, 1): "App Service default",
-    (3, 1): "MULTIWORKERS (2 × cores + 1)",
-    (3, 6): "seed article (3 × 6)",
-}
-BASELINE_ROLES = {(1, 1): "app-service-default", (3, 1): "multiworkers", (3, 6): "seed-3x6"}
+def make_baseline(trial: Trial, name: str, role: str) -> Baseline:
+    """A baseline as tune records it: its trial's figures, and the key back to that trial."""
+    return Baseline(
+        name=name,
+        workers=trial.config.workers,
+        threads=trial.config.threads,
+        worker_class=trial.config.worker_class,
+        throughput_rps=trial.throughput_rps,
+        capacity_rps=trial.capacity_rps,
+        latency_ms=trial.latency_ms,
+        pss_mib_peak=trial.server.pss_mib_peak if trial.server else trial.predicted_pss_mib,
+        feasible=trial.feasible,
+        reason=trial.note if not trial.feasible else "",
+        trial=trial.key,
+        role=role,
+    )
+
+
+def make_profile() -> Profile:
+    return Profile(
+        target="demo",
+        app="tunicorn.demo.app:app",
+        routes=ROUTES,
+        memory=MEMORY,
+        startup_s=0.8,
+        cpu_ms=CPU_MS,
+        wall_ms=WALL_MS,
+        p95_ms=203.0,
+        cores_here=2,
+    )
+
+
+def model_figures(profile: Profile, cpus: int = CPUS, plan_mib: float = PLAN_MIB) -> ModelFigures:
+    """What tune writes under `model`, from the same model functions."""
+    return ModelFigures(
+        cpu_ms=profile.cpu_ms,
+        wall_ms=profile.wall_ms,
+        wait_compute_ratio=round(profile.wait_compute_ratio, 3) if profile.cpu_ms > 0 else -1.0,
+        cpu_bound_rps=round(model.cpu_bound_or_zero(cpus, profile.cpu_ms), 2),
+        slots_to_saturate=float(model.slots_to_saturate(cpus, profile.wall_ms, profile.cpu_ms)),
+        memory_budget_mib=round(model.memory_budget_mib(plan_mib), 1),
+        memory_share=model.MEMORY_SHARE,
+    )
 
 
 def make_tune(*, with_profile: bool = True, specs: tuple[TrialSpec, ...] = SPECS) -> TuneResult:
     trials = tuple(make_trial(s) for s in specs)
     feasible = [t for t in trials if t.feasible]
     pick = max(feasible, key=lambda t: t.capacity_rps) if feasible else None
-    baselines = tuple(
-        Baseline(
-            name=BASELINE_NAMES[(t.config.workers, t.config.threads)],
-            workers=t.config.workers,
-            threads=t.config.threads,
-            worker_class=t.config.worker_class,
-            throughput_rps=t.throughput_rps,
-            capacity_rps=t.capacity_rps,
-            latency_ms=t.latency_ms,
-            pss_mib_peak=t.server.pss_mib_peak if t.server else 0.0,
-            feasible=t.feasible,
-            trial=t.key,
-            role=BASELINE_ROLES[(t.config.workers, t.config.threads)],
-        )
-        for t in trials
-        if t.source == "baseline"
+    by_key = {t.key: t for t in trials}
+    named = tuple(
+        make_baseline(by_key[config.key], name, role)
+        for role, name, config in baselines()
+        if config.key in by_key
     )
     rec = None
     verdict = "No configuration met the SLO."
     if pick is not None:
         c = pick.config
-        default = baselines[0]
         rec = Recommendation(
             workers=c.workers,
             threads=c.threads,
@@ -249,37 +309,30 @@ def make_tune(*, with_profile: bool = True, specs: tuple[TrialSpec, ...] = SPECS
             ),
             az_command='az webapp config set --startup-file "gunicorn …"',
         )
+        default = next((b for b in named if b.role == "app-service-default"), None)
         verdict = (
             f"Use {c.workers} workers × {c.threads} threads: {pick.capacity_rps:.0f} req/s within "
-            f"p95 ≤ 500 ms, {pick.capacity_rps / default.capacity_rps:.0f}× App Service's default "
-            f"({default.capacity_rps:.1f} req/s)."
+            f"p95 ≤ 500 ms"
+            + (
+                f", {pick.capacity_rps / default.capacity_rps:.0f}× App Service's default "
+                f"({default.capacity_rps:.1f} req/s)."
+                if default is not None and default.capacity_rps > 0
+                else "."
+            )
         )
-    profile = None
-    if with_profile:
-        profile = Profile(
-            target="demo",
-            app="tunicorn.demo.app:app",
-            routes=ROUTES,
-            memory=MEMORY,
-            startup_s=0.8,
-            cpu_ms=CPU_MS,
-            wall_ms=WALL_MS,
-            p95_ms=203.0,
-            cores_here=2,
-        )
-    model = ModelFigures(cpu_bound_rps=round(1000 / CPU_MS, 1), cpu_ms=CPU_MS, wall_ms=WALL_MS)
+    profile = make_profile() if with_profile else None
     return TuneResult(
         target="demo",
         app="tunicorn.demo.app:app",
         recommendation=rec,
-        baselines=baselines,
+        baselines=named,
         trials=trials,
         constraints=Constraints(
-            cpus=1, memory_mib=BUDGET_MIB, slo_p95_ms=SLO_MS, plan="B1", cores_here=2
+            cpus=CPUS, memory_mib=PLAN_MIB, slo_p95_ms=SLO_MS, plan="B1", cores_here=2
         ),
         profile=profile,
         elapsed_s=143.2,
-        model=model if with_profile else None,
+        model=model_figures(profile) if profile is not None else None,
         warnings=(
             "This machine has 2 cores for 1 server core + load: figures are an upper bound.",
         ),
@@ -335,49 +388,63 @@ def make_bench(*, with_server: bool = True, with_histogram: bool = True) -> Benc
     )
 
 
-@dataclass(frozen=True)
-class Wave:
-    """The probe wave shape that render_probe expects (duck-typed)."""
+def nearest_rank(times: list[float]) -> Latency:
+    s = sorted(times)
 
-    concurrency: int
-    wall_ms: float
-    throughput_rps: float
-    latency_ms: Latency
+    def pct(p: float) -> float:
+        return s[min(len(s) - 1, max(0, math.ceil(p * len(s)) - 1))]
 
-
-@dataclass(frozen=True)
-class ProbeLike:
-    url: str
-    effective_concurrency: float
-    serial: bool
-    server: str
-    single_latency_ms: float
-    verdict: str
-    waves: tuple[Wave, ...]
-    kind: str = "probe"
+    return Latency(
+        p50=pct(0.5), p90=pct(0.9), p95=pct(0.95), p99=pct(0.99), max=s[-1],
+        mean=round(sum(s) / len(s), 3),
+    )  # fmt: skip
 
 
-def make_probe() -> ProbeLike:
-    waves = []
-    for c in (1, 2, 4, 8):
-        wall = 205.0 * c  # serial: each wave takes c × one request
-        lat = Latency(
-            p50=105.0 * (c + 1),
-            p90=190.0 * c,
-            p95=200.0 * c,
-            p99=204.0 * c,
-            max=205.0 * c,
-            mean=105.0 * (c + 1),
-        )
-        waves.append(Wave(c, wall, round(c / (wall / 1000), 2), lat))
-    return ProbeLike(
-        url="https://myapp.azurewebsites.net/io",
-        effective_concurrency=1.0,
-        serial=True,
-        server="gunicorn",
-        single_latency_ms=204.8,
-        verdict="The server handles one request at a time: 8 at once took 8× as long as one.",
+def make_wave(k: int, completion_ms: list[float], single_ms: float) -> Wave:
+    wall = max(completion_ms) + 1.5
+    throughput = round(len(completion_ms) / (wall / 1000), 2)
+    return Wave(
+        concurrency=k,
+        wall_ms=wall,
+        throughput_rps=throughput,
+        latency_ms=nearest_rank(completion_ms),
+        completion_ms=tuple(sorted(completion_ms)),
+        first_round=probing.first_round(completion_ms, single_ms),
+        busy_slots=round(throughput * single_ms / 1000, 2),
+    )
+
+
+def make_probe(*, slots: int = 1, warnings: tuple[str, ...] = ()) -> ProbeResult:
+    """An App Service app probed from outside: `slots` requests served at once, each 205 ms.
+
+    The waves stop where the probe stops (two saturated waves agree, the largest four times
+    the answer), and what it says of them is what `probe` itself says.
+    """
+    single = 204.8
+    sizes = [k for k in probing.plan_waves(32) if k <= max(4, 4 * slots)]
+    waves = [
+        make_wave(k, [205.0 * math.ceil((i + 1) / slots) + 0.7 * (i % 3) for i in range(k)], single)
+        for k in sizes
+    ]
+    inf = probing.infer([(w.concurrency, w.completion_ms) for w in waves], single)
+    server = "gunicorn"
+    return ProbeResult(
+        url="http://myapp.azurewebsites.net/io",
+        effective_concurrency=inf.effective,
+        serial=inf.effective == 1,
+        server=server,
+        single_latency_ms=single,
+        verdict=probing.verdict_text(inf, single, waves[-1].concurrency),
+        at_least=inf.at_least,
+        confidence=inf.confidence,
+        hint=probing.server_hint(server),
+        next_step=probing.next_step_text(inf, server, make_spec(3, 6).command()),
         waves=tuple(waves),
+        requests=1 + sum(sizes),
+        loopback=False,
+        max_concurrency=32,
+        elapsed_s=round(sum(w.wall_ms for w in waves) / 1000 + 0.3, 3),
+        warnings=warnings,
     )
 
 

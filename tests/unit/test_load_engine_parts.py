@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import collections
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from tunicorn.errors import UsageError
 from tunicorn.load.engine import _check, _Target, new_histogram, weighted_cycle
 from tunicorn.load.scenario import LoadSpec, Request
+from tunicorn.report.plots import decode_histogram
 
 
 def test_weighted_cycle_follows_weights_and_interleaves() -> None:
@@ -32,14 +34,24 @@ def test_weighted_cycle_rejects_bad_weights(weights: list[float]) -> None:
 
 def test_histogram_round_trip() -> None:
     hist = new_histogram()
-    for us in (150, 900, 1_200, 25_000, 3_000_000):
+    values_us = (150, 900, 1_200, 25_000, 3_000_000)
+    for us in values_us:
         hist.record_value(us)
-    encoded = hist.encode()
-    again = type(hist).decode(encoded)
-    assert again.get_total_count() == 5
+    text = hist.encode().decode("ascii")  # what the engine stores in the record
+    # Base64 of HdrHistogram's compressed V2 encoding (its cookie first), not any text at all.
+    payload = base64.b64decode(text, validate=True)
+    assert payload[:4] == bytes.fromhex("1c849314")
+    again = type(hist).decode(text.encode("ascii"))
+    assert again.get_total_count() == len(values_us)
     assert again.get_max_value() == hist.get_max_value()
-    assert again.get_value_at_percentile(50) == hist.get_value_at_percentile(50)
-    assert isinstance(encoded.decode("ascii"), str)  # stored as text in the record
+    for pct in (10, 50, 90, 99, 100):
+        assert again.get_value_at_percentile(pct) == hist.get_value_at_percentile(pct)
+    # And the report, which reads the text back for the latency plot, sees the same values.
+    points = decode_histogram(text)
+    assert points is not None
+    assert {ms for _, ms in points} == {
+        hist.get_highest_equivalent_value(us) / 1000 for us in values_us
+    }
 
 
 def test_request_bytes() -> None:

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/reportdata
 import reportdata  # noqa: E402
 from tunicorn import record  # noqa: E402
 from tunicorn.cli import cli, main  # noqa: E402
-from tunicorn.record import BenchResult, TuneResult  # noqa: E402
+from tunicorn.record import BenchResult, ProbeResult, TuneResult  # noqa: E402
 from tunicorn.report import terminal  # noqa: E402
 
 
@@ -41,6 +41,11 @@ def test_tune_result_round_trips_through_json(tune: TuneResult) -> None:
 def test_bench_result_round_trips_through_json() -> None:
     bench = reportdata.make_bench()
     assert record.from_json(record.to_json(bench), BenchResult) == bench
+
+
+def test_probe_result_round_trips_through_json() -> None:
+    probe = reportdata.make_probe(slots=2, warnings=("one warning",))
+    assert record.from_json(record.to_json(probe), ProbeResult) == probe
 
 
 def run_report(*args: str) -> str:
@@ -93,6 +98,16 @@ def test_report_html_of_bench_matches_a_direct_render(tmp_path: Path) -> None:
     out_html = tmp_path / "bench.html"
     run_report(str(path), "--html", str(out_html))
     assert out_html.read_text(encoding="utf-8") == html.render_bench(bench)
+
+
+def test_report_html_of_probe_matches_a_direct_render(tmp_path: Path) -> None:
+    from tunicorn.report import html
+
+    probe = reportdata.make_probe()
+    path = record.save(probe, tmp_path / "probe.json")
+    out_html = tmp_path / "probe.html"
+    run_report(str(path), "--html", str(out_html))
+    assert out_html.read_text(encoding="utf-8") == html.render_probe(probe)
 
 
 def test_report_renders_a_run_saved_with_fewer_keys(tmp_path: Path) -> None:

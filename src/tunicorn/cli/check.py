@@ -8,22 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.markup import escape
 
 from tunicorn import check as checking
 from tunicorn import plans, record, settings
 from tunicorn.cli import cli
 from tunicorn.cli.options import option
 from tunicorn.errors import UsageError
-from tunicorn.record import CheckResult
-
-_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
-_SOURCE = {
-    "default": "its default command; no startup command is set",
-    "settings": "the site's Startup Command",
-    "startup.txt": "startup.txt, as the Startup Command",
-    "Dockerfile": "the Dockerfile's CMD/ENTRYPOINT (custom container)",
-}
+from tunicorn.report import terminal
 
 
 @cli.command("check")
@@ -66,7 +57,7 @@ def check_command(
     if json_path == "-":
         click.echo(record.to_json(result))
     else:
-        _print(result)
+        terminal.print_check(result)
         if json_path:
             record.save(result, json_path)
     code = 1 if checking.has_errors(result) else 0
@@ -100,25 +91,3 @@ def _settings(json_file: str | None, pairs: tuple[str, ...]) -> dict[str, str]:
             )
         out[key.strip()] = value
     return out
-
-
-def _print(result: CheckResult) -> None:
-    from tunicorn.report.console import stdout
-
-    source = _SOURCE.get(result.startup_source, result.startup_source)
-    stdout.print(f"[bold]App Service will run[/] ({escape(source)}):")
-    stdout.print(f"  {escape(result.platform_command)}", soft_wrap=True)
-    stdout.print(f"  [bold]{escape(checking.concurrency_line(result))}[/]")
-    if result.server == "gunicorn":
-        stdout.print(f"  timeout {result.timeout} s, app {escape(result.module or '?')}")
-    if not result.findings:
-        stdout.print("\n[green]No findings.[/]")
-        return
-    stdout.print()
-    for f in result.findings:
-        style = _STYLE.get(f.level, "")
-        stdout.print(f"[{style}]{f.level:<7}[/] [bold]{escape(f.code)}[/]: {escape(f.message)}",
-                     soft_wrap=True)
-    errors = sum(f.level == "error" for f in result.findings)
-    warnings = sum(f.level == "warning" for f in result.findings)
-    stdout.print(f"\n{errors} error(s), {warnings} warning(s).")

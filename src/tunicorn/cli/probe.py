@@ -5,16 +5,14 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import click
-from rich.markup import escape
-from rich.table import Table
 
 from tunicorn import record
 from tunicorn.cli import cli
 from tunicorn.cli.options import POSITIVE_FLOAT, POSITIVE_INT
 from tunicorn.errors import UsageError
 from tunicorn.probe import DEFAULT_MAX_CONCURRENCY, REMOTE_BUDGET, probe
-from tunicorn.record import ProbeResult, Wave
-from tunicorn.report import console
+from tunicorn.report import console, terminal
+from tunicorn.report.progress import wave_done
 from tunicorn.target import is_loopback
 
 
@@ -62,55 +60,15 @@ def probe_cmd(
     console.info(f"Probing {shown}: waves of 1, 2, 4, … up to {max_concurrency} requests at once …")
     result = probe(
         url, path=path, max_concurrency=max_concurrency, timeout_s=timeout,
-        more_slots_command=command, on_wave=_progress,
+        more_slots_command=command, on_wave=wave_done,
     )  # fmt: skip
-    print_probe(result)
+    terminal.print_probe(result)
     if json_path:
         record.save(result, json_path)
         console.info(f"Wrote {json_path}")
     if html_path:
-        _write_html(result, html_path)
+        from tunicorn.report import html  # plotly loads only when a page is asked for
+
+        html.write_probe(result, html_path)
+        console.info(f"Wrote {html_path}")
     return 0
-
-
-def _progress(wave: Wave) -> None:
-    console.info(f"  {wave.concurrency} at once: {wave.wall_ms:.0f} ms")
-
-
-def _write_html(result: ProbeResult, path: str) -> None:
-    import importlib
-
-    try:
-        html = importlib.import_module("tunicorn.report.html")
-    except ImportError:
-        html = None
-    write = getattr(html, "write_probe", None)
-    if write is None:
-        console.warn("The HTML report is not available in this version: skipped --html.")
-        return
-    write(result, path)
-    console.info(f"Wrote {path}")
-
-
-def print_probe(result: ProbeResult) -> None:
-    out = console.stdout
-    table = Table(title=f"Waves to {escape(result.url)}", title_justify="left")
-    for name in ("at once", "wall ms", "req/s", "p50 ms", "max ms", "first round", "X·T", "errors"):
-        table.add_column(name, justify="right")
-    for w in result.waves:
-        errors = sum(w.errors.values())
-        table.add_row(
-            str(w.concurrency), f"{w.wall_ms:.0f}", f"{w.throughput_rps:.1f}",
-            f"{w.latency_ms.p50:.0f}", f"{w.latency_ms.max:.0f}", str(w.first_round),
-            f"{w.busy_slots:.1f}", str(errors) if errors else "",
-        )  # fmt: skip
-    out.print(table)
-    out.print(f"[bold]Effective concurrency:[/] {escape(result.verdict)}")
-    if result.confidence and result.confidence != "none":
-        spent = f"{result.requests} requests in {result.elapsed_s:.1f} s"
-        out.print(f"  confidence: {result.confidence} ({spent})")
-    out.print(f"[bold]Single request:[/] {result.single_latency_ms:.1f} ms")
-    out.print(f"[bold]Server:[/] {escape(result.server or '(not named)')} — {escape(result.hint)}")
-    out.print(f"[bold]Next:[/] {escape(result.next_step)}")
-    for warning in result.warnings:
-        console.warn(warning)

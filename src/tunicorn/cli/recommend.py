@@ -6,13 +6,13 @@ import dataclasses
 from pathlib import Path
 
 import click
-from rich.table import Table
 
 from tunicorn import emit, recommend, record, settings
 from tunicorn.cli import cli
 from tunicorn.cli.options import machine, option
 from tunicorn.errors import UsageError
 from tunicorn.report import console as out
+from tunicorn.report import terminal
 
 
 @cli.command("recommend")
@@ -70,7 +70,7 @@ def recommend_command(
     result = dataclasses.replace(
         result, recommendation=dataclasses.replace(choice, startup_command=command)
     )
-    _print(result)
+    terminal.print_recommend(result)
     if json_path is not None:
         try:
             record.save(result, json_path)
@@ -79,34 +79,3 @@ def recommend_command(
                 f"Cannot write {json_path}: {exc.strerror}; choose another --json."
             ) from None
         out.info(f"saved {json_path}")
-
-
-def _print(result: record.ModelRecommendation) -> None:
-    stdout = out.stdout
-    choice = result.recommendation
-    stdout.print(f"[bold yellow]{result.note}[/]")
-    table = Table(title="Recommendation", show_header=True, title_justify="left")
-    table.add_column("workers", justify="right")
-    table.add_column("threads", justify="right")
-    table.add_column("class")
-    table.add_column("slots", justify="right")
-    table.add_column("memory (est.)", justify="right")
-    table.add_row(
-        str(choice.workers), str(choice.threads), choice.worker_class, str(choice.slots),
-        f"{choice.memory_mib_estimate:.0f} MiB of {result.constraints.memory_mib:.0f}",
-    )  # fmt: skip
-    stdout.print(table)
-    stdout.print("[bold]Why[/]")
-    for reason in result.reasons:
-        stdout.print(f"  • {reason}", markup=False)
-    base = Table(title="Baselines (compare with tunicorn tune)", title_justify="left")
-    base.add_column("name")
-    base.add_column("workers × threads")
-    base.add_column("from")
-    for b in result.baselines:
-        base.add_row(b.name, f"{b.workers} × {b.threads} {b.worker_class}", b.source)
-    stdout.print(base)
-    stdout.print("[bold]Startup command[/] (App Service → Configuration → Startup Command):")
-    stdout.print(choice.startup_command, markup=False, soft_wrap=True)
-    for warning in result.warnings:
-        out.warn(warning)

@@ -26,8 +26,8 @@ def error(message: str, *, log_path: str | None = None) -> None:
         stderr.print(f"       server log: {escape(log_path)}")
 
 
-def warn(message: str) -> None:
-    stderr.print(f"[yellow]warning:[/] {escape(message)}")
+def warn(message: str, *, to: Console | None = None) -> None:
+    (to or stderr).print(f"[yellow]warning:[/] {escape(message)}")
 
 
 def info(message: str) -> None:

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from tunicorn import __version__
-from tunicorn.record import BenchResult, Latency, Trial, TuneResult
+from tunicorn.record import Baseline, BenchResult, Latency, ProbeResult, Trial, TuneResult
 from tunicorn.report import plots
+from tunicorn.report.phrases import trial_note
 
 __all__ = [
     "render_bench",
@@ -366,14 +367,15 @@ def render_bench(result: BenchResult) -> str:
 # -- tune -------------------------------------------------------------------------------------
 
 
-def _trial_row(trial: Trial, pick: Trial | None, names: dict[int, str]) -> tuple[str, list[str]]:
-    cls = "pick" if trial is pick else ("" if trial.feasible else "infeasible")
+def _trial_row(trial: Trial, pick: str, baselines: dict[str, Baseline]) -> tuple[str, list[str]]:
+    picked = trial.key == pick
+    cls = "pick" if picked else ("" if trial.feasible else "infeasible")
     mem = trial.server.pss_mib_peak if trial.server else 0.0
-    name = ("★ " if trial is pick else "") + trial.config.effective().label
-    if id(trial) in names:
-        name += f" ({names[id(trial)]})"
+    name = ("★ " if picked else "") + trial.config.effective().label
+    if trial.key in baselines:
+        name += f" ({baselines[trial.key].name})"
     measured = trial.requests > 0
-    note = trial.note or ("" if trial.feasible else f"not usable: {trial.reason}")
+    note = trial_note(trial) or ("" if trial.feasible else f"not usable: {trial.reason}")
     cells = [
         name,
         str(trial.config.slots),
@@ -390,16 +392,16 @@ def _trial_row(trial: Trial, pick: Trial | None, names: dict[int, str]) -> tuple
     return cls, cells
 
 
-def tune_cards(result: TuneResult, pick: Trial | None) -> list[Card]:
+def tune_cards(result: TuneResult) -> list[Card]:
     rec = result.recommendation
     c = result.constraints
     cards = []
-    found = plots.default_trial(result)
+    default = result.baseline(plots.DEFAULT_ROLE)
     if rec is not None:
         sub = ""
-        if found and found[1].capacity_rps > 0:
-            times = rec.capacity_rps / found[1].capacity_rps
-            sub = f"{times:,.0f}× the default's {num(found[1].capacity_rps)}"
+        if default is not None and default.capacity_rps > 0:
+            times = rec.capacity_rps / default.capacity_rps
+            sub = f"{times:,.0f}× the default's {num(default.capacity_rps)}"
         cards.append(Card("Capacity (pick)", f"{num(rec.capacity_rps)} req/s", sub))
         cards.append(
             Card(
@@ -414,8 +416,8 @@ def tune_cards(result: TuneResult, pick: Trial | None) -> list[Card]:
             else ""
         )
         cards.append(Card("Memory (PSS peak)", f"{num(rec.pss_mib_peak)} MiB", share))
-    elif found:
-        cards.append(Card("App Service default", f"{num(found[1].capacity_rps)} req/s", "capacity"))
+    elif default is not None:
+        cards.append(Card(default.name, f"{num(default.capacity_rps)} req/s", "capacity"))
     run = sum(1 for t in result.trials if t.requests > 0)
     cards.append(
         Card(
@@ -430,7 +432,6 @@ def tune_cards(result: TuneResult, pick: Trial | None) -> list[Card]:
 def render_tune(result: TuneResult) -> str:
     rec = result.recommendation
     c = result.constraints
-    pick = plots.pick_trial(result)
     plan = f"{c.plan} · " if c.plan else ""
     kicker = (
         f"tunicorn tune · {result.app or result.target} · {plan}{c.cpus} vCPU, "
@@ -459,17 +460,18 @@ def render_tune(result: TuneResult) -> str:
     header = (
         f'<header class="top{"" if rec is not None else " warn"}">'
         f'<p class="kicker">{esc(kicker)}</p>'
-        f'<h1 class="verdict">{esc(verdict)}</h1>{commands}{_cards(tune_cards(result, pick))}'
+        f'<h1 class="verdict">{esc(verdict)}</h1>{commands}{_cards(tune_cards(result))}'
         f"{reasons}{_list(result.warnings, 'warnings')}</header>"
     )
-    r_ms = plots.little_bound_ms(result)
+    figures = result.model
+    r_ms = figures.wall_ms if figures is not None else 0.0
     little = (
         f" The dashed line is Little's law: with C slots and {num(r_ms)} ms per request, at most "
         "C ÷ R requests per second."
         if r_ms > 0
         else ""
     )
-    cpu = plots.cpu_bound_rps(result)
+    cpu = figures.cpu_bound_rps if figures is not None else 0.0
     cpu_text = (
         f" The dotted line is the CPU bound: {num(cpu)} req/s on {c.cpus} core(s)." if cpu else ""
     )
@@ -526,8 +528,9 @@ def render_tune(result: TuneResult) -> str:
             ),
         ]
     )
-    names = {id(t): n for n, t in plots.baseline_trials(result)}
-    trials = sorted(result.trials, key=lambda t: (t is not pick, not t.feasible, -t.capacity_rps))
+    pick = plots.pick_key(result)
+    baselines = plots.baselines_by_trial(result)
+    trials = sorted(result.trials, key=lambda t: (t.key != pick, not t.feasible, -t.capacity_rps))
     body += _table(
         "All trials",
         "Capacity is the highest rate that met the SLO with no errors; throughput is what the "
@@ -543,7 +546,7 @@ def render_tune(result: TuneResult) -> str:
             "errors",
             "note",
         ],
-        [_trial_row(t, pick, names) for t in trials],
+        [_trial_row(t, pick, baselines) for t in trials],
     )
     return page(f"tunicorn tune · {result.app or result.target}", header, body, _footer("tune"))
 
@@ -551,38 +554,24 @@ def render_tune(result: TuneResult) -> str:
 # -- probe ------------------------------------------------------------------------------------
 
 
-def render_probe(probe: Any) -> str:
-    """Render a probe record, read by duck typing until `record.ProbeResult` settles.
-
-    Expected shape: `url: str`, `effective_concurrency: float`, `serial: bool`, `server: str`
-    (the Server header), `single_latency_ms: float`, `verdict: str`, and `waves`: a sequence
-    of objects with `concurrency: int`, `wall_ms: float`, `throughput_rps: float` and
-    `latency_ms: Latency`. Missing attributes are left out of the page, not fatal.
-    """
-    url = str(getattr(probe, "url", "") or "")
-    serial = bool(getattr(probe, "serial", False))
-    eff = getattr(probe, "effective_concurrency", None)
-    single = getattr(probe, "single_latency_ms", None)
-    server = getattr(probe, "server", "") or "not sent"
-    verdict = str(getattr(probe, "verdict", "") or "")
-    if not verdict:
-        verdict = (
-            "The server handles requests one at a time."
-            if serial
-            else f"The server handles about {num(float(eff or 0))} requests at once."
-        )
-    cards = []
-    if eff is not None:
-        cards.append(Card("Effective concurrency", num(float(eff)), "requests served at once"))
-    cards.append(
-        Card("Serial", "yes" if serial else "no", "one request at a time" if serial else "")
-    )
-    if single is not None:
-        cards.append(Card("One request alone", f"{num(float(single))} ms"))
-    cards.append(Card("Server header", str(server)))
+def render_probe(probe: ProbeResult) -> str:
+    eff = probe.effective_concurrency
+    cards = [
+        Card(
+            "Effective concurrency",
+            "no firm answer" if eff is None else f"{'≥ ' if probe.at_least else ''}{eff}",
+            "requests served at once"
+            + (f" · {probe.confidence} confidence" if probe.confidence not in ("", "none") else ""),
+        ),
+        Card("One request alone", f"{num(probe.single_latency_ms)} ms"),
+        Card("Server header", probe.server or "not sent", probe.hint),
+        Card("Sent", f"{probe.requests:,} requests", f"in {num(probe.elapsed_s)} s"),
+    ]
+    notes = [probe.next_step] if probe.next_step else []
     header = (
-        f'<header class="top{" warn" if serial else ""}"><p class="kicker">tunicorn probe · '
-        f'{esc(url)}</p><h1 class="verdict">{esc(verdict)}</h1>{_cards(cards)}</header>'
+        f'<header class="top{" warn" if probe.serial else ""}"><p class="kicker">tunicorn probe · '
+        f'{esc(probe.url)}</p><h1 class="verdict">Effective concurrency: {esc(probe.verdict)}</h1>'
+        f"{_cards(cards)}{_list(notes, 'reasons')}{_list(probe.warnings, 'warnings')}</header>"
     )
     body = _figures(
         [
@@ -604,27 +593,41 @@ def render_probe(probe: Any) -> str:
         ]
     )
     rows = []
-    for w in plots._waves(probe):
-        lat = getattr(w, "latency_ms", None)
+    for w in probe.waves:
+        errors = sum(w.errors.values())
         rows.append(
             (
                 "",
                 [
                     str(w.concurrency),
-                    num(float(getattr(w, "wall_ms", 0.0))),
-                    num(float(getattr(w, "throughput_rps", 0.0))),
-                    num(lat.p50) if lat else "–",
-                    num(lat.p95) if lat else "–",
+                    num(w.wall_ms),
+                    num(w.throughput_rps),
+                    num(w.latency_ms.p50),
+                    num(w.latency_ms.p95),
+                    str(w.first_round),
+                    num(w.busy_slots),
+                    f"{errors:,}" if errors else "",
                 ],
             )
         )
     body += _table(
         "Waves",
-        "Each wave's requests were sent at the same moment.",
-        ["requests at once", "wave wall ms", "req/s", "p50 ms", "p95 ms"],
+        "Each wave's requests were sent at the same moment. First round: the answers that came "
+        "back within half a service time of the earliest, the requests served at once; X·T: "
+        "throughput × one request's latency (Little's law), the slots busy on average.",
+        [
+            "requests at once",
+            "wave wall ms",
+            "req/s",
+            "p50 ms",
+            "p95 ms",
+            "first round",
+            "X·T",
+            "errors",
+        ],
         rows,
     )
-    return page(f"tunicorn probe · {url}", header, body, _footer("probe"))
+    return page(f"tunicorn probe · {probe.url}", header, body, _footer("probe"))
 
 
 # -- files ------------------------------------------------------------------------------------
@@ -645,5 +648,5 @@ def write_tune(result: TuneResult, path: str | Path) -> Path:
     return write(path, render_tune(result))
 
 
-def write_probe(probe: Any, path: str | Path) -> Path:
+def write_probe(probe: ProbeResult, path: str | Path) -> Path:
     return write(path, render_probe(probe))

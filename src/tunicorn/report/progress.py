@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from rich.live import Live
 from rich.text import Text
 
-from tunicorn.record import Tick
+from tunicorn.record import Tick, Wave
 from tunicorn.report import console
 
 if TYPE_CHECKING:
@@ -103,3 +103,8 @@ class LiveLine:
         if self._interactive:
             console.stderr.file.write("\r\x1b[2K")
             console.stderr.file.flush()
+
+
+def wave_done(wave: Wave) -> None:
+    """One line per probe wave as it lands: on a serial server a large wave takes seconds."""
+    console.info(f"  {wave.concurrency} at once: {wave.wall_ms:.0f} ms")

@@ -1,4 +1,9 @@
-"""The terminal summary of a run: a short table a person reads in five seconds."""
+"""The terminal summary of each record: a short table a person reads in five seconds.
+
+The live commands and `tunicorn report RUN.json` call the same printer with the same record,
+so a saved run reads exactly as it did when it ran. Results go to `out` (stdout); the
+warnings that probe, check and recommend have always sent to stderr go to `err`.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,16 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from tunicorn.record import BenchResult, Profile, Trial, TuneResult
+from tunicorn.check import concurrency_line
+from tunicorn.record import (
+    BenchResult,
+    CheckResult,
+    ModelRecommendation,
+    ProbeResult,
+    Profile,
+    Trial,
+    TuneResult,
+)
 from tunicorn.report import console
 
 if TYPE_CHECKING:
@@ -103,7 +117,10 @@ _REASONS = {
 
 
 def trial_status(trial: Trial) -> str:
-    return "ok" if trial.feasible else _REASONS.get(trial.reason, trial.reason)
+    status = "ok" if trial.feasible else _REASONS.get(trial.reason, trial.reason)
+    if trial.runs:
+        status += f" ({trial.pooled or 'pooled'} of {len(trial.runs)} runs)"
+    return status
 
 
 def trial_line(trial: Trial, prefix: str) -> str:
@@ -141,11 +158,9 @@ def tune_tables(result: TuneResult) -> list[Table]:
     order = sorted(
         result.trials, key=lambda t: (not t.feasible, -t.capacity_rps, -t.throughput_rps)
     )
+    pick = rec.trial if rec is not None else ""
     for t in order:
-        picked = rec is not None and (
-            (t.config.workers, t.config.threads, t.config.worker_class)
-            == (rec.workers, rec.threads, rec.worker_class)
-        )
+        picked = t.key == pick
         measured = t.server is not None
         trials.add_row(
             t.config.label + (" ◀ pick" if picked else ""),
@@ -238,3 +253,104 @@ def print_profile(result: Profile, out: Console | None = None) -> None:
         f"+{m.per_thread_mib:,.2f} MiB per extra thread. "
         f"Startup {result.startup_s:.2f} s."
     )
+
+
+# -- probe ----------------------------------------------------------------------------------
+
+
+def probe_table(result: ProbeResult) -> Table:
+    table = Table(title=f"Waves to {escape(result.url)}", title_justify="left")
+    for name in ("at once", "wall ms", "req/s", "p50 ms", "max ms", "first round", "X·T", "errors"):
+        table.add_column(name, justify="right")
+    for w in result.waves:
+        errors = sum(w.errors.values())
+        table.add_row(
+            str(w.concurrency), f"{w.wall_ms:.0f}", f"{w.throughput_rps:.1f}",
+            f"{w.latency_ms.p50:.0f}", f"{w.latency_ms.max:.0f}", str(w.first_round),
+            f"{w.busy_slots:.1f}", str(errors) if errors else "",
+        )  # fmt: skip
+    return table
+
+
+def print_probe(
+    result: ProbeResult, out: Console | None = None, err: Console | None = None
+) -> None:
+    out = out or console.stdout
+    out.print(probe_table(result))
+    out.print(f"[bold]Effective concurrency:[/] {escape(result.verdict)}")
+    if result.confidence and result.confidence != "none":
+        spent = f"{result.requests} requests in {result.elapsed_s:.1f} s"
+        out.print(f"  confidence: {result.confidence} ({spent})")
+    out.print(f"[bold]Single request:[/] {result.single_latency_ms:.1f} ms")
+    out.print(f"[bold]Server:[/] {escape(result.server or '(not named)')} — {escape(result.hint)}")
+    out.print(f"[bold]Next:[/] {escape(result.next_step)}")
+    for warning in result.warnings:
+        console.warn(warning, to=err)
+
+
+# -- check ----------------------------------------------------------------------------------
+
+_FINDING_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
+_STARTUP_SOURCE = {
+    "default": "its default command; no startup command is set",
+    "settings": "the site's Startup Command",
+    "startup.txt": "startup.txt, as the Startup Command",
+    "Dockerfile": "the Dockerfile's CMD/ENTRYPOINT (custom container)",
+}
+
+
+def print_check(result: CheckResult, out: Console | None = None) -> None:
+    out = out or console.stdout
+    source = _STARTUP_SOURCE.get(result.startup_source, result.startup_source)
+    out.print(f"[bold]App Service will run[/] ({escape(source)}):")
+    out.print(f"  {escape(result.platform_command)}", soft_wrap=True)
+    out.print(f"  [bold]{escape(concurrency_line(result))}[/]")
+    if result.server == "gunicorn":
+        out.print(f"  timeout {result.timeout} s, app {escape(result.module or '?')}")
+    if not result.findings:
+        out.print("\n[green]No findings.[/]")
+        return
+    out.print()
+    for f in result.findings:
+        style = _FINDING_STYLE.get(f.level, "")
+        out.print(f"[{style}]{f.level:<7}[/] [bold]{escape(f.code)}[/]: {escape(f.message)}",
+                  soft_wrap=True)  # fmt: skip
+    errors = sum(f.level == "error" for f in result.findings)
+    warnings = sum(f.level == "warning" for f in result.findings)
+    out.print(f"\n{errors} error(s), {warnings} warning(s).")
+
+
+# -- recommend (model only) -----------------------------------------------------------------
+
+
+def print_recommend(
+    result: ModelRecommendation, out: Console | None = None, err: Console | None = None
+) -> None:
+    out = out or console.stdout
+    choice = result.recommendation
+    out.print(f"[bold yellow]{escape(result.note)}[/]")
+    table = Table(title="Recommendation", show_header=True, title_justify="left")
+    table.add_column("workers", justify="right")
+    table.add_column("threads", justify="right")
+    table.add_column("class")
+    table.add_column("slots", justify="right")
+    table.add_column("memory (est.)", justify="right")
+    table.add_row(
+        str(choice.workers), str(choice.threads), choice.worker_class, str(choice.slots),
+        f"{choice.memory_mib_estimate:.0f} MiB of {result.constraints.memory_mib:.0f}",
+    )  # fmt: skip
+    out.print(table)
+    out.print("[bold]Why[/]")
+    for reason in result.reasons:
+        out.print(f"  • {reason}", markup=False)
+    base = Table(title="Baselines (compare with tunicorn tune)", title_justify="left")
+    base.add_column("name")
+    base.add_column("workers × threads")
+    base.add_column("from")
+    for b in result.baselines:
+        base.add_row(b.name, f"{b.workers} × {b.threads} {b.worker_class}", b.source)
+    out.print(base)
+    out.print("[bold]Startup command[/] (App Service → Configuration → Startup Command):")
+    out.print(choice.startup_command, markup=False, soft_wrap=True)
+    for warning in result.warnings:
+        console.warn(warning, to=err)

@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/reportdata
 
 import reportdata  # noqa: E402
 from tunicorn.cli import cli, main  # noqa: E402
+from tunicorn.emit import with_commands
 
 CHECK_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "check"
 
@@ -38,16 +39,7 @@ def returns(value: Any) -> Callable[..., Any]:
     return fake
 
 
-class FakeTuner:
-    """Stands in for tune.Tuner: takes what the CLI passes, returns the fixture run."""
-
-    result = reportdata.make_tune()
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def run(self) -> Any:
-        return self.result
+TUNED = reportdata.make_tune()  # what the fake tune() returns, whatever the CLI passes
 
 
 def live_then_report(live: list[str], json_path: Path) -> tuple[Result, Result]:
@@ -67,13 +59,13 @@ def test_bench(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 def test_tune(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr("tunicorn.tune.Tuner", FakeTuner)
+    monkeypatch.setattr("tunicorn.tune.tune", returns(TUNED))
     ran, again = live_then_report(
         ["tune", "--demo", "--plan", "B1", "--path", "/io"], tmp_path / "tune.json"
     )
     assert ran.exit_code == 0, ran.output
-    rec = FakeTuner.result.recommendation
-    assert rec is not None and rec.startup_command in ran.stdout
+    rec = with_commands(TUNED).recommendation  # the CLI has emit write the commands
+    assert rec is not None and rec.startup_command and rec.startup_command in ran.stdout
     assert "◀ pick" in ran.stdout and "(mean of 2 runs)" in ran.stdout
     assert again.stdout == ran.stdout
 

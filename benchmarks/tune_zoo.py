@@ -53,11 +53,11 @@ from tunicorn.load import Request  # noqa: E402
 from tunicorn.record import ServerConfig, Trial, to_builtins  # noqa: E402
 from tunicorn.target import Target  # noqa: E402
 from tunicorn.settings import MAX_WORKERS_PER_CORE  # noqa: E402
+from tunicorn.profile import gevent_available  # noqa: E402
 from tunicorn.tune import (  # noqa: E402
     Trials,
     TuneEvents,
     TuneSettings,
-    gevent_available,
     tune,
 )
 

@@ -209,7 +209,7 @@ def measure(
 
 # -- one trial of tune: a configuration's capacity -----------------------------------------
 
-VERIFY_SHARES = (0.85, 0.6, 0.35)  # the SLO checks, as shares of the closed loop's peak
+LADDER_STEPS = 4  # closed loops after the saturating one, at most
 
 # What the tuner asks of one measurement: the configuration, why it is measured (baseline,
 # model, search, …) and the capacity it must beat to matter (0: measure it in full).
@@ -226,6 +226,7 @@ class TrialPlan:
     slo_p95_ms: float
     budget_mib: float  # a trial whose measured PSS exceeds this is ruled out ("memory")
     gevent_clients: int  # closed-loop clients for a gevent trial (Little's slots, doubled)
+    single_ms: float = 0.0  # one request's latency alone (the profile's), for Little's bound
     warmup_s: float = 1.0
     saturate_s: float = 3.0
     verify_s: float = 3.0
@@ -250,49 +251,74 @@ def cannot_win(reachable_rps: float, beat_rps: float) -> bool:
     return beat_rps > 0 and reachable_rps * 1.02 < beat_rps * (1 - model.TIE)
 
 
+def passes(result: LoadResult, slo_p95_ms: float) -> bool:
+    return not result.errors and result.requests > 0 and result.latency_ms.p95 <= slo_p95_ms
+
+
 def find_capacity(
-    peak_rps: float,
-    check: Callable[[float], LoadResult | None],
+    sat: LoadResult,
+    closed: Callable[[int], LoadResult | None],
     slo_p95_ms: float,
+    single_ms: float,
     beat_rps: float = 0.0,
     out_of_time: Callable[[], bool] = lambda: False,
 ) -> tuple[float, LoadResult | None, str]:
-    """The highest open-loop rate, as a share of the closed loop's `peak_rps`, that meets the
-    SLO with no errors: (capacity, the check that found it, "") or (figure, None, reason).
+    """The most requests per second a closed loop sustains with p95 within the SLO and no
+    errors: (capacity, the run that showed it, "") or (figure, None, reason).
 
-    Try 85% first; on a miss, step down (60%, 35%) and then bisect once between the last miss
-    and the first pass, so capacity is not rounded down to a coarse ladder. A step that could
-    no longer beat `beat_rps` ends the search as "slower", with the most it could reach.
-    `check(rate)` runs one open loop (None when stopped).
+    `sat` is the saturating closed loop (one client per slot and a quarter more): if it meets
+    the SLO, that is the capacity. Otherwise Little's law says how many clients should: at
+    the peak rate X a closed loop of C clients waits C / X on average, so C ≈ X × SLO ×
+    mean/p95 keeps p95 within the SLO. The ladder measures there, then steps towards the peak
+    after a pass or below after a miss (at most LADDER_STEPS runs). `closed(c)` runs one
+    closed loop of c clients (None when stopped). A step that could no longer beat `beat_rps`
+    ends it as "slower", with the most it could have reached: fewer clients than the peak's
+    serve at most c / `single_ms` (Little's law at one request's latency) and never more than
+    the peak.
     """
+    if sat.errors:
+        return 0.0, None, "errors"
+    if passes(sat, slo_p95_ms):
+        return sat.throughput_rps, sat, ""
+    top = sat.concurrency
+    peak = sat.throughput_rps
 
-    def passes(result: LoadResult) -> bool:
-        return not result.errors and result.latency_ms.p95 <= slo_p95_ms
+    def reachable(c: int) -> float:
+        return min(peak, c * 1000.0 / single_ms) if single_ms > 0 else peak
 
-    best: tuple[float, LoadResult | None] = (0.0, None)
-    lo, hi = 0.0, 1.0
-    for share in VERIFY_SHARES:
-        if cannot_win(share * peak_rps, beat_rps):
-            return share * peak_rps, None, "slower"
-        result = check(share * peak_rps)
+    ratio = sat.latency_ms.mean / sat.latency_ms.p95 if sat.latency_ms.p95 > 0 else 0.5
+    clients = min(top - 1, max(1, math.floor(peak * slo_p95_ms / 1000.0 * ratio)))
+    best: LoadResult | None = None
+    low_pass, high_miss = 0, top  # the most clients that passed, the fewest that missed
+    for _ in range(LADDER_STEPS):
+        if clients <= low_pass or clients >= high_miss:
+            break
+        if cannot_win(reachable(clients), beat_rps):
+            if best is None:
+                return reachable(clients), None, "slower"
+            break
+        if best is not None and out_of_time():
+            break
+        result = closed(clients)
         if result is None:
             break
         if result.errors:
             return 0.0, None, "errors"
-        if passes(result):
-            best, lo = (result.throughput_rps, result), share
-            break
-        hi = share
-    if best[1] is None:
+        if passes(result, slo_p95_ms):
+            low_pass = clients
+            if best is None or result.throughput_rps > best.throughput_rps:
+                best = result
+            clients = (clients + high_miss) // 2  # towards the peak
+        else:
+            high_miss = clients
+            if best is not None:
+                clients = (low_pass + clients) // 2
+            else:  # no pass yet: as far below as the miss overshot, and a little more
+                over = slo_p95_ms / result.latency_ms.p95 if result.latency_ms.p95 > 0 else 0.5
+                clients = min(clients - 1, max(1, math.floor(clients * over * 0.8)))
+    if best is None:
         return 0.0, None, "slo"
-    mid = (lo + hi) / 2
-    if lo < VERIFY_SHARES[0] and not out_of_time() and not cannot_win(mid * peak_rps, beat_rps):
-        result = check(mid * peak_rps)
-        if result is not None and result.errors:
-            return 0.0, None, "errors"
-        if result is not None and passes(result) and result.throughput_rps > best[0]:
-            best = (result.throughput_rps, result)
-    return best[0], best[1], ""
+    return best.throughput_rps, best, ""
 
 
 class TrialMeter:
@@ -350,17 +376,15 @@ class TrialMeter:
             capacity = bound = 0.0
             at: LoadResult | None = None
             reason = ""
-            if sat.errors:
-                reason = "errors"
-            elif stats.pss_mib_peak > p.budget_mib:
+            if stats.pss_mib_peak > p.budget_mib and not sat.errors:
                 reason = "memory"
             else:
                 # On "slower", the figure is the most the trial could still have reached.
-                def check(rate: float) -> LoadResult | None:
-                    return self._verify(server.url, rate, clients, timeout, phases)
+                def closed(n: int) -> LoadResult | None:
+                    return self._closed(server.url, n, timeout, phases)
 
                 bound, at, reason = find_capacity(
-                    sat.throughput_rps, check, p.slo_p95_ms, beat_rps, self.out_of_time
+                    sat, closed, p.slo_p95_ms, p.single_ms, beat_rps, self.out_of_time
                 )
                 capacity = 0.0 if reason else bound
             server.check_alive()
@@ -377,9 +401,8 @@ class TrialMeter:
             kinds = ", ".join(f"{k} {v}" for k, v in sorted(bad.errors_by_kind.items()) if v)
             note = f"errors under load ({kinds})" + (f"; {note}" if note else "")
         elif reason == "slo":
-            note = (
-                f"p95 over {p.slo_p95_ms:.0f} ms even at {VERIFY_SHARES[-1]:.0%} of its peak rate"
-            )
+            fewest = min(ph.concurrency for ph in phases)
+            note = f"p95 over {p.slo_p95_ms:.0f} ms even with {fewest} client(s) in a closed loop"
         elif reason == "slower":
             note = (
                 f"at most {bound:.1f} req/s within the SLO (peak {sat.throughput_rps:.1f}), "
@@ -404,22 +427,22 @@ class TrialMeter:
             reachable_rps=round(bound, 2) if reason == "slower" else 0.0,
         )
 
-    def _verify(
-        self, url: str, rate: float, clients: int, timeout: float, phases: list[LoadResult]
+    def _closed(
+        self, url: str, clients: int, timeout: float, phases: list[LoadResult]
     ) -> LoadResult | None:
-        """One SLO check: an open loop at `rate`; None when stopped (Ctrl-C)."""
+        """One step of the capacity ladder: a closed loop of `clients`; None when stopped."""
         p = self.plan
-        if rate <= 0 or self._stopped():
+        if self._stopped():
             return None
-        duration = min(max(p.verify_s, 30 / rate), 8.0)
-        check = run_load(
-            LoadSpec(url=url, requests=p.requests, rate=rate,
-                     concurrency=max(2 * clients, 32), duration_s=duration,
-                     warmup_s=0.5, timeout_s=timeout, keepalive=p.keepalive),
+        run = run_load(
+            LoadSpec(url=url, requests=p.requests, concurrency=clients,
+                     duration_s=min(8.0, max(p.verify_s, 20 * p.single_ms / 1000)),
+                     warmup_s=0.3,
+                     timeout_s=timeout, keepalive=p.keepalive),
             on_tick=self.on_tick, stop=self.stop,
         )  # fmt: skip
-        phases.append(check)
-        return check
+        phases.append(run)
+        return run
 
     def _stopped(self) -> bool:
         return self.stop is not None and self.stop.is_set()

@@ -16,7 +16,14 @@ import numpy as np
 import numpy.typing as npt
 
 from tunicorn import settings
-from tunicorn.record import MemoryProfile, ModelBaseline, ServerConfig
+from tunicorn.record import (
+    LadderStep,
+    MemoryProfile,
+    ModelBaseline,
+    ProcessLimit,
+    ServerConfig,
+    Usl,
+)
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -296,6 +303,60 @@ def _golden_min(fn: Callable[[float], float], low: float, high: float) -> float:
             d = a + ratio * (b - a)
             fd = fn(d)
     return (a + b) / 2.0
+
+
+# --- one process's limit ----------------------------------------------------------------------
+
+LADDER_GROWTH = 1.15  # a doubling of requests in flight that adds less than 15% is the knee
+ONE_CORE_BUSY = 0.9  # one process (one GIL) keeping 90% of a core busy is limited by the CPU
+
+
+def ladder_stopped(steps: Sequence[LadderStep]) -> bool:
+    """Has throughput stopped growing: did the last doubling add less than LADDER_GROWTH?"""
+    if len(steps) < 2:
+        return False
+    last, before = steps[-1], steps[-2]
+    return last.throughput_rps < before.throughput_rps * LADDER_GROWTH
+
+
+def process_limit(steps: Sequence[LadderStep], worker_class: str, top: int) -> ProcessLimit:
+    """How many requests one process serves usefully at once, from a ladder of closed loops
+    at 1, 2, 4, … clients on one worker (the first step at one client).
+
+    Little's law: at one client a request is served in 1 / X(1); at the best step, X_max
+    requests per second are served, so X_max / X(1) requests were really in service at once.
+    That is the GIL for compute and a pool or a lock for the rest (DESIGN.md, "Per-process
+    limit"); threads beyond it only queue.
+    """
+    usable = [st for st in steps if st.throughput_rps > 0 and not st.errors]
+    if not usable:
+        return ProcessLimit(worker_class, tuple(steps), 0.0, 0, False, "")
+    one = usable[0].throughput_rps
+    best = max(usable, key=lambda st: st.throughput_rps)
+    plateau = [st for st in usable if st.throughput_rps >= 0.9 * best.throughput_rps]
+    knee = min(st.clients for st in plateau)
+    bounded = ladder_stopped(usable) or usable[-1].clients < top
+    cause = ""
+    if bounded:
+        busy = max(st.cpu_cores_busy for st in plateau)
+        cause = "cpu" if busy >= ONE_CORE_BUSY else "pool"
+    usl = None
+    if len({st.clients for st in usable}) >= 2:
+        fit = fit_usl([st.clients for st in usable], [st.throughput_rps for st in usable])
+        usl = Usl(
+            lam=round(fit.lam, 3), sigma=round(fit.sigma, 4), kappa=round(fit.kappa, 6),
+            n_star=None if math.isinf(fit.n_star) else round(fit.n_star, 2),
+            rmse=round(fit.rmse, 3), points=fit.points,
+        )  # fmt: skip
+    return ProcessLimit(
+        worker_class=worker_class,
+        steps=tuple(steps),
+        limit=round(best.throughput_rps / one, 2),
+        knee=knee,
+        bounded=bounded,
+        cause=cause,
+        usl=usl,
+    )
 
 
 # --- rules of thumb ---------------------------------------------------------------------------

@@ -1,23 +1,37 @@
-"""Profile an app before tuning it: where each request's time goes, and what memory costs.
+"""Profile an app before tuning it: where each request's time goes, what memory costs, and
+how many requests one process can usefully serve at once.
 
 Per route, at concurrency 1 on a 1 worker × 1 thread server: mean latency (wall) and the
 server's CPU per request; the rest of the wall time is waiting (I/O, sleeps, locks), and
-the ratio W/C says how many threads a core can keep busy. Memory: the PSS of a 1×1
-server, then the growth per extra worker (2×1) and per extra thread (1×8), so tune can
-predict any configuration's footprint before starting it.
+the ratio W/C says how many threads a core can keep busy. The per-process limit: one
+worker with many threads under closed loops of 2, 4, 8, … clients until throughput stops
+growing (`model.process_limit`), and the same for one gevent worker where gevent is tried.
+Memory: the PSS of the 1×1 server, the growth per extra worker (2×1) and per extra thread
+(the ladder's server, once its threads have served), so tune can predict any
+configuration's footprint before starting it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
+import math
 import os
 from collections.abc import Callable
 from pathlib import Path
 
+from tunicorn import model, settings
 from tunicorn.launch import Server
 from tunicorn.load import LoadSpec, Request, run_load
-from tunicorn.measure import CorePlan, pinned, split_cores
-from tunicorn.record import MemoryProfile, Profile, RouteProfile, ServerConfig
+from tunicorn.measure import CorePlan, pinned, sampled_load, split_cores
+from tunicorn.record import (
+    LadderStep,
+    MemoryProfile,
+    ProcessLimit,
+    Profile,
+    RouteProfile,
+    ServerConfig,
+)
 from tunicorn.sample import TreeReader
 from tunicorn.target import Target
 
@@ -25,12 +39,24 @@ Say = Callable[[str], None]
 
 PER_ROUTE_S = 1.5
 PER_ROUTE_MAX = 300
-THREADS_PROBE = 8
 MEMORY_LOAD_S = 0.6  # long enough for every slot to serve requests and touch its stack
+LADDER_MIN = 8  # the ladder always reaches 8 clients: the per-thread memory is read there
+GEVENT_TOP = 256  # one gevent worker's ladder goes further: greenlets cost no thread
 
 
 def _quiet(_: str) -> None:
     pass
+
+
+def gevent_available() -> bool:
+    return importlib.util.find_spec("gevent") is not None
+
+
+def gevent_applies(choice: bool | None, wait_compute_ratio: float) -> bool:
+    """gevent when asked, or by default when installed and the app waits more than it computes."""
+    if choice is not None:
+        return choice and gevent_available()
+    return gevent_available() and wait_compute_ratio >= 1.0
 
 
 def profile(
@@ -41,7 +67,10 @@ def profile(
     log_dir: str | Path | None = None,
     say: Say = _quiet,
     keepalive: bool = False,
+    gevent: bool | None = False,
 ) -> Profile:
+    """`gevent` as tune's --gevent/--no-gevent (None: when installed and the app mostly
+    waits) decides whether one gevent worker's limit is measured too."""
     cores = split_cores(cpus)
     routes: list[RouteProfile] = []
     with Server(target, ServerConfig(1, 1, "sync"), cpus=cores.server, log_dir=log_dir) as server:
@@ -86,17 +115,26 @@ def profile(
         base = reader.read(0.0)
         memory_source = reader.memory_source
     base_mib = base.pss_mib if base else 0.0
-    say("measuring memory of 2 workers")
-    two = _loaded_pss(target, ServerConfig(2, 1, "sync"), requests, 2, cores, log_dir, keepalive)
-    say(f"measuring memory of {THREADS_PROBE} threads")
-    many = _loaded_pss(
-        target, ServerConfig(1, THREADS_PROBE, "gthread"), requests, THREADS_PROBE, cores, log_dir,
-        keepalive,
-    )
     weights = sum(r.weight for r in routes) or 1.0
     ok_routes = [r for r in routes if r.requests]
     cpu_ms = sum(r.cpu_ms * r.weight for r in ok_routes) / weights
     wall_ms = sum(r.wall_ms * r.weight for r in ok_routes) / weights
+    # One request at a time keeps a core busy for its CPU share of the wall time.
+    busy = min(1.0, cpu_ms / wall_ms) if wall_ms > 0 else 0.0
+    single = LadderStep(1, mix.throughput_rps, mix.latency_ms.p95, round(busy, 3), mix.errors)
+    say("measuring memory of 2 workers")
+    two = _loaded_pss(target, ServerConfig(2, 1, "sync"), requests, 2, cores, log_dir, keepalive)
+    top = settings.MAX_THREADS.default
+    threaded, many, touched = _ladder(
+        target, ServerConfig(1, top, "gthread"), requests, single, top, cores, log_dir, keepalive,
+        say,
+    )
+    gevent_limit = None
+    if gevent_applies(gevent, max(0.0, wall_ms - cpu_ms) / cpu_ms if cpu_ms > 0 else math.inf):
+        gevent_limit, _, _ = _ladder(
+            target, ServerConfig(1, 1, "gevent"), requests, single, GEVENT_TOP, cores, log_dir,
+            keepalive, say,
+        )  # fmt: skip
     return Profile(
         target=target.label,
         app=target.app,
@@ -104,7 +142,7 @@ def profile(
         memory=MemoryProfile(
             base_mib=round(base_mib, 2),
             per_worker_mib=round(max(0.0, two - base_mib), 2),
-            per_thread_mib=round(max(0.0, (many - base_mib) / (THREADS_PROBE - 1)), 3),
+            per_thread_mib=round(max(0.0, (many - base_mib) / max(1, touched - 1)), 3),
             source=memory_source,
         ),
         startup_s=round(startup_s, 3),
@@ -112,7 +150,50 @@ def profile(
         wall_ms=round(wall_ms, 3),
         p95_ms=round(mix.latency_ms.p95, 3),
         cores_here=len(os.sched_getaffinity(0)),
+        process=threaded,
+        gevent_process=gevent_limit,
     )
+
+
+def _ladder(
+    target: Target,
+    config: ServerConfig,
+    requests: tuple[Request, ...],
+    one: LadderStep,
+    top: int,
+    cores: CorePlan,
+    log_dir: str | Path | None,
+    keepalive: bool,
+    say: Say,
+) -> tuple[ProcessLimit, float, int]:
+    """Closed loops of 2, 4, 8, … clients on one worker until throughput stops growing (and at
+    least LADDER_MIN), then the limit, the server's PSS and the most clients it served."""
+    steps = [one]
+    # Enough time for a few requests per client at one request's latency, within 0.6-2 s.
+    duration = min(2.0, max(0.6, 4.0 / max(one.throughput_rps, 0.5)))
+    with Server(target, config, cpus=cores.server, log_dir=log_dir) as server:
+        with pinned(cores.client):
+            clients = 2
+            while clients <= top:
+                say(f"one {config.worker_class} worker at {clients} requests at once")
+                load, stats = sampled_load(
+                    server,
+                    LoadSpec(url=server.url, requests=requests, concurrency=clients,
+                             duration_s=duration, warmup_s=0.2, timeout_s=60.0,
+                             keepalive=keepalive),
+                )  # fmt: skip
+                steps.append(
+                    LadderStep(clients, load.throughput_rps, load.latency_ms.p95,
+                               stats.cpu_cores_busy, load.errors)  # fmt: skip
+                )
+                if load.errors or (clients >= LADDER_MIN and model.ladder_stopped(steps)):
+                    break
+                clients *= 2
+        sample = TreeReader(server.pid).read(0.0)
+    reached = max(st.clients for st in steps)
+    return model.process_limit(steps, config.worker_class, top), (
+        sample.pss_mib if sample else 0.0
+    ), reached
 
 
 def _loaded_pss(

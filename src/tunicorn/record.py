@@ -319,6 +319,49 @@ class MemoryProfile:
 
 
 @dataclasses.dataclass(frozen=True)
+class LadderStep:
+    """One closed loop on a one-worker server: `clients` requests in flight at once."""
+
+    clients: int
+    throughput_rps: float
+    p95_ms: float
+    cpu_cores_busy: float
+    errors: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class Usl:
+    """The Universal Scalability Law fitted to a ladder: X(N) = λN / (1 + σ(N−1) + κN(N−1))."""
+
+    lam: float  # one request's throughput with nothing shared
+    sigma: float  # contention: the serial share (a lock, a pool, the GIL)
+    kappa: float  # coherency: a cost that grows with pairs of requests
+    n_star: float | None  # concurrency of peak throughput; None when nothing bends it down
+    rmse: float
+    points: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ProcessLimit:
+    """How many requests one process serves usefully at once (the profile's ladder).
+
+    `limit` is the most throughput the ladder reached over one request's throughput (Little's
+    law: requests really in service); `bounded` when throughput stopped growing before the
+    ladder's top; `cause` is "cpu" when the process kept a core busy there (the GIL), "pool"
+    when it did not (something in it holds a pool or a lock of about `limit`), "" when no
+    limit showed within the ladder.
+    """
+
+    worker_class: str  # the class the ladder ran ("gthread": threads, "gevent": greenlets)
+    steps: tuple[LadderStep, ...]
+    limit: float
+    knee: int  # the fewest clients within 10% of the most throughput
+    bounded: bool
+    cause: str
+    usl: Usl | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class Profile:
     target: str
     app: str
@@ -329,6 +372,8 @@ class Profile:
     wall_ms: float  # weighted mean latency at concurrency 1
     p95_ms: float  # p95 at concurrency 1 over the mixed workload
     cores_here: int
+    process: ProcessLimit | None = None  # one worker, threads 1, 2, 4, … (the ladder)
+    gevent_process: ProcessLimit | None = None  # one gevent worker, where gevent is tried
     kind: str = "profile"
     schema: int = SCHEMA_VERSION
 

@@ -55,21 +55,60 @@ def with_threads(workers: int, threads: int) -> ServerConfig:
     return ServerConfig(workers, threads, class_for_threads(threads))
 
 
-def model_start(profile: Profile, cpus: int, fits: Callable[[ServerConfig], bool]) -> ServerConfig:
-    """Little's law's guess: enough slots to keep every core busy, one worker per core.
+def model_start(
+    profile: Profile, cpus: int, fits: Callable[[ServerConfig], bool], max_workers: int = 0
+) -> ServerConfig:
+    """Little's law's guess: enough slots to keep every core busy.
 
     A request holds a slot for its whole wall time but a core only for its CPU time, so
-    cores × wall / cpu slots keep the cores busy (threads ≈ 1 + W/C per core).
+    cores × wall / cpu slots keep the cores busy (threads ≈ 1 + W/C per core), one worker per
+    core. When the profile found that one process serves fewer requests at once than that (a
+    pool or a lock), threads stay near that limit and workers make up the slots.
     """
     workers = max(1, cpus)
+    max_workers = max_workers or 8 * workers
     if profile.cpu_ms <= 0 or profile.wait_compute_ratio < 0.25:
         start = ServerConfig(workers, 1, "sync")  # compute-bound: threads only add GIL contention
     else:
         slots = model.slots_to_saturate(cpus, profile.wall_ms, profile.cpu_ms)
-        start = with_threads(workers, ladder_at_least(math.ceil(slots / workers)))
+        limit = per_process_limit(profile)
+        if limit is not None and limit < math.ceil(slots / workers):
+            threads = ladder_nearest(limit)
+            workers = min(max_workers, max(workers, math.ceil(slots / threads)))
+            start = with_threads(workers, threads)
+        else:
+            start = with_threads(workers, ladder_at_least(math.ceil(slots / workers)))
     while not fits(start) and (start.threads > 1 or start.workers > 1):
-        start = _smaller(start)
+        if start.workers > max(1, cpus) and start.threads > 1:
+            start = with_threads(start.workers - 1, start.threads)  # keep threads at the limit
+        else:
+            start = _smaller(start)
     return start
+
+
+def per_process_limit(profile: Profile, worker_class: str = "gthread") -> float | None:
+    """Requests one process serves at once when something in it (a pool, a lock) bounds it;
+    None when the profile found no such limit (or the CPU is what bounds it)."""
+    found = profile.gevent_process if worker_class == "gevent" else profile.process
+    if found is None or not found.bounded or found.cause != "pool" or found.limit < 1:
+        return None
+    return found.limit
+
+
+def gevent_start(profile: Profile, cpus: int, max_workers: int) -> ServerConfig:
+    """One gevent worker per core, or, when one gevent process is bounded by a pool or a lock,
+    as many as the slots need at that limit."""
+    limit = per_process_limit(profile, "gevent")
+    workers = max(1, cpus)
+    if limit is not None and profile.cpu_ms > 0:
+        slots = model.slots_to_saturate(cpus, profile.wall_ms, profile.cpu_ms)
+        workers = min(max_workers, max(workers, math.ceil(slots / limit)))
+    return ServerConfig(workers, 1, "gevent")
+
+
+def ladder_nearest(n: float) -> int:
+    """The thread-ladder value nearest to `n` (at least 1)."""
+    return min(THREAD_LADDER, key=lambda t: (abs(t - n), t))
 
 
 def _smaller(config: ServerConfig) -> ServerConfig:
@@ -244,7 +283,7 @@ def opening(
     for _name, config in baselines(sp.cpus):
         yield config, "baseline"
     yield start, "model"
-    one_gevent = ServerConfig(sp.cpus, 1, "gevent")
+    one_gevent = gevent_start(profile, sp.cpus, sp.max_workers)
     if gevent and worth(trials, one_gevent):
         yield one_gevent, "model"
 

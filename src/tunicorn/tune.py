@@ -11,7 +11,6 @@ here imports a later stage.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import math
 import threading
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 from tunicorn import model, recommend, search, settings
 from tunicorn.load import Request
 from tunicorn.measure import Measure, TrialMeter, TrialPlan, split_cores, unmeasured
+from tunicorn.profile import gevent_applies
 from tunicorn.profile import profile as run_profile
 from tunicorn.record import (
     Constraints,
@@ -68,17 +68,6 @@ class TuneEvents:
 def default_slo(profile: Profile) -> float:
     """2.5 × the p95 of one user alone, at least 100 ms: 'no slower than 2.5× unloaded'."""
     return float(max(100.0, round(2.5 * profile.p95_ms / 10.0) * 10.0))
-
-
-def gevent_available() -> bool:
-    return importlib.util.find_spec("gevent") is not None
-
-
-def try_gevent(choice: bool | None, profile: Profile) -> bool:
-    """gevent when asked, or by default when installed and the app waits more than it computes."""
-    if choice is not None:
-        return choice and gevent_available()
-    return gevent_available() and profile.wait_compute_ratio >= 1.0
 
 
 class Budget:
@@ -148,6 +137,7 @@ class Trials:
                 target=target, requests=requests, cores=split_cores(s.cpus),
                 slo_p95_ms=slo_p95_ms, budget_mib=budget_mib,
                 gevent_clients=model.slots_to_saturate(s.cpus, profile.wall_ms, profile.cpu_ms),
+                single_ms=profile.wall_ms,
                 warmup_s=s.warmup_s, saturate_s=s.saturate_s, verify_s=s.verify_s,
                 keepalive=s.keepalive, log_dir=log_dir,
             )  # fmt: skip
@@ -206,8 +196,9 @@ def tune(
     if profile is None:
         events.say("profiling the app (CPU vs waiting per route, memory per worker/thread)")
         profile = run_profile(
-            target, requests, cpus=s.cpus, log_dir=log_dir, say=events.say, keepalive=s.keepalive
-        )
+            target, requests, cpus=s.cpus, log_dir=log_dir, say=events.say,
+            keepalive=s.keepalive, gevent=s.gevent,
+        )  # fmt: skip
     slo = s.slo_p95_ms or default_slo(profile)
     trials = Trials.on_servers(
         target, requests, s, profile, slo, events=events, log_dir=log_dir, stop=stop,
@@ -221,7 +212,7 @@ def tune(
         profile, s.cpus, server_cores, fits,
         max_threads=s.max_threads, max_workers_per_core=s.max_workers_per_core,
     )  # fmt: skip
-    start = search.model_start(profile, s.cpus, fits)
+    start = search.model_start(profile, s.cpus, fits, sp.max_workers)
 
     def beat(source: str) -> float:
         """The capacity a trial must beat to matter; 0 measures it in full (baselines are
@@ -231,7 +222,7 @@ def tune(
 
     # 1. What every tune measures: the baselines and the model's start.
     for config, source in search.opening(
-        trials.by_key, profile, sp, start, try_gevent(s.gevent, profile)
+        trials.by_key, profile, sp, start, gevent_applies(s.gevent, profile.wait_compute_ratio)
     ):
         trials.measure(config, source, beat(source))
     fixed_s = budget.elapsed()

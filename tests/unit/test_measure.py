@@ -1,75 +1,74 @@
-"""The capacity rule of one trial (`measure.find_capacity`), with an SLO check made up from a
-knee: below a rate the p95 is within the target, above it it is not."""
+"""The capacity rule of one trial (`measure.find_capacity`): a ladder of closed loops, with
+the server made up as a queue: C clients at a peak rate X wait C / X, and p95 is twice that."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
-from tunicorn.measure import VERIFY_SHARES, find_capacity
+from tunicorn.measure import LADDER_STEPS, find_capacity
 from tunicorn.record import ClientStats, Latency, LoadResult
 
-PEAK = 200.0
+PEAK = 200.0  # req/s the server reaches once it has enough clients
+SINGLE_MS = 20.0  # one request alone: 50 req/s from one client
 SLO = 100.0
 
 
-def knee(at_rps: float, *, errors_from: float = float("inf")) -> tuple[
-    Callable[[float], LoadResult], list[float]
-]:  # fmt: skip
-    """A check that passes below `at_rps`, answers 5xx from `errors_from`, and records rates."""
-    asked: list[float] = []
-
-    def check(rate: float) -> LoadResult:
-        asked.append(rate)
-        errors = {"http_5xx": 3} if rate >= errors_from else {}
-        return LoadResult(
-            mode="open", concurrency=32, rate=rate, duration_s=2.0, requests=int(2 * rate),
-            ok=int(2 * rate), errors_by_kind=errors,
-            latency_ms=Latency(p95=50.0 if rate < at_rps else 300.0), throughput_rps=rate,
-            client=ClientStats(),
-        )  # fmt: skip
-
-    return check, asked
+def run(clients: int, *, errors: bool = False) -> LoadResult:
+    """A closed loop of `clients` on the made-up server."""
+    rate = min(PEAK, clients * 1000.0 / SINGLE_MS)
+    mean = 1000.0 * clients / rate
+    return LoadResult(
+        mode="closed", concurrency=clients, rate=None, duration_s=2.0, requests=int(2 * rate),
+        ok=int(2 * rate), errors_by_kind={"http_5xx": 2} if errors else {},
+        latency_ms=Latency(mean=mean, p95=2 * mean), throughput_rps=rate, client=ClientStats(),
+    )  # fmt: skip
 
 
-def test_a_pass_at_the_first_check_is_the_capacity() -> None:
-    check, asked = knee(190.0)
-    capacity, at, reason = find_capacity(PEAK, check, SLO)
-    assert reason == "" and capacity == pytest.approx(0.85 * PEAK) and at is not None
-    assert asked == [pytest.approx(0.85 * PEAK)]
+def ladder(errors_from: int = 10**6) -> tuple[list[int], object]:
+    asked: list[int] = []
+
+    def closed(clients: int) -> LoadResult:
+        asked.append(clients)
+        return run(clients, errors=clients >= errors_from)
+
+    return asked, closed
 
 
-def test_a_miss_steps_down_then_bisects_once_towards_the_miss() -> None:
-    check, asked = knee(0.75 * PEAK)  # 85% misses, 60% passes, the midpoint 72.5% passes
-    capacity, _, reason = find_capacity(PEAK, check, SLO)
-    assert reason == "" and capacity == pytest.approx(0.725 * PEAK)
-    assert asked == [pytest.approx(s * PEAK) for s in (0.85, 0.6, 0.725)]
-    check, _ = knee(0.7 * PEAK)  # the midpoint misses: the 60% check stands
-    assert find_capacity(PEAK, check, SLO)[0] == pytest.approx(0.6 * PEAK)
+def test_a_saturating_run_within_the_slo_is_the_capacity() -> None:
+    asked, closed = ladder()
+    sat = run(5)  # 200 req/s, p95 50 ms
+    assert find_capacity(sat, closed, SLO, SINGLE_MS) == (PEAK, sat, "")  # type: ignore[arg-type]
+    assert asked == []
 
 
-def test_no_bisection_once_the_budget_is_spent() -> None:
-    check, asked = knee(0.75 * PEAK)
-    capacity, _, _ = find_capacity(PEAK, check, SLO, out_of_time=lambda: True)
-    assert capacity == pytest.approx(0.6 * PEAK) and len(asked) == 2
+def test_littles_law_names_the_clients_that_keep_p95_within_the_slo() -> None:
+    asked, closed = ladder()
+    sat = run(40)  # 200 req/s, mean 200 ms, p95 400 ms: over
+    capacity, at, reason = find_capacity(sat, closed, SLO, SINGLE_MS)  # type: ignore[arg-type]
+    # 200 req/s × 0.1 s × mean/p95 (½) = 10 clients: p95 100 ms, within; then towards the peak.
+    assert reason == "" and at is not None and at.latency_ms.p95 <= SLO
+    assert asked[0] == 10 and capacity == pytest.approx(PEAK)
+    assert len(asked) <= LADDER_STEPS
 
 
-def test_every_check_over_the_slo_is_a_miss_and_errors_rule_a_trial_out() -> None:
-    check, asked = knee(0.1 * PEAK)
-    assert find_capacity(PEAK, check, SLO) == (0.0, None, "slo")
-    assert len(asked) == len(VERIFY_SHARES)
-    check, _ = knee(PEAK, errors_from=0.0)
-    assert find_capacity(PEAK, check, SLO) == (0.0, None, "errors")
-    check, _ = knee(0.75 * PEAK, errors_from=0.7 * PEAK)  # errors only at the bisection
-    assert find_capacity(PEAK, check, SLO)[2] == "errors"
+def test_a_miss_steps_down_and_nothing_within_the_slo_is_a_miss() -> None:
+    asked, closed = ladder()
+    slo = 30.0  # even one client waits 20 ms (p95 40 ms): nothing passes
+    assert find_capacity(run(40), closed, slo, SINGLE_MS) == (0.0, None, "slo")  # type: ignore[arg-type]
+    assert asked == sorted(asked, reverse=True) and asked[-1] == 1
 
 
-def test_a_trial_stops_as_slower_once_its_next_check_cannot_beat_the_best() -> None:
-    check, asked = knee(0.5 * PEAK)
-    # The best so far is 150: the 85% check (170) could win, the 60% one (120) could not.
-    figure, at, reason = find_capacity(PEAK, check, SLO, beat_rps=150.0)
-    assert reason == "slower" and at is None and figure == pytest.approx(0.6 * PEAK)
-    assert asked == [pytest.approx(0.85 * PEAK)]
+def test_errors_rule_a_trial_out() -> None:
+    _, closed = ladder()
+    assert find_capacity(run(40, errors=True), closed, SLO, SINGLE_MS)[2] == "errors"  # type: ignore[arg-type]
+    _, closed = ladder(errors_from=5)
+    assert find_capacity(run(40), closed, SLO, SINGLE_MS)[2] == "errors"  # type: ignore[arg-type]
+
+
+def test_a_trial_that_cannot_beat_the_best_stops_as_slower() -> None:
+    asked, closed = ladder()
+    # 10 clients could reach at most 200 req/s (the peak); the best so far is 250.
+    figure, at, reason = find_capacity(run(40), closed, SLO, SINGLE_MS, beat_rps=250.0)  # type: ignore[arg-type]
+    assert reason == "slower" and at is None and figure == pytest.approx(PEAK) and asked == []
     # Nothing to beat: measured in full.
-    assert find_capacity(PEAK, check, SLO)[2] == ""
+    assert find_capacity(run(40), closed, SLO, SINGLE_MS)[2] == ""  # type: ignore[arg-type]

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from tunicorn import model
+from tunicorn.record import LadderStep
 
 
 def test_littles_law() -> None:
@@ -143,3 +144,30 @@ def test_baselines() -> None:
     assert (by_name["multiworkers"].workers, by_name["multiworkers"].threads) == (5, 1)
     assert (by_name["seed-3x6"].workers, by_name["seed-3x6"].threads) == (3, 6)
     assert by_name["seed-3x6"].worker_class == "gthread"
+
+
+def _steps(points: list[tuple[int, float, float]]) -> list[LadderStep]:
+    return [LadderStep(n, throughput_rps=x, p95_ms=50.0, cpu_cores_busy=b) for n, x, b in points]
+
+
+def test_a_pool_of_four_is_the_process_limit() -> None:
+    # 30 ms a request, 4 connections: 33 req/s at one client, 133 at four, no more after.
+    steps = _steps([(1, 33.0, 0.05), (2, 66.0, 0.1), (4, 131.0, 0.2), (8, 133.0, 0.2)])
+    limit = model.process_limit(steps, "gthread", 64)
+    assert limit.bounded and limit.cause == "pool" and limit.knee == 4
+    assert limit.limit == pytest.approx(4.0, abs=0.1)
+    assert limit.usl is not None and limit.usl.n_star is not None  # the fitted curve bends
+
+
+def test_the_gil_is_the_limit_of_a_compute_bound_process() -> None:
+    steps = _steps([(1, 140.0, 0.95), (2, 142.0, 0.97), (4, 141.0, 0.98), (8, 139.0, 0.98)])
+    limit = model.process_limit(steps, "gthread", 64)
+    assert limit.bounded and limit.cause == "cpu" and limit.knee == 1
+    assert limit.limit == pytest.approx(1.0, abs=0.05)
+
+
+def test_a_process_that_keeps_scaling_has_no_limit_within_the_ladder() -> None:
+    steps = _steps([(2**i, 10.0 * 2**i, 0.01 * 2**i) for i in range(7)])  # 1 … 64 clients
+    assert model.ladder_stopped(steps[:3]) is False
+    limit = model.process_limit(steps, "gthread", 64)
+    assert not limit.bounded and limit.cause == "" and limit.limit == pytest.approx(64.0)

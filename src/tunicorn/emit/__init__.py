@@ -6,9 +6,9 @@ format to `Format` without a module is a type error, not a silent fallthrough.
 
 from __future__ import annotations
 
-import sys
-from typing import TYPE_CHECKING, Literal, NoReturn, get_args
+from typing import Literal, get_args
 
+from tunicorn._typing import assert_never
 from tunicorn.emit import appsettings, az, azure, conf, dockerfile, procfile
 from tunicorn.emit.interface import (
     APP_SERVICE_TIMEOUT,
@@ -19,14 +19,6 @@ from tunicorn.emit.interface import (
     WorkerClass,
     make_spec,
 )
-
-if TYPE_CHECKING or sys.version_info >= (3, 11):
-    from typing import assert_never
-else:  # pragma: no cover - Python 3.10
-
-    def assert_never(value: object) -> NoReturn:
-        raise AssertionError(f"unhandled value: {value!r}")
-
 
 Format = Literal["azure", "az", "appsettings", "conf", "procfile", "dockerfile"]
 FORMATS: tuple[Format, ...] = get_args(Format)

@@ -7,22 +7,14 @@ format to `Format` without a module is a type error, not a silent fallthrough.
 from __future__ import annotations
 
 import dataclasses
-import sys
-from typing import TYPE_CHECKING, Literal, NoReturn, get_args
+from typing import Literal, get_args
 
+from tunicorn._typing import assert_never
 from tunicorn.emit import appsettings, az, azure, conf, dockerfile, procfile
 from tunicorn.emit.interface import DEFAULT_APP, EmitSpec, Emitter, make_spec
 from tunicorn.errors import UsageError
 from tunicorn.record import Recommendation, TuneResult
 from tunicorn.settings import APP_SERVICE_TIMEOUT, WORKER_CLASSES, WorkerClass
-
-if TYPE_CHECKING or sys.version_info >= (3, 11):
-    from typing import assert_never
-else:  # pragma: no cover - Python 3.10
-
-    def assert_never(value: object) -> NoReturn:
-        raise AssertionError(f"unhandled value: {value!r}")
-
 
 Format = Literal["azure", "az", "appsettings", "conf", "procfile", "dockerfile"]
 FORMATS: tuple[Format, ...] = get_args(Format)

@@ -1,29 +1,57 @@
 """The load stage: drive real HTTP/1.1 load at a URL and summarise what came back.
 
-`run_load(LoadSpec)` is the one entry point; it returns a `record.LoadResult`.
+`run_load(LoadSpec)` is the one entry point; it returns a `record.LoadResult`. The engine
+that drives the load is the spec's `engine`, mapped to its module by `engine_for` with
+`assert_never`, so an engine added to `EngineName` without an implementation is a type
+error, not a silent fallthrough.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from tunicorn._typing import assert_never
+from tunicorn.errors import UsageError
+from tunicorn.load.interface import ENGINES, Engine, EngineName, TickCallback
 from tunicorn.load.scenario import LoadSpec, Request
 
 if TYPE_CHECKING:
     import threading
 
-    from tunicorn.record import LoadResult, Tick
+    from tunicorn.record import LoadResult
 
-__all__ = ["LoadSpec", "Request", "run_load"]
+__all__ = [
+    "ENGINES",
+    "Engine",
+    "EngineName",
+    "LoadSpec",
+    "Request",
+    "TickCallback",
+    "engine_for",
+    "run_load",
+]
+
+
+def engine_for(name: EngineName) -> Engine:
+    """The implementation of one engine, imported only when it is asked for (the built-in
+    one loads httptools and hdrh, which the rest of the CLI does not need)."""
+    if name == "builtin":
+        from tunicorn.load import engine
+
+        return engine.ENGINE
+    else:
+        assert_never(name)
 
 
 def run_load(
     spec: LoadSpec,
     *,
-    on_tick: Callable[[Tick], None] | None = None,
+    on_tick: TickCallback | None = None,
     stop: threading.Event | None = None,
 ) -> LoadResult:
-    from tunicorn.load.engine import run_load as _run
-
-    return _run(spec, on_tick=on_tick, stop=stop)
+    """Drive `spec` with its engine and summarise the measured window (see `Engine`)."""
+    if spec.engine not in ENGINES:
+        raise UsageError(f"Unknown load engine {spec.engine!r}: use one of {', '.join(ENGINES)}.")
+    engine = engine_for(spec.engine)
+    engine.check(spec)
+    return engine.run(spec, on_tick, stop)

@@ -27,10 +27,11 @@ import httptools
 from hdrh.histogram import HdrHistogram
 
 from tunicorn.errors import UsageError
+from tunicorn.load.interface import Engine
 from tunicorn.load.scenario import LoadSpec, Request
 from tunicorn.record import ClientStats, Latency, LoadResult, Tick
 
-__all__ = ["ERROR_KINDS", "new_histogram", "run_load", "weighted_cycle"]
+__all__ = ["ENGINE", "ERROR_KINDS", "new_histogram", "run_load", "weighted_cycle"]
 
 ERROR_KINDS = ("connect", "timeout", "reset", "http_4xx", "http_5xx", "protocol")
 
@@ -60,7 +61,9 @@ def weighted_cycle(weights: Sequence[float], length: int = MIX_LENGTH) -> list[i
     if not weights:
         raise UsageError("The request mix is empty: give at least one request.")
     if any(w < 0 or not math.isfinite(w) for w in weights):
-        raise UsageError("Request weights must be finite and not negative.")
+        raise UsageError(
+            "Request weights must be finite and not negative: give each a weight of 0 or more."
+        )
     total = float(sum(weights))
     if total <= 0:
         raise UsageError("At least one request needs a weight above zero.")
@@ -83,7 +86,9 @@ class _Target:
     def __init__(self, spec: LoadSpec) -> None:
         parts = urllib.parse.urlsplit(spec.url)
         if parts.scheme != "http":
-            raise UsageError(f"The load engine speaks plain http only, not {spec.url!r}.")
+            raise UsageError(
+                f"The load engine speaks plain http only, not {spec.url!r}: give an http:// URL."
+            )
         if not parts.hostname:
             raise UsageError(f"No host in {spec.url!r}: give a URL like http://127.0.0.1:8000.")
         self.host = parts.hostname
@@ -91,7 +96,9 @@ class _Target:
         try:
             infos = socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM)
         except OSError as exc:
-            raise UsageError(f"Cannot resolve {self.host!r}: {exc}.") from exc
+            raise UsageError(
+                f"Cannot resolve {self.host!r} ({exc}): check the host in the URL."
+            ) from exc
         # Numeric addresses: asyncio then connects without a resolver thread per connect.
         self.addrs: list[tuple[int, str, int]] = []
         for family, _type, _proto, _name, sockaddr in infos:
@@ -646,15 +653,20 @@ class _Engine:
 
 def _check(spec: LoadSpec) -> None:
     if spec.concurrency < 1:
-        raise UsageError("Concurrency must be at least 1.")
+        raise UsageError("Concurrency must be at least 1: pass --concurrency 1 or more.")
     if spec.rate is not None and not (spec.rate > 0 and math.isfinite(spec.rate)):
-        raise UsageError("The rate must be a positive number of requests per second.")
+        raise UsageError(
+            "The rate must be a positive number of requests per second: pass --rate above 0, "
+            "or leave it out to load with a fixed number of clients."
+        )
     if spec.duration_s < 0 or spec.warmup_s < 0:
-        raise UsageError("Duration and warm-up cannot be negative.")
+        raise UsageError("Duration and warm-up cannot be negative: pass 0 or more seconds.")
     if spec.timeout_s <= 0 or spec.tick_s <= 0:
-        raise UsageError("The request timeout and the tick must be positive.")
+        raise UsageError(
+            "The request timeout and the tick must be positive: pass more than 0 seconds."
+        )
     if spec.max_requests < 1:
-        raise UsageError("max_requests must be at least 1.")
+        raise UsageError("max_requests must be at least 1: raise it, or leave the default.")
 
 
 def run_load(
@@ -670,6 +682,14 @@ def run_load(
     abandoned and not counted. Safe to call from any thread; it blocks until done.
     """
     _check(spec)
+    return _run(spec, on_tick, stop)
+
+
+def _run(
+    spec: LoadSpec,
+    on_tick: Callable[[Tick], None] | None,
+    stop: threading.Event | None,
+) -> LoadResult:
     target = _Target(spec)
     loop = asyncio.new_event_loop()
     try:
@@ -690,3 +710,7 @@ def run_load(
             loop.run_until_complete(loop.shutdown_asyncgens())
     finally:
         loop.close()
+
+
+# The dispatcher (`load.run_load`) checks the spec once, then runs it.
+ENGINE = Engine(name="builtin", run=_run, check=_check)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 import msgspec
+
+if TYPE_CHECKING:
+    from tunicorn.load.interface import EngineName
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,6 +43,7 @@ class LoadSpec:
     max_requests: int = 10_000_000  # hard bound on the count, whatever the duration
     keepalive: bool = True
     tick_s: float = 1.0
+    engine: EngineName = "builtin"  # which engine drives it (`load.ENGINES`)
 
     @property
     def mode(self) -> str:

@@ -47,7 +47,8 @@ class TickPrinter:
 
     def ready(self, server: Server) -> None:
         self._show(
-            f"gunicorn {server.config.label} ready in {server.ready_s:.1f} s (pid {server.pid})"
+            f"{server.program.name} {server.config.label} ready in {server.ready_s:.1f} s "
+            f"(pid {server.pid})"
         )
 
     def tick(self, tick: Tick) -> None:

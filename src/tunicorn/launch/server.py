@@ -1,22 +1,22 @@
-"""One gunicorn process group for one configuration: start, wait until ready, stop.
+"""The runner: one server process group for one configuration — start, wait until ready, stop.
 
-The listening socket is bound here and handed to gunicorn as `fd://N`, so a port in use
-is found before anything starts and the port is known without reading logs. gunicorn
-runs in its own session (process group) so that stopping it reaches every worker, and
-with a parent-death signal so that even a `kill -9` of tunicorn does not orphan it.
+The listening socket is bound here and handed to the server by its file descriptor, so a
+port in use is found before anything starts and the port is known without reading logs.
+The server runs in its own session (process group) so that stopping it reaches every
+worker, and with a parent-death signal so that even a `kill -9` of tunicorn does not orphan
+it. What to run, and how to read what it says, is the `ServerProgram`'s (gunicorn today).
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import errno
 import os
-import re
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import weakref
@@ -25,6 +25,8 @@ from pathlib import Path
 from types import TracebackType
 
 from tunicorn.errors import ServerError, UsageError
+from tunicorn.launch import gunicorn
+from tunicorn.launch.interface import ServerProgram
 from tunicorn.record import ServerConfig
 from tunicorn.target import Target
 
@@ -59,59 +61,17 @@ def bind_socket(host: str, port: int) -> socket.socket:
                 f"Port {port} on {host} is in use: stop what listens there or pick another --port "
                 "(0 picks a free one)."
             ) from None
-        raise UsageError(f"Cannot listen on {host}:{port}: {exc.strerror}.") from None
+        raise UsageError(
+            f"Cannot listen on {host}:{port}: {exc.strerror}; pick another --port (0 picks a free "
+            "one) or a host this machine has."
+        ) from None
     sock.set_inheritable(True)
     return sock
 
 
-def gunicorn_argv(target: Target, config: ServerConfig, bind: str, log_path: Path) -> list[str]:
-    argv = [
-        sys.executable, "-m", "gunicorn",
-        "--bind", bind,
-        "--workers", str(config.workers),
-        "--threads", str(config.threads),
-        "--worker-class", config.worker_class,
-        "--timeout", str(config.timeout),
-        "--graceful-timeout", "3",
-        "--error-logfile", str(log_path),
-        "--log-level", "info",
-    ]  # fmt: skip
-    if target.chdir:
-        argv += ["--chdir", target.chdir]
-    return [*argv, target.app]
-
-
-def _clean_env() -> dict[str, str]:
-    # The user's own gunicorn settings in the environment would silently change the trial.
-    env = {k: v for k, v in os.environ.items() if k not in ("GUNICORN_CMD_ARGS", "WEB_CONCURRENCY")}
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-_BOOT_FAILURES = (
-    (re.compile(r"(ModuleNotFoundError|ImportError|SyntaxError|NameError|AttributeError)[^\n]*"),
-     "the app failed to import in the worker"),
-    (re.compile(r"Failed to find (attribute|application object)[^\n]*"),
-     "the app object was not found"),
-    (re.compile(r"Worker failed to boot"), "a worker failed to boot"),
-    (re.compile(r"App failed to load"), "the app failed to load"),
-    (re.compile(r"Address already in use"), "the port is in use"),
-    (re.compile(r"Error: class uri '[^']*' invalid or not found[^\n]*"),
-     "the worker class is not installed"),
-)  # fmt: skip
-
-
-def explain_log(text: str) -> str | None:
-    """The first cause of a boot failure found in a gunicorn log, with the line it came from."""
-    for pattern, meaning in _BOOT_FAILURES:
-        match = pattern.search(text)
-        if match:
-            return f"{meaning} ({match.group(0).strip()[:200]})"
-    return None
-
-
 class Server:
-    """A running gunicorn for one configuration. Use as a context manager."""
+    """A running server for one configuration: gunicorn unless `program` says otherwise.
+    Use as a context manager, so the group is stopped whatever happens."""
 
     def __init__(
         self,
@@ -124,10 +84,12 @@ class Server:
         ready_path: str = "/",
         ready_timeout: float = READY_TIMEOUT_S,
         log_dir: str | Path | None = None,
+        program: ServerProgram = gunicorn.PROGRAM,
     ) -> None:
         if target.kind != "app":
             raise ValueError("Server needs an app target, not a URL")
         self.target = target
+        self.program = program
         self.config = config.effective()
         self.cpus = tuple(cpus)
         self.host = host
@@ -148,10 +110,10 @@ class Server:
         log_dir = self._log_dir or Path(tempfile.mkdtemp(prefix="tunicorn-"))
         log_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = log_dir / (
-            f"gunicorn-{self.config.workers}x{self.config.threads}"
+            f"{self.program.name}-{self.config.workers}x{self.config.threads}"
             f"-{self.config.worker_class}-{self.port}.log"
         )
-        argv = gunicorn_argv(self.target, self.config, f"fd://{sock.fileno()}", self.log_path)
+        argv = self.program.argv(self.target, self.config, sock.fileno(), self.log_path)
         cpus = self.cpus
         self.started_s = time.monotonic()
         try:
@@ -165,7 +127,7 @@ class Server:
                     start_new_session=True,
                     preexec_fn=lambda: _child_setup(cpus),
                     cwd=self.target.chdir or None,
-                    env=_clean_env(),
+                    env=self.program.env(os.environ),
                 )
         finally:
             sock.close()
@@ -184,41 +146,35 @@ class Server:
             reason = self.died()
             if reason:
                 raise ServerError(
-                    f"gunicorn for {self.target.app} ({self.config.label}) exited before it was "
-                    f"ready: {reason}.",
+                    f"{self._name} stopped before it was ready, with {reason}.",
                     log_path=str(self.log_path),
                 )
-            if _answers(self.host, self.port, self.ready_path):
+            if self.program.ready(self.host, self.port, self.ready_path):
                 return
             time.sleep(0.05)
         raise ServerError(
-            f"gunicorn for {self.target.app} ({self.config.label}) did not answer GET "
-            f"{self.ready_path} within {self.ready_timeout:.0f} s; see its log.",
+            f"{self._name} did not answer GET {self.ready_path} within "
+            f"{self.ready_timeout:.0f} s: make sure the app answers that path quickly (or pick "
+            "another with --path), and see its log for what it was doing.",
             log_path=str(self.log_path),
         )
 
+    @property
+    def _name(self) -> str:
+        return f"{self.program.name} for {self.target.app} ({self.config.label})"
+
     def died(self) -> str | None:
-        """None while the master runs, else why it stopped (from its exit and its log)."""
+        """None while the server runs, else why it stopped ("exit status 4 (APP_LOAD_ERROR):
+        …", "signal SIGKILL: …"): its exit status first, its log as the evidence."""
         if self.proc is None or self.proc.poll() is None:
             return None
-        code = self.proc.returncode
-        cause = explain_log(self.log_text())
-        if code is not None and code < 0:
-            name = signal.Signals(-code).name
-            what = (
-                "killed by SIGKILL (out of memory?)"
-                if -code == signal.SIGKILL
-                else f"killed by {name}"
-            )
-            return f"{what}" + (f"; {cause}" if cause else "")
-        return cause or f"exit code {code}"
+        return str(self.program.explain_exit(self.proc.returncode, self.log_text()))
 
     def check_alive(self) -> None:
         reason = self.died()
         if reason:
             raise ServerError(
-                f"gunicorn for {self.target.app} ({self.config.label}) "
-                f"died during the run: {reason}.",
+                f"{self._name} died during the run, with {reason}.",
                 log_path=str(self.log_path),
             )
 
@@ -231,33 +187,12 @@ class Server:
             return f.read().decode("utf-8", "replace")
 
     def log_warnings(self) -> list[str]:
-        """Things gunicorn said during a run that change how its figures read."""
-        text = self.log_text()
-        found = []
-        timeouts = text.count("WORKER TIMEOUT")
-        if timeouts:
-            found.append(
-                f"{timeouts} worker(s) hit the {self.config.timeout} s timeout and were killed"
-            )
-        oom = len(re.findall(r"was sent SIGKILL|Perhaps out of memory", text))
-        if oom:
-            found.append(f"{oom} worker(s) were killed by SIGKILL (out of memory?)")
-        boots = len(re.findall(r"Booting worker with pid", text))
-        if boots > self.config.workers:
-            found.append(
-                f"workers were restarted {boots - self.config.workers} time(s) during the run"
-            )
-        return found
+        """Things the server said during a run that change how its figures read."""
+        return self.program.log_warnings(self.config, self.log_text())
 
     def running_worker_class(self) -> str:
-        """The worker class from gunicorn's own log line `Using worker: …`."""
-        match = re.search(r"Using worker: (\S+)", self.log_text())
-        if not match:
-            return self.config.worker_class
-        name = match.group(1)
-        return {"ThreadWorker": "gthread", "SyncWorker": "sync", "GeventWorker": "gevent"}.get(
-            name.rsplit(".", 1)[-1], name.rsplit(".", 1)[-1]
-        )
+        """The worker class that really runs, as the server reports it."""
+        return self.program.running_class(self.config, self.log_text())
 
     def stop(self) -> None:
         """SIGTERM to the whole group, a grace period, then SIGKILL. Safe to call twice."""
@@ -303,24 +238,9 @@ def _signal_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
 
 
-def _answers(host: str, port: int, path: str) -> bool:
-    """True once the server answers an HTTP request with any status."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    try:
-        with socket.socket(family, socket.SOCK_STREAM) as s:
-            s.settimeout(2.0)
-            s.connect((host, port))
-            s.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
-            return s.recv(16).startswith(b"HTTP/")
-    except OSError:
-        return False
-
-
 def stop_all() -> None:
     for server in list(_live):
         server.stop()
 
-
-import atexit  # noqa: E402
 
 atexit.register(stop_all)

@@ -1,0 +1,38 @@
+"""The one interface every load engine implements: a LoadSpec in, a LoadResult out.
+
+An engine owns how requests are made and timed; what it is asked to do (the mix, the
+concurrency or rate, the window) and what it must hand back (`record.LoadResult`, with
+ticks while it runs and a stop it obeys) are the same for all, so the stages that load a
+server (measure, tune, profile) never know which engine ran.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Literal, get_args
+
+if TYPE_CHECKING:
+    from tunicorn.load.scenario import LoadSpec
+    from tunicorn.record import LoadResult, Tick
+
+EngineName = Literal["builtin"]
+ENGINES: tuple[EngineName, ...] = get_args(EngineName)
+
+TickCallback = Callable[["Tick"], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class Engine:
+    """One load engine: how it refuses a spec it cannot drive, and how it drives one.
+
+    `run(spec, on_tick, stop)` blocks until the measured window ends or `stop` is set,
+    calls `on_tick` about every `spec.tick_s` from the thread it runs in, and counts only
+    the window after the warm-up. `check(spec)` raises UsageError for a spec it cannot
+    drive, so the dispatcher can refuse it before any load is sent.
+    """
+
+    name: EngineName
+    run: Callable[[LoadSpec, TickCallback | None, threading.Event | None], LoadResult]
+    check: Callable[[LoadSpec], None]

@@ -1,0 +1,42 @@
+"""Why a real gunicorn did not start, told from its exit status with its log as evidence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tunicorn.errors import ServerError
+from tunicorn.launch import Server
+from tunicorn.record import ServerConfig
+from tunicorn.target import Target
+
+APPS = Path(__file__).resolve().parents[1] / "apps"
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.parametrize(
+    ("app", "status", "evidence"),
+    [
+        # The module raises while the worker imports it: gunicorn's WORKER_BOOT_ERROR.
+        ("broken_import:app", "exit status 3 (WORKER_BOOT_ERROR)", f"{APPS}/broken_import.py:5"),
+        # The module imports but has no such app: AppImportError, gunicorn's APP_LOAD_ERROR.
+        ("hello:nothing_here", "exit status 4 (APP_LOAD_ERROR)", "Failed to find attribute"),
+    ],
+)
+def test_a_worker_that_cannot_load_the_app_is_explained(
+    app: str, status: str, evidence: str, tmp_path: Path
+) -> None:
+    server = Server(
+        Target(kind="app", app=app, chdir=str(APPS)), ServerConfig(2, 1, "sync"), log_dir=tmp_path
+    )
+    with pytest.raises(ServerError) as caught:
+        server.start()
+    message = str(caught.value)
+    assert message.startswith(f"gunicorn for {app} (2×1 sync) stopped before it was ready, with ")
+    assert status in message, message
+    assert evidence in message, message
+    assert message.endswith("and run again."), message
+    assert caught.value.log_path == str(server.log_path)
+    assert server.proc is not None and not psutil.pid_exists(server.proc.pid)

@@ -232,6 +232,7 @@ def decide(
     settlement: Settlement,
     elapsed_s: float,
     run_warnings: Iterable[str] = (),
+    min_slots: int = 0,
 ) -> TuneResult:
     """The recommendation from measured trials, as a record that says everything.
 
@@ -240,7 +241,7 @@ def decide(
     itself (too few cores here, a budget spent before searching).
     """
     budget_mib = model.memory_budget_mib(constraints.memory_mib)
-    pick = search.best(trials.values(), cores)
+    pick = search.best(trials.values(), cores, min_slots)
     settled = trials.get(settlement.key) if settlement.key else None
     if settled is not None and settled.feasible:
         pick = settled
@@ -253,7 +254,7 @@ def decide(
     recommendation = None
     measured = tuple(trials.values())
     if pick is not None:
-        why = reasons(pick, measured, profile, constraints, cores)
+        why = reasons(pick, measured, profile, constraints, cores, min_slots)
         if pick is settled:
             why.append(settlement.note)
         recommendation = Recommendation(
@@ -349,6 +350,50 @@ def starved_warning(budget_s: float, fixed_s: float, enough_s: int) -> str:
     )
 
 
+def limiting(
+    pick: Trial, trials: tuple[Trial, ...], prof: Profile, constraints: Constraints, cores: int
+) -> str:
+    """What limits the pick, measured, in one sentence: the CPU, one process's limit (a pool or
+    a lock), memory, or the latency target."""
+    busy = pick.server.cpu_cores_busy if pick.server else 0.0
+    if search.cpu_bound(pick, cores):
+        return (
+            f"What limits it: the CPU. At its peak the server kept {busy:.2f} of {cores} "
+            f"core(s) busy ({busy / cores:.0%}), so more requests in flight would only queue."
+        )
+    process = prof.process
+    if (
+        process is not None and process.bounded and process.cause == "pool"
+        and pick.config.worker_class != "gevent" and pick.config.threads >= process.limit - 1
+    ):  # fmt: skip
+        n = f"{process.limit:.0f}"
+        return (
+            f"What limits it: one process serves at most ~{n} requests at once (something in "
+            f"it holds a pool or a lock of about {n}: the profile's one worker went from "
+            f"{process.steps[0].throughput_rps:.0f} req/s at 1 request to at most "
+            f"{max(st.throughput_rps for st in process.steps):.0f}), so capacity comes from "
+            f"processes: {pick.config.workers} × {pick.config.threads}."
+        )
+    budget = model.memory_budget_mib(constraints.memory_mib)
+    bigger = [
+        t for t in trials if t.reason == "memory"
+        and search.family(t.config) == search.family(pick.config)
+        and t.config.workers > pick.config.workers
+    ]  # fmt: skip
+    if bigger:
+        nearest = min(bigger, key=lambda t: t.config.workers)
+        return (
+            f"What limits it: memory. {nearest.config.label} would need about "
+            f"{nearest.predicted_pss_mib:.0f} MiB, over the {budget:.0f} MiB budget."
+        )
+    slo = constraints.slo_p95_ms or 0.0
+    return (
+        f"What limits it: the latency target. It peaked at {pick.throughput_rps:.0f} req/s, "
+        f"but only {pick.capacity_rps:.0f} req/s kept p95 within {slo:.0f} ms; the CPU was "
+        f"{busy:.2f} core(s) busy."
+    )
+
+
 def ratio(a: float, b: float) -> str:
     if b <= 0:
         return "∞×" if a > 0 else "—"
@@ -381,9 +426,10 @@ def reasons(
     prof: Profile,
     constraints: Constraints,
     cores: int = 0,
+    min_slots: int = 0,
 ) -> list[str]:
-    """Why this configuration: which bound or measurement decided."""
-    out = []
+    """Why this configuration: what limits it, then which bound or measurement decided."""
+    out = [limiting(pick, trials, prof, constraints, cores)]
     wc = prof.wait_compute_ratio
     cpus = constraints.cpus
     slo = constraints.slo_p95_ms or 0.0
@@ -435,7 +481,20 @@ def reasons(
             + ", ".join(f"{t.config.label} ({runs_text(t)})" for t in pooled) + "."
         )
     measured = [t for t in trials if t.server is not None]
-    ties = search.ties(trials)
+    single = [
+        t for t in trials if search.eligible(t) and t.config.slots < min_slots
+        and t.capacity_rps >= pick.capacity_rps * (1 - search.TIE)
+    ]  # fmt: skip
+    if single:
+        best_single = max(single, key=lambda t: t.capacity_rps)
+        out.append(
+            f"{best_single.config.label} measured {best_single.capacity_rps:.0f} req/s but serves "
+            f"one request per core at a time: one slow request, slow client or slow upstream "
+            f"call and every other user waits (the seed's problem). The pick keeps at least "
+            f"{min_slots} requests in flight ({constraints.cpus} core(s) × 2); "
+            "--allow-single-slot lifts that."
+        )
+    ties = search.ties(trials, min_slots)
     if len(ties) > 1 and all(search.cpu_bound(t, cores) for t in ties):
         out.append(
             f"Measured {len(measured)} configurations; {len(ties)} were within 3% of the best "

@@ -56,7 +56,11 @@ def with_threads(workers: int, threads: int) -> ServerConfig:
 
 
 def model_start(
-    profile: Profile, cpus: int, fits: Callable[[ServerConfig], bool], max_workers: int = 0
+    profile: Profile,
+    cpus: int,
+    fits: Callable[[ServerConfig], bool],
+    max_workers: int = 0,
+    min_slots: int = 0,
 ) -> ServerConfig:
     """Little's law's guess: enough slots to keep every core busy.
 
@@ -68,7 +72,8 @@ def model_start(
     workers = max(1, cpus)
     max_workers = max_workers or 8 * workers
     if profile.cpu_ms <= 0 or profile.wait_compute_ratio < 0.25:
-        start = ServerConfig(workers, 1, "sync")  # compute-bound: threads only add GIL contention
+        # Compute-bound: threads only add GIL contention; processes make up the minimum slots.
+        start = ServerConfig(max(workers, min_slots), 1, "sync")
     else:
         slots = model.slots_to_saturate(cpus, profile.wall_ms, profile.cpu_ms)
         limit = per_process_limit(profile)
@@ -78,6 +83,8 @@ def model_start(
             start = with_threads(workers, threads)
         else:
             start = with_threads(workers, ladder_at_least(math.ceil(slots / workers)))
+    if start.slots < min_slots:
+        start = with_threads(start.workers, ladder_at_least(math.ceil(min_slots / start.workers)))
     while not fits(start) and (start.threads > 1 or start.workers > 1):
         if start.workers > max(1, cpus) and start.threads > 1:
             start = with_threads(start.workers - 1, start.threads)  # keep threads at the limit
@@ -204,14 +211,20 @@ def cpu_bound(trial: Trial, cores: int) -> bool:
     )
 
 
-def ties(trials: Iterable[Trial]) -> list[Trial]:
-    """The usable trials within TIE of the best capacity: what the pick is chosen among."""
-    feasible = [t for t in trials if t.feasible and t.capacity_rps > 0]
+def eligible(trial: Trial, min_slots: int = 0) -> bool:
+    """Can this trial be the pick: usable, with a capacity, and at least `min_slots` requests
+    in flight at once (never one slot: one stuck request must not stop everyone)?"""
+    return trial.feasible and trial.capacity_rps > 0 and trial.config.slots >= min_slots
+
+
+def ties(trials: Iterable[Trial], min_slots: int = 0) -> list[Trial]:
+    """The eligible trials within TIE of the best capacity: what the pick is chosen among."""
+    feasible = [t for t in trials if eligible(t, min_slots)]
     top = max((t.capacity_rps for t in feasible), default=0.0)
     return [t for t in feasible if t.capacity_rps >= top * (1 - TIE)]
 
 
-def best(trials: Iterable[Trial], cores: int = 0) -> Trial | None:
+def best(trials: Iterable[Trial], cores: int = 0, min_slots: int = 0) -> Trial | None:
     """The pick: most capacity; within 3% of it, lower p95, then less memory, then fewer processes.
 
     Each later criterion only separates what the earlier ones left within 5% of each other,
@@ -220,7 +233,7 @@ def best(trials: Iterable[Trial], cores: int = 0) -> Trial | None:
     cores, and it swings by several times between runs (the demo's /cpu measured 8 ms on
     2×1 sync and 33 ms on 1×1 sync at about 121 req/s), so it would pick by chance.
     """
-    pool = ties(trials)
+    pool = ties(trials, min_slots)
     if not pool:
         return None
     if not all(cpu_bound(t, cores) for t in pool):
@@ -253,25 +266,43 @@ class Space:
     fits: Callable[[ServerConfig], bool]
     wall_ms: float = 0.0  # the profile's latency at concurrency 1 (for ordering only)
     cpu_ms: float = 0.0  # the profile's CPU per request (for ordering only)
+    min_slots: int = 0  # the pick serves at least this many requests at once (0: any)
 
 
-def space(profile: Profile, cpus: int, cores: int, fits: Callable[[ServerConfig], bool], *,
-          max_threads: int, max_workers_per_core: int) -> Space:  # fmt: skip
-    # Memory (fits) and the climb bound workers: a step up is taken only while it beats the
-    # best, so a wide cap costs trials only on apps that keep scaling with processes (a
-    # per-process lock or pool, code that is unsafe under threads).
+def space(
+    profile: Profile,
+    cpus: int,
+    cores: int,
+    fits: Callable[[ServerConfig], bool],
+    *,
+    max_threads: int,
+    max_workers_per_core: int,
+    single_slot: bool = False,
+) -> Space:
+    """The search space. Memory (fits) and the climb bound workers: a step up is taken only
+    while it beats the best, so a wide cap costs trials only on apps that keep scaling with
+    processes (a per-process lock or pool, code that is unsafe under threads). Threads stop
+    near one process's limit when the profile found a pool or a lock: beyond it they queue.
+    Unless `single_slot`, the pick keeps two requests in flight per core."""
     max_workers = max(2 * cpus + 2, cpus + 3, max_workers_per_core * cpus)
-    return Space(cpus, cores, max_workers, max_threads, fits, profile.wall_ms, profile.cpu_ms)
+    limit = per_process_limit(profile)
+    if limit is not None:
+        max_threads = min(max_threads, ladder_nearest(limit))
+    return Space(
+        cpus, cores, max_workers, max_threads, fits, profile.wall_ms, profile.cpu_ms,
+        min_slots=0 if single_slot else 2 * cpus,
+    )  # fmt: skip
 
 
-def simple(cpus: int) -> ServerConfig:
-    """One sync worker per core: the answer for a compute-bound app."""
-    return ServerConfig(cpus, 1, "sync")
+def simple(sp: Space) -> ServerConfig:
+    """The answer for a compute-bound app: one sync worker per core, or as many as the pick
+    needs to keep two requests in flight per core (one slow request must not stop everyone)."""
+    return ServerConfig(max(sp.cpus, sp.min_slots), 1, "sync")
 
 
 def compute_bound(trials: Trials, sp: Space) -> bool:
-    """Did one sync worker per core, measured and usable, keep the cores busy?"""
-    one = trials.get(simple(sp.cpus).key)
+    """Did one request per process (`simple`), measured and usable, keep the cores busy?"""
+    one = trials.get(simple(sp).key)
     return one is not None and one.feasible and cpu_bound(one, sp.cores)
 
 

@@ -250,6 +250,16 @@ IO_WAIT_RATIO: Setting[float] = Setting(
     commands=("recommend",),
 )
 
+SINGLE_SLOT: Setting[bool] = Setting(
+    "single_slot",
+    False,
+    "flag",
+    "Allow a pick that serves one request per core at a time (the seed's problem: one slow "
+    "request, client or upstream call makes every other user wait).",
+    flag="--allow-single-slot",
+    commands=("tune",),
+)
+
 SETTINGS: tuple[Setting[object], ...] = (
     PLAN,
     CPUS,
@@ -265,6 +275,7 @@ SETTINGS: tuple[Setting[object], ...] = (
     VERIFY,
     PRUNE,
     RUNOFF,
+    SINGLE_SLOT,
     WORKERS,
     THREADS,
     WORKER_CLASS,

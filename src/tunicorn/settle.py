@@ -96,7 +96,7 @@ def rival(trials: search.Trials, pick: Trial, sp: search.Space) -> tuple[str, st
       missed the SLO up there: at the knee one short run passes or fails by chance (on the
       zoo's mixed app, one gevent worker once measured 225 req/s, against 342 on the grid).
     """
-    simple_key = search.simple(sp.cpus).key
+    simple_key = search.simple(sp).key
     if search.compute_bound(trials, sp) and search.cpu_bound(pick, sp.cores):
         if trials[simple_key] is not pick:
             return simple_key, "one request per core already keeps the CPU busy"
@@ -207,7 +207,7 @@ class Settler:
         """Settle the pick against a rival single runs cannot separate from it (one final per
         tune); a final that does not fit in the budget is not started: half of one would favour
         one side."""
-        pick = search.best(self.trials.values(), self.sp.cores)
+        pick = search.best(self.trials.values(), self.sp.cores, self.sp.min_slots)
         found = rival(self.trials, pick, self.sp) if pick is not None else None
         if pick is None or found is None:
             return Settlement()
@@ -234,7 +234,7 @@ class Settler:
                     return Settlement()  # a run that fails rules it out: nothing to settle
         else:
             return Settlement()  # stopped (Ctrl-C): the final is not complete
-        simple_key = search.simple(self.sp.cpus).key
+        simple_key = search.simple(self.sp).key
         if simple_key in (rival_key, pick_key) and compute_bound:
             other_key = pick_key if rival_key == simple_key else rival_key
             verdict = compute_bound_verdict(self.trials, simple_key, other_key)
@@ -246,7 +246,7 @@ class Settler:
     def runoff(self) -> None:
         """Measure the pick once more while a rival is close, and keep the mean of the runs."""
         for _ in range(RUNOFF_MAX):
-            pick = search.best(self.trials.values(), self.sp.cores)
+            pick = search.best(self.trials.values(), self.sp.cores, self.sp.min_slots)
             if pick is None or self.key_of(pick) in self.runs:
                 return
             band = pick.capacity_rps * (1 - RUNOFF_BAND)

@@ -53,6 +53,7 @@ class TuneSettings:
     keepalive: bool = settings.KEEPALIVE.default  # False: a new connection per request
     prune: bool = settings.PRUNE.default  # stop a trial's SLO checks once it cannot win
     runoff: bool = settings.RUNOFF.default  # measure close calls again (final and runoff)
+    single_slot: bool = settings.SINGLE_SLOT.default  # allow a pick that serves one at a time
 
 
 @dataclasses.dataclass
@@ -211,20 +212,23 @@ def tune(
     sp = search.space(
         profile, s.cpus, server_cores, fits,
         max_threads=s.max_threads, max_workers_per_core=s.max_workers_per_core,
+        single_slot=s.single_slot,
     )  # fmt: skip
-    start = search.model_start(profile, s.cpus, fits, sp.max_workers)
+    start = search.model_start(profile, s.cpus, fits, sp.max_workers, sp.min_slots)
 
     def beat(source: str) -> float:
         """The capacity a trial must beat to matter; 0 measures it in full (baselines are
         part of the answer, and the search may be told not to prune)."""
-        best = search.best(trials.by_key.values(), server_cores)
+        best = search.best(trials.by_key.values(), server_cores, sp.min_slots)
         return best.capacity_rps if best and s.prune and source != "baseline" else 0.0
+
+    reference = search.simple(sp).key  # the compute-bound answer: measured in full, like a baseline
 
     # 1. What every tune measures: the baselines and the model's start.
     for config, source in search.opening(
         trials.by_key, profile, sp, start, gevent_applies(s.gevent, profile.wait_compute_ratio)
     ):
-        trials.measure(config, source, beat(source))
+        trials.measure(config, source, 0.0 if config.key == reference else beat(source))
     fixed_s = budget.elapsed()
     starved = not budget.searching() and not budget.stopped()
 
@@ -259,7 +263,7 @@ def tune(
     return recommend.decide(
         target=target.label, app=target.app, trials=trials.by_key,
         profile=profile, constraints=constraints, cores=server_cores, settlement=settled,
-        elapsed_s=budget.elapsed(), run_warnings=warnings,
+        elapsed_s=budget.elapsed(), run_warnings=warnings, min_slots=sp.min_slots,
     )  # fmt: skip
 
 

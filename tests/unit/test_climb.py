@@ -126,9 +126,9 @@ def test_a_family_that_starts_behind_can_overtake() -> None:
 def test_a_flat_surface_is_not_walked() -> None:
     result = run(Formula(flat_cpu), flat_profile(7.0, 7.2), gevent=False)
     searched = [t for t in result.trials if t.source == "search"]
-    assert len(searched) <= 4  # one ring of neighbours around 1×1, then a stop
+    assert len(searched) <= 4  # one ring of neighbours around the start, then a stop
     rec = result.recommendation
-    assert rec is not None and rec.threads == 1 and rec.workers <= 2
+    assert rec is not None and rec.workers <= 2 and rec.workers * rec.threads >= 2
 
 
 def creeping(c: ServerConfig) -> float:
@@ -195,41 +195,41 @@ def test_once_threads_break_the_app_the_search_stays_with_one_request_per_proces
 def test_a_lucky_first_run_is_measured_again_and_loses_the_pick() -> None:
     runs: dict[str, int] = {}
 
-    def lucky_four(c: ServerConfig) -> float:
-        """Two workers are the best (160); 4×1 measures 170 once by luck, then 140."""
+    def lucky_three(c: ServerConfig) -> float:
+        """Two workers are the best (160); 3×1 measures 170 once by luck, then 140."""
         runs[c.label] = runs.get(c.label, 0) + 1
-        if c.label == "4×1 sync":
+        if c.label == "3×1 sync":
             return 170.0 if runs[c.label] == 1 else 140.0
-        return {1: 150.0, 2: 160.0, 3: 155.0}.get(c.workers, 100.0) if c.threads == 1 else 50.0
+        return {1: 150.0, 2: 160.0, 4: 155.0}.get(c.workers, 100.0) if c.threads == 1 else 50.0
 
-    result = run(Formula(lucky_four), flat_profile(7.0, 7.2), gevent=False)
-    assert runs["4×1 sync"] == 2  # the lucky pick was measured again…
+    result = run(Formula(lucky_three), flat_profile(7.0, 7.2), gevent=False)
+    assert runs["3×1 sync"] == 2  # the lucky pick was measured again…
     rec = result.recommendation
     assert rec is not None and (rec.workers, rec.threads) == (2, 1)  # …and the real best won
-    four = result.trial("4x1-sync")
-    assert four is not None and four.pooled == "mean" and len(four.runs) == 2
-    assert [r.capacity_rps for r in four.runs] == [0.85 * 170.0, 0.85 * 140.0]
+    three = result.trial("3x1-sync")
+    assert three is not None and three.pooled == "mean" and len(three.runs) == 2
+    assert [r.capacity_rps for r in three.runs] == [0.85 * 170.0, 0.85 * 140.0]
 
 
 def test_a_busy_pick_is_measured_against_one_request_per_core_and_loses_a_dip() -> None:
-    """1×1 sync measures one dip (70 instead of 110) on its first run, and every other
-    one-thread configuration 113. All keep the CPU busy, so 1×1 and the pick go to a final:
-    three runs each, alternately; the medians tie (110 and 113) and the tie goes to one
-    worker, one thread."""
+    """2×1 sync (one request per process, two per core: the compute-bound answer on one core)
+    measures one dip (70 instead of 110) on its first run, and every other one-thread
+    configuration 113. All keep the CPU busy, so 2×1 and the pick go to a final: three runs
+    each, alternately; the medians tie (110 and 113) and the tie goes to fewer processes."""
     runs: dict[str, int] = {}
 
     def dip(c: ServerConfig) -> float:
         runs[c.label] = runs.get(c.label, 0) + 1
-        if c.label == "1×1 sync":
+        if c.label == "2×1 sync":
             return 70.0 if runs[c.label] == 1 else 110.0
         return 113.0 if c.threads == 1 else 100.0
 
     rec = run(Formula(dip, busy=0.97), flat_profile(7.0, 7.2), gevent=False).recommendation
-    assert runs["1×1 sync"] == 3 and max(n for label, n in runs.items() if label != "1×1 sync") == 3
-    assert rec is not None and (rec.workers, rec.threads) == (1, 1)
+    assert runs["2×1 sync"] == 3 and max(n for label, n in runs.items() if label != "2×1 sync") == 3
+    assert rec is not None and (rec.workers, rec.threads) == (2, 1)
     runs.clear()
     rec = run(Formula(dip, busy=0.5), flat_profile(7.0, 7.2), gevent=False).recommendation
-    assert runs["1×1 sync"] == 1  # a CPU with room: no second look at one request per core
+    assert runs["2×1 sync"] == 1  # a CPU with room: no second look at one request per process
 
 
 def test_a_budget_spent_before_the_search_says_so_and_what_would_search() -> None:
@@ -313,22 +313,23 @@ def test_a_near_miss_stopped_as_slower_gets_no_final() -> None:
 
 
 def _busy_final(simple_runs: list[float], seed_runs: list[float]) -> TuneResult:
-    """A compute-bound app where 1×1 sync and the seed's 3×6 go to a final with these runs."""
+    """A compute-bound app where 2×1 sync and the seed's 3×6 go to a final with these runs."""
     runs: dict[str, int] = {}
 
     def surface(c: ServerConfig) -> float:
         n = runs[c.label] = runs.get(c.label, 0) + 1
-        table = {"1×1 sync": simple_runs, "3×6 gthread": seed_runs}.get(c.label)
+        table = {"2×1 sync": simple_runs, "3×6 gthread": seed_runs}.get(c.label)
         return table[n - 1] / WITHIN if table else 80.0
 
     return run(Formula(surface, busy=0.97), flat_profile(7.0, 7.2), gevent=False)
 
 
 def test_on_a_busy_cpu_more_slots_must_win_every_run_of_the_final() -> None:
-    # Medians 104 against 100 (4%, outside the tie), but 3×6 lost one run: one request per core.
+    # Medians 104 against 100 (4%, outside the tie), but 3×6 lost one run: one request per
+    # process, two per core.
     result = _busy_final([100.0, 104.0, 96.0], [104.0, 99.0, 108.0])
     rec = result.recommendation
-    assert rec is not None and (rec.workers, rec.threads) == (1, 1)
+    assert rec is not None and (rec.workers, rec.threads) == (2, 1)
     assert any("did not beat it in every one of 3 runs" in line for line in rec.reasons)
     # Every run of 3×6 above every run of 1×1: the measurements stand.
     result = _busy_final([100.0, 104.0, 96.0], [120.0, 118.0, 121.0])

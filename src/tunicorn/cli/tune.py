@@ -76,6 +76,7 @@ class TrialPrinter:
               help="TOML file of weighted requests.")  # fmt: skip
 @option(settings.KEEPALIVE)
 @option(settings.GEVENT)
+@option(settings.SINGLE_SLOT)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
               help="Write the whole run as JSON.")  # fmt: skip
 @click.option("--html", "html_path", type=click.Path(dir_okay=False), default=None,
@@ -97,6 +98,7 @@ def tune(
     scenario: str | None,
     keepalive: bool,
     gevent: bool | None,
+    single_slot: bool,
     json_path: str | None,
     html_path: str | None,
     emit_dir: str | None,
@@ -131,7 +133,7 @@ def tune(
     requests = workload(tgt, paths, scenario)
     asked = TuneSettings(
         cpus=n_cpus, memory_mib=memory, slo_p95_ms=slo_p95_ms, budget_s=budget_s,
-        plan=plan_name, gevent=gevent, keepalive=keepalive,
+        plan=plan_name, gevent=gevent, keepalive=keepalive, single_slot=single_slot,
     )  # fmt: skip
     printer = TrialPrinter()
     events = TuneEvents(

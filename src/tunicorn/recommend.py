@@ -245,6 +245,9 @@ def decide(
     settled = trials.get(settlement.key) if settlement.key else None
     if settled is not None and settled.feasible:
         pick = settled
+    first = pick
+    if pick is not None and pick is not settled:
+        pick = holds_up(pick, trials.values(), min_slots)
     baselines = tuple(
         _baseline(name, role, trials[config.key])
         for (name, config), role in zip(
@@ -257,6 +260,7 @@ def decide(
         why = reasons(pick, measured, profile, constraints, cores, min_slots)
         if pick is settled:
             why.append(settlement.note)
+        why += client_model_reasons(pick, first)
         recommendation = Recommendation(
             workers=pick.config.workers,
             threads=pick.config.threads,
@@ -348,6 +352,52 @@ def starved_warning(budget_s: float, fixed_s: float, enough_s: int) -> str:
         f"baselines and the model's start come first and took {fixed_s:.0f} s here. The pick "
         f"is the best of those; give --budget {enough_s} or more to search."
     )
+
+
+def worse_model(trial: Trial) -> float:
+    """A trial's capacity under the worse of the two client models (its own where the other
+    was not measured)."""
+    other = trial.other_model
+    if other is None:
+        return trial.capacity_rps
+    return min(trial.capacity_rps, other.capacity_rps if other.feasible else 0.0)
+
+
+def holds_up(pick: Trial, trials: Iterable[Trial], min_slots: int = 0) -> Trial:
+    """The finalist that holds up under both client models: the pick, unless a finalist
+    measured both ways does better than the tie under the worse of them."""
+    both = [t for t in trials if t.other_model is not None and search.eligible(t, min_slots)]
+    if pick.other_model is None or not both:
+        return pick
+    robust = max(both, key=worse_model)
+    if worse_model(robust) > worse_model(pick) * (1 + search.TIE):
+        return robust
+    return pick
+
+
+def client_model_reasons(pick: Trial, first: Trial | None) -> list[str]:
+    """The pick under both client models, and why it changed if it did."""
+    other = pick.other_model
+    if other is None:
+        return []
+
+    def name(keepalive: bool) -> str:
+        return "kept-alive connections" if keepalive else "a new connection per request"
+
+    own = name(not other.keepalive)
+    figure = f"{other.capacity_rps:.0f} req/s" if other.feasible else f"unusable ({other.reason})"
+    share = f" ({other.capacity_rps / pick.capacity_rps:.0%})" if other.feasible else ""
+    out = [
+        f"Client models: {pick.capacity_rps:.0f} req/s with {own}, {figure}{share} with "
+        f"{name(other.keepalive)} (what a front end that pools connections sends)."
+    ]
+    if first is not None and first is not pick:
+        out.append(
+            f"Picked for holding up under both: {pick.config.label} keeps "
+            f"{worse_model(pick):.0f} req/s under the worse of them; {first.config.label}, "
+            f"first by capacity ({first.capacity_rps:.0f}), only {worse_model(first):.0f}."
+        )
+    return out
 
 
 def limiting(

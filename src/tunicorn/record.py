@@ -398,6 +398,20 @@ class Run:
 
 
 @dataclasses.dataclass(frozen=True)
+class ClientModelRun:
+    """The same configuration measured with the other client model: kept-alive connections
+    (what a front end that pools connections sends) if the trial opened one per request, or
+    the reverse."""
+
+    keepalive: bool
+    capacity_rps: float
+    throughput_rps: float
+    p95_ms: float
+    feasible: bool
+    reason: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
 class Trial:
     """One configuration measured by tune: its capacity, or why it cannot be used.
 
@@ -426,6 +440,7 @@ class Trial:
     # ("mean" of two, "median" of more); the figures above are the pooled ones.
     runs: tuple[Run, ...] = ()
     pooled: str = ""
+    other_model: ClientModelRun | None = None  # a finalist, measured with the other client model
 
     @property
     def key(self) -> str:

@@ -250,6 +250,15 @@ IO_WAIT_RATIO: Setting[float] = Setting(
     commands=("recommend",),
 )
 
+BOTH_MODELS: Setting[bool] = Setting(
+    "both_models",
+    True,
+    "switch",
+    "Measure the finalists with kept-alive connections as well as new ones, and pick what "
+    "holds up under both.",
+    flag="--both-client-models/--one-client-model",
+    commands=("tune",),
+)
 SINGLE_SLOT: Setting[bool] = Setting(
     "single_slot",
     False,
@@ -275,6 +284,7 @@ SETTINGS: tuple[Setting[object], ...] = (
     VERIFY,
     PRUNE,
     RUNOFF,
+    BOTH_MODELS,
     SINGLE_SLOT,
     WORKERS,
     THREADS,

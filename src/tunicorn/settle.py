@@ -20,8 +20,10 @@ from typing import Protocol
 
 from tunicorn import search
 from tunicorn.measure import Measure
-from tunicorn.record import Run, Settlement, Trial
+from tunicorn.record import ClientModelRun, Run, Settlement, Trial
 
+FINALISTS = 2  # the pick and its strongest rival are measured with the other client model
+FINALIST_BAND = 0.75  # a rival within 75% of the pick's capacity is a finalist
 RUNOFF_BAND = 0.06  # while a rival is within 6% of the pick, the pick is measured once more
 RUNOFF_MAX = 3
 FINAL_RUNS = 3  # a pick and a rival single runs cannot separate stand on the median of 3
@@ -187,6 +189,44 @@ class Settler:
         if not settled.key:
             self.runoff()
         return settled
+
+    def client_models(self, other: Measure, other_keepalive: bool, settled: Settlement) -> None:
+        """Measure the finalists with the other client model, each once and in full.
+
+        Which model the platform's front end presents is not known here: kept-alive
+        connections pile onto gthread workers unevenly, new ones cost a handshake each. The
+        pick and its strongest rival (another family first) get the other model's figure;
+        recommend.decide then picks what holds up under both.
+        """
+        cores, low = self.sp.cores, self.sp.min_slots
+        pick = self.trials.get(settled.key) if settled.key else None
+        pick = pick or search.best(self.trials.values(), cores, low)
+        if pick is None:
+            return
+        rivals = sorted(
+            (t for t in self.trials.values() if t is not pick and search.eligible(t, low)
+             and t.capacity_rps >= FINALIST_BAND * pick.capacity_rps),
+            key=lambda t: (search.family(t.config) == search.family(pick.config), -t.capacity_rps),
+        )  # fmt: skip
+        finalists = [pick, *rivals[: FINALISTS - 1]]
+        if not self.clock.room(len(finalists)):
+            self.say("no time left to measure the finalists with the other client model")
+            return
+        model = "kept-alive connections" if other_keepalive else "a new connection per request"
+        self.say(f"the finalists with {model}: " + ", ".join(t.config.label for t in finalists))
+        for trial in finalists:
+            if self.clock.stopped():
+                return
+            run = other(trial.config, "other client model", 0.0)
+            key = self.key_of(trial)
+            self.trials[key] = dataclasses.replace(
+                self.trials[key],
+                other_model=ClientModelRun(
+                    keepalive=other_keepalive, capacity_rps=run.capacity_rps,
+                    throughput_rps=run.throughput_rps, p95_ms=run.latency_ms.p95,
+                    feasible=run.feasible, reason=run.reason,
+                ),  # fmt: skip
+            )
 
     def again(self, key: str) -> Trial:
         """Measure a configuration once more on a fresh server; it then stands on all its runs."""

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from tunicorn import model, recommend, search, settings
+from tunicorn import model, recommend, search, settings, settle
 from tunicorn.load import Request
 from tunicorn.measure import Measure, TrialMeter, TrialPlan, split_cores, unmeasured
 from tunicorn.profile import gevent_applies
@@ -54,6 +54,7 @@ class TuneSettings:
     prune: bool = settings.PRUNE.default  # stop a trial's SLO checks once it cannot win
     runoff: bool = settings.RUNOFF.default  # measure close calls again (final and runoff)
     single_slot: bool = settings.SINGLE_SLOT.default  # allow a pick that serves one at a time
+    both_models: bool = settings.BOTH_MODELS.default  # finalists under both client models
 
 
 @dataclasses.dataclass
@@ -78,7 +79,10 @@ class Budget:
         self.started = time.monotonic()
         self.budget_s = s.budget_s
         self.per_trial_s = s.warmup_s + s.saturate_s + s.verify_s + 3  # + server start/stop
-        self.reserve_s = 2 * self.per_trial_s if s.runoff else 0.0
+        # The search leaves room for the runoff's second look and the finalists' other model.
+        self.reserve_s = self.per_trial_s * (
+            (2 if s.runoff else 0) + (settle.FINALISTS if s.both_models else 0)
+        )
         self.stop = stop
 
     def elapsed(self) -> float:
@@ -108,9 +112,11 @@ class Trials:
         predict: Callable[[ServerConfig], float],
         budget_mib: float,
         events: TuneEvents,
+        other: Measure | None = None,
     ) -> None:
         self.by_key: dict[str, Trial] = {}
         self._measure = measure
+        self._other = other
         self._predict = predict
         self.budget_mib = budget_mib
         self._events = events
@@ -130,8 +136,11 @@ class Trials:
         stop: threading.Event | None = None,
         out_of_time: Callable[[], bool] = lambda: False,
         measure: Measure | None = None,
+        other: Measure | None = None,
     ) -> Trials:
-        """A store whose trials run on real servers (or on `measure`, where one is given)."""
+        """A store whose trials run on real servers (or on `measure`, where one is given);
+        `other` measures with the other client model (on servers too, unless `measure` is
+        given: then only where `other` is)."""
         budget_mib = model.memory_budget_mib(s.memory_mib)
         if measure is None:
             plan = TrialPlan(
@@ -143,7 +152,23 @@ class Trials:
                 keepalive=s.keepalive, log_dir=log_dir,
             )  # fmt: skip
             measure = TrialMeter(plan, on_tick=events.tick, stop=stop, out_of_time=out_of_time)
-        return cls(measure, lambda c: model.predict_pss(profile.memory, c), budget_mib, events)
+            flipped = dataclasses.replace(plan, keepalive=not plan.keepalive)
+            other = other or TrialMeter(flipped, on_tick=events.tick, stop=stop)
+        return cls(
+            measure, lambda c: model.predict_pss(profile.memory, c), budget_mib, events, other
+        )
+
+    @property
+    def other(self) -> Measure | None:
+        """One measurement with the other client model (a `Measure`), where there is one."""
+        if self._other is None:
+            return None
+        other = self._other
+
+        def measure(config: ServerConfig, source: str, beat_rps: float = 0.0) -> Trial:
+            return self._run(other, config, source, beat_rps)
+
+        return measure
 
     def measure(self, config: ServerConfig, source: str, beat_rps: float = 0.0) -> Trial:
         """Measure `config` unless it already has a trial (then that trial stands)."""
@@ -156,6 +181,9 @@ class Trials:
 
     def run(self, config: ServerConfig, source: str, beat_rps: float = 0.0) -> Trial:
         """One measurement of `config`, whether or not it was measured before (a `Measure`)."""
+        return self._run(self._measure, config, source, beat_rps)
+
+    def _run(self, measure: Measure, config: ServerConfig, source: str, beat_rps: float) -> Trial:
         config = config.effective()
         predicted = self._predict(config)
         self._started += 1
@@ -168,7 +196,7 @@ class Trials:
             )  # fmt: skip
         else:
             trial = dataclasses.replace(
-                self._measure(config, source, beat_rps), predicted_pss_mib=round(predicted, 1)
+                measure(config, source, beat_rps), predicted_pss_mib=round(predicted, 1)
             )
         self._events.trial_done(trial)
         return trial
@@ -184,11 +212,13 @@ def tune(
     stop: threading.Event | None = None,
     profile: Profile | None = None,
     measure: Measure | None = None,
+    measure_other: Measure | None = None,
 ) -> TuneResult:
     """Profile `target`, search its configurations on `s`'s plan, and decide.
 
-    `measure` replaces the real measurement (a formula, in the search's tests); `profile`
-    skips profiling (the zoo benchmark shares one between the tuner and its grid).
+    `measure` (and `measure_other`, with the other client model) replace the real measurement
+    (formulas, in the search's tests); `profile` skips profiling (the zoo benchmark shares one
+    between the tuner and its grid).
     """
     events = events or TuneEvents()
     budget = Budget(s, stop)
@@ -203,7 +233,7 @@ def tune(
     slo = s.slo_p95_ms or default_slo(profile)
     trials = Trials.on_servers(
         target, requests, s, profile, slo, events=events, log_dir=log_dir, stop=stop,
-        out_of_time=lambda: not budget.searching(), measure=measure,
+        out_of_time=lambda: not budget.searching(), measure=measure, other=measure_other,
     )  # fmt: skip
 
     def fits(config: ServerConfig) -> bool:
@@ -243,8 +273,14 @@ def tune(
 
     # 3. Close calls measured again.
     settled = Settlement()
-    if s.runoff:
-        settled = Settler(trials.by_key, trials.run, sp, budget, events.say).settle()
+    if s.runoff or s.both_models:
+        settler = Settler(trials.by_key, trials.run, sp, budget, events.say)
+        if s.runoff:
+            settled = settler.final()
+            if not settled.key:
+                settler.runoff()
+        if s.both_models and trials.other is not None:
+            settler.client_models(trials.other, not s.keepalive, settled)
 
     # 4. The decision.
     warnings = []

@@ -336,3 +336,30 @@ def test_on_a_busy_cpu_more_slots_must_win_every_run_of_the_final() -> None:
     rec = result.recommendation
     assert rec is not None and (rec.workers, rec.threads) == (3, 6)
     assert not any("did not beat it" in line for line in rec.reasons)
+
+
+def test_the_pick_holds_up_under_both_client_models() -> None:
+    """Several gthread workers lead with a new connection per request, but kept-alive
+    connections pile onto one of them and halve what they serve; one gevent process is a
+    little behind and does not mind. The finalists are measured both ways, and the pick is
+    what holds up under both; the reasons give both figures."""
+    new = Formula(wait_like)
+    kept = Formula(
+        wait_like,
+        tweak=lambda c, t: dataclasses.replace(t, capacity_rps=t.capacity_rps * 0.5)
+        if c.worker_class == "gthread" and c.workers > 1 else t,
+    )  # fmt: skip
+    prof = flat_profile(1.0, 100.0)
+    result = run(new, prof)  # no second measure: one client model, the gthread lead stands
+    assert result.recommendation is not None and result.recommendation.worker_class == "gthread"
+    both = tune(
+        Target(kind="app", app="m:app", label="t"), (),
+        TuneSettings(cpus=1, memory_mib=1792.0, gevent=True, budget_s=1e9),
+        profile=prof, measure=new, measure_other=kept,
+    )  # fmt: skip
+    rec = both.recommendation
+    assert rec is not None and rec.worker_class == "gevent"
+    measured_both = [t for t in both.trials if t.other_model is not None]
+    assert len(measured_both) == 2 and all(t.other_model.keepalive for t in measured_both)  # type: ignore[union-attr]
+    assert any(r.startswith("Picked for holding up under both") for r in rec.reasons)
+    assert any("kept-alive connections" in r for r in rec.reasons)

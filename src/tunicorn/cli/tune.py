@@ -77,6 +77,7 @@ class TrialPrinter:
 @option(settings.KEEPALIVE)
 @option(settings.GEVENT)
 @option(settings.SINGLE_SLOT)
+@option(settings.BOTH_MODELS)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
               help="Write the whole run as JSON.")  # fmt: skip
 @click.option("--html", "html_path", type=click.Path(dir_okay=False), default=None,
@@ -99,6 +100,7 @@ def tune(
     keepalive: bool,
     gevent: bool | None,
     single_slot: bool,
+    both_models: bool,
     json_path: str | None,
     html_path: str | None,
     emit_dir: str | None,
@@ -134,6 +136,7 @@ def tune(
     asked = TuneSettings(
         cpus=n_cpus, memory_mib=memory, slo_p95_ms=slo_p95_ms, budget_s=budget_s,
         plan=plan_name, gevent=gevent, keepalive=keepalive, single_slot=single_slot,
+        both_models=both_models,
     )  # fmt: skip
     printer = TrialPrinter()
     events = TuneEvents(

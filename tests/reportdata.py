@@ -27,6 +27,7 @@ from tunicorn.record import (
     BenchResult,
     ClientStats,
     Constraints,
+    LadderStep,
     Latency,
     MemoryProfile,
     ModelFigures,
@@ -248,6 +249,13 @@ def make_baseline(trial: Trial, name: str, role: str) -> Baseline:
 
 
 def make_profile() -> Profile:
+    # One worker under 1, 2, 4, … requests at once, until the core is busy (as the profile
+    # measures it; the limit and the USL fit come from the same model function).
+    ladder = [
+        LadderStep(n, throughput_rps=min(n * 1000 / WALL_MS, 1000 / CPU_MS) * 0.97,
+                   p95_ms=WALL_MS * 1.3, cpu_cores_busy=min(1.0, n * CPU_MS / WALL_MS))
+        for n in (1, 2, 4, 8, 16, 32, 64)
+    ]  # fmt: skip
     return Profile(
         target="demo",
         app="tunicorn.demo.app:app",
@@ -258,6 +266,7 @@ def make_profile() -> Profile:
         wall_ms=WALL_MS,
         p95_ms=203.0,
         cores_here=2,
+        process=model.process_limit(ladder, "gthread", 64),
     )
 
 

@@ -168,7 +168,7 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 EXPECTED_PLOTS = {
     "bench": {"plot-latency-time", "plot-latency-distribution", "plot-server"},
     "tune": {"plot-capacity", "plot-model", "plot-latency", "plot-over-time",
-             "plot-profile-routes", "plot-profile-memory"},
+             "plot-profile-routes", "plot-profile-ladder", "plot-profile-memory"},
     "probe": {"plot-probe-throughput", "plot-probe-latency"},
     "real-bench": {"plot-latency-time", "plot-latency-distribution", "plot-server"},
 }  # fmt: skip

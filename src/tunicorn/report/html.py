@@ -520,6 +520,14 @@ def render_tune(result: TuneResult) -> str:
                 plots.profile_routes(result.profile),
             ),
             Figure(
+                "profile-ladder",
+                "How many requests one process serves at once",
+                "One worker under 1, 2, 4, … requests at once. Where throughput stops growing "
+                "is its limit: the GIL when it keeps a core busy, else a pool or a lock inside "
+                "the app; threads beyond it only queue, so workers make up the rest.",
+                plots.process_ladder(result.profile),
+            ),
+            Figure(
                 "profile-memory",
                 "Memory per worker and per thread",
                 "Each worker is a whole copy of the app; each thread adds only a stack. This is "

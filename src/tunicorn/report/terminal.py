@@ -20,6 +20,7 @@ from tunicorn.record import (
     CheckResult,
     ModelRecommendation,
     ProbeResult,
+    ProcessLimit,
     Profile,
     Trial,
     TuneResult,
@@ -253,6 +254,29 @@ def print_profile(result: Profile, out: Console | None = None) -> None:
         f"+{m.per_thread_mib:,.2f} MiB per extra thread. "
         f"Startup {result.startup_s:.2f} s."
     )
+    for limit in (result.process, result.gevent_process):
+        if limit is not None:
+            out.print(process_limit_line(limit))
+
+
+def process_limit_line(limit: ProcessLimit) -> str:
+    """One process's limit in a sentence, from the profile's ladder."""
+    what = "gevent worker" if limit.worker_class == "gevent" else "worker (threads)"
+    ladder = ", ".join(f"{st.clients}: {st.throughput_rps:,.0f}" for st in limit.steps)
+    top = max(st.clients for st in limit.steps)
+    if not limit.bounded:
+        verdict = f"no limit up to {top} requests at once (throughput kept growing)"
+    elif limit.cause == "cpu":
+        verdict = (
+            f"at most ~{limit.limit:.0f} requests at once: by then it kept a core busy (one "
+            "process runs Python on one core at a time, the GIL)"
+        )
+    else:
+        verdict = (
+            f"at most ~{limit.limit:.0f} requests at once: something in it holds a pool or a "
+            f"lock of about {limit.limit:.0f}"
+        )
+    return f"One {what}: {verdict}. Requests at once → req/s: {ladder}."
 
 
 # -- probe ----------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from tunicorn.report.plots.common import (
     server_over_time,
 )
 from tunicorn.report.plots.probe import probe_latency, probe_throughput
-from tunicorn.report.plots.profile import profile_memory, profile_routes
+from tunicorn.report.plots.profile import process_ladder, profile_memory, profile_routes
 from tunicorn.report.plots.tune import (
     DEFAULT_ROLE,
     baselines_by_trial,
@@ -47,6 +47,7 @@ __all__ = [
     "pick_vs_default",
     "probe_latency",
     "probe_throughput",
+    "process_ladder",
     "profile_memory",
     "profile_routes",
     "server_over_time",

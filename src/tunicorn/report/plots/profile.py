@@ -156,3 +156,41 @@ def profile_memory(result: TuneResult) -> go.Figure | None:
     fig.update_yaxes(title_text="MiB", rangemode="tozero", row=1, col=2)
     fig.update_xaxes(title_text="workers", dtick=1 if max_w <= 16 else None, row=1, col=2)
     return fig
+
+
+def process_ladder(profile: Profile | None) -> go.Figure | None:
+    """One process under 1, 2, 4, … requests at once: where throughput stops growing is the
+    most one process can usefully serve, with the USL fitted to the ladder."""
+    limits = [x for x in (profile.process, profile.gevent_process) if x] if profile else []
+    if not limits:
+        return None
+    fig = go.Figure()
+    colours = {"gthread": OTHER, "gevent": PICK}
+    for limit in limits:
+        xs = [st.clients for st in limit.steps]
+        name = "one worker, threads" if limit.worker_class != "gevent" else "one gevent worker"
+        fig.add_trace(
+            go.Scatter(
+                x=xs, y=[st.throughput_rps for st in limit.steps], mode="lines+markers",
+                name=f"{name}: ~{limit.limit:.0f} at once", marker={"size": 9},
+                line={"color": colours.get(limit.worker_class, SKY)},
+                customdata=[[st.p95_ms, st.cpu_cores_busy] for st in limit.steps],
+                hovertemplate="%{x} at once: %{y:,.0f} req/s<br>p95 %{customdata[0]:,.0f} ms, "
+                "CPU %{customdata[1]:.2f} cores<extra></extra>",
+            )  # fmt: skip
+        )
+        usl = limit.usl
+        if usl is not None:
+            grid = [1 + i * (max(xs) - 1) / 60 for i in range(61)]
+            curve = [model.usl_throughput(n, usl.lam, usl.sigma, usl.kappa) for n in grid]
+            fig.add_trace(
+                go.Scatter(
+                    x=grid, y=curve,
+                    mode="lines", name=f"USL fit (σ {usl.sigma:.3f}, κ {usl.kappa:.4f})",
+                    line={"color": GREY, "dash": "dot"}, hoverinfo="skip",
+                )  # fmt: skip
+            )
+    layout(fig, "One process: requests at once against throughput")
+    fig.update_xaxes(type="log", title_text="requests in flight at once (log scale)")
+    fig.update_yaxes(title_text="req/s", rangemode="tozero")
+    return fig

@@ -106,3 +106,22 @@ def gunicorn_server(tmp_path: Path) -> Iterator[Callable[..., GunicornServer]]:
     finally:
         for proc in procs:
             stop_group(proc)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[str]:
+    """A PostgreSQL server on 127.0.0.1 for the session (its URL), stopped at the end.
+
+    Not skipped when PostgreSQL is missing: the pool tests are the point. `.ci/run` installs
+    Debian's postgresql; elsewhere apt-get install -y postgresql.
+    """
+    from tests.postgres import Postgres, PostgresUnavailable
+
+    try:
+        server = Postgres().start()
+    except PostgresUnavailable as exc:
+        pytest.fail(f"{exc} (the pool tests need a real database)")
+    try:
+        yield server.url
+    finally:
+        server.stop()

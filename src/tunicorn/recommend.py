@@ -27,6 +27,7 @@ from tunicorn.record import (
     Profile,
     Recommendation,
     RecommendedConfig,
+    Rules,
     Settlement,
     Trial,
     TuneResult,
@@ -232,7 +233,6 @@ def decide(
     settlement: Settlement,
     elapsed_s: float,
     run_warnings: Iterable[str] = (),
-    min_slots: int = 0,
 ) -> TuneResult:
     """The recommendation from measured trials, as a record that says everything.
 
@@ -241,13 +241,14 @@ def decide(
     itself (too few cores here, a budget spent before searching).
     """
     budget_mib = model.memory_budget_mib(constraints.memory_mib)
-    pick = search.best(trials.values(), cores, min_slots)
+    rules = constraints.rules
+    pick = search.best(trials.values(), cores, rules)
     settled = trials.get(settlement.key) if settlement.key else None
     if settled is not None and settled.feasible:
         pick = settled
     first = pick
     if pick is not None and pick is not settled:
-        pick = holds_up(pick, trials.values(), min_slots)
+        pick = holds_up(pick, trials.values(), rules)
     baselines = tuple(
         _baseline(name, role, trials[config.key])
         for (name, config), role in zip(
@@ -257,7 +258,7 @@ def decide(
     recommendation = None
     measured = tuple(trials.values())
     if pick is not None:
-        why = reasons(pick, measured, profile, constraints, cores, min_slots)
+        why = reasons(pick, measured, profile, constraints, cores)
         if pick is settled:
             why.append(settlement.note)
         why += client_model_reasons(pick, first)
@@ -363,10 +364,10 @@ def worse_model(trial: Trial) -> float:
     return min(trial.capacity_rps, other.capacity_rps if other.feasible else 0.0)
 
 
-def holds_up(pick: Trial, trials: Iterable[Trial], min_slots: int = 0) -> Trial:
+def holds_up(pick: Trial, trials: Iterable[Trial], rules: Rules) -> Trial:
     """The finalist that holds up under both client models: the pick, unless a finalist
     measured both ways does better than the tie under the worse of them."""
-    both = [t for t in trials if t.other_model is not None and search.eligible(t, min_slots)]
+    both = [t for t in trials if t.other_model is not None and search.eligible(t, rules)]
     if pick.other_model is None or not both:
         return pick
     robust = max(both, key=worse_model)
@@ -476,7 +477,6 @@ def reasons(
     prof: Profile,
     constraints: Constraints,
     cores: int = 0,
-    min_slots: int = 0,
 ) -> list[str]:
     """Why this configuration: what limits it, then which bound or measurement decided."""
     out = [limiting(pick, trials, prof, constraints, cores)]
@@ -531,10 +531,24 @@ def reasons(
             + ", ".join(f"{t.config.label} ({runs_text(t)})" for t in pooled) + "."
         )
     measured = [t for t in trials if t.server is not None]
+    rules = constraints.rules
+    min_slots = rules.min_slots
     single = [
         t for t in trials if search.eligible(t) and t.config.slots < min_slots
         and t.capacity_rps >= pick.capacity_rps * (1 - search.TIE)
     ]  # fmt: skip
+    queued = [
+        t for t in trials if search.eligible(t) and not search.eligible(t, rules)
+        and t.config.slots >= min_slots and t.capacity_rps >= pick.capacity_rps * (1 - search.TIE)
+    ]  # fmt: skip
+    if queued and prof.process is not None:
+        best_queued = max(queued, key=lambda t: t.capacity_rps)
+        out.append(
+            f"{best_queued.config.label} measured {best_queued.capacity_rps:.0f} req/s, but one "
+            f"process serves at most ~{prof.process.limit:.0f} requests at once: its threads "
+            f"beyond {rules.max_threads} only wait for the pool or the lock, each holding a "
+            "request that a slower database would time out. The pick keeps threads within it."
+        )
     if single:
         best_single = max(single, key=lambda t: t.capacity_rps)
         out.append(
@@ -544,7 +558,7 @@ def reasons(
             f"{min_slots} requests in flight ({constraints.cpus} core(s) × 2); "
             "--allow-single-slot lifts that."
         )
-    ties = search.ties(trials, min_slots)
+    ties = search.ties(trials, rules)
     if len(ties) > 1 and all(search.cpu_bound(t, cores) for t in ties):
         out.append(
             f"Measured {len(measured)} configurations; {len(ties)} were within 3% of the best "

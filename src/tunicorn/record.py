@@ -476,14 +476,26 @@ class Baseline:
 
 
 @dataclasses.dataclass(frozen=True)
+class Rules:
+    """What a configuration must be to be picked, beyond its measured capacity."""
+
+    # Never one slot: at least this many requests in flight (2 per core; 0: any).
+    min_slots: int = 0
+    # Threads per worker at most this when one process's limit is a pool or a lock: more only
+    # queue behind it (0: any).
+    max_threads: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
 class Constraints:
-    """What the configuration must fit: the plan's cores and memory, and tune's SLO."""
+    """What the configuration must fit: the plan's cores and memory, tune's SLO and rules."""
 
     cpus: int
     memory_mib: float
     slo_p95_ms: float | None = None
     plan: str = ""
     cores_here: int = 0
+    rules: Rules = dataclasses.field(default_factory=Rules)
 
 
 @dataclasses.dataclass(frozen=True)

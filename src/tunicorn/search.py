@@ -18,7 +18,7 @@ import math
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 
 from tunicorn import model
-from tunicorn.record import Profile, ServerConfig, Trial
+from tunicorn.record import Profile, Rules, ServerConfig, Trial
 from tunicorn.settings import class_for_threads
 
 THREAD_LADDER = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
@@ -211,20 +211,25 @@ def cpu_bound(trial: Trial, cores: int) -> bool:
     )
 
 
-def eligible(trial: Trial, min_slots: int = 0) -> bool:
-    """Can this trial be the pick: usable, with a capacity, and at least `min_slots` requests
-    in flight at once (never one slot: one stuck request must not stop everyone)?"""
-    return trial.feasible and trial.capacity_rps > 0 and trial.config.slots >= min_slots
+def eligible(trial: Trial, rules: Rules = Rules()) -> bool:  # noqa: B008 - frozen
+    """Can this trial be the pick: usable, with a capacity, and within the rules (never one
+    slot; no more threads than one process's pool or lock can use)?"""
+    c = trial.config
+    cap = rules.max_threads
+    threads_ok = not cap or c.worker_class == "gevent" or c.threads <= cap
+    return trial.feasible and trial.capacity_rps > 0 and c.slots >= rules.min_slots and threads_ok
 
 
-def ties(trials: Iterable[Trial], min_slots: int = 0) -> list[Trial]:
+def ties(trials: Iterable[Trial], rules: Rules = Rules()) -> list[Trial]:  # noqa: B008 - frozen
     """The eligible trials within TIE of the best capacity: what the pick is chosen among."""
-    feasible = [t for t in trials if eligible(t, min_slots)]
+    feasible = [t for t in trials if eligible(t, rules)]
     top = max((t.capacity_rps for t in feasible), default=0.0)
     return [t for t in feasible if t.capacity_rps >= top * (1 - TIE)]
 
 
-def best(trials: Iterable[Trial], cores: int = 0, min_slots: int = 0) -> Trial | None:
+def best(
+    trials: Iterable[Trial], cores: int = 0, rules: Rules = Rules()  # noqa: B008 - frozen
+) -> Trial | None:
     """The pick: most capacity; within 3% of it, lower p95, then less memory, then fewer processes.
 
     Each later criterion only separates what the earlier ones left within 5% of each other,
@@ -233,7 +238,7 @@ def best(trials: Iterable[Trial], cores: int = 0, min_slots: int = 0) -> Trial |
     cores, and it swings by several times between runs (the demo's /cpu measured 8 ms on
     2×1 sync and 33 ms on 1×1 sync at about 121 req/s), so it would pick by chance.
     """
-    pool = ties(trials, min_slots)
+    pool = ties(trials, rules)
     if not pool:
         return None
     if not all(cpu_bound(t, cores) for t in pool):
@@ -266,7 +271,7 @@ class Space:
     fits: Callable[[ServerConfig], bool]
     wall_ms: float = 0.0  # the profile's latency at concurrency 1 (for ordering only)
     cpu_ms: float = 0.0  # the profile's CPU per request (for ordering only)
-    min_slots: int = 0  # the pick serves at least this many requests at once (0: any)
+    rules: Rules = Rules()  # what the pick must be, beyond its capacity
 
 
 def space(
@@ -286,18 +291,20 @@ def space(
     Unless `single_slot`, the pick keeps two requests in flight per core."""
     max_workers = max(2 * cpus + 2, cpus + 3, max_workers_per_core * cpus)
     limit = per_process_limit(profile)
+    cap = 0
     if limit is not None:
-        max_threads = min(max_threads, ladder_nearest(limit))
+        cap = ladder_nearest(limit)
+        max_threads = min(max_threads, cap)
+    rules = Rules(min_slots=0 if single_slot else 2 * cpus, max_threads=cap)
     return Space(
-        cpus, cores, max_workers, max_threads, fits, profile.wall_ms, profile.cpu_ms,
-        min_slots=0 if single_slot else 2 * cpus,
-    )  # fmt: skip
+        cpus, cores, max_workers, max_threads, fits, profile.wall_ms, profile.cpu_ms, rules
+    )
 
 
 def simple(sp: Space) -> ServerConfig:
     """The answer for a compute-bound app: one sync worker per core, or as many as the pick
     needs to keep two requests in flight per core (one slow request must not stop everyone)."""
-    return ServerConfig(max(sp.cpus, sp.min_slots), 1, "sync")
+    return ServerConfig(max(sp.cpus, sp.rules.min_slots), 1, "sync")
 
 
 def compute_bound(trials: Trials, sp: Space) -> bool:

@@ -198,7 +198,7 @@ class Settler:
         pick and its strongest rival (another family first) get the other model's figure;
         recommend.decide then picks what holds up under both.
         """
-        cores, low = self.sp.cores, self.sp.min_slots
+        cores, low = self.sp.cores, self.sp.rules
         pick = self.trials.get(settled.key) if settled.key else None
         pick = pick or search.best(self.trials.values(), cores, low)
         if pick is None:
@@ -247,7 +247,7 @@ class Settler:
         """Settle the pick against a rival single runs cannot separate from it (one final per
         tune); a final that does not fit in the budget is not started: half of one would favour
         one side."""
-        pick = search.best(self.trials.values(), self.sp.cores, self.sp.min_slots)
+        pick = search.best(self.trials.values(), self.sp.cores, self.sp.rules)
         found = rival(self.trials, pick, self.sp) if pick is not None else None
         if pick is None or found is None:
             return Settlement()
@@ -286,7 +286,7 @@ class Settler:
     def runoff(self) -> None:
         """Measure the pick once more while a rival is close, and keep the mean of the runs."""
         for _ in range(RUNOFF_MAX):
-            pick = search.best(self.trials.values(), self.sp.cores, self.sp.min_slots)
+            pick = search.best(self.trials.values(), self.sp.cores, self.sp.rules)
             if pick is None or self.key_of(pick) in self.runs:
                 return
             band = pick.capacity_rps * (1 - RUNOFF_BAND)

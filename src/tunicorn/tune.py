@@ -244,12 +244,12 @@ def tune(
         max_threads=s.max_threads, max_workers_per_core=s.max_workers_per_core,
         single_slot=s.single_slot,
     )  # fmt: skip
-    start = search.model_start(profile, s.cpus, fits, sp.max_workers, sp.min_slots)
+    start = search.model_start(profile, s.cpus, fits, sp.max_workers, sp.rules.min_slots)
 
     def beat(source: str) -> float:
         """The capacity a trial must beat to matter; 0 measures it in full (baselines are
         part of the answer, and the search may be told not to prune)."""
-        best = search.best(trials.by_key.values(), server_cores, sp.min_slots)
+        best = search.best(trials.by_key.values(), server_cores, sp.rules)
         return best.capacity_rps if best and s.prune and source != "baseline" else 0.0
 
     reference = search.simple(sp).key  # the compute-bound answer: measured in full, like a baseline
@@ -294,12 +294,12 @@ def tune(
         warnings.append(recommend.starved_warning(s.budget_s, fixed_s, enough))
     constraints = Constraints(
         cpus=s.cpus, memory_mib=round(s.memory_mib, 1), slo_p95_ms=slo, plan=s.plan,
-        cores_here=profile.cores_here,
+        cores_here=profile.cores_here, rules=sp.rules,
     )  # fmt: skip
     return recommend.decide(
         target=target.label, app=target.app, trials=trials.by_key,
         profile=profile, constraints=constraints, cores=server_cores, settlement=settled,
-        elapsed_s=budget.elapsed(), run_warnings=warnings, min_slots=sp.min_slots,
+        elapsed_s=budget.elapsed(), run_warnings=warnings,
     )  # fmt: skip
 
 

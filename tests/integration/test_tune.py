@@ -151,3 +151,36 @@ def test_tune_rejects_a_bad_scenario_and_an_app_without_routes(tmp_path: Path) -
         capture_output=True, text=True, timeout=60, cwd=tmp_path,
     )  # fmt: skip
     assert proc.returncode == 2 and "no GET route" in proc.stderr
+
+
+@pytest.fixture
+def pool_app(postgres: str, monkeypatch: pytest.MonkeyPatch) -> Target:
+    """tests/apps/pool_app.py over the session's PostgreSQL: a pool of 4 connections per
+    process (no overflow), each request holding one for a 30 ms query."""
+    monkeypatch.setenv("TUNICORN_TEST_DB", postgres)
+    monkeypatch.setenv("POOL_SIZE", "4")
+    monkeypatch.setenv("MAX_OVERFLOW", "0")
+    return Target(kind="app", app="pool_app:app", chdir=str(APPS), label="pool_app")
+
+
+def test_a_connection_pool_is_one_processs_limit_and_caps_the_picks_threads(
+    pool_app: Target, tmp_path: Path
+) -> None:
+    result = run(pool_app, ("/query",), tmp_path, budget_s=90.0)
+    assert result.profile is not None and result.profile.process is not None
+    process = result.profile.process
+    assert process.bounded and process.cause == "pool"
+    assert 3.0 <= process.limit <= 5.0  # within ±1 of the pool of 4
+    rec = result.recommendation
+    assert rec is not None and rec.threads <= 4  # pool size + overflow
+    assert rec.workers >= 2  # the slots come from processes, each with its own pool
+    assert any(r.startswith("What limits it:") for r in rec.reasons)
+
+
+def test_a_fast_page_never_gets_a_single_slot(tmp_path: Path) -> None:
+    result = run(resolve(None, demo=True), ("/",), tmp_path, budget_s=45.0)
+    rec = result.recommendation
+    assert rec is not None
+    assert rec.workers * rec.threads >= 2 * result.constraints.cpus
+    default = result.baseline("app-service-default")
+    assert default is not None and default.workers * default.threads == 1  # measured, not picked

@@ -49,6 +49,7 @@ def test_recommend_cpus_memory_and_json(tmp_path: Path) -> None:
         "plan": "",
         "slo_p95_ms": None,
         "cores_here": 0,
+        "rules": {"min_slots": 0, "max_threads": 0},
     }
 
 

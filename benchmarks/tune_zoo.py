@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import signal
 import statistics
 import sys
@@ -50,7 +51,7 @@ sys.path.insert(0, str(HERE.parent / "src"))
 
 from tunicorn import search  # noqa: E402
 from tunicorn.load import Request  # noqa: E402
-from tunicorn.record import ServerConfig, Trial, to_builtins  # noqa: E402
+from tunicorn.record import ServerConfig, Trial, from_builtins, to_builtins  # noqa: E402
 from tunicorn.target import Target  # noqa: E402
 from tunicorn.settings import MAX_WORKERS_PER_CORE  # noqa: E402
 from tunicorn.profile import gevent_available  # noqa: E402
@@ -68,6 +69,15 @@ APPS = {
     "bigmem": "~450 MiB per worker vs the B1 budget (3 ms CPU + 40 ms wait)",
     "lock": "per-process lock held across a 50 ms wait (threads useless)",
     "unsafe": "module state that breaks under concurrent threads (20 ms wait)",
+    "db": "SQLAlchemy pool of 4 (no overflow) over PostgreSQL, 30 ms per query",
+    "dbdefault": "SQLAlchemy's default pool (5 + 10 overflow) over PostgreSQL, 30 ms per query",
+}
+# Apps that share a module, and the environment each runs with (the database URL is added
+# when the benchmark has started PostgreSQL).
+MODULES = {"db": "zoo_db", "dbdefault": "zoo_db"}
+ENV = {
+    "db": {"ZOO_POOL_SIZE": "4", "ZOO_MAX_OVERFLOW": "0"},
+    "dbdefault": {"ZOO_POOL_SIZE": "5", "ZOO_MAX_OVERFLOW": "10"},
 }
 B1_CPUS = 1
 B1_MEMORY_MIB = 1792.0
@@ -150,7 +160,11 @@ def ratio(a: float, b: float) -> float | None:
 
 
 def run_app(name: str, args, stop: threading.Event, say) -> dict:
-    target = Target(kind="app", app=f"zoo_{name}:app", chdir=str(ZOO), label=name)
+    for key in ("ZOO_POOL_SIZE", "ZOO_MAX_OVERFLOW"):
+        os.environ.pop(key, None)
+    os.environ.update(ENV.get(name, {}))  # gunicorn inherits tunicorn's environment
+    target = Target(kind="app", app=f"{MODULES.get(name, 'zoo_' + name)}:app", chdir=str(ZOO),
+                    label=name)  # fmt: skip
     requests = (Request(path="/work"),)
     log_dir = Path(args.log_dir) / name
     common = dict(
@@ -190,9 +204,12 @@ def run_app(name: str, args, stop: threading.Event, say) -> dict:
     # 2. The oracle: every grid point, same profile and SLO (or a grid saved by an earlier run
     #    of the same code path: the grid never runs the search, only the trial store).
     if saved_grid is not None:
-        out["grid"] = {**saved_grid["grid"], "reused_from": args.grid_from}
-        b = saved_grid["grid"]["best"]
-        best_config = ServerConfig(b["workers"], b["threads"], b["worker_class"]) if b else None
+        # The oracle is the best under the tuner's own rules (never one slot, threads within
+        # one process's pool), which may be newer than the saved run's.
+        saved = [from_builtins(t, Trial) for t in saved_grid["grid"]["trials"]]
+        best = search.best(saved, B1_CPUS, result.constraints.rules)
+        out["grid"] = {**saved_grid["grid"], "reused_from": args.grid_from, "best": brief(best)}
+        best_config = best.config if best else None
         return _side_by_side(out, name, args, stop, say, target, requests, log_dir, common, slo,
                              result, pick, best_config)  # fmt: skip
     gclock = Clock(say)
@@ -204,7 +221,7 @@ def run_app(name: str, args, stop: threading.Event, say) -> dict:
             return out
         oracle.measure(config, "grid")
     grid_trials = tuple(oracle.by_key.values())
-    best = search.best(grid_trials, B1_CPUS)
+    best = search.best(grid_trials, B1_CPUS, result.constraints.rules)  # the tuner's own rules
     out["grid"] = {
         "trials": to_builtins(grid_trials),
         "best": brief(best),
@@ -471,6 +488,17 @@ def main(argv: list[str] | None = None) -> int:
         "apps": [],
     }
     out_path = Path(args.json)
+    database = None
+    if any(n in ENV for n in names):
+        sys.path.insert(0, str(HERE.parent))
+        from tests.postgres import Postgres, PostgresUnavailable
+
+        try:
+            database = Postgres().start()
+        except PostgresUnavailable as exc:
+            print(f"the db apps need PostgreSQL: {exc}", file=sys.stderr)
+            return 2
+        os.environ["TUNICORN_ZOO_DB"] = database.url
     try:
         for name in names:
             if stop.is_set():
@@ -480,6 +508,8 @@ def main(argv: list[str] | None = None) -> int:
             out_path.parent.mkdir(parents=True, exist_ok=True)
             out_path.write_text(json.dumps(run, indent=1, default=str) + "\n", encoding="utf-8")
     finally:
+        if database is not None:
+            database.stop()
         run["elapsed_s"] = round(time.monotonic() - started, 1)
         out_path.parent.mkdir(parents=True, exist_ok=True)
         out_path.write_text(json.dumps(run, indent=1, default=str) + "\n", encoding="utf-8")

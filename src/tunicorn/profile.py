@@ -130,7 +130,10 @@ def profile(
         say,
     )
     gevent_limit = None
-    if gevent_applies(gevent, max(0.0, wall_ms - cpu_ms) / cpu_ms if cpu_ms > 0 else math.inf):
+    # A gevent worker's own limit matters only where threads found a pool or a lock: where
+    # the CPU (or nothing) bounds one process, greenlets meet the same bound.
+    wc = max(0.0, wall_ms - cpu_ms) / cpu_ms if cpu_ms > 0 else math.inf
+    if threaded.cause == "pool" and gevent_applies(gevent, wc):
         gevent_limit, _, _ = _ladder(
             target, ServerConfig(1, 1, "gevent"), requests, single, GEVENT_TOP, cores, log_dir,
             keepalive, say,

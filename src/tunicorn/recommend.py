@@ -438,6 +438,18 @@ def limiting(
             f"{nearest.predicted_pss_mib:.0f} MiB, over the {budget:.0f} MiB budget."
         )
     slo = constraints.slo_p95_ms or 0.0
+    if pick.capacity_rps >= pick.throughput_rps * (1 - search.TIE):
+        if pick.config.worker_class == "gevent":
+            return (
+                f"What limits it: its own peak, {pick.throughput_rps:.0f} req/s with p95 "
+                f"{pick.latency_ms.p95:.0f} ms (within {slo:.0f} ms), with the CPU {busy:.2f} "
+                "core(s) busy: more clients added nothing within the target."
+            )
+        return (
+            f"What limits it: its {pick.config.slots} request slots. All busy, it served "
+            f"{pick.capacity_rps:.0f} req/s with p95 {pick.latency_ms.p95:.0f} ms, within "
+            f"{slo:.0f} ms; the CPU was {busy:.2f} core(s) busy."
+        )
     return (
         f"What limits it: the latency target. It peaked at {pick.throughput_rps:.0f} req/s, "
         f"but only {pick.capacity_rps:.0f} req/s kept p95 within {slo:.0f} ms; the CPU was "

@@ -267,14 +267,13 @@ def find_capacity(
     errors: (capacity, the run that showed it, "") or (figure, None, reason).
 
     `sat` is the saturating closed loop (one client per slot and a quarter more): if it meets
-    the SLO, that is the capacity. Otherwise Little's law says how many clients should: at
-    the peak rate X a closed loop of C clients waits C / X on average, so C ≈ X × SLO ×
-    mean/p95 keeps p95 within the SLO. The ladder measures there, then steps towards the peak
-    after a pass or below after a miss (at most LADDER_STEPS runs). `closed(c)` runs one
-    closed loop of c clients (None when stopped). A step that could no longer beat `beat_rps`
-    ends it as "slower", with the most it could have reached: fewer clients than the peak's
-    serve at most c / `single_ms` (Little's law at one request's latency) and never more than
-    the peak.
+    the SLO, that is the capacity. Otherwise the ladder starts at the knee Little's law puts
+    at peak × one request's latency (fewer clients leave the server idle between requests,
+    more only queue), steps up by half after a pass and down after a miss, bisecting once it
+    has both (at most LADDER_STEPS runs). `closed(c)` runs one closed loop of c clients (None
+    when stopped). A step that could no longer beat `beat_rps` ends it as "slower", with the
+    most it could have reached: c clients serve at most c / `single_ms` (Little's law at one
+    request's latency) and never more than the peak.
     """
     if sat.errors:
         return 0.0, None, "errors"
@@ -286,16 +285,20 @@ def find_capacity(
     def reachable(c: int) -> float:
         return min(peak, c * 1000.0 / single_ms) if single_ms > 0 else peak
 
-    ratio = sat.latency_ms.mean / sat.latency_ms.p95 if sat.latency_ms.p95 > 0 else 0.5
-    clients = min(top - 1, max(1, math.floor(peak * slo_p95_ms / 1000.0 * ratio)))
+    if single_ms > 0:
+        clients = round(peak * single_ms / 1000.0)
+    else:  # no latency alone to go by: Little's law at the peak's own mean/p95
+        ratio = sat.latency_ms.mean / sat.latency_ms.p95 if sat.latency_ms.p95 > 0 else 0.5
+        clients = math.floor(peak * slo_p95_ms / 1000.0 * ratio)
+    clients = min(top - 1, max(1, clients))
     best: LoadResult | None = None
     low_pass, high_miss = 0, top  # the most clients that passed, the fewest that missed
     for _ in range(LADDER_STEPS):
         if clients <= low_pass or clients >= high_miss:
             break
-        if cannot_win(reachable(clients), beat_rps):
+        if cannot_win(reachable(high_miss - 1), beat_rps):  # the most any step left can reach
             if best is None:
-                return reachable(clients), None, "slower"
+                return reachable(high_miss - 1), None, "slower"
             break
         if best is not None and out_of_time():
             break
@@ -308,14 +311,15 @@ def find_capacity(
             low_pass = clients
             if best is None or result.throughput_rps > best.throughput_rps:
                 best = result
-            clients = (clients + high_miss) // 2  # towards the peak
+            step_up = max(clients + 1, math.ceil(clients * 1.5))
+            clients = step_up if step_up < high_miss else (clients + high_miss) // 2
         else:
             high_miss = clients
             if best is not None:
                 clients = (low_pass + clients) // 2
             else:  # no pass yet: as far below as the miss overshot, and a little more
                 over = slo_p95_ms / result.latency_ms.p95 if result.latency_ms.p95 > 0 else 0.5
-                clients = min(clients - 1, max(1, math.floor(clients * over * 0.8)))
+                clients = min(clients - 1, max(1, math.floor(clients * over * 0.9)))
     if best is None:
         return 0.0, None, "slo"
     return best.throughput_rps, best, ""

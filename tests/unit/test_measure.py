@@ -41,14 +41,15 @@ def test_a_saturating_run_within_the_slo_is_the_capacity() -> None:
     assert asked == []
 
 
-def test_littles_law_names_the_clients_that_keep_p95_within_the_slo() -> None:
+def test_the_ladder_starts_at_the_knee_littles_law_puts_it_at() -> None:
     asked, closed = ladder()
     sat = run(40)  # 200 req/s, mean 200 ms, p95 400 ms: over
     capacity, at, reason = find_capacity(sat, closed, SLO, SINGLE_MS)  # type: ignore[arg-type]
-    # 200 req/s × 0.1 s × mean/p95 (½) = 10 clients: p95 100 ms, within; then towards the peak.
+    # The knee: 200 req/s × 20 ms = 4 clients; then up by half while within the target
+    # (6: p95 60 ms, 9: 90 ms), a miss at 14 (140 ms), and one bisection (11: 110 ms).
     assert reason == "" and at is not None and at.latency_ms.p95 <= SLO
-    assert asked[0] == 10 and capacity == pytest.approx(PEAK)
-    assert len(asked) <= LADDER_STEPS
+    assert asked == [4, 6, 9, 14] and len(asked) <= LADDER_STEPS
+    assert capacity == pytest.approx(PEAK)
 
 
 def test_a_miss_steps_down_and_nothing_within_the_slo_is_a_miss() -> None:
@@ -67,7 +68,7 @@ def test_errors_rule_a_trial_out() -> None:
 
 def test_a_trial_that_cannot_beat_the_best_stops_as_slower() -> None:
     asked, closed = ladder()
-    # 10 clients could reach at most 200 req/s (the peak); the best so far is 250.
+    # No step can reach more than the peak (200 req/s); the best so far is 250.
     figure, at, reason = find_capacity(run(40), closed, SLO, SINGLE_MS, beat_rps=250.0)  # type: ignore[arg-type]
     assert reason == "slower" and at is None and figure == pytest.approx(PEAK) and asked == []
     # Nothing to beat: measured in full.

@@ -78,7 +78,8 @@ class Budget:
     def __init__(self, s: TuneSettings, stop: threading.Event | None) -> None:
         self.started = time.monotonic()
         self.budget_s = s.budget_s
-        self.per_trial_s = s.warmup_s + s.saturate_s + s.verify_s + 3  # + server start/stop
+        # A typical trial: its peak, two steps of the capacity ladder, a server start and stop.
+        self.per_trial_s = s.warmup_s + s.saturate_s + 2 * (s.verify_s + 0.3) + 3
         # The search leaves room for the runoff's second look and the finalists' other model.
         self.reserve_s = self.per_trial_s * (
             (2 if s.runoff else 0) + (settle.FINALISTS if s.both_models else 0)

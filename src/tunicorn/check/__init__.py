@@ -22,6 +22,7 @@ from tunicorn.check.findings import (
     concurrency_findings,
     memory_findings,
     ordered,
+    package_findings,
     requirements_findings,
     timeout_findings,
 )
@@ -108,6 +109,7 @@ def check(
             "1 core (3 workers). Pass --plan (e.g. --plan B2) for the real figure."))
     code_findings(root, module, gun.workers, gun.threads, worker_class, findings)
     requirements_findings(root, server, source, findings)
+    package_findings(root, server, worker_class, source, findings)
 
     return CheckResult(
         path=str(root),

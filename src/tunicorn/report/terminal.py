@@ -21,6 +21,7 @@ from tunicorn.record import (
     ModelRecommendation,
     ProbeResult,
     Profile,
+    Recommendation,
     Trial,
     TuneResult,
 )
@@ -219,8 +220,32 @@ def print_tune(result: TuneResult, out: Console | None = None) -> None:
             out.print("\n[bold]Or with app settings[/] (no startup command):")
             for line in rec.app_settings.splitlines():
                 out.print(f"  {escape(line)}", soft_wrap=True)
+        print_packages(rec, out)
     for warning in result.warnings:
         out.print(f"[yellow]![/] {escape(warning)}")
+
+
+def print_packages(rec: Recommendation, out: Console | None = None) -> None:
+    """What the pick needs installed where it runs, and the lines the project must add."""
+    out = out or console.stdout
+    if not rec.packages:
+        return
+    file = rec.requirements_file or "requirements.txt"
+    out.print(f"\n[bold]Packages it needs[/] (App Service installs only what {file} lists):")
+    for p in rec.packages:
+        tested = f"{p.tested} tested" if p.tested else "not installed here"
+        if p.listed:
+            state = f"in {file} as {p.listed}"
+        elif rec.requirements_file:
+            state = f"[bold red]missing from {file}[/]"
+        else:
+            state = "no requirements file to compare"
+        out.print(f"  {escape(p.name)} ({tested}) for {escape(p.why)}: {state}", soft_wrap=True)
+    if rec.requirements_add:
+        what = ("its [project] dependencies" if file == "pyproject.toml" else file)
+        out.print(f"[bold]Add to {escape(what)}[/]:")
+        for line in rec.requirements_add:
+            out.print(f"  {escape(line)}", soft_wrap=True)
 
 
 def print_profile(result: Profile, out: Console | None = None) -> None:

@@ -137,3 +137,16 @@ def test_a_sync_command_needs_nothing_more(tmp_path: Path) -> None:
     root = folder(tmp_path, requirements__txt="flask\n",
                   startup__txt="gunicorn --workers 3 --threads 4 app:app")  # fmt: skip
     assert missing(check(root)) == []
+
+
+def test_a_procfile_command_is_checked_too(tmp_path: Path) -> None:
+    root = folder(tmp_path, requirements__txt="flask\ngunicorn\n",
+                  Procfile="web: gunicorn --bind=0.0.0.0:$PORT -k gevent app:app\n")  # fmt: skip
+    result = check(root)
+    assert result.startup_source == "default"  # App Service itself ignores the Procfile
+    (found,) = missing(result)
+    assert found.message.startswith("The Procfile command runs --worker-class gevent")
+    assert "hosts that run a Procfile" in found.message
+    fine = folder(tmp_path / "b", requirements__txt="flask\ngunicorn\n",
+                  Procfile="web: gunicorn --workers 3 app:app\n")  # fmt: skip
+    assert missing(check(fine)) == []

@@ -151,8 +151,12 @@ def package_findings(
                  f"found\" (No module named '{missing[0].module}')")
     else:
         fails = f"the command is not found ({server}: not found) and the site never starts"
-    where = ("the image has only what its Dockerfile installs" if source == "Dockerfile"
-             else f"App Service's build installs only what {file} lists")
+    if source == "Dockerfile":
+        where = "the image has only what its Dockerfile installs"
+    elif source == "Procfile":
+        where = f"the hosts that run a Procfile install only what {file} lists"
+    else:
+        where = f"App Service's build installs only what {file} lists"
     them = f"the line{'s' if len(missing) > 1 else ''} {lines}"
     if file == "pyproject.toml":
         add = f"add {them} to [project] dependencies in pyproject.toml"

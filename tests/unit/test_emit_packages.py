@@ -169,6 +169,25 @@ def test_the_view_lays_the_emitted_files_over_the_project(tmp_path: Path) -> Non
         assert same == root
 
 
+def test_check_reads_an_emitted_folder_as_deployed(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    deploy = tmp_path / "deploy"
+    rec = rec_of(emit.with_packages(gevent_result(), root))
+    emitted.write(rec, deploy, root)
+    ran = CliRunner().invoke(cli, ["check", str(deploy), "--json", "-"])
+    data = json.loads(ran.stdout)
+    assert data["path"] == str(deploy) and data["startup_source"] == "startup.txt"
+    assert data["worker_class"] == "gevent" and data["module"] == "app:app"
+    assert "package-missing" not in {f["code"] for f in data["findings"]}
+    (deploy / "requirements.txt").unlink()  # the project's own file: gevent is missing
+    ran = CliRunner().invoke(cli, ["check", str(deploy)])
+    assert ran.exit_code == 1 and "package-missing" in ran.stdout
+    assert "laid over the project" in ran.stderr
+    alone = CliRunner().invoke(cli, ["check", str(tmp_path / "elsewhere"), "--app-dir",
+                                     str(root)])  # fmt: skip
+    assert isinstance(alone.exception, UsageError) and "not a folder" in str(alone.exception)
+
+
 def test_tune_emit_writes_the_folder_and_names_the_next_step(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -178,6 +178,27 @@ def test_without_gunicorn_in_requirements_the_images_is_stood_in_for(tmp_path: P
     assert_nothing_left(tmp_path)
 
 
+def test_tune_emit_then_check_the_folder_is_the_two_command_deploy_check(tmp_path: Path) -> None:
+    from tunicorn import emit
+    from tunicorn.emit import folder as emitted
+    from tunicorn.record import Constraints, Latency, Recommendation, TuneResult
+
+    root = project(tmp_path, pins("flask"))  # gunicorn left to the image: the copy pins it
+    pick = Recommendation(2, 4, "gthread", 100.0, 90.0, Latency(), 80.0, app="app:app")
+    tuned = TuneResult("app", "app:app", pick, (), (), Constraints(1, 1792.0), None, 1.0)
+    rec = emit.with_packages(emit.with_commands(tuned), root).recommendation
+    assert rec is not None and rec.requirements_add == (packages.pinned(packages.GUNICORN),)
+    deploy = tmp_path / "deploy"
+    emitted.write(rec, deploy, root)  # what tune --emit deploy/ writes
+    code, data, stderr = rehearse(tmp_path, deploy)
+    run = data["rehearsal"]
+    assert (code, run["ok"], run["status"]) == (0, True, 200), (run, stderr)
+    assert data["worker_class"] == "gthread" and data["workers"] == 2
+    assert "--workers 2 --threads 4 --worker-class gthread" in run["command"]
+    assert not any("image brings its own" in n for n in run["notes"])  # the copy lists it
+    assert (root / "requirements.txt").read_text() == pins("flask")
+
+
 @pytest.mark.parametrize(
     ("phase", "sig"),
     [("install", signal.SIGINT), ("install", signal.SIGTERM),

@@ -252,3 +252,22 @@ def test_check_prints_and_saves_the_rehearsal_and_report_reads_it_back(
     assert again.stdout == ran.stdout
     bad = CliRunner().invoke(cli, ["check", str(fixture), "--rehearse", "--path", "health"])
     assert "not a route" in str(bad.exception)
+
+
+def test_messages_name_the_real_files_not_the_temporary_view(tmp_path: Path) -> None:
+    from tunicorn.rehearse import _shown
+
+    project, deploy, view = tmp_path / "project", tmp_path / "deploy", tmp_path / "view"
+    for folder in (project, deploy, view):
+        folder.mkdir()
+    (project / "app.py").write_text("")
+    (deploy / "startup.txt").write_text("")
+    (view / "app.py").symlink_to(project / "app.py")
+    (view / "startup.txt").symlink_to(deploy / "startup.txt")
+    found = Rehearsal(False, "boot", error=f"KeyError at {view}/app.py:3",
+                      command=f"gunicorn --chdir={view} app:app",
+                      log_tail=(f'  File "{view}/app.py", line 3',))  # fmt: skip
+    shown = _shown(found, view, deploy)
+    assert shown.error == f"KeyError at {project}/app.py:3"
+    assert shown.command == f"gunicorn --chdir={deploy} app:app"
+    assert shown.log_tail == (f'  File "{project}/app.py", line 3',)

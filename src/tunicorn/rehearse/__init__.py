@@ -50,6 +50,7 @@ def rehearse(
     `settings` are the site's app settings (they are the app's environment there); `shown_root`
     is the folder named in messages where `root` is a temporary view of it.
     """
+    root = root.resolve()  # gunicorn's --chdir and the app's tracebacks name it so
     work = Path(tempfile.mkdtemp(prefix="tunicorn-rehearse-"))
     try:
         outcome = _rehearse(root, work, result, dict(settings or {}), path,
@@ -84,6 +85,9 @@ def _rehearse(
     server_env.update({k: v for k, v in settings.items() if k != "appCommandLine"})
     server_env["PATH"] = build.bin_path(venv, base)
     server_env["VIRTUAL_ENV"] = str(venv)
+    # gunicorn ≥ 25.1 opens a control socket in $XDG_RUNTIME_DIR, else ~/.gunicorn: one per
+    # rehearsal, inside its folder, so it neither outlives it nor meets another gunicorn's.
+    server_env["XDG_RUNTIME_DIR"] = str(work / "tmp")
     launch = start.launch_for(result.platform_command, root, venv, server_env, 0)
     if isinstance(launch, str):
         return Rehearsal(False, "skipped", requirements=reqs.source, error=launch,
@@ -111,10 +115,15 @@ def _rehearse(
 
 
 def _shown(outcome: Rehearsal, root: Path, shown: Path) -> Rehearsal:
-    """The temporary view's path replaced by the folder the user named, in every message."""
+    """Messages with the temporary view's paths replaced: each file by the one it links to (the
+    project's app.py, the emitted startup.txt), the view itself by the folder the user named."""
+    pairs = [(f"{root}/{e.name}", str(e.resolve())) for e in root.iterdir() if e.is_symlink()]
+    pairs.append((str(root), str(shown)))
 
     def fix(text: str) -> str:
-        return text.replace(str(root), str(shown))
+        for old, new in pairs:
+            text = text.replace(old, new)
+        return text
 
     return dataclasses.replace(
         outcome,

@@ -186,7 +186,8 @@ def _read(path: Path, offset: int = 0) -> str:
 
 
 def _failed(start: float, error: str, log: Path, action: str, notes: tuple[str, ...] = ()) -> Built:
-    tail = tuple(line for line in _read(log).splitlines() if line.strip())[-15:]
+    lines = [line for line in _read(log).splitlines() if line.strip()]
+    tail = tuple(line for line in lines if not line.startswith("WARNING:"))[-12:]
     return Built(False, time.monotonic() - start, error, action, notes, tail)
 
 

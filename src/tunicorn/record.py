@@ -199,8 +199,8 @@ class Rehearsal:
 
     `stage` is where it stopped: "install", "boot" or "request" when it failed, "served" when
     the first route answered; `error` is the first line that shows why and `action` what to do.
-    `notes` say where the rehearsal differs from the platform (the Python version, the gunicorn
-    that stands in for the image's, setup steps of a startup script it did not run).
+    `notes` say where the rehearsal differs from the platform (the gunicorn that stands in for
+    the image's, setup steps of a startup script it did not run, pip for a pyproject.toml).
     """
 
     ok: bool

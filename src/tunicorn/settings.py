@@ -268,6 +268,60 @@ SINGLE_SLOT: Setting[bool] = Setting(
     flag="--allow-single-slot",
     commands=("tune",),
 )
+# -- check --rehearse --------------------------------------------------------------------
+REHEARSE: Setting[bool] = Setting(
+    "rehearse",
+    False,
+    "flag",
+    "Do what App Service's build and start do, here: a fresh virtual environment, pip install, "
+    "the startup command on a loopback port, one GET.",
+    flag="--rehearse",
+    default_text="off",
+    commands=("check",),
+)
+APP_DIR: Setting[str | None] = Setting(
+    "app_dir",
+    None,
+    "text",
+    "The project that PATH's files are laid over (a folder from tune --emit names its own).",
+    flag="--app-dir",
+    commands=("check",),
+)
+KEEP_ENV: Setting[bool] = Setting(
+    "keep_env",
+    False,
+    "flag",
+    "Keep the rehearsal's virtual environment and logs instead of removing them.",
+    flag="--keep-env",
+    default_text="off",
+    commands=("check",),
+)
+REHEARSE_PATH: Setting[str] = Setting(
+    "rehearse_path",
+    "/",
+    "text",
+    "The route the rehearsal requests once the app answers.",
+    flag="--path",
+    commands=("check",),
+)
+INSTALL_TIMEOUT: Setting[float] = Setting(
+    "install_timeout_s",
+    600.0,
+    "seconds",
+    "Seconds the rehearsal's pip install may take.",
+    flag="--install-timeout",
+    commands=("check",),
+)
+# App Service waits this long for a site to answer its warm-up request
+# (WEBSITES_CONTAINER_START_TIME_LIMIT's default).
+BOOT_TIMEOUT: Setting[float] = Setting(
+    "boot_timeout_s",
+    230.0,
+    "seconds",
+    "Seconds the rehearsed app has to answer (App Service gives it 230).",
+    flag="--boot-timeout",
+    commands=("check",),
+)
 
 SETTINGS: tuple[Setting[object], ...] = (
     PLAN,
@@ -298,6 +352,12 @@ SETTINGS: tuple[Setting[object], ...] = (
     WORKER_MEMORY,
     THREAD_MEMORY,
     IO_WAIT_RATIO,
+    REHEARSE,
+    APP_DIR,
+    KEEP_ENV,
+    REHEARSE_PATH,
+    INSTALL_TIMEOUT,
+    BOOT_TIMEOUT,
 )
 
 

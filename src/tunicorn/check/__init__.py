@@ -22,6 +22,7 @@ from tunicorn.check.findings import (
     concurrency_findings,
     memory_findings,
     ordered,
+    package_findings,
     requirements_findings,
     timeout_findings,
 )
@@ -34,6 +35,7 @@ from tunicorn.check.oryx import (
     default_command,
     multiworkers,
     parse_settings_json,
+    procfile_command,
     startup_command,
 )
 from tunicorn.errors import UsageError
@@ -108,6 +110,12 @@ def check(
             "1 core (3 workers). Pass --plan (e.g. --plan B2) for the real figure."))
     code_findings(root, module, gun.workers, gun.threads, worker_class, findings)
     requirements_findings(root, server, source, findings)
+    package_findings(root, server, worker_class, source, findings)
+    procfile = procfile_command(root)
+    if procfile:  # its own findings are the command's, not App Service's: only its packages
+        p_gun, p_server = custom_command(root, procfile, env, "Procfile", [])
+        p_class = running_class(p_gun.worker_class, p_gun.threads)
+        package_findings(root, p_server, p_class, "Procfile", findings)
 
     return CheckResult(
         path=str(root),

@@ -28,6 +28,7 @@ _NO_VALUE_FLAGS = frozenset({
     "-h", "--help",
 })
 _SERVERS = ("gunicorn", "flask", "uvicorn", "hypercorn", "waitress-serve", "daphne", "uwsgi")
+_SEGMENT = re.compile(r"\n|&&|;|\|\|")  # the steps of a startup script
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,11 +97,24 @@ def _dev_server(findings: list[Finding], source: str, command: str, what: str) -
     return Gunicorn()
 
 
+def server_invocation(command: str) -> tuple[dict[str, str], list[str], tuple[str, ...]]:
+    """The server a startup command starts (its VAR=value pairs and words) and the script's
+    other steps, so a rehearsal can run the server alone and say which steps it left out."""
+    env, argv = _last_server_invocation(command)
+    others: list[str] = []
+    for segment in _SEGMENT.split(command):
+        words = split(segment.split("#", 1)[0]) if segment.strip() else []
+        if not words or words[0] == "export" or (argv and words[-len(argv):] == argv):
+            continue
+        others.append(" ".join(segment.split()))
+    return env, argv, tuple(others)
+
+
 def _last_server_invocation(command: str) -> tuple[dict[str, str], list[str]]:
     """The last segment of a script that starts a server, with its inline VAR=value pairs."""
     found: tuple[dict[str, str], list[str]] = ({}, [])
     exported: dict[str, str] = {}
-    for segment in re.split(r"\n|&&|;|\|\|", command):
+    for segment in _SEGMENT.split(command):
         try:
             words = shlex.split(segment, comments=True)
         except ValueError:

@@ -3,7 +3,8 @@
 Once the command is known (oryx, commands), what is risky about it follows from a few
 figures: one slot serves one request at a time, a timeout over the front end's limit keeps
 a worker busy on a request the user has already lost, workers that do not fit the plan get
-killed, and a missing requirements.txt breaks the build. Errors come first because they stop
+killed, a missing requirements.txt breaks the build, and a worker class whose package the
+build does not install stops the site at start. Errors come first because they stop
 the app; warnings before infos because they cost users.
 """
 
@@ -13,12 +14,13 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from tunicorn import model, settings
+from tunicorn import model, packages, settings
 from tunicorn.check.commands import Gunicorn
 from tunicorn.check.files import read
 from tunicorn.check.oryx import FRONTEND_TIMEOUT_S
 from tunicorn.plans import Plan
 from tunicorn.record import Finding
+from tunicorn.requirements import read_project, read_requirements_file
 from tunicorn.settings import APP_SERVICE_TIMEOUT
 
 # Worker classes that serve many requests per thread while they wait, so slots do not count.
@@ -88,6 +90,8 @@ def requirements_findings(
     """Oryx installs only requirements.txt; a custom image has only what its Dockerfile adds."""
     req = root / "requirements.txt"
     if not req.is_file():
+        if (root / "setup.py").is_file() or (root / "pyproject.toml").is_file():
+            return  # Oryx installs those instead (pip install . / poetry install)
         if source in ("default", "startup.txt", "settings"):
             findings.append(Finding("warning", "requirements-missing",
                 "No requirements.txt: App Service's build (Oryx) installs packages from "
@@ -96,7 +100,7 @@ def requirements_findings(
         return
     if server != "gunicorn":
         return
-    names = _requirement_names(req, depth=0)
+    names = {r.name for r in read_requirements_file(req)}
     if "gunicorn" in names:
         return
     if source == "Dockerfile":
@@ -114,23 +118,55 @@ def requirements_findings(
             "Add gunicorn (pinned) to requirements.txt; other hosts and containers need it."))
 
 
-def _requirement_names(path: Path, depth: int) -> set[str]:
-    names: set[str] = set()
-    for line in read(path).splitlines():
-        line = line.split("#", 1)[0].strip()
-        if not line:
-            continue
-        if line.startswith(("-r ", "--requirement ")) and depth < 3:
-            included = path.parent / line.split(None, 1)[1].strip()
-            if included.is_file():
-                names |= _requirement_names(included, depth + 1)
-            continue
-        if line.startswith("-"):
-            continue
-        match = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)", line)
-        if match:
-            names.add(re.sub(r"[-_.]+", "-", match.group(1)).lower())
-    return names
+def package_findings(
+    root: Path, server: str, worker_class: str, source: str, findings: list[Finding]
+) -> None:
+    """An error for each package the command needs (a worker class's, a server's) that the
+    build will not install: the site then never starts, while it runs fine where it was tried.
+
+    gunicorn itself is left to `requirements_findings`: App Service's image brings its own.
+    """
+    needs = [n for n in packages.for_server(server, worker_class) if n is not packages.GUNICORN]
+    project = read_project(root)
+    docker = read(root / "Dockerfile").replace("\\\n", " ") if source == "Dockerfile" else ""
+    missing = [
+        n for n in needs
+        if packages.applies(n, project) and not packages.provider(n, project)
+        # a custom image may install it on a pip line of its own
+        and not (docker and re.search(rf"\binstall\b[^\n]*\b{re.escape(n.name)}\b", docker))
+    ]  # fmt: skip
+    if not missing:
+        return
+    what = f"--worker-class {worker_class}" if server == "gunicorn" else server
+    file = project.source or "requirements.txt"
+    lines = ", ".join(packages.pinned(n) for n in missing)
+    names = " and ".join(n.name for n in missing)
+    if not project.complete:
+        findings.append(Finding("info", "package-unverified",
+            f"The {source} command runs {what}, which needs {names}, and tunicorn cannot read "
+            f"every dependency {file} installs: make sure it installs {lines}."))
+        return
+    if server == "gunicorn":
+        fails = (f"gunicorn exits at start with \"class uri '{worker_class}' invalid or not "
+                 f"found\" (No module named '{missing[0].module}')")
+    else:
+        fails = f"the command is not found ({server}: not found) and the site never starts"
+    if source == "Dockerfile":
+        where = "the image has only what its Dockerfile installs"
+    elif source == "Procfile":
+        where = f"the hosts that run a Procfile install only what {file} lists"
+    else:
+        where = f"App Service's build installs only what {file} lists"
+    them = f"the line{'s' if len(missing) > 1 else ''} {lines}"
+    if file == "pyproject.toml":
+        add = f"add {them} to [project] dependencies in pyproject.toml"
+    elif project.source:
+        add = f"add {them} to requirements.txt"
+    else:
+        add = f"create requirements.txt with your app's packages and {them}"
+    findings.append(Finding("error", "package-missing",
+        f"The {source} command runs {what}, but nothing in {file} installs {names}: {where}, "
+        f"so {fails}. To fix it, {add}."))
 
 
 def ordered(findings: Iterable[Finding]) -> list[Finding]:

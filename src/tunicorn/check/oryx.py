@@ -113,6 +113,16 @@ def startup_command(
     return None, "default"
 
 
+def procfile_command(root: Path) -> str:
+    """The Procfile's web: command ("" without one): App Service ignores it, but the hosts that
+    run it install from requirements.txt too, and check suggests copying it."""
+    for line in read(root / "Procfile").splitlines():
+        name, sep, command = line.partition(":")
+        if sep and name.strip() == "web":
+            return command.strip()
+    return ""
+
+
 def _expand_script(root: Path, command: str) -> str:
     """A Startup Command that names a file in the app folder runs that file (Oryx chmods it)."""
     first = command.split()[0] if command.split() else ""

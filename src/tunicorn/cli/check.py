@@ -1,10 +1,12 @@
 """`tunicorn check [PATH]`: what App Service will run for a folder, and its risks.
 
-Exit 1 when an error-level finding exists, so the command works as a CI gate.
+Exit 1 when an error-level finding exists or the rehearsal fails, so the command works as a
+CI gate.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import click
@@ -14,7 +16,7 @@ from tunicorn import plans, record, settings
 from tunicorn.cli import cli
 from tunicorn.cli.options import option
 from tunicorn.errors import UsageError
-from tunicorn.report import terminal
+from tunicorn.report import console, terminal
 
 
 @cli.command("check")
@@ -31,6 +33,12 @@ from tunicorn.report import terminal
         shown=f"an estimate of {settings.WORKER_MEMORY.default:g} MiB")  # fmt: skip
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), metavar="FILE",
               help="Write the result as JSON ('-' for stdout).")
+@option(settings.REHEARSE)
+@option(settings.REHEARSE_PATH)
+@option(settings.APP_DIR)
+@option(settings.KEEP_ENV)
+@option(settings.INSTALL_TIMEOUT)
+@option(settings.BOOT_TIMEOUT)
 @click.pass_context
 def check_command(
     ctx: click.Context,
@@ -41,28 +49,89 @@ def check_command(
     startup: str | None,
     worker_memory_mib: float | None,
     json_path: str | None,
+    rehearse: bool,
+    rehearse_path: str,
+    app_dir: str | None,
+    keep_env: bool,
+    install_timeout_s: float,
+    boot_timeout_s: float,
 ) -> int:
-    """Say what App Service will actually run for PATH, and what is risky in it.
+    """Say what App Service will actually run for PATH, and what is risky in it; with
+    --rehearse, build and start it here as App Service would.
+
+    PATH may be a folder written by tune --emit: its files are then checked laid over the
+    project they were written for (or --app-dir), as they will be deployed.
 
     \b
     Examples:
       tunicorn check .
       tunicorn check . --plan B1 --setting PYTHON_ENABLE_GUNICORN_MULTIWORKERS=true
       tunicorn check . --settings-json appsettings.json --json check.json
+      tunicorn check deploy/ --rehearse
     """
+    from tunicorn.emit import folder as emitted
+
     plan = plans.get(plan_name) if plan_name else None
     merged = _settings(settings_json, settings)
-    result = checking.check(Path(path), settings=merged, startup=startup, plan=plan,
-                            worker_memory_mib=worker_memory_mib)
+    folder = Path(path)
+    project = _app_dir(app_dir) if app_dir else emitted.project_of(folder)
+    if project is not None and not folder.is_dir():
+        raise UsageError(f"{folder} is not a folder: pass the folder to lay over {project}.")
+    if not rehearse_path.startswith("/"):
+        raise UsageError(f"--path {rehearse_path!r} is not a route: start it with /, e.g. /health.")
+    with emitted.view(folder, project) as root:
+        result = checking.check(root, settings=merged, startup=startup, plan=plan,
+                                worker_memory_mib=worker_memory_mib)
+        result = dataclasses.replace(result, path=str(folder))
+        if json_path != "-":
+            terminal.print_check(result)
+            if project is not None:
+                console.info(f"(checked {folder} laid over the project {project})")
+        if rehearse:
+            rehearsal = _rehearse(root, folder, result, merged, rehearse_path, keep_env,
+                                  install_timeout_s, boot_timeout_s)  # fmt: skip
+            result = dataclasses.replace(result, rehearsal=rehearsal)
+            if json_path != "-":
+                terminal.print_rehearsal(rehearsal)
     if json_path == "-":
         click.echo(record.to_json(result))
-    else:
-        terminal.print_check(result)
-        if json_path:
-            record.save(result, json_path)
-    code = 1 if checking.has_errors(result) else 0
+    elif json_path:
+        record.save(result, json_path)
+    failed = result.rehearsal is not None and not result.rehearsal.ok
+    code = 1 if checking.has_errors(result) or failed else 0
     ctx.exit(code)
     return code  # pragma: no cover - ctx.exit raises
+
+
+def _app_dir(value: str) -> Path:
+    path = Path(value)
+    if not path.is_dir():
+        raise UsageError(f"--app-dir {value} is not a folder: give the project's folder.")
+    return path
+
+
+def _rehearse(
+    root: Path,
+    folder: Path,
+    result: record.CheckResult,
+    env: dict[str, str],
+    path: str,
+    keep_env: bool,
+    install_timeout_s: float,
+    boot_timeout_s: float,
+) -> record.Rehearsal:
+    from tunicorn.rehearse import rehearse
+    from tunicorn.report.progress import LiveLine
+
+    console.info("Rehearsing App Service's build and start here (a fresh virtual environment, "
+                 "pip install, the startup command on 127.0.0.1)…")  # fmt: skip
+    line = LiveLine()
+    try:
+        return rehearse(root, result, settings=env, path=path, keep_env=keep_env,
+                        install_timeout_s=install_timeout_s, boot_timeout_s=boot_timeout_s,
+                        say=line.show, shown_root=folder if root != folder else None)  # fmt: skip
+    finally:
+        line.clear()
 
 
 def _settings(json_file: str | None, pairs: tuple[str, ...]) -> dict[str, str]:

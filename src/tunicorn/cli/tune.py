@@ -83,8 +83,8 @@ class TrialPrinter:
 @click.option("--html", "html_path", type=click.Path(dir_okay=False), default=None,
               help="Write a self-contained HTML report.")  # fmt: skip
 @click.option("--emit", "emit_dir", type=click.Path(file_okay=False), default=None,
-              help="Write gunicorn.conf.py and startup.txt for the pick "
-              "into this folder.")  # fmt: skip
+              help="Write gunicorn.conf.py, startup.txt and, where the pick needs more "
+              "packages, an amended requirements.txt into this folder.")  # fmt: skip
 @click.option("--log-dir", type=click.Path(file_okay=False), default=None,
               help="Folder for gunicorn's logs.")  # fmt: skip
 def tune(
@@ -115,7 +115,7 @@ def tune(
       tunicorn tune app:app --plan B2 --slo-p95 300 --json run.json --html run.html
       tunicorn tune . --cpus 2 --memory 3.5GB --emit deploy/
     """
-    from tunicorn.emit import with_commands
+    from tunicorn.emit import with_commands, with_packages
     from tunicorn.tune import TuneEvents, TuneSettings
     from tunicorn.tune import tune as run_tune
 
@@ -152,6 +152,8 @@ def tune(
     finally:
         printer.line.clear()
     result = with_commands(result)
+    project = Path(tgt.chdir) if tgt.chdir else None
+    result = with_packages(result, project)
     result = _with_code_warnings(result, tgt)
     terminal.print_tune(result)
     if json_path:
@@ -160,7 +162,7 @@ def tune(
     if html_path:
         _write_html(result, html_path)
     if emit_dir and result.recommendation:
-        _emit(result, Path(emit_dir))
+        _emit(result, Path(emit_dir), project)
     return 0 if result.recommendation else 1
 
 
@@ -195,16 +197,17 @@ def _write_html(result: record.TuneResult, path: str) -> None:
     console.info(f"Wrote {path}")
 
 
-def _emit(result: record.TuneResult, folder: Path) -> None:
-    from tunicorn.emit import make_spec, render
+def _emit(result: record.TuneResult, folder: Path, project: Path | None) -> None:
+    from tunicorn.emit import folder as emitted
 
     rec = result.recommendation
     assert rec is not None
-    spec = make_spec(rec.workers, rec.threads, rec.worker_class, app=rec.app)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "gunicorn.conf.py").write_text(render("conf", spec), encoding="utf-8")
-    (folder / "startup.txt").write_text(spec.command() + "\n", encoding="utf-8")
-    console.info(f"Wrote {folder / 'gunicorn.conf.py'} and {folder / 'startup.txt'}")
+    written, note = emitted.write(rec, folder, project)
+    console.info(f"Wrote {', '.join(str(p) for p in written)}")
+    if note:
+        console.info(note)
+    if project is not None:
+        console.info(f"Before you deploy: tunicorn check {folder} --rehearse")
 
 
 @cli.command(context_settings={"show_default": True})

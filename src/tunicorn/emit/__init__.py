@@ -7,13 +7,16 @@ format to `Format` without a module is a type error, not a silent fallthrough.
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Literal, get_args
 
+from tunicorn import packages
 from tunicorn._typing import assert_never
 from tunicorn.emit import appsettings, az, azure, conf, dockerfile, procfile
 from tunicorn.emit.interface import DEFAULT_APP, EmitSpec, Emitter, make_spec
 from tunicorn.errors import UsageError
 from tunicorn.record import Recommendation, TuneResult
+from tunicorn.requirements import read_project
 from tunicorn.settings import APP_SERVICE_TIMEOUT, WORKER_CLASSES, WorkerClass
 
 Format = Literal["azure", "az", "appsettings", "conf", "procfile", "dockerfile"]
@@ -32,6 +35,7 @@ __all__ = [
     "make_spec",
     "render",
     "with_commands",
+    "with_packages",
 ]
 
 
@@ -76,5 +80,25 @@ def with_commands(result: TuneResult) -> TuneResult:
         startup_command=spec.command(),
         az_command=render("az", spec).strip(),
         app_settings=app_settings,
+    )
+    return dataclasses.replace(result, recommendation=written)
+
+
+def with_packages(result: TuneResult, project: Path | None) -> TuneResult:
+    """A tune's result with the packages the pick needs where it is deployed, against the
+    project's requirements (App Service installs nothing else), and the lines to add.
+
+    `project` is the app's folder; None (the bundled demo) lists every package as to add.
+    """
+    rec = result.recommendation
+    if rec is None:
+        return result
+    reqs = read_project(project) if project is not None else None
+    needed = packages.resolve(packages.for_server("gunicorn", rec.worker_class), reqs)
+    written: Recommendation = dataclasses.replace(
+        rec,
+        packages=needed,
+        requirements_file=reqs.source if reqs is not None else "",
+        requirements_add=packages.to_add(needed),
     )
     return dataclasses.replace(result, recommendation=written)

@@ -22,6 +22,8 @@ from tunicorn.record import (
     ProbeResult,
     ProcessLimit,
     Profile,
+    Recommendation,
+    Rehearsal,
     Trial,
     TuneResult,
 )
@@ -220,8 +222,32 @@ def print_tune(result: TuneResult, out: Console | None = None) -> None:
             out.print("\n[bold]Or with app settings[/] (no startup command):")
             for line in rec.app_settings.splitlines():
                 out.print(f"  {escape(line)}", soft_wrap=True)
+        print_packages(rec, out)
     for warning in result.warnings:
         out.print(f"[yellow]![/] {escape(warning)}")
+
+
+def print_packages(rec: Recommendation, out: Console | None = None) -> None:
+    """What the pick needs installed where it runs, and the lines the project must add."""
+    out = out or console.stdout
+    if not rec.packages:
+        return
+    file = rec.requirements_file or "requirements.txt"
+    out.print(f"\n[bold]Packages it needs[/] (App Service installs only what {file} lists):")
+    for p in rec.packages:
+        tested = f"{p.tested} tested" if p.tested else "not installed here"
+        if p.listed:
+            state = f"in {file} as {p.listed}"
+        elif rec.requirements_file:
+            state = f"[bold red]missing from {file}[/]"
+        else:
+            state = "no requirements file to compare"
+        out.print(f"  {escape(p.name)} ({tested}) for {escape(p.why)}: {state}", soft_wrap=True)
+    if rec.requirements_add:
+        what = ("its [project] dependencies" if file == "pyproject.toml" else file)
+        out.print(f"[bold]Add to {escape(what)}[/]:")
+        for line in rec.requirements_add:
+            out.print(f"  {escape(line)}", soft_wrap=True)
 
 
 def print_profile(result: Profile, out: Console | None = None) -> None:
@@ -342,6 +368,42 @@ def print_check(result: CheckResult, out: Console | None = None) -> None:
     errors = sum(f.level == "error" for f in result.findings)
     warnings = sum(f.level == "warning" for f in result.findings)
     out.print(f"\n{errors} error(s), {warnings} warning(s).")
+    if result.rehearsal is not None:
+        print_rehearsal(result.rehearsal, out)
+
+
+def print_rehearsal(result: Rehearsal, out: Console | None = None) -> None:
+    """The rehearsal's steps in order, up to the one that failed and what to do about it."""
+    out = out or console.stdout
+    python = f"Python {result.python}, " if result.python else ""
+    source = result.requirements or "no requirements file"
+    out.print(f"\n[bold]Rehearsal of App Service's build and start[/] ({python}{source}):")
+    if result.installed_s is not None:
+        out.print(f"  installed in {result.installed_s:.1f} s")
+    if result.booted_s is not None:
+        out.print(f"  booted in {result.booted_s:.1f} s: {escape(result.command)}", soft_wrap=True)
+    if result.status is not None:
+        latency = f" in {ms(result.latency_ms)} ms" if result.latency_ms is not None else ""
+        out.print(f"  GET {escape(result.path)} → {result.status}{latency}")
+    if result.ok:
+        out.print("  [bold green]✓ it builds and starts as App Service would run it.[/]")
+    else:
+        where = {"install": "the build failed", "boot": "it did not start",
+                 "request": "the first request failed",
+                 "skipped": "not rehearsed"}.get(result.stage, result.stage)  # fmt: skip
+        out.print(f"  [bold red]✗ {where}:[/] {escape(result.error)}", soft_wrap=True)
+        if result.action:
+            out.print(f"    what to do: {escape(result.action)}", soft_wrap=True)
+        if result.stage == "boot" and result.booted_s is None and result.command:
+            out.print(f"    command: {escape(result.command)}", soft_wrap=True)
+        if result.log_tail:
+            out.print("    its last lines:")
+            for line in result.log_tail:
+                out.print(f"    [dim]| {escape(line)}[/]", soft_wrap=True)
+    for note in result.notes:
+        out.print(f"  [dim]note: {escape(note)}[/]", soft_wrap=True)
+    if result.env_kept:
+        out.print(f"  the environment is kept at {escape(result.env_kept)}")
 
 
 # -- recommend (model only) -----------------------------------------------------------------

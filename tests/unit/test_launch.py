@@ -25,9 +25,11 @@ def log(name: str) -> str:
 
 
 def options(argv: list[str]) -> dict[str, str]:
-    """The `--name value` pairs of a command line (every gunicorn option here takes a value)."""
-    flags = argv[3:-1]
-    return dict(zip(flags[::2], flags[1::2], strict=True))
+    """The `--name value` pairs of a command line (the one flag without a value, gunicorn
+    25.1's --no-control-socket, maps to "")."""
+    flags = [f for f in argv[3:-1] if f != "--no-control-socket"]
+    pairs = dict(zip(flags[::2], flags[1::2], strict=True))
+    return {**pairs, **({"--no-control-socket": ""} if "--no-control-socket" in argv else {})}
 
 
 # -- the choice ---------------------------------------------------------------------------------
@@ -235,3 +237,8 @@ def test_evidence_is_one_bounded_line() -> None:
     text = "Traceback (most recent call last):\nValueError: " + "x" * 1000 + "\n"
     evidence = gunicorn.explain_exit(3, text).evidence
     assert "\n" not in evidence and len(evidence) <= gunicorn.EVIDENCE_MAX
+
+
+def test_a_trial_opens_no_control_socket_where_gunicorn_would() -> None:
+    argv = gunicorn.argv(TARGET, ServerConfig(), 3, Path("x.log"))
+    assert ("--no-control-socket" in argv) == gunicorn._has_control_socket()

@@ -9,6 +9,8 @@ that shows it, and the whole explanation only for codes with no meaning of their
 from __future__ import annotations
 
 import dataclasses
+import functools
+import importlib.metadata
 import re
 import sys
 from collections.abc import Mapping
@@ -32,6 +34,17 @@ WORKER_PACKAGES = {
 }
 
 
+@functools.cache
+def _has_control_socket() -> bool:
+    """gunicorn 25.1 and newer open a control socket shared by every gunicorn of the user
+    (~/.gunicorn/gunicorn.ctl); a trial has no use for it and must not contend for it."""
+    try:
+        parts = importlib.metadata.version("gunicorn").split(".")
+        return (int(parts[0]), int(parts[1])) >= (25, 1)
+    except (importlib.metadata.PackageNotFoundError, ValueError, IndexError):
+        return False
+
+
 def argv(target: Target, config: ServerConfig, fd: int, log_path: Path) -> list[str]:
     args = [
         sys.executable, "-m", "gunicorn",
@@ -44,6 +57,8 @@ def argv(target: Target, config: ServerConfig, fd: int, log_path: Path) -> list[
         "--error-logfile", str(log_path),
         "--log-level", "info",
     ]  # fmt: skip
+    if _has_control_socket():
+        args.append("--no-control-socket")
     if target.chdir:
         args += ["--chdir", target.chdir]
     return [*args, target.app]

@@ -11,7 +11,8 @@ from tunicorn.emit.interface import EmitSpec, Emitter
 
 
 def render(spec: EmitSpec) -> str:
-    packages = "gunicorn gevent" if spec.worker_class == "gevent" else "gunicorn"
+    extra = {"gevent": " gevent", "uvicorn": " uvicorn-worker"}.get(spec.worker_class, "")
+    packages = "gunicorn" + extra
     return f"""\
 # Written by tunicorn: {spec.label} for {spec.app}.
 FROM python:{spec.python_version}-slim

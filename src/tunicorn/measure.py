@@ -238,8 +238,8 @@ class TrialPlan:
     verify_s: float = 3.0
     keepalive: bool = False
     log_dir: str | Path | None = None
-    # Requests one uvicorn worker serves at once where the profile found a bound (a route that
-    # blocks its event loop, a full thread pool); 0: none, so it saturates like gevent.
+    # Requests one uvicorn worker served at once on the profile's ladder (a route that blocks
+    # its event loop: about 1; a full thread pool: about 40); 0: unknown, saturate like gevent.
     loop_limit: float = 0.0
 
 

@@ -450,6 +450,11 @@ def asgi_opening(
 
 
 def asgi_slots(profile: Profile) -> float:
-    """Requests one uvicorn worker serves at once when something bounds it (0: no bound), so a
-    trial's closed loop sends one client per such slot, not hundreds at a blocked loop."""
-    return per_process_limit(profile) or 0.0
+    """Requests one uvicorn worker served at once on the profile's ladder (Little's law at its
+    best step), so a trial's closed loop sends one client per such slot: a few at a loop that
+    a route blocks, hundreds at one that awaits (Little's slots from the CPU per request at
+    one client undercount those: one request alone costs several times its share under load)."""
+    found = profile.process
+    if found is None or found.worker_class != "uvicorn":
+        return 0.0
+    return max(found.limit, 1.0)

@@ -394,3 +394,17 @@ def test_uvicorn_neighbours_and_jumps_move_workers_only() -> None:
     assert search.extend(ServerConfig(2, 1, "uvicorn"), c, 8, 64) == ServerConfig(5, 1, "uvicorn")
     assert search.extend(ServerConfig(2, 4, "gthread"), c, 8, 64) is None
     assert search.family(c) == "asgi"
+
+
+def test_an_event_loops_trial_sends_one_client_per_request_it_served_at_once() -> None:
+    from tunicorn.measure import CorePlan, TrialMeter, TrialPlan
+
+    blocked, free = asgi_profile(1.0), asgi_profile(None)
+    assert search.asgi_slots(blocked) == 1.0 and search.asgi_slots(free) == 8.0
+    plan = TrialPlan(
+        target=Target(kind="app", app="m:app"), requests=(), cores=CorePlan((), ()),
+        slo_p95_ms=500.0, budget_mib=1000.0, gevent_clients=64, loop_limit=1.0,
+    )  # fmt: skip
+    assert TrialMeter(plan).saturation_clients(ServerConfig(4, 1, "uvicorn")) == 5
+    wide = TrialMeter(dataclasses.replace(plan, loop_limit=300.0))
+    assert wide.saturation_clients(ServerConfig(2, 1, "uvicorn")) == 512

@@ -94,3 +94,23 @@ def test_a_module_alone_is_looked_up_by_the_import_check() -> None:
     target = resolve("flaskr")
     assert target.app == "flaskr:app" and not target.named
     assert resolve("flaskr:create_app()").named
+
+
+def test_the_worker_class_must_serve_the_apps_interface() -> None:
+    from tunicorn.target import Target, server_class
+
+    asgi = Target(kind="app", app="main:app", interface="asgi", framework="fastapi")
+    wsgi = Target(kind="app", app="app:app", interface="wsgi", framework="flask")
+    assert server_class(asgi, None) == ("uvicorn", [])
+    assert server_class(wsgi, None) == ("sync", [])
+    cls, notes = server_class(asgi, "uvicorn.workers.UvicornWorker")
+    assert cls == "uvicorn" and "deprecated" in notes[0]
+    for wrong in ("sync", "gthread", "gevent"):
+        with pytest.raises(UsageError, match="worker cannot serve"):
+            server_class(asgi, wrong)
+    with pytest.raises(UsageError, match="ASGI apps only"):
+        server_class(wsgi, "uvicorn")
+    with pytest.raises(UsageError, match="ASGI apps only"):
+        server_class(wsgi, None, server="uvicorn")
+    with pytest.raises(UsageError, match="--threads does not apply"):
+        server_class(asgi, None, threads=4)

@@ -23,7 +23,8 @@ from pathlib import Path
 
 from tunicorn import model
 from tunicorn.errors import ServerError
-from tunicorn.launch import Server
+from tunicorn.launch import Server, ServerName
+from tunicorn.launch import program as server_program
 from tunicorn.load import LoadSpec, Request, run_load
 from tunicorn.record import (
     BenchResult,
@@ -36,7 +37,7 @@ from tunicorn.record import (
     Trial,
 )
 from tunicorn.sample import Sampler
-from tunicorn.settings import running_class
+from tunicorn.settings import event_loop, running_class
 from tunicorn.target import Target
 
 TickCallback = Callable[[Tick], None]
@@ -110,6 +111,7 @@ def to_bench(
     *,
     cpus: tuple[int, ...] = (),
     warnings: list[str] | tuple[str, ...] = (),
+    program: str = "",
 ) -> BenchResult:
     return BenchResult(
         target=target.label or target.app or target.url,
@@ -132,6 +134,7 @@ def to_bench(
         rate_missed=load.rate_missed,
         histogram=load.histogram,
         warnings=tuple(warnings),
+        program=program,
     )
 
 
@@ -179,13 +182,15 @@ def measure(
     stop: threading.Event | None = None,
     ready_path: str = "/",
     port: int = 0,
+    server_name: ServerName = "gunicorn",
 ) -> BenchResult:
     """Start `config`, load it per `spec` (its url is replaced), and stop it, whatever happens."""
     cores = split_cores(cpus)
     warnings = [cores.warning] if cores.warning else []
     server = Server(
-        target, config, cpus=cores.server, log_dir=log_dir, ready_path=ready_path, port=port
-    )
+        target, config, cpus=cores.server, log_dir=log_dir, ready_path=ready_path, port=port,
+        program=server_program(server_name),
+    )  # fmt: skip
     with server:
         if on_ready:
             on_ready(server)
@@ -203,8 +208,9 @@ def measure(
         if stats.memory_source != "pss":
             warnings.append("PSS could not be read, so memory is summed RSS (an overstatement).")
     return to_bench(
-        target, server.url, running, load, stats, cpus=cores.server, warnings=warnings
-    )
+        target, server.url, running, load, stats, cpus=cores.server, warnings=warnings,
+        program=server_name,
+    )  # fmt: skip
 
 
 # -- one trial of tune: a configuration's capacity -----------------------------------------
@@ -232,6 +238,9 @@ class TrialPlan:
     verify_s: float = 3.0
     keepalive: bool = False
     log_dir: str | Path | None = None
+    # Requests one uvicorn worker served at once on the profile's ladder (a route that blocks
+    # its event loop: about 1; a full thread pool: about 40); 0: unknown, saturate like gevent.
+    loop_limit: float = 0.0
 
 
 def unmeasured(
@@ -354,7 +363,10 @@ class TrialMeter:
             return unmeasured(config, source, "failed", 0.0, str(exc))
 
     def saturation_clients(self, config: ServerConfig) -> int:
-        if config.worker_class == "gevent":
+        if config.worker_class == "uvicorn" and self.plan.loop_limit > 0:
+            slots = math.ceil(config.workers * self.plan.loop_limit)
+            return min(slots + max(1, math.ceil(slots / 4)), 512)
+        if event_loop(config.worker_class):
             return max(4 * config.workers, min(2 * self.plan.gevent_clients, 512))
         # One client per slot leaves a slot idle while its client reconnects: a quarter more
         # (at least one) keeps a request waiting in the backlog, so the server never idles.

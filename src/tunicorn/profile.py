@@ -9,6 +9,11 @@ growing (`model.process_limit`), and the same for one gevent worker where gevent
 Memory: the PSS of the 1×1 server, the growth per extra worker (2×1) and per extra thread
 (the ladder's server, once its threads have served), so tune can predict any
 configuration's footprint before starting it.
+
+An ASGI app is profiled the same way on uvicorn workers (gunicorn with
+uvicorn_worker.UvicornWorker), its ladder on one event loop; each route is also run with
+several clients at once on the one worker, which shows a route that blocks the event loop
+(eventloop.py).
 """
 
 from __future__ import annotations
@@ -17,10 +22,12 @@ import dataclasses
 import importlib.util
 import math
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tunicorn import model, settings
+from tunicorn import eventloop, model, settings
+from tunicorn.eventloop import ANYIO_THREADS, PARALLEL_CLIENTS
 from tunicorn.launch import Server
 from tunicorn.load import LoadSpec, Request, run_load
 from tunicorn.measure import CorePlan, pinned, sampled_load, split_cores
@@ -33,7 +40,7 @@ from tunicorn.record import (
     ServerConfig,
 )
 from tunicorn.sample import TreeReader
-from tunicorn.target import Target
+from tunicorn.target import Target, discover_routes
 
 Say = Callable[[str], None]
 
@@ -73,7 +80,10 @@ def profile(
     waits) decides whether one gevent worker's limit is measured too."""
     cores = split_cores(cpus)
     routes: list[RouteProfile] = []
-    with Server(target, ServerConfig(1, 1, "sync"), cpus=cores.server, log_dir=log_dir) as server:
+    asgi = target.is_asgi
+    one_worker = ServerConfig(1, 1, "uvicorn" if asgi else "sync")
+    handlers = route_handlers(target) if asgi else {}
+    with Server(target, one_worker, cpus=cores.server, log_dir=log_dir) as server:
         startup_s = server.ready_s
         reader = TreeReader(server.pid)
         with pinned(cores.client):
@@ -95,14 +105,17 @@ def profile(
                 after = reader.read(0.0)
                 cpu_s = (after.cpu_seconds - before.cpu_seconds) if before and after else 0.0
                 cpu_ms = 1000.0 * cpu_s / max(load.requests, 1)  # `requests` includes errors
-                routes.append(
-                    RouteProfile(
-                        method=req.method, path=req.path, weight=req.weight,
-                        wall_ms=round(load.latency_ms.mean, 3),
-                        cpu_ms=round(min(cpu_ms, load.latency_ms.mean or cpu_ms), 3),
-                        requests=load.requests, errors=load.errors,
-                    )  # fmt: skip
-                )
+                route = RouteProfile(
+                    method=req.method, path=req.path, weight=req.weight,
+                    wall_ms=round(load.latency_ms.mean, 3),
+                    cpu_ms=round(min(cpu_ms, load.latency_ms.mean or cpu_ms), 3),
+                    requests=load.requests, errors=load.errors,
+                    handler=handlers.get(req.path, ""),
+                )  # fmt: skip
+                if asgi:
+                    say(f"profiling {req.method} {req.path} with {PARALLEL_CLIENTS} at once")
+                    route = _parallel(server.url, route, one, keepalive)
+                routes.append(route)
             if len(requests) > 1:
                 say("profiling the mixed workload at concurrency 1")
                 mix = run_load(
@@ -123,22 +136,25 @@ def profile(
     busy = min(1.0, cpu_ms / wall_ms) if wall_ms > 0 else 0.0
     single = LadderStep(1, mix.throughput_rps, mix.latency_ms.p95, round(busy, 3), mix.errors)
     say("measuring memory of 2 workers")
-    two = _loaded_pss(target, ServerConfig(2, 1, "sync"), requests, 2, cores, log_dir, keepalive)
-    top = settings.MAX_THREADS.default
+    two_workers = ServerConfig(2, 1, one_worker.worker_class)
+    two = _loaded_pss(target, two_workers, requests, 2, cores, log_dir, keepalive)
+    top = GEVENT_TOP if asgi else settings.MAX_THREADS.default
     threaded, many, touched = _ladder(
-        target, ServerConfig(1, top, "gthread"), requests, single, top, cores, log_dir, keepalive,
-        say,
-    )
+        target, one_worker if asgi else ServerConfig(1, top, "gthread"), requests, single, top,
+        cores, log_dir, keepalive, say,
+    )  # fmt: skip
+    if asgi:
+        many, touched = base_mib, 1  # one event loop: no thread stacks to count
     gevent_limit = None
     # A gevent worker's own limit matters only where threads found a pool or a lock: where
     # the CPU (or nothing) bounds one process, greenlets meet the same bound.
     wc = max(0.0, wall_ms - cpu_ms) / cpu_ms if cpu_ms > 0 else math.inf
-    if threaded.cause == "pool" and gevent_applies(gevent, wc):
+    if not asgi and threaded.cause == "pool" and gevent_applies(gevent, wc):
         gevent_limit, _, _ = _ladder(
             target, ServerConfig(1, 1, "gevent"), requests, single, GEVENT_TOP, cores, log_dir,
             keepalive, say,
         )  # fmt: skip
-    return Profile(
+    found = Profile(
         target=target.label,
         app=target.app,
         routes=tuple(routes),
@@ -155,7 +171,38 @@ def profile(
         cores_here=len(os.sched_getaffinity(0)),
         process=threaded,
         gevent_process=gevent_limit,
+        interface="asgi" if asgi else "wsgi",
+        framework=target.framework,
+        thread_pool=ANYIO_THREADS if "sync" in handlers.values() else 0,
     )
+    return dataclasses.replace(found, warnings=tuple(eventloop.warnings(found))) if asgi else found
+
+
+def route_handlers(target: Target) -> dict[str, str]:
+    """Path → "async" or "sync" for a Starlette or FastAPI app (a plain def runs in a thread
+    pool); {} where the router does not say."""
+    return {r.path: r.handler for r in discover_routes(target).found if r.handler}
+
+
+def _parallel(
+    url: str, route: RouteProfile, one: tuple[Request, ...], keepalive: bool
+) -> RouteProfile:
+    """The route again with PARALLEL_CLIENTS at once on the same one worker: an event loop
+    that is free serves them together, one that the route blocks serves them one by one."""
+    rounds = PARALLEL_CLIENTS * route.wall_ms / 1000.0  # one round if served one at a time
+    load = run_load(
+        LoadSpec(url=url, requests=one, concurrency=PARALLEL_CLIENTS,
+                 duration_s=min(2.0, max(0.6, 1.5 * rounds)), warmup_s=0.2,
+                 timeout_s=60.0, keepalive=keepalive)  # fmt: skip
+    )
+    measured = dataclasses.replace(
+        route, parallel_clients=PARALLEL_CLIENTS, parallel_rps=round(load.throughput_rps, 2)
+    )
+    # The clients stop with requests still queued on the worker; a blocked loop serves them one
+    # by one after the load has gone, and would slow the next route's run.
+    backlog_s = PARALLEL_CLIENTS * route.wall_ms / 1000.0 / max(1.0, eventloop.in_service(measured))
+    time.sleep(min(backlog_s, 5.0))
+    return measured
 
 
 def _ladder(

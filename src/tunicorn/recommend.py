@@ -14,9 +14,9 @@ reader knows what to measure.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
-from tunicorn import model, search, settings
+from tunicorn import eventloop, model, search, settings
 from tunicorn.errors import UsageError
 from tunicorn.record import (
     Assumptions,
@@ -28,6 +28,7 @@ from tunicorn.record import (
     Recommendation,
     RecommendedConfig,
     Rules,
+    ServerConfig,
     Settlement,
     Trial,
     TuneResult,
@@ -233,12 +234,14 @@ def decide(
     settlement: Settlement,
     elapsed_s: float,
     run_warnings: Iterable[str] = (),
+    baselines: Sequence[tuple[str, str, ServerConfig]] | None = None,
 ) -> TuneResult:
     """The recommendation from measured trials, as a record that says everything.
 
     `trials` are keyed by the configuration that was asked for; `cores` are the server's
     cores (for "the CPU is busy"); `run_warnings` are what the driver knows about the run
-    itself (too few cores here, a budget spent before searching).
+    itself (too few cores here, a budget spent before searching). `baselines` are (name, role,
+    configuration) where they are not the WSGI rules of thumb (an ASGI app's).
     """
     budget_mib = model.memory_budget_mib(constraints.memory_mib)
     rules = constraints.rules
@@ -249,16 +252,22 @@ def decide(
     first = pick
     if pick is not None and pick is not settled:
         pick = holds_up(pick, trials.values(), rules)
-    baselines = tuple(
-        _baseline(name, role, trials[config.key])
-        for (name, config), role in zip(
-            search.baselines(constraints.cpus), search.BASELINE_ROLES, strict=True
-        )
+    if baselines is None:
+        baselines = [
+            (name, role, config)
+            for (name, config), role in zip(
+                search.baselines(constraints.cpus), search.BASELINE_ROLES, strict=True
+            )
+        ]
+    measured_baselines = tuple(
+        _baseline(name, role, trials[config.key]) for name, role, config in baselines
     )
     recommendation = None
     measured = tuple(trials.values())
     if pick is not None:
         why = reasons(pick, measured, profile, constraints, cores)
+        if profile.interface == "asgi":
+            why[1:1] = eventloop.reasons(profile)
         if pick is settled:
             why.append(settlement.note)
         why += client_model_reasons(pick, first)
@@ -278,14 +287,14 @@ def decide(
         target=target,
         app=app,
         recommendation=recommendation,
-        baselines=baselines,
+        baselines=measured_baselines,
         trials=measured,
         constraints=constraints,
         profile=profile,
         elapsed_s=round(elapsed_s, 1),
         model=figures(profile, constraints.cpus, budget_mib),
         warnings=(*run_warnings, *trial_warnings(measured)),
-        verdict=verdict(recommendation, baselines, constraints.slo_p95_ms or 0.0),
+        verdict=verdict(recommendation, measured_baselines, constraints.slo_p95_ms or 0.0),
     )
 
 
@@ -470,17 +479,24 @@ def verdict(rec: Recommendation | None, baselines: tuple[Baseline, ...], slo: fl
             "plan more memory, or look at the trials' errors."
         )
     default = next((b for b in baselines if b.role == "app-service-default"), None)
+    quickstart = next((b for b in baselines if b.role == "quickstart"), None)
     vs = (
         f", {ratio(rec.capacity_rps, default.capacity_rps)} App Service's default 1×1"
         if default
         else ""
     )
-    return (
-        f"Run {rec.workers} worker{'s' if rec.workers > 1 else ''} × {rec.threads} "
-        f"thread{'s' if rec.threads > 1 else ''} ({rec.worker_class}): "
-        f"{rec.capacity_rps:.0f} req/s "
-        f"within p95 ≤ {slo:.0f} ms{vs}."
+    if quickstart is not None:  # an ASGI app: the default cannot serve it at all
+        vs = (
+            f", {ratio(rec.capacity_rps, quickstart.capacity_rps)} Microsoft's documented "
+            "-w 2 uvicorn workers (App Service's default, sync gunicorn, cannot serve it)"
+        )
+    shape = (
+        f"{rec.workers} worker{'s' if rec.workers > 1 else ''} × {rec.threads} "
+        f"thread{'s' if rec.threads > 1 else ''} ({rec.worker_class})"
     )
+    if rec.worker_class == "uvicorn":
+        shape = f"{rec.workers} uvicorn worker{'s' if rec.workers > 1 else ''}"
+    return f"Run {shape}: {rec.capacity_rps:.0f} req/s within p95 ≤ {slo:.0f} ms{vs}."
 
 
 def reasons(
@@ -508,15 +524,16 @@ def reasons(
         )
         if share > 1.05:
             line += (
-                " (the CPU per request was measured on one sync worker, one request at a time; "
+                " (the CPU per request was measured on one worker, one request at a time; "
                 f"{pick.config.worker_class} under load spends less per request)"
             )
         out.append(line + ".")
     mem = prof.memory
     budget_mib = model.memory_budget_mib(constraints.memory_mib)
+    per_thread = "" if prof.interface == "asgi" else f", +{mem.per_thread_mib:.1f} MiB per thread"
     out.append(
-        f"Memory: {mem.base_mib:.0f} MiB for 1×1, +{mem.per_worker_mib:.0f} MiB per worker, "
-        f"+{mem.per_thread_mib:.1f} MiB per thread; budget {budget_mib:.0f} MiB "
+        f"Memory: {mem.base_mib:.0f} MiB for 1×1, +{mem.per_worker_mib:.0f} MiB per worker"
+        f"{per_thread}; budget {budget_mib:.0f} MiB "
         f"({model.MEMORY_SHARE:.0%} of {constraints.memory_mib:.0f}); the pick peaked at "
         f"{pick.server.pss_mib_peak if pick.server else pick.predicted_pss_mib:.0f} MiB."
     )

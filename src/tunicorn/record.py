@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from tunicorn.settings import GUNICORN_TIMEOUT, running_class
+from tunicorn.settings import GUNICORN_TIMEOUT, event_loop, running_class
 
 SCHEMA_VERSION = 1
 
@@ -45,8 +45,9 @@ class ServerConfig:
 
     @property
     def slots(self) -> int:
-        """Requests the server can work on at once (gevent: one per greenlet connection)."""
-        if self.worker_class == "gevent":
+        """Requests the server can work on at once (gevent and uvicorn: as many connections
+        as one event loop takes)."""
+        if event_loop(self.worker_class):
             return self.workers * max(self.threads, 1000)
         return self.workers * self.threads
 
@@ -164,6 +165,7 @@ class BenchResult:
     rate_missed: bool = False
     histogram: str = ""
     warnings: tuple[str, ...] = ()
+    program: str = ""  # the server program that ran it ("gunicorn", "uvicorn"); "" for a URL
     kind: str = "bench"
     schema: int = SCHEMA_VERSION
 
@@ -342,6 +344,11 @@ class RouteProfile:
     cpu_ms: float  # server CPU per request
     requests: int
     errors: int = 0
+    handler: str = ""  # "async" or "sync" (a thread pool runs it) where the framework says
+    # An ASGI route again with `parallel_clients` at once on the same one worker: an event loop
+    # serves many waiting requests at once, unless the route blocks it (eventloop.py).
+    parallel_clients: int = 0
+    parallel_rps: float = 0.0
 
     @property
     def wait_ms(self) -> float:
@@ -418,6 +425,10 @@ class Profile:
     cores_here: int
     process: ProcessLimit | None = None  # one worker, threads 1, 2, 4, … (the ladder)
     gevent_process: ProcessLimit | None = None  # one gevent worker, where gevent is tried
+    interface: str = "wsgi"  # "asgi": profiled on uvicorn workers, `process` is one event loop
+    framework: str = ""
+    thread_pool: int = 0  # threads per worker for plain def routes (anyio's 40), 0 if none
+    warnings: tuple[str, ...] = ()  # what the profile found that the user must fix
     kind: str = "profile"
     schema: int = SCHEMA_VERSION
 

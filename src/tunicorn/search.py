@@ -19,7 +19,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 
 from tunicorn import model
 from tunicorn.record import Profile, Rules, ServerConfig, Trial
-from tunicorn.settings import class_for_threads
+from tunicorn.settings import class_for_threads, event_loop
 
 THREAD_LADDER = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
 TIE = model.TIE
@@ -128,10 +128,10 @@ def _smaller(config: ServerConfig) -> ServerConfig:
 def neighbours(config: ServerConfig, max_workers: int, max_threads: int) -> list[ServerConfig]:
     """One step in each direction on the lattice, keeping the worker class family."""
     out: list[ServerConfig] = []
-    if config.worker_class == "gevent":
+    if event_loop(config.worker_class):  # gevent, uvicorn: only the workers move
         for w in (config.workers - 1, config.workers + 1):
             if 1 <= w <= max_workers:
-                out.append(ServerConfig(w, 1, "gevent"))
+                out.append(ServerConfig(w, 1, config.worker_class))
         return out
     i = THREAD_LADDER.index(ladder_at_least(config.threads))
     for w in (config.workers - 1, config.workers + 1):
@@ -155,25 +155,28 @@ def extend(
     paying doubles its stride (1, 2, 4… workers) instead of walking the lattice one by one.
     None when the move would leave the bounds' corner it is already in or change class family.
     """
-    if (before.worker_class == "gevent") != (after.worker_class == "gevent"):
+    if family(before) != family(after):
         return None
     i_before = THREAD_LADDER.index(ladder_at_least(before.threads))
     i_after = THREAD_LADDER.index(ladder_at_least(after.threads))
     top = max(j for j, t in enumerate(THREAD_LADDER) if t <= max(1, max_threads))
     workers = min(max(1, after.workers + 2 * (after.workers - before.workers)), max_workers)
     index = min(max(0, i_after + 2 * (i_after - i_before)), top)
-    if after.worker_class == "gevent":
+    if event_loop(after.worker_class):
         index = 0
     nxt = (
-        ServerConfig(workers, 1, "gevent")
-        if after.worker_class == "gevent"
+        ServerConfig(workers, 1, after.worker_class)
+        if event_loop(after.worker_class)
         else with_threads(workers, THREAD_LADDER[index])
     )
     return None if key(nxt) == key(after) else nxt
 
 
 def family(config: ServerConfig) -> str:
-    """The lattice a configuration climbs on: processes × threads, or gevent processes."""
+    """The lattice a configuration climbs on: processes × threads, gevent processes, or
+    uvicorn processes (an ASGI app: "asgi")."""
+    if config.worker_class == "uvicorn":
+        return "asgi"
     return "gevent" if config.worker_class == "gevent" else "threads"
 
 
@@ -438,3 +441,58 @@ def promise(config: ServerConfig, sp: Space) -> float:
     wall_s = max(sp.wall_ms, 0.001) / 1000
     bound = model.cpu_bound_or_zero(sp.cpus, sp.cpu_ms) or math.inf
     return min(min(config.slots, 512) / wall_s, bound) - 0.001 * config.slots
+
+
+# -- an ASGI app: uvicorn workers -------------------------------------------------------------
+
+# Why App Service's default is not started for an ASGI app; "interface" is its trial's reason.
+ASGI_DEFAULT_NOTE = "sync gunicorn cannot serve an ASGI app (every request fails); not started"
+
+
+def asgi_baselines(cpus: int) -> list[tuple[str, str, ServerConfig]]:
+    """(name, role, configuration) an ASGI pick is compared against: App Service's default
+    (sync, which cannot serve it), Microsoft's FastAPI quickstart (`gunicorn -w 2 -k
+    uvicorn.workers.UvicornWorker`, run with uvicorn-worker's identical class) and one worker."""
+    return [
+        ("App Service default", "app-service-default", ServerConfig(1, 1, "sync")),
+        ("quickstart -w 2 -k uvicorn.workers.UvicornWorker", "quickstart",
+         ServerConfig(2, 1, "uvicorn")),
+        ("one uvicorn worker", "one-worker", ServerConfig(1, 1, "uvicorn")),
+    ]  # fmt: skip
+
+
+def asgi_start(
+    profile: Profile, cpus: int, max_workers: int, fits: Callable[[ServerConfig], bool]
+) -> ServerConfig:
+    """One uvicorn worker per core, or, when one event loop serves few requests at once (a
+    route that blocks it, a full thread pool), as many as Little's slots need at that limit."""
+    limit = per_process_limit(profile)
+    workers = max(1, cpus)
+    if limit is not None and profile.cpu_ms > 0:
+        slots = model.slots_to_saturate(cpus, profile.wall_ms, profile.cpu_ms)
+        workers = min(max_workers, max(workers, math.ceil(slots / limit)))
+    while workers > 1 and not fits(ServerConfig(workers, 1, "uvicorn")):
+        workers -= 1
+    return ServerConfig(workers, 1, "uvicorn")
+
+
+def asgi_opening(
+    trials: Trials, sp: Space, start: ServerConfig
+) -> Iterator[tuple[ServerConfig, str]]:
+    """What every tune of an ASGI app measures before searching: the baselines that can run
+    (App Service's default cannot, and is recorded unmeasured), then the model's start."""
+    for _name, role, config in asgi_baselines(sp.cpus):
+        if role != "app-service-default":
+            yield config, "baseline"
+    yield start, "model"
+
+
+def asgi_slots(profile: Profile) -> float:
+    """Requests one uvicorn worker served at once on the profile's ladder (Little's law at its
+    best step), so a trial's closed loop sends one client per such slot: a few at a loop that
+    a route blocks, hundreds at one that awaits (Little's slots from the CPU per request at
+    one client undercount those: one request alone costs several times its share under load)."""
+    found = profile.process
+    if found is None or found.worker_class != "uvicorn":
+        return 0.0
+    return max(found.limit, 1.0)

@@ -151,6 +151,7 @@ class Trials:
                 single_ms=profile.wall_ms,
                 warmup_s=s.warmup_s, saturate_s=s.saturate_s, verify_s=s.verify_s,
                 keepalive=s.keepalive, log_dir=log_dir,
+                loop_limit=search.asgi_slots(profile) if target.is_asgi else 0.0,
             )  # fmt: skip
             measure = TrialMeter(plan, on_tick=events.tick, stop=stop, out_of_time=out_of_time)
             flipped = dataclasses.replace(plan, keepalive=not plan.keepalive)
@@ -170,6 +171,14 @@ class Trials:
             return self._run(other, config, source, beat_rps)
 
         return measure
+
+    def known(self, trial: Trial) -> Trial:
+        """A trial decided without a server (a configuration that cannot serve the app)."""
+        self._started += 1
+        self._events.trial_start(trial.config, trial.source, self._started)
+        self.by_key.setdefault(trial.key, trial)
+        self._events.trial_done(trial)
+        return self.by_key[trial.key]
 
     def measure(self, config: ServerConfig, source: str, beat_rps: float = 0.0) -> Trial:
         """Measure `config` unless it already has a trial (then that trial stands)."""
@@ -245,7 +254,11 @@ def tune(
         max_threads=s.max_threads, max_workers_per_core=s.max_workers_per_core,
         single_slot=s.single_slot,
     )  # fmt: skip
-    start = search.model_start(profile, s.cpus, fits, sp.max_workers, sp.rules.min_slots)
+    asgi = target.is_asgi
+    if asgi:
+        start = search.asgi_start(profile, s.cpus, sp.max_workers, fits)
+    else:
+        start = search.model_start(profile, s.cpus, fits, sp.max_workers, sp.rules.min_slots)
 
     def beat(source: str) -> float:
         """The capacity a trial must beat to matter; 0 measures it in full (baselines are
@@ -256,9 +269,13 @@ def tune(
     reference = search.simple(sp).key  # the compute-bound answer: measured in full, like a baseline
 
     # 1. What every tune measures: the baselines and the model's start.
-    for config, source in search.opening(
-        trials.by_key, profile, sp, start, gevent_applies(s.gevent, profile.wait_compute_ratio)
-    ):
+    if asgi:
+        opening = _asgi_opening(trials, sp, start)
+    else:
+        opening = search.opening(
+            trials.by_key, profile, sp, start, gevent_applies(s.gevent, profile.wait_compute_ratio)
+        )
+    for config, source in opening:
         trials.measure(config, source, 0.0 if config.key == reference else beat(source))
     fixed_s = budget.elapsed()
     starved = not budget.searching() and not budget.stopped()
@@ -284,7 +301,7 @@ def tune(
             settler.client_models(trials.other, not s.keepalive, settled)
 
     # 4. The decision.
-    warnings = []
+    warnings = list(profile.warnings)
     if cores.warning:
         warnings.append(cores.warning)
     elif profile.cores_here and profile.cores_here < s.cpus + 1:
@@ -301,7 +318,20 @@ def tune(
         target=target.label, app=target.app, trials=trials.by_key,
         profile=profile, constraints=constraints, cores=server_cores, settlement=settled,
         elapsed_s=budget.elapsed(), run_warnings=warnings,
+        baselines=search.asgi_baselines(s.cpus) if asgi else None,
     )  # fmt: skip
+
+
+def _asgi_opening(
+    trials: Trials, sp: search.Space, start: ServerConfig
+) -> Iterator[tuple[ServerConfig, str]]:
+    """An ASGI app's opening, with App Service's default recorded as the trial it would be
+    (sync gunicorn cannot serve it) instead of a server started to show it."""
+    default = next(
+        c for _, role, c in search.asgi_baselines(sp.cpus) if role == "app-service-default"
+    )
+    trials.known(unmeasured(default, "baseline", "interface", 0.0, search.ASGI_DEFAULT_NOTE))
+    yield from search.asgi_opening(trials.by_key, sp, start)
 
 
 def _while(go: Callable[[], bool], configs: Iterator[ServerConfig]) -> Iterator[ServerConfig]:

@@ -212,3 +212,43 @@ def test_emitted_conf_serves_requests(
     argv = [sys.executable, "-m", "gunicorn", "-c", str(conf), f"--bind=127.0.0.1:{port}"]
     url = start_server(argv, port)
     assert _get(url)["hello"] == "world"
+
+
+# --- an ASGI app: the uvicorn worker ---------------------------------------------------------
+
+ASGI_SPEC = emit.make_spec(2, 1, "uvicorn", app="fastapi_app:app")
+
+
+@pytest.mark.parametrize("fmt", COMMAND_FORMATS)
+def test_asgi_command_formats_pass_gunicorn_check(fmt: str) -> None:
+    argv = extract_argv(fmt, emit.render(fmt, ASGI_SPEC), port=8000)
+    check = gunicorn(*argv[:3], "--check-config", *argv[3:])
+    assert check.returncode == 0, check.stderr
+    config = printed(gunicorn(*argv[:3], "--print-config", *argv[3:]).stdout)
+    assert (config["workers"], config["worker_class"]) == ("2", "uvicorn_worker.UvicornWorker")
+
+
+def test_asgi_conf_passes_gunicorn_check(tmp_path: Path) -> None:
+    path = tmp_path / "gunicorn.conf.py"
+    path.write_text(emit.render("conf", ASGI_SPEC))
+    check = gunicorn(sys.executable, "-m", "gunicorn", "--check-config", "-c", str(path))
+    assert check.returncode == 0, check.stderr
+    out = gunicorn(sys.executable, "-m", "gunicorn", "--print-config", "-c", str(path))
+    config = printed(out.stdout)
+    assert config["worker_class"] == "uvicorn_worker.UvicornWorker"
+    assert config["wsgi_app"] == "fastapi_app:app"
+
+
+@pytest.mark.parametrize("fmt", [*COMMAND_FORMATS, "conf"])
+def test_emitted_asgi_configurations_serve_requests(
+    fmt: str, start_server: Callable[[list[str], int], str], tmp_path: Path
+) -> None:
+    port = free_port()
+    if fmt == "conf":
+        conf = tmp_path / "gunicorn.conf.py"
+        conf.write_text(emit.render("conf", ASGI_SPEC))
+        argv = [sys.executable, "-m", "gunicorn", "-c", str(conf), f"--bind=127.0.0.1:{port}"]
+    else:
+        argv = extract_argv(fmt, emit.render(fmt, ASGI_SPEC), port)
+    url = start_server(argv, port)
+    assert _get(url) == {"hello": "world"}

@@ -261,3 +261,74 @@ def test_bad_paths_are_usage_errors(tmp_path: Path) -> None:
 def test_result_round_trips_through_json() -> None:
     result = run("module_state")
     assert from_json(to_json(result), CheckResult) == result
+
+
+# --- ASGI apps, factories and packages ---------------------------------------------------
+
+
+def message(result: CheckResult, code: str) -> str:
+    return next(f.message for f in result.findings if f.code == code)
+
+
+def test_fastapi_quickstart_is_found_with_the_command_that_serves_it() -> None:
+    result = run("fastapi_quickstart")
+    text = message(result, "no-app-found")
+    assert "main:app, a FastAPI app (ASGI)" in text
+    assert "--worker-class uvicorn_worker.UvicornWorker main:app" in text
+    assert "uvicorn-worker" in text
+    assert "single-worker-single-thread" not in codes(result)  # threads cannot fix it
+
+
+def test_an_asgi_app_without_a_startup_command_is_an_error_with_the_right_command() -> None:
+    result = run("fastapi_app_py", plan=plans.get("B1"))
+    text = message(result, "asgi-sync-worker")
+    assert "every request fails" in text
+    assert "--workers 2 --worker-class uvicorn_worker.UvicornWorker app:app" in text
+    assert has_errors(result) and "single-worker-single-thread" not in codes(result)
+
+
+def test_the_quickstarts_deprecated_worker_warns_and_a_missing_uvicorn_is_an_error() -> None:
+    result = run("fastapi_startup")  # requirements.txt: fastapi, gunicorn
+    assert "uvicorn-worker-deprecated" in codes(result, "warning")
+    assert "package-missing" in codes(result, "error")
+    assert "uvicorn==" in message(result, "package-missing")
+
+
+def test_a_sync_worker_in_the_startup_command_cannot_serve_an_asgi_app() -> None:
+    result = run("fastapi_startup", startup="gunicorn --workers 4 --threads 4 main:app")
+    assert "asgi-sync-worker" in codes(result, "error")
+    fixed = run(
+        "fastapi_startup", startup="gunicorn -w 2 -k uvicorn_worker.UvicornWorker main:app"
+    )
+    assert "asgi-sync-worker" not in codes(fixed)
+    assert "uvicorn-worker==" in message(fixed, "package-missing")  # the line to add
+
+
+def test_async_routes_that_block_the_event_loop_are_named() -> None:
+    result = run("fastapi_blocking")
+    found = [f.message for f in result.findings if f.code == "blocks-event-loop"]
+    assert len(found) == 2
+    assert found[0].startswith("GET /slow (main.py:") and "time.sleep()" in found[0]
+    assert found[1].startswith("GET /proxy (main.py:") and "requests.get()" in found[1]
+    assert all("blocks the event loop" in m and "plain def route" in m for m in found)
+
+
+def test_a_factory_in_a_package_is_found() -> None:
+    result = run("flaskr_factory")
+    text = message(result, "no-app-found")
+    assert "flaskr:create_app(), a Flask app factory, in package flaskr" in text
+    assert "'flaskr:create_app()'" in text
+
+
+def test_another_name_in_app_services_module_is_found() -> None:
+    result = run("no_app_object")
+    assert "no-app-object" in codes(result, "error")
+    assert "app:application" in message(result, "app-found")
+
+
+def test_a_django_projects_asgi_entry_is_noticed() -> None:
+    result = run("django_asgi")
+    text = message(result, "django-asgi")
+    assert "mysite/asgi.py" in text
+    assert "uvicorn_worker.UvicornWorker mysite.asgi:application" in text
+    assert result.module == "mysite.wsgi:application"  # App Service still runs wsgi.py

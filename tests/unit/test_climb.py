@@ -363,3 +363,76 @@ def test_the_pick_holds_up_under_both_client_models() -> None:
     assert len(measured_both) == 2 and all(t.other_model.keepalive for t in measured_both)  # type: ignore[union-attr]
     assert any(r.startswith("Picked for holding up under both") for r in rec.reasons)
     assert any("kept-alive connections" in r for r in rec.reasons)
+
+
+# -- an ASGI app: uvicorn workers -----------------------------------------------------------
+
+
+def asgi_profile(limit: float | None, cpu_ms: float = 1.0, wall_ms: float = 200.0) -> Profile:
+    """One event loop's profile; `limit` is how many requests one worker served at once when
+    something bounded it (a route that blocks the loop: 1)."""
+    from tunicorn.record import LadderStep, ProcessLimit
+
+    steps = (LadderStep(1, 5.0, wall_ms, 0.01), LadderStep(8, 5.0 * (limit or 8), wall_ms, 0.01))
+    process = ProcessLimit(
+        "uvicorn", steps, limit=limit or 8.0, knee=8, bounded=limit is not None,
+        cause="pool" if limit is not None else "",
+    )  # fmt: skip
+    return dataclasses.replace(flat_profile(cpu_ms, wall_ms), interface="asgi", process=process)
+
+
+def run_asgi(formula: Formula, prof: Profile, **settings: object) -> TuneResult:
+    base = {"cpus": 1, "memory_mib": 1792.0, "gevent": True, "budget_s": 1e9, **settings}
+    formula.memory = prof.memory
+    target = Target(kind="app", app="main:app", label="t", interface="asgi", framework="fastapi")
+    return tune(target, (), TuneSettings(**base), profile=prof, measure=formula)  # type: ignore[arg-type]
+
+
+def test_an_asgi_app_is_searched_over_uvicorn_workers_only() -> None:
+    formula = Formula(lambda c: 900.0 - 20 * c.workers)  # one event loop is enough
+    result = run_asgi(formula, asgi_profile(None))
+    assert all(t.config.worker_class == "uvicorn" for t in result.trials if t.server is not None)
+    assert all(label.endswith("uvicorn") for label in formula.ran)
+    rec = result.recommendation
+    assert rec is not None and rec.worker_class == "uvicorn" and rec.threads == 1
+    roles = {b.role: b for b in result.baselines}
+    assert set(roles) == {"app-service-default", "quickstart", "one-worker"}
+    assert roles["quickstart"].workers == 2 and roles["one-worker"].workers == 1
+    default = roles["app-service-default"]
+    assert not default.feasible and "cannot serve an ASGI app" in default.reason
+    assert "1x1-sync" not in formula.ran and "1×1 sync" not in formula.ran  # never started
+    assert "Microsoft's documented -w 2" in result.verdict
+
+
+def test_a_blocked_event_loop_starts_with_more_workers_and_climbs_on_them() -> None:
+    formula = Formula(lambda c: 5.0 * c.workers)  # each worker serves one request at a time
+    result = run_asgi(formula, asgi_profile(1.0, cpu_ms=0.5))
+    start = next(t for t in result.trials if t.source == "model")
+    assert start.config.workers > 2  # Little's slots at one request per worker
+    rec = result.recommendation
+    assert rec is not None and rec.worker_class == "uvicorn"
+    assert rec.workers == max(t.config.workers for t in result.trials)
+
+
+def test_uvicorn_neighbours_and_jumps_move_workers_only() -> None:
+    c = ServerConfig(3, 1, "uvicorn")
+    assert search.neighbours(c, 8, 64) == [
+        ServerConfig(2, 1, "uvicorn"), ServerConfig(4, 1, "uvicorn"),
+    ]  # fmt: skip
+    assert search.extend(ServerConfig(2, 1, "uvicorn"), c, 8, 64) == ServerConfig(5, 1, "uvicorn")
+    assert search.extend(ServerConfig(2, 4, "gthread"), c, 8, 64) is None
+    assert search.family(c) == "asgi"
+
+
+def test_an_event_loops_trial_sends_one_client_per_request_it_served_at_once() -> None:
+    from tunicorn.measure import CorePlan, TrialMeter, TrialPlan
+
+    blocked, free = asgi_profile(1.0), asgi_profile(None)
+    assert search.asgi_slots(blocked) == 1.0 and search.asgi_slots(free) == 8.0
+    plan = TrialPlan(
+        target=Target(kind="app", app="m:app"), requests=(), cores=CorePlan((), ()),
+        slo_p95_ms=500.0, budget_mib=1000.0, gevent_clients=64, loop_limit=1.0,
+    )  # fmt: skip
+    assert TrialMeter(plan).saturation_clients(ServerConfig(4, 1, "uvicorn")) == 5
+    wide = TrialMeter(dataclasses.replace(plan, loop_limit=300.0))
+    assert wide.saturation_clients(ServerConfig(2, 1, "uvicorn")) == 512

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import typing
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -166,3 +167,38 @@ def test_cli_refuses_a_url_target() -> None:
     result = CliRunner().invoke(cli, ["emit", "http://127.0.0.1:8000/", "--workers", "2"])
     assert isinstance(result.exception, UsageError)
     assert "is a URL" in str(result.exception)
+
+
+# -- an ASGI app: the uvicorn worker --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["uvicorn", "uvicorn_worker.UvicornWorker", "uvicorn.workers.UvicornWorker"]
+)
+def test_the_uvicorn_worker_is_written_as_the_uvicorn_worker_package(name: str) -> None:
+    spec = emit.make_spec(2, 1, name, app="main:app")
+    assert spec.worker_class == "uvicorn" and spec.label == "2 uvicorn workers"
+    assert spec.command() == (
+        "gunicorn --bind=0.0.0.0 --timeout 600 --workers 2 "
+        "--worker-class uvicorn_worker.UvicornWorker main:app"
+    )
+    assert bool(spec.notes) == (name == "uvicorn.workers.UvicornWorker")  # deprecated: said
+    conf = emit.render("conf", spec)
+    assert "worker_class = 'uvicorn_worker.UvicornWorker'" in conf and "threads" not in conf
+    assert "uvicorn-worker" in emit.render("dockerfile", spec)
+
+
+def test_app_settings_cannot_choose_an_asgi_worker() -> None:
+    spec = emit.make_spec(2, 1, "uvicorn", app="main:app")
+    with pytest.raises(UsageError, match="cannot choose an ASGI worker"):
+        emit.render("appsettings", spec)
+    with pytest.raises(UsageError, match="ignores --threads"):
+        emit.make_spec(2, 4, "uvicorn", app="main:app")
+
+
+def test_cli_writes_the_uvicorn_worker_for_an_asgi_app_and_refuses_a_wsgi_class() -> None:
+    folder = str(Path(__file__).resolve().parents[1] / "fixtures" / "check" / "fastapi_app_py")
+    ok = CliRunner().invoke(cli, ["emit", folder, "--workers", "2"])
+    assert ok.exit_code == 0 and "uvicorn_worker.UvicornWorker app:app" in ok.output
+    bad = CliRunner().invoke(cli, ["emit", folder, "--workers", "2", "-k", "gthread"])
+    assert isinstance(bad.exception, UsageError) and "cannot serve" in str(bad.exception)

@@ -36,7 +36,7 @@ def options(argv: list[str]) -> dict[str, str]:
 
 
 def test_every_server_name_has_a_program_of_that_name() -> None:
-    assert typing.get_args(launch.ServerName) == launch.SERVERS == ("gunicorn",)
+    assert typing.get_args(launch.ServerName) == launch.SERVERS == ("gunicorn", "uvicorn")
     for name in launch.SERVERS:
         assert isinstance(launch.program(name), ServerProgram)
         assert launch.program(name).name == name

@@ -8,7 +8,8 @@ app can still be checked.
 
 One concern per module: `oryx` (App Service's rules: which command, module and settings),
 `commands` (what a command line runs and what gunicorn resolves from it), `findings` (the
-risks of the resolved configuration, and their order), `heuristics` (the app's source).
+risks of the resolved configuration, and their order), `heuristics` (the app's source),
+`asgi` (ASGI apps, factories and packages, which App Service's rules do not find or serve).
 """
 
 from __future__ import annotations
@@ -16,6 +17,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from tunicorn.check.asgi import (
+    asgi_findings,
+    blocking_findings,
+    django_asgi_findings,
+    found_findings,
+    no_app_text,
+)
 from tunicorn.check.commands import custom_command
 from tunicorn.check.findings import (
     ASYNC_CLASSES,
@@ -26,6 +34,7 @@ from tunicorn.check.findings import (
     requirements_findings,
     timeout_findings,
 )
+from tunicorn.check.heuristics import _app_files as app_files
 from tunicorn.check.heuristics import code_findings
 from tunicorn.check.oryx import (
     MULTIWORKERS,
@@ -39,6 +48,7 @@ from tunicorn.check.oryx import (
     startup_command,
 )
 from tunicorn.errors import UsageError
+from tunicorn.find import find_app
 from tunicorn.plans import Plan
 from tunicorn.record import CheckResult, Finding
 from tunicorn.settings import running_class
@@ -81,7 +91,7 @@ def check(
             findings.append(Finding("error", "no-app-found",
                 f"No app found: App Service looks for a Django */wsgi.py, then {names} with an "
                 "object named `app`; with none of them it starts its own placeholder site. "
-                "Rename the entry module or set a startup command (e.g. gunicorn mymodule:app)."))
+                + no_app_text(root, cores)))
         command, gun = default_command(root, env, multi, cores, module, findings)
         platform_command = command
     else:
@@ -99,6 +109,9 @@ def check(
 
     if detected is not None and source == "default":
         check_app_object(root, detected[0], findings)
+        found_findings(root, detected[0], findings)
+    asgi_findings(root, module, source, server, gun, detected is not None, cores, findings)
+    django_asgi_findings(root, source, findings)
 
     worker_class = running_class(gun.worker_class, gun.threads)
     concurrency_findings(gun, worker_class, server, source, findings)
@@ -109,6 +122,9 @@ def check(
             f"{MULTIWORKERS}=true gives 2 × cores + 1 workers; with no --plan tunicorn assumed "
             "1 core (3 workers). Pass --plan (e.g. --plan B2) for the real figure."))
     code_findings(root, module, gun.workers, gun.threads, worker_class, findings)
+    found = find_app(root) if not module else None
+    scanned = module or (found.app if found else "")
+    blocking_findings(root, app_files(root, scanned), findings)
     requirements_findings(root, server, source, findings)
     package_findings(root, server, worker_class, source, findings)
     procfile = procfile_command(root)
@@ -116,6 +132,11 @@ def check(
         p_gun, p_server = custom_command(root, procfile, env, "Procfile", [])
         p_class = running_class(p_gun.worker_class, p_gun.threads)
         package_findings(root, p_server, p_class, "Procfile", findings)
+
+    if any(f.code in ("asgi-sync-worker", "no-app-found") and "ASGI" in f.message
+           for f in findings):  # fmt: skip
+        # "more workers and threads" is no advice for an app that sync gunicorn cannot serve
+        findings = [f for f in findings if f.code != "single-worker-single-thread"]
 
     return CheckResult(
         path=str(root),

@@ -2,28 +2,41 @@
 
 from __future__ import annotations
 
+from typing import cast
 from urllib.parse import urlsplit
 
 import click
 
 from tunicorn import record, settings
 from tunicorn.cli import cli
-from tunicorn.cli.options import POSITIVE_FLOAT, POSITIVE_INT, option, parse_paths
+from tunicorn.cli.options import (
+    POSITIVE_FLOAT,
+    POSITIVE_INT,
+    announce,
+    demo_option,
+    option,
+    parse_paths,
+)
 from tunicorn.errors import UsageError
+from tunicorn.launch import SERVERS, ServerName
 from tunicorn.load import LoadSpec
 from tunicorn.measure import measure, measure_url
 from tunicorn.record import ServerConfig
 from tunicorn.report import console, terminal
 from tunicorn.report.progress import TickPrinter
-from tunicorn.target import is_loopback, preflight, resolve
+from tunicorn.target import is_loopback, preflight, resolve, server_class
 
 
 @cli.command(context_settings={"show_default": True})
 @click.argument("target", required=False)
-@click.option("--demo", is_flag=True, help="Run the bundled demo app (the seed's slow Flask app).")
+@demo_option("Run the bundled demo app (the seed's slow Flask app; --demo fastapi: its ASGI twin).")
 @option(settings.WORKERS)
 @option(settings.THREADS)
-@option(settings.WORKER_CLASS)
+@option(settings.WORKER_CLASS, default=None, shown="sync; uvicorn for an ASGI app")
+@click.option("--server", "server_name", type=click.Choice(SERVERS), default="gunicorn",
+              show_default=True,
+              help="What runs the app: gunicorn, or uvicorn on its own (--workers N, ASGI "
+              "apps).")  # fmt: skip
 @option(settings.TIMEOUT)
 @option(settings.CONCURRENCY, default=None)
 @click.option("--rate", "-r", type=POSITIVE_FLOAT, default=None,
@@ -57,10 +70,11 @@ from tunicorn.target import is_loopback, preflight, resolve
               "(only on servers you own).")  # fmt: skip
 def bench(
     target: str | None,
-    demo: bool,
+    demo: str | None,
     workers: int,
     threads: int,
-    worker_class: str,
+    worker_class: str | None,
+    server_name: str,
     timeout: int,
     concurrency: int | None,
     rate: float | None,
@@ -79,15 +93,18 @@ def bench(
     """Run TARGET under gunicorn with one configuration, load it, and measure it.
 
     TARGET is module:app (as gunicorn takes it), a project folder, --demo, or the URL of a
-    server that is already running (then nothing is launched).
+    server that is already running (then nothing is launched). An ASGI app (FastAPI,
+    Starlette, Django's asgi.py) runs under gunicorn with uvicorn_worker.UvicornWorker.
 
     \b
     Examples:
       tunicorn bench --demo --path /io --workers 1 --threads 1 --concurrency 18
       tunicorn bench app:app --workers 3 --threads 6 --rate 50 --duration 20
+      tunicorn bench --demo fastapi --path /blocking --concurrency 18
+      tunicorn bench main:app --server uvicorn --workers 2
       tunicorn bench http://127.0.0.1:8000/ --concurrency 8 --duration 5
     """
-    tgt = resolve(target, demo=demo)
+    tgt = resolve(target, demo=demo or False)
     requests = parse_paths(paths)
     if tgt.is_url:
         parts = urlsplit(tgt.url)
@@ -102,9 +119,14 @@ def bench(
         base = f"{parts.scheme}://{parts.netloc}"
         preflight(base + requests[0].path)
     else:
-        from tunicorn.target import check_import
+        from tunicorn.target import check_import, server_ready
 
-        check_import(tgt)
+        tgt = check_import(tgt)
+        announce(tgt)
+        worker_class, notes = server_class(tgt, worker_class, threads, server_name)
+        server_ready(worker_class, server_name)
+        for note in notes:
+            console.warn(note)
         base = ""
     default_c = settings.CONCURRENCY.default if rate is None else max(64, int(rate * 2))
     spec = LoadSpec(
@@ -118,9 +140,11 @@ def bench(
         keepalive=keepalive,
     )
     config = ServerConfig(
-        workers=workers, threads=threads, worker_class=worker_class, timeout=timeout
+        workers=workers, threads=threads, worker_class=worker_class or "sync", timeout=timeout
     )
     what = tgt.url if tgt.is_url else f"{tgt.app} with {config.effective().label}"
+    if server_name == "uvicorn" and not tgt.is_url:
+        what = f"{tgt.app} under uvicorn --workers {workers}"
     console.info(f"Loading {what}: {terminal.describe_load(spec)} …")
     with TickPrinter(spec) as progress:
         if tgt.is_url:
@@ -128,7 +152,7 @@ def bench(
         else:
             result = measure(
                 tgt, config, spec, cpus=cpus, log_dir=log_dir, on_tick=progress.tick,
-                on_ready=progress.ready, port=port,
+                on_ready=progress.ready, port=port, server_name=cast(ServerName, server_name),
             )  # fmt: skip
     terminal.print_bench(result)
     if json_path:

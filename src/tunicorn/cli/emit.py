@@ -9,7 +9,7 @@ from typing import cast
 import click
 
 from tunicorn import emit as emitting
-from tunicorn import settings
+from tunicorn import find, settings
 from tunicorn import target as targets
 from tunicorn.cli import cli
 from tunicorn.cli.options import option
@@ -21,7 +21,8 @@ from tunicorn.report import console as out
 @click.argument("target", required=False)
 @option(settings.WORKERS, default=None, shown="")
 @option(settings.THREADS)
-@option(settings.WORKER_CLASS, default=None, shown="sync, or gthread when --threads > 1")
+@option(settings.WORKER_CLASS, default=None,
+        shown="sync, or gthread when --threads > 1; uvicorn for an ASGI app")  # fmt: skip
 @option(settings.DEPLOY_TIMEOUT)
 @click.option(
     "--format",
@@ -53,17 +54,25 @@ def emit_command(
     """Write the startup command, app settings, gunicorn.conf.py, Procfile or Dockerfile.
 
     TARGET is module:app or a project folder (read the way App Service does); default app:app.
+    An ASGI app (FastAPI, Starlette) is written with the uvicorn worker.
 
     \b
     Examples:
       tunicorn emit --workers 3 --threads 6
       tunicorn emit . --workers 2 --threads 4 --format conf -o gunicorn.conf.py
+      tunicorn emit main:app --workers 2 --worker-class uvicorn
     """
     if workers is None:
         raise UsageError(
             "Give --workers N (and --threads N): emit writes a configuration you chose."
         )
-    app = _app_for(target)
+    app, tgt = _app_for(target)
+    if tgt is not None and tgt.interface:
+        chosen, notes = targets.server_class(tgt, worker_class, threads)
+        for note in notes:
+            out.warn(note)
+        if worker_class is not None or tgt.is_asgi:  # else threads decide, as without a target
+            worker_class = chosen
     spec = emitting.make_spec(workers, threads, worker_class, app=app, timeout=deploy_timeout)
     spec = dataclasses.replace(spec, resource_group=resource_group, site_name=app_name)
     for note in spec.notes:
@@ -81,12 +90,17 @@ def emit_command(
     out.info(f"wrote {output} ({spec.label}, {spec.app})")
 
 
-def _app_for(spec: str | None) -> str:
+def _app_for(spec: str | None) -> tuple[str, targets.Target | None]:
+    """The app to write, and the target with its interface as its source says (emit never
+    imports the app): an ASGI app gets the uvicorn worker, and a WSGI class is refused."""
     if not spec:
-        return emitting.DEFAULT_APP
+        return emitting.DEFAULT_APP, None
     resolved = targets.resolve(spec)
     if resolved.is_url:
         raise UsageError(
             f"{spec!r} is a URL: emit writes how to start an app, so give module:app or a folder."
         )
-    return resolved.app
+    if not resolved.interface and resolved.chdir:
+        framework, interface = find.static_interface(Path(resolved.chdir), resolved.app)
+        resolved = dataclasses.replace(resolved, framework=framework, interface=interface)
+    return resolved.app, resolved

@@ -9,9 +9,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from tunicorn import plans
+from tunicorn.demo import DEMO_NAMES
 from tunicorn.errors import UsageError
 from tunicorn.load.scenario import Request
 from tunicorn.settings import Setting
+
+if TYPE_CHECKING:
+    from tunicorn.target import Target
 
 # Recent click makes ParamType generic; older releases (click>=8.1 is allowed) cannot subscript it.
 if TYPE_CHECKING:
@@ -209,3 +213,20 @@ def machine(
         )
     chosen = plans.get(plan or str(default))
     return chosen.vcpus, chosen.memory_mib, chosen.name
+
+
+def demo_option(help: str) -> Callable[[F], F]:
+    """`--demo` alone runs the Flask demo; `--demo fastapi` (or asgi) its ASGI twin."""
+    return click.option(
+        "--demo", "demo", is_flag=False, flag_value="flask", default=None,
+        type=click.Choice(sorted(DEMO_NAMES)), metavar="[fastapi]", help=help,
+    )  # fmt: skip
+
+
+def announce(target: Target) -> None:
+    """Say which app was found, where tunicorn found it rather than being told."""
+    from tunicorn.report import console
+    from tunicorn.target import describe
+
+    if target.found:
+        console.info(f"Found {describe(target)}.")

@@ -8,30 +8,52 @@ import click
 
 from tunicorn import record, settings
 from tunicorn.cli import cli
-from tunicorn.cli.options import POSITIVE_INT, machine, option, parse_paths
+from tunicorn.cli.options import (
+    POSITIVE_INT,
+    announce,
+    demo_option,
+    machine,
+    option,
+    parse_paths,
+)
 from tunicorn.errors import UsageError
 from tunicorn.load import Request
 from tunicorn.load.scenario import load_scenario
 from tunicorn.record import ServerConfig, Tick, Trial
 from tunicorn.report import console, terminal
-from tunicorn.target import Target, check_import, list_routes, resolve
+from tunicorn.target import Target, check_import, discover_routes, resolve, server_ready
 
 
 def workload(target: Target, paths: tuple[str, ...], scenario: str | None) -> tuple[Request, ...]:
-    """--path, else a scenario file, else every parameterless GET route of the Flask app."""
+    """--path, else a scenario file, else every parameterless GET route the app's router lists
+    (Flask, Django, Starlette, FastAPI), saying which it skipped and why."""
     if paths and scenario:
         raise UsageError("Give either --path or --scenario, not both.")
     if scenario:
         return load_scenario(scenario)
     if paths:
         return parse_paths(paths)
-    routes = list_routes(target)
-    if not routes:
+    routes = discover_routes(target)
+    if routes.skipped:
+        console.info(f"Skipped {len(routes.skipped)} route(s): {routes.skipped_text()}.")
+    if not routes.found:
+        why = f" (its router could not be read: {routes.error})" if routes.error else ""
         raise UsageError(
-            f"Found no GET route without parameters in {target.app} to load: name the paths to "
-            "measure with --path /some/path (repeatable, weights as /path=3) or --scenario FILE."
+            f"Found no GET route without parameters in {target.app} to load{why}: name the "
+            "paths to measure with --path /some/path (repeatable, weights as /path=3) or "
+            "--scenario FILE."
         )
-    return tuple(Request(path=r) for r in routes)
+    return tuple(Request(path=r) for r in routes.paths)
+
+
+def runnable(target: Target) -> Target:
+    """The target once imported: what it is (WSGI or ASGI, which was found), and the servers it
+    needs installed."""
+    tgt = check_import(target)
+    announce(tgt)
+    if tgt.is_asgi:
+        server_ready("uvicorn")
+    return tgt
 
 
 class TrialPrinter:
@@ -63,7 +85,7 @@ class TrialPrinter:
 
 @cli.command(context_settings={"show_default": True})
 @click.argument("target", required=False)
-@click.option("--demo", is_flag=True, help="Tune the bundled demo app.")
+@demo_option("Tune the bundled demo app (--demo fastapi: its ASGI twin).")
 @option(settings.PLAN, default=None)
 @option(settings.CPUS)
 @option(settings.MEMORY)
@@ -89,7 +111,7 @@ class TrialPrinter:
               help="Folder for gunicorn's logs.")  # fmt: skip
 def tune(
     target: str | None,
-    demo: bool,
+    demo: str | None,
     plan: str | None,
     cpus: int | None,
     memory_mib: float | None,
@@ -125,13 +147,13 @@ def tune(
             f"No --plan given: tuning for {plan_name} ({n_cpus} vCPU, {memory / 1024:g} GB), "
             "App Service's usual starting plan."
         )
-    tgt = resolve(target, demo=demo)
+    tgt = resolve(target, demo=demo or False)
     if tgt.is_url:
         raise UsageError(
             "tune starts the app itself: give module:app, a folder or --demo "
             "(bench and probe take URLs)."
         )
-    check_import(tgt)
+    tgt = runnable(tgt)
     requests = workload(tgt, paths, scenario)
     asked = TuneSettings(
         cpus=n_cpus, memory_mib=memory, slo_p95_ms=slo_p95_ms, budget_s=budget_s,
@@ -185,9 +207,20 @@ def _with_code_warnings(result: record.TuneResult, target: Target) -> record.Tun
     extra = tuple(
         f.message
         for f in found.findings
-        if f.code in ("module-state", "thread-unsafe") and f.level != "info"
+        if f.code in ("module-state", "thread-unsafe", "blocks-event-loop")
+        and f.level != "info"
+        and not _measured(f.message, result.warnings)
     )
     return dataclasses.replace(result, warnings=result.warnings + extra) if extra else result
+
+
+def _measured(message: str, warnings: tuple[str, ...]) -> bool:
+    """A static finding about a route the profile already measured blocking ("GET /x blocks
+    the event loop"): the measured one says it with figures, so it is not repeated."""
+    if " blocks the event loop" not in message:
+        return False
+    route = message.split(" blocks the event loop", 1)[0].split(" (", 1)[0]
+    return any(w.startswith(f"{route} blocks the event loop") for w in warnings)
 
 
 def _write_html(result: record.TuneResult, path: str) -> None:
@@ -212,7 +245,7 @@ def _emit(result: record.TuneResult, folder: Path, project: Path | None) -> None
 
 @cli.command(context_settings={"show_default": True})
 @click.argument("target", required=False)
-@click.option("--demo", is_flag=True, help="Profile the bundled demo app.")
+@demo_option("Profile the bundled demo app (--demo fastapi: its ASGI twin).")
 @click.option("--path", "-p", "paths", multiple=True, metavar="PATH[=WEIGHT]",
               help="Paths to profile (repeatable). [default: every GET route]")  # fmt: skip
 @click.option("--scenario", type=click.Path(dir_okay=False), default=None,
@@ -224,7 +257,7 @@ def _emit(result: record.TuneResult, folder: Path, project: Path | None) -> None
               help="Folder for gunicorn's logs.")  # fmt: skip
 def profile(
     target: str | None,
-    demo: bool,
+    demo: str | None,
     paths: tuple[str, ...],
     scenario: str | None,
     cpus: int | None,
@@ -236,10 +269,10 @@ def profile(
     from tunicorn.profile import profile as run_profile
     from tunicorn.report.progress import LiveLine
 
-    tgt = resolve(target, demo=demo)
+    tgt = resolve(target, demo=demo or False)
     if tgt.is_url:
         raise UsageError("profile starts the app itself: give module:app, a folder or --demo.")
-    check_import(tgt)
+    tgt = runnable(tgt)
     requests = workload(tgt, paths, scenario)
     line = LiveLine()
     try:

@@ -16,6 +16,13 @@ from tunicorn.target import APP_SERVICE_MODULES
 
 def settings(spec: EmitSpec) -> dict[str, str]:
     """The app settings, or a UsageError where they would run something else."""
+    if spec.is_asgi:
+        raise UsageError(
+            "App Service's app settings cannot choose an ASGI worker: with "
+            "PYTHON_ENABLE_GUNICORN_MULTIWORKERS it still starts gunicorn's sync worker, which "
+            "cannot serve an ASGI app, so every request would fail; use --format azure (a "
+            "startup command with -k uvicorn_worker.UvicornWorker) or --format conf instead."
+        )
     if spec.worker_class == "gevent":
         raise UsageError(
             "App settings cannot choose a worker class, so gevent would run as sync: "

@@ -13,6 +13,7 @@ _CLASS_WHY = {
     "sync": "one request at a time per worker; concurrency comes from workers alone",
     "gthread": "threads > 1 need gthread; written out because gunicorn swaps silently",
     "gevent": "greenlets: many waiting requests per worker, if the app is gevent-safe",
+    "uvicorn": "an ASGI app: one event loop per worker (the uvicorn-worker package)",
 }
 
 
@@ -28,14 +29,14 @@ def render(spec: EmitSpec) -> str:
         "# Processes: each one runs Python on at most one core at a time (the GIL).",
         f"workers = {spec.workers}",
     ]
-    if spec.worker_class != "gevent":
+    if spec.worker_class not in ("gevent", "uvicorn"):
         lines += [
             "# Threads per worker: requests that wait on I/O release the GIL to the others.",
             f"threads = {spec.threads}",
         ]
     lines += [
         f"# {_CLASS_WHY[spec.worker_class]}",
-        f"worker_class = {spec.worker_class!r}",
+        f"worker_class = {spec.class_path!r}",
         "# App Service's own value; its front end drops a request after 230 s anyway.",
         f"timeout = {spec.timeout}",
         "# Logs to stdout/stderr, where App Service's log stream collects them.",

@@ -11,7 +11,17 @@ import shlex
 from collections.abc import Callable
 
 from tunicorn.errors import UsageError
-from tunicorn.settings import APP_SERVICE_TIMEOUT, WORKER_CLASSES, WorkerClass, class_for_threads
+from tunicorn.settings import (
+    APP_SERVICE_TIMEOUT,
+    ASGI_CLASSES,
+    CLASS_ALIASES,
+    CLASS_PATHS,
+    WORKER_CLASSES,
+    WorkerClass,
+    class_for_threads,
+    class_named,
+    event_loop,
+)
 
 # App Service's own timeout (settings.APP_SERVICE_TIMEOUT); its front end gives up after 230 s
 # whatever gunicorn says.
@@ -40,10 +50,10 @@ class EmitSpec:
         """gunicorn's arguments, in the order of the seed's startup command."""
         args = ["gunicorn", f"--bind={bind or self.bind}", "--timeout", str(self.timeout)]
         args += ["--workers", str(self.workers)]
-        if self.worker_class != "gevent":  # gevent ignores --threads: do not suggest it matters
-            args += ["--threads", str(self.threads)]
+        if not event_loop(self.worker_class):  # gevent and uvicorn ignore --threads: do not
+            args += ["--threads", str(self.threads)]  # suggest that it matters
         if self.worker_class != "sync":
-            args += ["--worker-class", self.worker_class]
+            args += ["--worker-class", self.class_path]
         args.append(self.app)
         return args
 
@@ -55,7 +65,18 @@ class EmitSpec:
 
     @property
     def label(self) -> str:
+        if self.worker_class in ASGI_CLASSES:
+            return f"{self.workers} uvicorn worker{'s' if self.workers != 1 else ''}"
         return f"{self.workers}×{self.threads} {self.worker_class}"
+
+    @property
+    def class_path(self) -> str:
+        """What gunicorn's --worker-class takes: its own short names, the uvicorn worker's path."""
+        return CLASS_PATHS.get(self.worker_class, self.worker_class)
+
+    @property
+    def is_asgi(self) -> bool:
+        return self.worker_class in ASGI_CLASSES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,6 +129,15 @@ def make_spec(
             raise UsageError(
                 f"gevent ignores --threads ({threads}): each gevent worker serves many requests "
                 "as greenlets (up to worker_connections); drop --threads or use gthread."
+            )
+    elif worker_class in ASGI_CLASSES or worker_class in CLASS_ALIASES:
+        kind, note = class_named(worker_class)
+        if note:
+            notes.append(note)
+        if threads > 1:
+            raise UsageError(
+                f"The uvicorn worker ignores --threads ({threads}): each worker runs one event "
+                "loop for every request that awaits; drop --threads and set --workers."
             )
     else:
         known = ", ".join(WORKER_CLASSES)

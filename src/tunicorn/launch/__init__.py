@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 from tunicorn._typing import assert_never
-from tunicorn.launch import gunicorn
+from tunicorn.launch import gunicorn, uvicorn
 from tunicorn.launch.interface import ExitReason, ServerProgram, answers_http
 from tunicorn.launch.server import READY_TIMEOUT_S, STOP_GRACE_S, Server, bind_socket, stop_all
 
-ServerName = Literal["gunicorn"]
+ServerName = Literal["gunicorn", "uvicorn"]
 SERVERS: tuple[ServerName, ...] = get_args(ServerName)
 
 __all__ = [
@@ -37,5 +37,7 @@ def program(name: ServerName) -> ServerProgram:
     """The implementation of one server program."""
     if name == "gunicorn":
         return gunicorn.PROGRAM
+    elif name == "uvicorn":
+        return uvicorn.PROGRAM
     else:
         assert_never(name)

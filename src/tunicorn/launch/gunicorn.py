@@ -18,6 +18,7 @@ from pathlib import Path
 
 from tunicorn.launch.interface import ExitReason, ServerProgram, killed
 from tunicorn.record import ServerConfig
+from tunicorn.settings import ASGI_CLASSES, CLASS_PATHS
 from tunicorn.target import Target
 
 WORKER_BOOT_ERROR = 3  # a worker raised before it booted: the app's import, or the class's start
@@ -50,8 +51,8 @@ def argv(target: Target, config: ServerConfig, fd: int, log_path: Path) -> list[
         sys.executable, "-m", "gunicorn",
         "--bind", f"fd://{fd}",
         "--workers", str(config.workers),
-        "--threads", str(config.threads),
-        "--worker-class", config.worker_class,
+        *(() if config.worker_class in ASGI_CLASSES else ("--threads", str(config.threads))),
+        "--worker-class", CLASS_PATHS.get(config.worker_class, config.worker_class),
         "--timeout", str(config.timeout),
         "--graceful-timeout", "3",
         "--error-logfile", str(log_path),
@@ -71,7 +72,12 @@ def env(parent: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
-_CLASS_NAMES = {"ThreadWorker": "gthread", "SyncWorker": "sync", "GeventWorker": "gevent"}
+_CLASS_NAMES = {
+    "ThreadWorker": "gthread",
+    "SyncWorker": "sync",
+    "GeventWorker": "gevent",
+    "UvicornWorker": "uvicorn",
+}
 
 
 def running_class(config: ServerConfig, log: str) -> str:

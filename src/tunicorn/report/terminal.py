@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from tunicorn import eventloop
 from tunicorn.check import concurrency_line
 from tunicorn.record import (
     BenchResult,
@@ -61,6 +62,8 @@ def errors_text(result: BenchResult) -> str:
 
 def bench_table(result: BenchResult) -> Table:
     config = result.config.label if result.config else "already running"
+    if result.program == "uvicorn" and result.config is not None:
+        config = f"uvicorn --workers {result.config.workers}"
     load = (
         f"closed loop, {result.concurrency} clients"
         if result.mode == "closed"
@@ -116,6 +119,7 @@ _REASONS = {
     "slo": "over SLO",
     "failed": "failed to run",
     "slower": "slower",
+    "interface": "cannot serve it",
 }
 
 
@@ -222,6 +226,11 @@ def print_tune(result: TuneResult, out: Console | None = None) -> None:
             out.print("\n[bold]Or with app settings[/] (no startup command):")
             for line in rec.app_settings.splitlines():
                 out.print(f"  {escape(line)}", soft_wrap=True)
+        elif rec.worker_class == "uvicorn":
+            out.print(
+                "\nApp settings cannot choose an ASGI worker (without a startup command App "
+                "Service runs sync gunicorn, which cannot serve this app): use the startup command."
+            )
         print_packages(rec, out)
     for warning in result.warnings:
         out.print(f"[yellow]![/] {escape(warning)}")
@@ -252,19 +261,30 @@ def print_packages(rec: Recommendation, out: Console | None = None) -> None:
 
 def print_profile(result: Profile, out: Console | None = None) -> None:
     out = out or console.stdout
+    asgi = result.interface == "asgi"
+    where = "one uvicorn worker" if asgi else "1 worker × 1 thread"
     table = Table(
-        title=f"{result.app} — one request at a time on 1 worker × 1 thread",
+        title=f"{result.app} — one request at a time on {where}",
         title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
     )  # fmt: skip
-    for name in ("route", "wall ms", "CPU ms", "waiting ms", "W/C", "requests"):
-        table.add_column(name, justify="left" if name == "route" else "right")
+    columns = ["route", "wall ms", "CPU ms", "waiting ms", "W/C", "requests"]
+    parallel = max((r.parallel_clients for r in result.routes), default=0)
+    if asgi:
+        columns += ["handler", f"{parallel} at once req/s", "in service"]
+    for name in columns:
+        table.add_column(name, justify="left" if name in ("route", "handler") else "right")
     for r in result.routes:
         wc = r.wait_compute_ratio
-        table.add_row(
+        row = [
             f"{r.method} {r.path}", ms(r.wall_ms), ms(r.cpu_ms), ms(r.wait_ms),
             "∞" if wc == float("inf") else f"{wc:.1f}",
             f"{r.requests}" + (f" ({r.errors} errors)" if r.errors else ""),
-        )  # fmt: skip
+        ]  # fmt: skip
+        if asgi:
+            blocked = " ✗ blocks the loop" if eventloop.blocks_loop(r) else ""
+            row += [r.handler or "—", f"{r.parallel_rps:,.1f}",
+                    f"{eventloop.in_service(r):.1f}{blocked}"]  # fmt: skip
+        table.add_row(*row)
     out.print(table)
     wc = result.wait_compute_ratio
     out.print(
@@ -274,15 +294,26 @@ def print_profile(result: Profile, out: Console | None = None) -> None:
         "requests in flight keep one core busy (threads per core ≈ 1 + W/C)."
     )
     m = result.memory
+    threads = "" if asgi else f"+{m.per_thread_mib:,.2f} MiB per extra thread. "
     out.print(
-        f"Memory ({m.source.upper()}): {m.base_mib:,.1f} MiB for 1 worker × 1 thread, "
-        f"+{m.per_worker_mib:,.1f} MiB per extra worker, "
-        f"+{m.per_thread_mib:,.2f} MiB per extra thread. "
+        f"Memory ({m.source.upper()}): {m.base_mib:,.1f} MiB for {where}, "
+        f"+{m.per_worker_mib:,.1f} MiB per extra worker{', ' if threads else '. '}{threads}"
         f"Startup {result.startup_s:.2f} s."
     )
-    for limit in (result.process, result.gevent_process):
-        if limit is not None:
-            out.print(process_limit_line(limit))
+    if asgi and result.process is not None:
+        limit = result.process
+        shown = f"about {limit.limit:.0f}" if limit.bounded else f"at least {limit.limit:.0f}"
+        out.print(
+            f"One uvicorn worker served {shown} requests at once on this workload"
+            + (f" (plain def routes: a thread pool of {result.thread_pool} per worker)."
+               if result.thread_pool else ".")
+        )  # fmt: skip
+    else:
+        for found in (result.process, result.gevent_process):
+            if found is not None:
+                out.print(process_limit_line(found))
+    for warning in result.warnings:
+        out.print(f"[yellow]![/] {escape(warning)}")
 
 
 def process_limit_line(limit: ProcessLimit) -> str:

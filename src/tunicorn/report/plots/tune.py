@@ -308,7 +308,10 @@ def latency_per_trial(result: TuneResult) -> go.Figure | None:
 def throughput_vs_slots(result: TuneResult) -> go.Figure | None:
     """Measured capacity against workers × threads, with the two bounds the model figures give:
     Little's law from the time one request takes, and the CPU bound tune computed."""
-    measured = [t for t in result.trials if t.requests > 0 and t.config.worker_class != "gevent"]
+    measured = [
+        t for t in result.trials
+        if t.requests > 0 and t.config.worker_class not in ("gevent", "uvicorn")
+    ]  # fmt: skip
     if not measured:
         return None
     pick = result.pick

@@ -59,8 +59,10 @@ def test_cpu_route_gets_one_thread_and_at_most_two_workers_per_core(tmp_path: Pa
     """
     result = run(resolve(None, demo=True), ("/cpu",), tmp_path, budget_s=120.0, slo_p95_ms=500.0)
     assert result.profile is not None and result.profile.wait_compute_ratio < 1
-    start = search.model_start(result.profile, 1, lambda config: True)
-    assert start.workers == 1 and start.threads <= 2  # threads ≈ 1 + W/C
+    rules = result.constraints.rules
+    start = search.model_start(result.profile, 1, lambda config: True, 8, rules.min_slots)
+    # Two requests in flight on the one core (never one slot), not more: threads ≈ 1 + W/C.
+    assert start.threads <= 2 and start.workers * start.threads == 2
     measured = {(t.config.workers, t.config.threads) for t in result.trials if t.server is not None}
     assert (start.workers, start.threads) in measured  # the model only says where to look
     rec = result.recommendation

@@ -24,7 +24,7 @@ from pathlib import Path
 from tunicorn import model
 from tunicorn.errors import ServerError
 from tunicorn.launch import Server
-from tunicorn.load import LoadSpec, Request, run_load
+from tunicorn.load import LoadSpec, LocustOptions, Request, run_load
 from tunicorn.record import (
     BenchResult,
     ClientStats,
@@ -132,6 +132,7 @@ def to_bench(
         rate_missed=load.rate_missed,
         histogram=load.histogram,
         warnings=tuple(warnings),
+        load=load.load,
     )
 
 
@@ -210,6 +211,8 @@ def measure(
 # -- one trial of tune: a configuration's capacity -----------------------------------------
 
 LADDER_STEPS = 4  # closed loops after the saturating one, at most
+LOCUST_DOUBLINGS = 4  # Locust users doubled at most this often before the ladder
+LOCUST_USERS_MAX = 4096
 
 # What the tuner asks of one measurement: the configuration, why it is measured (baseline,
 # model, search, …) and the capacity it must beat to matter (0: measure it in full).
@@ -232,6 +235,7 @@ class TrialPlan:
     verify_s: float = 3.0
     keepalive: bool = False
     log_dir: str | Path | None = None
+    locust: LocustOptions | None = None  # the users of a locustfile instead of `requests`
 
 
 def unmeasured(
@@ -368,11 +372,13 @@ class TrialMeter:
                 server,
                 LoadSpec(url=server.url, requests=p.requests, concurrency=clients,
                          duration_s=p.saturate_s, warmup_s=p.warmup_s, timeout_s=timeout,
-                         keepalive=p.keepalive),
+                         keepalive=p.keepalive).using(p.locust),
                 on_tick=self.on_tick, stop=self.stop,
             )  # fmt: skip
             server.check_alive()
             phases: list[LoadResult] = [sat]
+            if p.locust is not None:
+                sat = self._more_users(server.url, sat, timeout, phases)
             capacity = bound = 0.0
             at: LoadResult | None = None
             reason = ""
@@ -425,6 +431,7 @@ class TrialMeter:
             phases=benches,
             worker_balance=tuple(int(1000 * x) for x in stats.worker_cpu_s),
             reachable_rps=round(bound, 2) if reason == "slower" else 0.0,
+            engine=sat.load.engine,
         )
 
     def _closed(
@@ -438,10 +445,29 @@ class TrialMeter:
             LoadSpec(url=url, requests=p.requests, concurrency=clients,
                      duration_s=min(8.0, max(p.verify_s, 20 * p.single_ms / 1000)),
                      warmup_s=0.3,
-                     timeout_s=timeout, keepalive=p.keepalive),
+                     timeout_s=timeout, keepalive=p.keepalive).using(p.locust),
             on_tick=self.on_tick, stop=self.stop,
         )  # fmt: skip
         phases.append(run)
+        return run
+
+    def _more_users(
+        self, url: str, sat: LoadResult, timeout: float, phases: list[LoadResult]
+    ) -> LoadResult:
+        """Locust's users think between requests, so one user per slot may leave the server
+        idle: double them while the SLO holds and throughput still grows, and hand the ladder
+        the first run past the SLO (the users stepped until p95 leaves it)."""
+        run = sat
+        for _ in range(LOCUST_DOUBLINGS):
+            if not passes(run, self.plan.slo_p95_ms) or run.concurrency >= LOCUST_USERS_MAX:
+                break
+            more = self._closed(url, min(2 * run.concurrency, LOCUST_USERS_MAX), timeout, phases)
+            if more is None:
+                break
+            grew = more.throughput_rps >= run.throughput_rps * 1.05
+            if passes(more, self.plan.slo_p95_ms) and not grew:
+                return run if run.throughput_rps >= more.throughput_rps else more
+            run = more
         return run
 
     def _stopped(self) -> bool:

@@ -10,17 +10,23 @@ from tunicorn import record, settings
 from tunicorn.cli import cli
 from tunicorn.cli.options import POSITIVE_INT, machine, option, parse_paths
 from tunicorn.errors import UsageError
-from tunicorn.load import Request
+from tunicorn.load import Request, locust
 from tunicorn.load.scenario import load_scenario
 from tunicorn.record import ServerConfig, Tick, Trial
 from tunicorn.report import console, terminal
 from tunicorn.target import Target, check_import, list_routes, resolve
 
 
-def workload(target: Target, paths: tuple[str, ...], scenario: str | None) -> tuple[Request, ...]:
-    """--path, else a scenario file, else every parameterless GET route of the Flask app."""
-    if paths and scenario:
-        raise UsageError("Give either --path or --scenario, not both.")
+def workload(
+    target: Target, paths: tuple[str, ...], scenario: str | None, locustfile: str | None = None
+) -> tuple[Request, ...]:
+    """--path, else a scenario file, else every parameterless GET route of the Flask app
+    (with a locustfile, the users' flows are the load and there are no routes to find)."""
+    if sum(map(bool, (paths, scenario, locustfile))) > 1:
+        raise UsageError("Give one of --path, --scenario and --locustfile, not several.")
+    if locustfile:
+        locust.check_locustfile(locustfile)
+        return (Request(path="/"),)
     if scenario:
         return load_scenario(scenario)
     if paths:
@@ -75,6 +81,8 @@ class TrialPrinter:
 @click.option("--scenario", type=click.Path(dir_okay=False), default=None,
               help="TOML file of weighted requests.")  # fmt: skip
 @option(settings.KEEPALIVE)
+@option(settings.LOCUSTFILE)
+@option(settings.LOAD_PROCESSES)
 @option(settings.GEVENT)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
               help="Write the whole run as JSON.")  # fmt: skip
@@ -96,6 +104,8 @@ def tune(
     paths: tuple[str, ...],
     scenario: str | None,
     keepalive: bool,
+    locustfile: str | None,
+    load_processes: int | None,
     gevent: bool | None,
     json_path: str | None,
     html_path: str | None,
@@ -128,10 +138,13 @@ def tune(
             "(bench and probe take URLs)."
         )
     check_import(tgt)
-    requests = workload(tgt, paths, scenario)
+    requests = workload(tgt, paths, scenario, locustfile)
+    users = None
+    if locustfile:
+        users = locust.options(locustfile, cpus=n_cpus, processes=load_processes)
     asked = TuneSettings(
         cpus=n_cpus, memory_mib=memory, slo_p95_ms=slo_p95_ms, budget_s=budget_s,
-        plan=plan_name, gevent=gevent, keepalive=keepalive,
+        plan=plan_name, gevent=gevent, keepalive=keepalive, locust=users,
     )  # fmt: skip
     printer = TrialPrinter()
     events = TuneEvents(
@@ -140,7 +153,8 @@ def tune(
     )  # fmt: skip
     console.info(
         f"Tuning {tgt.app} for {plan_name or f'{n_cpus} cores, {memory:.0f} MiB'} within "
-        f"{budget_s:g} s, workload: {', '.join(r.path for r in requests)}"
+        f"{budget_s:g} s, workload: "
+        + (f"the users of {locustfile}" if locustfile else ", ".join(r.path for r in requests))
     )
     try:
         result = run_tune(tgt, requests, asked, events=events, log_dir=log_dir)
@@ -209,6 +223,8 @@ def _emit(result: record.TuneResult, folder: Path) -> None:
               help="Paths to profile (repeatable). [default: every GET route]")  # fmt: skip
 @click.option("--scenario", type=click.Path(dir_okay=False), default=None,
               help="TOML file of weighted requests.")  # fmt: skip
+@option(settings.LOCUSTFILE)
+@option(settings.LOAD_PROCESSES)
 @click.option("--cpus", type=POSITIVE_INT, default=None, help="Pin the server to N cores.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
               help="Write the profile as JSON.")  # fmt: skip
@@ -219,6 +235,8 @@ def profile(
     demo: bool,
     paths: tuple[str, ...],
     scenario: str | None,
+    locustfile: str | None,
+    load_processes: int | None,
     cpus: int | None,
     json_path: str | None,
     log_dir: str | None,
@@ -232,10 +250,13 @@ def profile(
     if tgt.is_url:
         raise UsageError("profile starts the app itself: give module:app, a folder or --demo.")
     check_import(tgt)
-    requests = workload(tgt, paths, scenario)
+    requests = workload(tgt, paths, scenario, locustfile)
+    users = locust.options(locustfile, cpus=cpus, processes=load_processes) if locustfile else None
     line = LiveLine()
     try:
-        result = run_profile(tgt, requests, cpus=cpus or 1, log_dir=log_dir, say=line.show)
+        result = run_profile(
+            tgt, requests, cpus=cpus or 1, log_dir=log_dir, say=line.show, locust=users
+        )
     finally:
         line.clear()
     terminal.print_profile(result)

@@ -23,6 +23,29 @@ class Request:
 
 
 @dataclasses.dataclass(frozen=True)
+class LocustOptions:
+    """How the locust engine runs a locustfile: a master and its workers (`load.locust`).
+
+    `processes` local workers are started by tunicorn; `expect_workers` more are started
+    elsewhere with the command `load.locust.worker_command` prints, and the master waits up
+    to `worker_wait_s` for all of them. The master binds to `master_host`, loopback unless
+    `allow_remote` says the user agreed to expose it.
+    """
+
+    locustfile: str
+    processes: int = 1
+    expect_workers: int = 0
+    master_host: str = "127.0.0.1"
+    master_port: int = 0  # 0: a free port (only when no worker is started elsewhere)
+    allow_remote: bool = False
+    worker_wait_s: float = 60.0
+
+    @property
+    def workers(self) -> int:
+        return self.processes + self.expect_workers
+
+
+@dataclasses.dataclass(frozen=True)
 class LoadSpec:
     """How to load one server.
 
@@ -44,6 +67,13 @@ class LoadSpec:
     keepalive: bool = True
     tick_s: float = 1.0
     engine: EngineName = "builtin"  # which engine drives it (`load.ENGINES`)
+    locust: LocustOptions | None = None  # the locust engine's file and processes
+
+    def using(self, locust: LocustOptions | None) -> LoadSpec:
+        """This spec on the locust engine with `locust`, or as it is when that is None."""
+        if locust is None:
+            return self
+        return dataclasses.replace(self, engine="locust", locust=locust)
 
     @property
     def mode(self) -> str:

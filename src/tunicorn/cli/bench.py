@@ -139,6 +139,7 @@ def bench(
             locust.options(
                 locustfile, cpus=cpus, processes=load_processes, expect_workers=expect_workers,
                 master_bind=master_bind, allow_remote=allow_remote, worker_wait_s=worker_wait_s,
+                log_dir=log_dir,
             )  # fmt: skip
         )
         engine_for(spec.engine).check(spec)  # a bad locustfile or bind, before any server starts

@@ -141,7 +141,9 @@ def tune(
     requests = workload(tgt, paths, scenario, locustfile)
     users = None
     if locustfile:
-        users = locust.options(locustfile, cpus=n_cpus, processes=load_processes)
+        users = locust.options(
+            locustfile, cpus=n_cpus, processes=load_processes, log_dir=log_dir
+        )
     asked = TuneSettings(
         cpus=n_cpus, memory_mib=memory, slo_p95_ms=slo_p95_ms, budget_s=budget_s,
         plan=plan_name, gevent=gevent, keepalive=keepalive, locust=users,
@@ -251,7 +253,9 @@ def profile(
         raise UsageError("profile starts the app itself: give module:app, a folder or --demo.")
     check_import(tgt)
     requests = workload(tgt, paths, scenario, locustfile)
-    users = locust.options(locustfile, cpus=cpus, processes=load_processes) if locustfile else None
+    users = None
+    if locustfile:
+        users = locust.options(locustfile, cpus=cpus, processes=load_processes, log_dir=log_dir)
     line = LiveLine()
     try:
         result = run_profile(

@@ -112,6 +112,7 @@ def options(
     master_bind: str | None = None,
     allow_remote: bool = False,
     worker_wait_s: float = 60.0,
+    log_dir: str | None = None,
 ) -> LocustOptions:
     """The command line's Locust settings as options: with workers elsewhere, no local ones
     unless asked, and Locust's usual port 5557 unless --master-bind names one."""
@@ -125,6 +126,7 @@ def options(
     return LocustOptions(
         locustfile=locustfile, processes=processes, expect_workers=remote, master_host=host,
         master_port=port, allow_remote=allow_remote, worker_wait_s=worker_wait_s,
+        log_dir=log_dir or "",
     )  # fmt: skip
 
 
@@ -279,9 +281,10 @@ class _Group:
 
 def _reader(stream: IO[str], out: queue.Queue[dict[str, Any] | None]) -> None:
     try:
-        for line in stream:
-            with contextlib.suppress(ValueError):
-                out.put(json.loads(line))
+        with stream:
+            for line in stream:
+                with contextlib.suppress(ValueError):
+                    out.put(json.loads(line))
     finally:
         out.put(None)
 
@@ -296,11 +299,16 @@ def _run(
     host = opts.master_host
     port = opts.master_port or _free_port(host)
     opts = dataclasses.replace(opts, master_port=port)
-    folder = Path(tempfile.mkdtemp(prefix="tunicorn-locust-"))
+    if opts.log_dir:
+        folder = Path(opts.log_dir) / f"locust-{os.getpid()}-{port}-{time.monotonic_ns()}"
+        folder.mkdir(parents=True, exist_ok=True)
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="tunicorn-locust-"))
     files = f"{Path(opts.locustfile).resolve()},{PLUGIN}"
     env = _child_env()
     read_fd, write_fd = os.pipe()
     group = _Group(folder)
+    reader: threading.Thread | None = None
     failed = True
     try:
         master_env = dict(env, TUNICORN_LOCUST_FD=str(write_fd))
@@ -325,7 +333,8 @@ def _run(
         events: queue.Queue[dict[str, Any] | None] = queue.Queue()
         stream = os.fdopen(read_fd, "r", encoding="utf-8")
         read_fd = -1
-        threading.Thread(target=_reader, args=(stream, events), daemon=True).start()
+        reader = threading.Thread(target=_reader, args=(stream, events), daemon=True)
+        reader.start()
         local_host = "127.0.0.1" if host in ("0.0.0.0", "localhost") else host
         local_host = "::1" if local_host == "::" else local_host
         for i in range(opts.processes):
@@ -345,10 +354,12 @@ def _run(
         raise
     finally:
         group.stop()
+        if reader is not None:
+            reader.join(STOP_S)  # the pipe closed with the master: the reader closes its end
         for fd in (read_fd, write_fd):
             if fd >= 0:
                 os.close(fd)
-        if not failed:
+        if not failed and not opts.log_dir:
             shutil.rmtree(folder, ignore_errors=True)
 
 

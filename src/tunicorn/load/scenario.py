@@ -39,6 +39,7 @@ class LocustOptions:
     master_port: int = 0  # 0: a free port (only when no worker is started elsewhere)
     allow_remote: bool = False
     worker_wait_s: float = 60.0
+    log_dir: str = ""  # where the master's and workers' logs are kept ("": only on failure)
 
     @property
     def workers(self) -> int:
@@ -125,6 +126,8 @@ def load_scenario(path: str) -> tuple[Request, ...]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path} is not valid TOML: {exc}.") from None
+    if "request" not in data:
+        raise UsageError(f"{path} has no [[request]] table: add at least one.")
     try:
         parsed = msgspec.convert(data, type=_File)
     except msgspec.ValidationError as exc:
@@ -132,7 +135,9 @@ def load_scenario(path: str) -> tuple[Request, ...]:
         where = ""
         found = re.search(r"\$\.request\[(\d+)\](?:\.(\w+))?", message)
         if found:
-            line = _line_of(text, int(found.group(1)), found.group(2))
+            unknown = re.search(r"unknown field `([^`]+)`", message)
+            key = found.group(2) or (unknown.group(1) if unknown else None)
+            line = _line_of(text, int(found.group(1)), key)
             where = f" (line {line})" if line else ""
         raise UsageError(
             f"{path}{where}: {message}; each [[request]] takes path, method, headers, body, weight."

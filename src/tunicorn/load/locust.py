@@ -458,7 +458,7 @@ def _result(
     spec: LoadSpec, opts: LocustOptions, data: dict[str, Any], timeline: list[Tick]
 ) -> LoadResult:
     """Locust's merged figures as the same record the built-in engine returns."""
-    from tunicorn.load.engine import HIST_HIGHEST_US, HIST_LOWEST_US, new_histogram
+    from tunicorn.load.wire import HIST_HIGHEST_US, HIST_LOWEST_US, new_histogram
 
     wall = float(data["wall_s"])
     total = data["total"]

@@ -147,9 +147,19 @@ def sampled_load(
     sampler = Sampler(server.pid).start()
     timer = threading.Timer(spec.warmup_s, sampler.mark)
     timer.daemon = True
-    timer.start()
+    tick = on_tick
+    if spec.engine == "locust":
+        # Locust's window opens once its processes run and its users have spawned; it says so
+        # with a tick at t = 0, and the server's CPU counts from there.
+        def tick(t: Tick) -> None:
+            if t.t == 0.0:
+                sampler.mark()
+            if on_tick is not None:
+                on_tick(t)
+    else:
+        timer.start()
     try:
-        load = run_load(dataclasses.replace(spec, url=server.url), on_tick=on_tick, stop=stop)
+        load = run_load(dataclasses.replace(spec, url=server.url), on_tick=tick, stop=stop)
     finally:
         timer.cancel()
         stats = sampler.stop()

@@ -1,10 +1,10 @@
-"""The load engine: HTTP/1.1 over raw asyncio transports, parsed by httptools.
+"""The load engine: HTTP/1.1 on non-blocking sockets under a small epoll loop, parsed by httptools.
 
-Why not streams or aiohttp: the generator must stay far lighter than the server it
-measures, or on a small machine it measures itself. Here a keep-alive request costs one
-`transport.write` of prebuilt bytes, one C parse and one Python callback; there is no
-future, task or timer per request (one periodic housekeeper handles timeouts, ticks and
-the end of the run).
+Why not streams, aiohttp or even asyncio's transports: the generator must stay far lighter
+than the server it measures, or on a small machine it measures itself. Here a keep-alive
+request costs one `send` of prebuilt bytes, one `recv_into` a reused buffer, one C parse and a
+few Python calls (`load.loop` says why asyncio's loop was too heavy); there is no future, task
+or timer per request (one periodic housekeeper handles timeouts, ticks and the end of the run).
 
 Closed loop: each of `concurrency` connections sends its next request as soon as the last
 one is answered, reconnecting transparently when the server closes. Open loop: requests
@@ -14,9 +14,10 @@ fall due at `t0 + i / rate`, go out on an idle connection (or a new one, up to
 
 from __future__ import annotations
 
-import asyncio
 import collections
+import errno
 import math
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +26,7 @@ import httptools
 
 from tunicorn.errors import UsageError
 from tunicorn.load.interface import Engine
+from tunicorn.load.loop import ERR, IN, OUT, Loop
 from tunicorn.load.scenario import LoadSpec
 from tunicorn.load.wire import (
     HIST_HIGHEST_US,
@@ -47,23 +49,26 @@ SATURATED_BUSY = 0.9
 BACKOFF_S = (0.010, 0.050)  # after a failed connect, so a dead server is no busy loop
 HOUSEKEEP_S = 0.05
 READ_BUFFER = 64 * 1024
+MAX_DISTINCT = 100_000  # latencies counted by microsecond before they go into the histogram
 IDEMPOTENT = (b"GET ", b"PUT ", b"DELETE ", b"OPTIONS ")  # safe to resend on a stale connection
 
 _now = time.monotonic  # the event loop's clock too, so call_at and latencies agree
 
 
-class _Conn(asyncio.BufferedProtocol):
-    """One client connection; parser callbacks hand each outcome to the engine.
+class _Conn:
+    """One client connection: its socket, its parser, and the request it has out.
 
-    Buffered: asyncio reads into the engine's one buffer (`recv_into`), where a plain Protocol
-    gets a fresh 256 KiB bytes object per read, which costs an mmap, an mremap and a munmap
-    per response. One buffer serves every connection: each read is parsed before the next."""
+    Every connection reads into the engine's one buffer (each read is parsed before the
+    next), so a response costs no allocation of its own."""
 
     __slots__ = (
         "eng",
-        "transport",
+        "sock",
+        "fd",
         "parser",
         "buffer",
+        "out",
+        "connecting",
         "busy",
         "start",
         "payload",
@@ -75,9 +80,12 @@ class _Conn(asyncio.BufferedProtocol):
 
     def __init__(self, eng: _Engine) -> None:
         self.eng = eng
-        self.transport: asyncio.Transport | None = None
+        self.sock: socket.socket | None = None
+        self.fd = -1
         self.parser = httptools.HttpResponseParser(self)
         self.buffer = eng.buffer
+        self.out = b""  # what a full send buffer has not taken yet
+        self.connecting = False  # counted in the engine's `connecting` until it ends
         self.busy = False  # a request is out and not yet answered
         self.start = 0.0  # when that request was due: latency and timeout count from here
         self.payload = b""
@@ -86,19 +94,32 @@ class _Conn(asyncio.BufferedProtocol):
         self.closing = False  # closed on purpose: losing it is no error
         self.retried = False
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        self.eng.connected(self)
+    def ready(self, events: int) -> None:
+        """The loop's handler: the end of a connect, room to write, or something to read."""
+        if self.connecting:
+            self.eng.connect_done(self)
+            return
+        if events & OUT and self.out:
+            self.write(b"")
+        if events & (IN | ERR):
+            self.read()
 
-    def get_buffer(self, sizehint: int) -> memoryview:
-        return self.buffer
-
-    def buffer_updated(self, nbytes: int) -> None:
+    def read(self) -> None:
+        try:
+            n = self.sock.recv_into(self.buffer)  # type: ignore[union-attr]
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            n = 0
+        if not n:  # the server closed it, or reset it
+            self.close()
+            self.eng.lost(self)
+            return
         self.got_bytes = True
         try:
-            self.parser.feed_data(self.buffer[:nbytes])
+            self.parser.feed_data(self.buffer[:n])
         except httptools.HttpParserCallbackError:
-            raise  # a bug of ours, not the server's: let asyncio report it
+            raise  # a bug of ours, not the server's
         except httptools.HttpParserError:
             self.eng.failed(self, "protocol")
 
@@ -106,8 +127,37 @@ class _Conn(asyncio.BufferedProtocol):
         parser = self.parser
         self.eng.answered(self, parser.get_status_code(), parser.should_keep_alive())
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.eng.lost(self)
+    def write(self, data: bytes) -> None:
+        sock = self.sock
+        if sock is None:
+            return
+        data = self.out + data if self.out else data
+        try:
+            n = sock.send(data)
+        except (BlockingIOError, InterruptedError):
+            n = 0
+        except OSError:  # reset or broken pipe: lost, as if read, once this dispatch is done
+            self.eng.loop.call_soon(self.lost_later, sock)
+            return
+        had = bool(self.out)
+        self.out = data[n:]
+        if bool(self.out) != had:
+            self.eng.loop.modify(self.fd, IN | OUT if self.out else IN)
+
+    def lost_later(self, sock: socket.socket) -> None:
+        if self.sock is sock:
+            self.close()
+            self.eng.lost(self)
+
+    def close(self) -> None:
+        """Close the socket now (whatever is unsent goes too); a connect in progress ends."""
+        if self.connecting:
+            self.connecting = False
+            self.eng.connecting -= 1
+        if self.sock is not None:
+            self.eng.loop.close_socket(self.sock)
+            self.sock = None
+        self.out = b""
 
 
 class _Engine:
@@ -115,7 +165,7 @@ class _Engine:
         self,
         spec: LoadSpec,
         target: _Target,
-        loop: asyncio.AbstractEventLoop,
+        loop: Loop,
         on_tick: Callable[[Tick], None] | None,
         stop: threading.Event | None,
     ) -> None:
@@ -138,7 +188,6 @@ class _Engine:
         self.running = True
         self.measuring = False
         self.conns: set[_Conn] = set()
-        self.tasks: set[asyncio.Task[None]] = set()
         self.idle: list[_Conn] = []  # open loop: LIFO, so hot connections are reused
         self.queue: collections.deque[float] = collections.deque()  # open loop: due times
         self.connecting = 0
@@ -155,6 +204,7 @@ class _Engine:
         self.late = 0
         self.hist = new_histogram()
         self.latency_sum_us = 0  # of the values recorded into `hist`
+        self.by_us: collections.Counter[int] = collections.Counter()  # not yet in `hist`
         self.timeline: list[Tick] = []
 
         self.t_begin = 0.0
@@ -166,7 +216,6 @@ class _Engine:
         self.next_tick = 0.0
         self.next_sweep = 0.0
         self.sweep_every = max(HOUSEKEEP_S, min(1.0, self.timeout / 10))
-        self.done: asyncio.Future[None] = loop.create_future()
         self.callback_error: Exception | None = None
 
     # -- request flow ---------------------------------------------------------------
@@ -182,7 +231,7 @@ class _Engine:
         conn.sent += 1
         conn.retried = False
         conn.got_bytes = False
-        conn.transport.write(payload)  # type: ignore[union-attr]
+        conn.write(payload)
 
     def resend(self, conn: _Conn, start: float, payload: bytes) -> None:
         conn.payload = payload
@@ -191,12 +240,11 @@ class _Engine:
         conn.sent += 1
         conn.retried = True
         conn.got_bytes = False
-        conn.transport.write(payload)  # type: ignore[union-attr]
+        conn.write(payload)
 
     def connected(self, conn: _Conn) -> None:
-        self.connecting -= 1
         if conn.closing:  # timed out while connecting: already counted
-            conn.transport.abort()  # type: ignore[union-attr]
+            conn.close()
         elif not self.running:
             self.drop(conn)
         elif conn.payload:  # a request that a stale keep-alive connection lost
@@ -262,7 +310,7 @@ class _Engine:
             self.error(kind)
         conn.closing = True
         self.conns.discard(conn)
-        conn.transport.abort()  # type: ignore[union-attr]
+        conn.close()
         self.replace(_now())
 
     def lost(self, conn: _Conn) -> None:
@@ -299,11 +347,7 @@ class _Engine:
     def drop(self, conn: _Conn) -> None:
         conn.closing = True
         self.conns.discard(conn)
-        if conn.transport is not None:
-            if conn.busy:
-                conn.transport.abort()
-            else:
-                conn.transport.close()
+        conn.close()
 
     def replace(self, now: float) -> None:
         """A connection went away: open another if the load still needs one."""
@@ -327,25 +371,48 @@ class _Engine:
         conn.start = start
         conn.payload = payload
         conn.busy = pending or bool(payload)
+        conn.connecting = True
         self.conns.add(conn)
         self.connecting += 1
-        task = self.loop.create_task(self.connect(conn))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        self.loop.call_soon(self.connect, conn)  # never inside a batch of events (`load.loop`)
 
-    async def connect(self, conn: _Conn) -> None:
+    def connect(self, conn: _Conn) -> None:
+        if conn.closing or not conn.connecting:  # dropped before its turn (a timeout, the end)
+            return
         family, host, port = self.addrs[self.addr_i]
         try:
-            await self.loop.create_connection(lambda: conn, host, port, family=family)
+            sock = socket.socket(family, socket.SOCK_STREAM)
         except OSError:
-            self.connecting -= 1
-            self.conns.discard(conn)
-            if conn.closing:  # timed out while connecting: already counted
-                return
-            conn.closing = True
-            if len(self.addrs) > 1:  # e.g. localhost → ::1 while the server is on 127.0.0.1
-                self.addr_i = (self.addr_i + 1) % len(self.addrs)
-            self.connect_failed(conn)
+            self.connect_error(conn)
+            return
+        sock.setblocking(False)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        conn.sock, conn.fd = sock, sock.fileno()
+        code = sock.connect_ex((host, port))
+        if code not in (0, errno.EINPROGRESS):
+            self.connect_error(conn)
+            return
+        self.loop.add(sock, OUT, conn.ready)  # writable once connected (or failed)
+
+    def connect_done(self, conn: _Conn) -> None:
+        code = conn.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)  # type: ignore[union-attr]
+        if code:
+            self.connect_error(conn)
+            return
+        conn.connecting = False
+        self.connecting -= 1
+        self.loop.modify(conn.fd, IN)
+        self.connected(conn)
+
+    def connect_error(self, conn: _Conn) -> None:
+        conn.close()
+        self.conns.discard(conn)
+        if conn.closing:  # timed out while connecting: already counted
+            return
+        conn.closing = True
+        if len(self.addrs) > 1:  # e.g. localhost → ::1 while the server is on 127.0.0.1
+            self.addr_i = (self.addr_i + 1) % len(self.addrs)
+        self.connect_failed(conn)
 
     def connect_failed(self, conn: _Conn) -> None:
         if not self.running:
@@ -446,25 +513,30 @@ class _Engine:
             self.error("timeout")
 
     def flush(self) -> tuple[float, float]:
-        """Move this tick's latencies into the histogram; their p50 and p95 in ms.
-
-        hdrh records in Python (about 1.5 µs a value): each distinct microsecond is recorded
-        once with its count, and the sum kept here gives the mean without a pass over the
-        histogram (hdrh's mean walks every bucket, tens of milliseconds at the end of a run)."""
+        """Count this tick's latencies by microsecond; their p50 and p95 in ms."""
         values = self.latencies
         self.latencies = []
         if not values:
             return 0.0, 0.0
         values.sort()
+        self.by_us.update([int(v * 1_000_000) for v in values])
+        if len(self.by_us) > MAX_DISTINCT:
+            self.drain()
+        n = len(values)
+        return values[min(n - 1, n // 2)] * 1000, values[min(n - 1, int(n * 0.95))] * 1000
+
+    def drain(self) -> None:
+        """Record the counts into the histogram, each distinct microsecond once: hdrh records
+        in Python (about 1.5 µs a call) and its mean walks every bucket, so the sum of the
+        values is kept here instead."""
         record = self.hist.record_value
         total = 0
-        for us, count in collections.Counter([int(v * 1_000_000) for v in values]).items():
+        for us, count in self.by_us.items():
             us = HIST_LOWEST_US if us < HIST_LOWEST_US else min(us, HIST_HIGHEST_US)
             record(us, count)
             total += us * count
         self.latency_sum_us += total
-        n = len(values)
-        return values[min(n - 1, n // 2)] * 1000, values[min(n - 1, int(n * 0.95))] * 1000
+        self.by_us.clear()
 
     def tick(self, now: float) -> None:
         p50, p95 = self.flush()
@@ -497,10 +569,8 @@ class _Engine:
         since = now - self.t_measure - (self.timeline[-1].t if self.timeline else 0.0)
         if self.latencies or not self.timeline or since > 0.001:
             self.tick(now)
-        if not self.done.done():
-            self.done.set_result(None)
 
-    async def run(self) -> None:
+    def run(self) -> None:
         now = _now()
         self.t_begin = now
         self.t_measure = now + max(0.0, self.spec.warmup_s)
@@ -516,28 +586,17 @@ class _Engine:
                 self.request_closed(now)
         self.housekeep()
         try:
-            await self.done
+            self.loop.run_until(lambda: not self.running)
         finally:
-            self.running = False
-            await self.close_all()
+            self.abandon()
 
     def abandon(self) -> None:
-        """Drop what is in flight (it is not counted): abort every socket, cancel connects."""
+        """Drop what is in flight (it is not counted): close every socket, connects too."""
         self.running = False
         for conn in list(self.conns):
             self.drop(conn)
         self.idle.clear()
         self.queue.clear()
-        for task in list(self.tasks):
-            task.cancel()
-
-    async def close_all(self) -> None:
-        self.abandon()
-        tasks = list(self.tasks)
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
-        self.abandon()  # a connect that completed as it was cancelled
-        await asyncio.sleep(0)  # let connection_lost callbacks run and sockets close
 
     # -- the record --------------------------------------------------------------------
 
@@ -547,6 +606,7 @@ class _Engine:
         cpu = max(0.0, self.cpu_end - self.cpu_begin)
         errors = {k: v for k, v in self.errors.items()}
         requests = self.ok + sum(errors.values())
+        self.drain()
         hist = self.hist
         if hist.get_total_count():
             at = hist.get_percentile_to_value_dict([50, 90, 95, 99])  # one pass, not four
@@ -634,24 +694,14 @@ def _run(
     stop: threading.Event | None,
 ) -> LoadResult:
     target = _Target(spec)
-    loop = asyncio.new_event_loop()
+    loop = Loop()
     try:
         engine = _Engine(spec, target, loop, on_tick, stop)
-        try:
-            loop.run_until_complete(engine.run())
-            if engine.callback_error is not None:
-                raise engine.callback_error
-            return engine.result()
-        finally:  # also on Ctrl-C or a callback's exception: leave no socket open
-            engine.abandon()
-            pending = asyncio.all_tasks(loop)
-            for task in pending:
-                task.cancel()
-            if pending:
-                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            loop.run_until_complete(asyncio.sleep(0))
-            loop.run_until_complete(loop.shutdown_asyncgens())
-    finally:
+        engine.run()
+        if engine.callback_error is not None:
+            raise engine.callback_error
+        return engine.result()
+    finally:  # also on Ctrl-C or a callback's exception: leave no socket open
         loop.close()
 
 

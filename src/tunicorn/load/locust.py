@@ -394,6 +394,8 @@ def _follow(
         elif kind == "spawned":
             spawned = True
             window_by = now + spec.warmup_s + spec.duration_s + 30.0
+        elif kind == "measuring" and on_tick is not None:  # the window opens: a tick at t = 0
+            on_tick(Tick(t=0.0, requests=0, errors=0, p50_ms=0.0, p95_ms=0.0))
         elif kind == "tick":
             tick = Tick(
                 t=event["t"], requests=event["requests"], errors=event["errors"],

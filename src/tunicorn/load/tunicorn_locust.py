@@ -173,6 +173,13 @@ class _Scrubbed(io.TextIOBase):
     def isatty(self) -> bool:
         return False
 
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return str(getattr(self.stream, "encoding", "utf-8"))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
 
 sys.stdout = _Scrubbed(sys.stdout)
 sys.stderr = _Scrubbed(sys.stderr)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import collections
 import errno
+import gc
 import math
 import socket
 import threading
@@ -82,7 +83,7 @@ class _Conn:
         self.eng = eng
         self.sock: socket.socket | None = None
         self.fd = -1
-        self.parser = httptools.HttpResponseParser(self)
+        self.parser: httptools.HttpResponseParser | None = httptools.HttpResponseParser(self)
         self.buffer = eng.buffer
         self.out = b""  # what a full send buffer has not taken yet
         self.connecting = False  # counted in the engine's `connecting` until it ends
@@ -116,8 +117,11 @@ class _Conn:
             self.eng.lost(self)
             return
         self.got_bytes = True
+        parser = self.parser
+        if parser is None:
+            return
         try:
-            self.parser.feed_data(self.buffer[:n])
+            parser.feed_data(self.buffer[:n])
         except httptools.HttpParserCallbackError:
             raise  # a bug of ours, not the server's
         except httptools.HttpParserError:
@@ -125,23 +129,27 @@ class _Conn:
 
     def on_message_complete(self) -> None:
         parser = self.parser
-        self.eng.answered(self, parser.get_status_code(), parser.should_keep_alive())
+        if parser is not None:  # None: closed by an earlier answer in the same read
+            self.eng.answered(self, parser.get_status_code(), parser.should_keep_alive())
 
     def write(self, data: bytes) -> None:
         sock = self.sock
         if sock is None:
             return
-        data = self.out + data if self.out else data
+        pending = self.out
+        if pending:
+            data = pending + data
         try:
-            n = sock.send(data)
+            n = sock.send(data) if data else 0
         except (BlockingIOError, InterruptedError):
             n = 0
         except OSError:  # reset or broken pipe: lost, as if read, once this dispatch is done
             self.eng.loop.call_soon(self.lost_later, sock)
             return
-        had = bool(self.out)
+        if n == len(data) and not pending:
+            return  # the usual case: all of it went at once, and nothing was waiting
         self.out = data[n:]
-        if bool(self.out) != had:
+        if bool(self.out) != bool(pending):  # wait for room to write, or stop waiting
             self.eng.loop.modify(self.fd, IN | OUT if self.out else IN)
 
     def lost_later(self, sock: socket.socket) -> None:
@@ -158,6 +166,7 @@ class _Conn:
             self.eng.loop.close_socket(self.sock)
             self.sock = None
         self.out = b""
+        self.parser = None  # it refers back to this connection: no cycle for the collector
 
 
 class _Engine:
@@ -199,7 +208,7 @@ class _Engine:
         self.latencies: list[float] = []  # seconds, this tick; flushed into the histogram
         self.ok = 0
         self.errors = dict.fromkeys(ERROR_KINDS, 0)
-        self.status: dict[int, int] = {}
+        self.status: collections.Counter[int] = collections.Counter()
         self.sent_measured = 0
         self.late = 0
         self.hist = new_histogram()
@@ -284,7 +293,7 @@ class _Engine:
         conn.payload = b""
         self.finished += 1
         if self.measuring:
-            self.status[status] = self.status.get(status, 0) + 1
+            self.status[status] += 1
             if status < 400:
                 self.ok += 1
                 self.latencies.append(now - conn.start)
@@ -695,6 +704,10 @@ def _run(
 ) -> LoadResult:
     target = _Target(spec)
     loop = Loop()
+    # No cycle is made per request (a closed connection lets go of its parser), so the cyclic
+    # collector would only walk the process's objects again and again: off for the run.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         engine = _Engine(spec, target, loop, on_tick, stop)
         engine.run()
@@ -703,6 +716,8 @@ def _run(
         return engine.result()
     finally:  # also on Ctrl-C or a callback's exception: leave no socket open
         loop.close()
+        if collecting:
+            gc.enable()
 
 
 # The dispatcher (`load.run_load`) checks the spec once, then runs it.

@@ -6,7 +6,10 @@ One gunicorn gthread hello server runs on core 1 for the whole run; each client 
 on core 0 (both Locust workers too), rounds alternating the order so that drift on a shared
 machine hits all alike. The load is the same offered rate: the built-in engine's open loop
 (`--rate`) and Locust users with `constant_throughput(rate / users)`, both keeping their
-connections alive. Each is a real `tunicorn bench URL` run, read from its JSON: throughput,
+connections alive; Locust as HttpUser (requests) and as FastHttpUser (geventhttpclient).
+Locust's response times include its own client work (building and parsing each request in
+Python) and its greenlets' wait for the CPU, so on a busy client core they run above the
+built-in engine's. Each is a real `tunicorn bench URL` run, read from its JSON: throughput,
 p50 and p95, and client CPU per request over the measured window (Locust's: its workers' and
 its master's). Goals from issue 13: throughput within 3% and p50/p95 within 10% of the
 built-in engine's, where Locust's bucketing of response times allows. Results go to
@@ -36,10 +39,10 @@ RESULTS = HERE / "results"
 SERVER_CORE, CLIENT_CORE = 1, 0
 
 LOCUSTFILE = """
-from locust import HttpUser, constant_throughput, task
+from locust import {base}, constant_throughput, task
 
 
-class Steady(HttpUser):
+class Steady({base}):
     wait_time = constant_throughput({per_user})
 
     @task
@@ -66,6 +69,8 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=5.0)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--threads", type=int, default=4, help="gunicorn gthread threads")
+    ap.add_argument("--users-class", default="http,fast",
+                    help="Locust user classes: http (HttpUser), fast (FastHttpUser)")
     args = ap.parse_args()
     cores = sorted(os.sched_getaffinity(0))
     pin = {CLIENT_CORE, SERVER_CORE} <= set(cores)
@@ -74,16 +79,15 @@ def main() -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     work = Path(tempfile.mkdtemp(prefix="engine-vs-locust-"))
-    locustfile = work / "steady.py"
-    locustfile.write_text(LOCUSTFILE.format(per_user=args.rate / args.users))
     common = ["--duration", f"{args.duration:g}", "--warmup", "1", "--keep-alive"]
-    clients = {
-        "builtin": ["--rate", f"{args.rate:g}", "--concurrency", str(args.users)],
-        "locust-1": ["--locustfile", str(locustfile), "-c", str(args.users),
-                     "--load-processes", "1"],
-        "locust-2": ["--locustfile", str(locustfile), "-c", str(args.users),
-                     "--load-processes", "2"],
-    }
+    clients = {"builtin": ["--rate", f"{args.rate:g}", "--concurrency", str(args.users)]}
+    for kind in args.users_class.split(","):
+        base = {"http": "HttpUser", "fast": "FastHttpUser"}[kind]
+        locustfile = work / f"steady_{kind}.py"
+        locustfile.write_text(LOCUSTFILE.format(per_user=args.rate / args.users, base=base))
+        for n in (1, 2):
+            clients[f"{kind}-{n}"] = ["--locustfile", str(locustfile), "-c", str(args.users),
+                                      "--load-processes", str(n)]  # fmt: skip
     server = start_server(port, args.threads, SERVER_CORE if pin else None, work / "server.log")
     runs: list[dict[str, Any]] = []
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(130))

@@ -57,6 +57,8 @@ class TrialPrinter:
         self.line.show(self.current + "  starting…")
 
     def tick(self, tick: Tick) -> None:
+        if tick.t == 0.0:  # a window opening (Locust's): nothing counted yet
+            return
         self.line.show(
             f"{self.current}  {tick.requests} requests  p95 {tick.p95_ms:.0f} ms  "
             f"errors {tick.errors}"

@@ -155,9 +155,10 @@ def bench(
     console.info(f"Loading {what}: {terminal.describe_load(spec)} …")
     if spec.locust is not None and spec.locust.expect_workers:
         console.info(
-            f"Waiting up to {worker_wait_s:g} s for {spec.locust.expect_workers} Locust worker(s): "
-            f"start each with  {locust.worker_command(spec.locust)}"
+            f"The Locust master will wait up to {worker_wait_s:g} s for "
+            f"{spec.locust.expect_workers} worker(s) started elsewhere; start each with:"
         )
+        console.info(f"  {locust.worker_command(spec.locust)}")
     with TickPrinter(spec) as progress:
         if tgt.is_url:
             result = measure_url(tgt, spec, on_tick=progress.tick)

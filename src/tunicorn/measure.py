@@ -25,7 +25,7 @@ from tunicorn import model
 from tunicorn.errors import ServerError
 from tunicorn.launch import Server, ServerName
 from tunicorn.launch import program as server_program
-from tunicorn.load import LoadSpec, Request, run_load
+from tunicorn.load import LoadSpec, LocustOptions, Request, run_load
 from tunicorn.record import (
     BenchResult,
     ClientStats,
@@ -135,6 +135,7 @@ def to_bench(
         histogram=load.histogram,
         warnings=tuple(warnings),
         program=program,
+        load=load.load,
     )
 
 
@@ -149,9 +150,19 @@ def sampled_load(
     sampler = Sampler(server.pid).start()
     timer = threading.Timer(spec.warmup_s, sampler.mark)
     timer.daemon = True
-    timer.start()
+    tick = on_tick
+    if spec.engine == "locust":
+        # Locust's window opens once its processes run and its users have spawned; it says so
+        # with a tick at t = 0, and the server's CPU counts from there.
+        def tick(t: Tick) -> None:
+            if t.t == 0.0:
+                sampler.mark()
+            if on_tick is not None:
+                on_tick(t)
+    else:
+        timer.start()
     try:
-        load = run_load(dataclasses.replace(spec, url=server.url), on_tick=on_tick, stop=stop)
+        load = run_load(dataclasses.replace(spec, url=server.url), on_tick=tick, stop=stop)
     finally:
         timer.cancel()
         stats = sampler.stop()
@@ -216,6 +227,8 @@ def measure(
 # -- one trial of tune: a configuration's capacity -----------------------------------------
 
 LADDER_STEPS = 4  # closed loops after the saturating one, at most
+LOCUST_DOUBLINGS = 4  # Locust users doubled at most this often before the ladder
+LOCUST_USERS_MAX = 4096
 
 # What the tuner asks of one measurement: the configuration, why it is measured (baseline,
 # model, search, …) and the capacity it must beat to matter (0: measure it in full).
@@ -241,6 +254,7 @@ class TrialPlan:
     # Requests one uvicorn worker served at once on the profile's ladder (a route that blocks
     # its event loop: about 1; a full thread pool: about 40); 0: unknown, saturate like gevent.
     loop_limit: float = 0.0
+    locust: LocustOptions | None = None  # the users of a locustfile instead of `requests`
 
 
 def unmeasured(
@@ -384,11 +398,13 @@ class TrialMeter:
                 server,
                 LoadSpec(url=server.url, requests=p.requests, concurrency=clients,
                          duration_s=p.saturate_s, warmup_s=p.warmup_s, timeout_s=timeout,
-                         keepalive=p.keepalive),
+                         keepalive=p.keepalive).using(p.locust),
                 on_tick=self.on_tick, stop=self.stop,
             )  # fmt: skip
             server.check_alive()
             phases: list[LoadResult] = [sat]
+            if p.locust is not None:
+                sat = self._more_users(server.url, sat, timeout, phases)
             capacity = bound = 0.0
             at: LoadResult | None = None
             reason = ""
@@ -448,6 +464,7 @@ class TrialMeter:
             phases=benches,
             worker_balance=tuple(int(1000 * x) for x in stats.worker_cpu_s),
             reachable_rps=round(bound, 2) if reason == "slower" else 0.0,
+            engine=sat.load.engine,
         )
 
     def _closed(
@@ -461,7 +478,7 @@ class TrialMeter:
             LoadSpec(url=url, requests=p.requests, concurrency=clients,
                      duration_s=min(8.0, max(p.verify_s, 20 * p.single_ms / 1000)),
                      warmup_s=0.3,
-                     timeout_s=timeout, keepalive=p.keepalive),
+                     timeout_s=timeout, keepalive=p.keepalive).using(p.locust),
             on_tick=self.on_tick, stop=self.stop,
         )  # fmt: skip
         phases.append(run)
@@ -469,9 +486,28 @@ class TrialMeter:
 
     def _room_above(self, config: ServerConfig, stats: ServerStats) -> bool:
         """Could more clients than the saturating loop's find more capacity? Only where slots
-        are not counted (gevent) and the server's cores were not yet busy."""
+        are not counted (an event loop: gevent, uvicorn) and the cores were not yet busy."""
         cores = len(self.plan.cores.server) or 1
-        return config.worker_class == "gevent" and stats.cpu_cores_busy < 0.9 * cores
+        return event_loop(config.worker_class) and stats.cpu_cores_busy < 0.9 * cores
+
+    def _more_users(
+        self, url: str, sat: LoadResult, timeout: float, phases: list[LoadResult]
+    ) -> LoadResult:
+        """Locust's users think between requests, so one user per slot may leave the server
+        idle: double them while the SLO holds and throughput still grows, and hand the ladder
+        the first run past the SLO (the users stepped until p95 leaves it)."""
+        run = sat
+        for _ in range(LOCUST_DOUBLINGS):
+            if not passes(run, self.plan.slo_p95_ms) or run.concurrency >= LOCUST_USERS_MAX:
+                break
+            more = self._closed(url, min(2 * run.concurrency, LOCUST_USERS_MAX), timeout, phases)
+            if more is None:
+                break
+            grew = more.throughput_rps >= run.throughput_rps * 1.05
+            if passes(more, self.plan.slo_p95_ms) and not grew:
+                return run if run.throughput_rps >= more.throughput_rps else more
+            run = more
+        return run
 
     def _stopped(self) -> bool:
         return self.stop is not None and self.stop.is_set()

@@ -29,7 +29,7 @@ from pathlib import Path
 from tunicorn import eventloop, model, settings
 from tunicorn.eventloop import ANYIO_THREADS, PARALLEL_CLIENTS
 from tunicorn.launch import Server
-from tunicorn.load import LoadSpec, Request, run_load
+from tunicorn.load import LoadSpec, LocustOptions, Request, run_load
 from tunicorn.measure import CorePlan, pinned, sampled_load, split_cores
 from tunicorn.record import (
     LadderStep,
@@ -75,14 +75,18 @@ def profile(
     say: Say = _quiet,
     keepalive: bool = False,
     gevent: bool | None = False,
+    locust: LocustOptions | None = None,
 ) -> Profile:
     """`gevent` as tune's --gevent/--no-gevent (None: when installed and the app mostly
-    waits) decides whether one gevent worker's limit is measured too."""
+    waits) decides whether one gevent worker's limit is measured too. With `locust`, the
+    locustfile's users are the load everywhere, and its whole flow is the one "route"."""
     cores = split_cores(cpus)
     routes: list[RouteProfile] = []
     asgi = target.is_asgi
     one_worker = ServerConfig(1, 1, "uvicorn" if asgi else "sync")
     handlers = route_handlers(target) if asgi else {}
+    if locust is not None:
+        requests = (Request(path=Path(locust.locustfile).name, method="USERS"),)
     with Server(target, one_worker, cpus=cores.server, log_dir=log_dir) as server:
         startup_s = server.ready_s
         reader = TreeReader(server.pid)
@@ -91,16 +95,17 @@ def profile(
                 say(f"profiling {req.method} {req.path} at concurrency 1")
                 one = (dataclasses.replace(req, weight=1.0),)
                 # Warm the route up (imports, caches) before the CPU window opens.
-                run_load(LoadSpec(url=server.url, requests=one, concurrency=1, duration_s=0.3,
-                                  warmup_s=0.0, max_requests=3, timeout_s=60.0,
-                                  keepalive=keepalive))  # fmt: skip
+                if locust is None:
+                    run_load(LoadSpec(url=server.url, requests=one, concurrency=1, duration_s=0.3,
+                                      warmup_s=0.0, max_requests=3, timeout_s=60.0,
+                                      keepalive=keepalive))  # fmt: skip
                 before = reader.read(0.0)
                 load = run_load(
                     LoadSpec(
                         url=server.url, requests=one, concurrency=1, duration_s=PER_ROUTE_S,
                         warmup_s=0.0, max_requests=PER_ROUTE_MAX, timeout_s=60.0,
                         keepalive=keepalive,
-                    )  # fmt: skip
+                    ).using(locust)  # fmt: skip
                 )
                 after = reader.read(0.0)
                 cpu_s = (after.cpu_seconds - before.cpu_seconds) if before and after else 0.0
@@ -137,11 +142,11 @@ def profile(
     single = LadderStep(1, mix.throughput_rps, mix.latency_ms.p95, round(busy, 3), mix.errors)
     say("measuring memory of 2 workers")
     two_workers = ServerConfig(2, 1, one_worker.worker_class)
-    two = _loaded_pss(target, two_workers, requests, 2, cores, log_dir, keepalive)
+    two = _loaded_pss(target, two_workers, requests, 2, cores, log_dir, keepalive, locust)
     top = GEVENT_TOP if asgi else settings.MAX_THREADS.default
     threaded, many, touched = _ladder(
         target, one_worker if asgi else ServerConfig(1, top, "gthread"), requests, single, top,
-        cores, log_dir, keepalive, say,
+        cores, log_dir, keepalive, say, locust,
     )  # fmt: skip
     if asgi:
         many, touched = base_mib, 1  # one event loop: no thread stacks to count
@@ -152,7 +157,7 @@ def profile(
     if not asgi and threaded.cause == "pool" and gevent_applies(gevent, wc):
         gevent_limit, _, _ = _ladder(
             target, ServerConfig(1, 1, "gevent"), requests, single, GEVENT_TOP, cores, log_dir,
-            keepalive, say,
+            keepalive, say, locust,
         )  # fmt: skip
     found = Profile(
         target=target.label,
@@ -215,6 +220,7 @@ def _ladder(
     log_dir: str | Path | None,
     keepalive: bool,
     say: Say,
+    locust: LocustOptions | None = None,
 ) -> tuple[ProcessLimit, float, int]:
     """Closed loops of 2, 4, 8, … clients on one worker until throughput stops growing (and at
     least LADDER_MIN), then the limit, the server's PSS and the most clients it served."""
@@ -230,7 +236,7 @@ def _ladder(
                     server,
                     LoadSpec(url=server.url, requests=requests, concurrency=clients,
                              duration_s=duration, warmup_s=0.2, timeout_s=60.0,
-                             keepalive=keepalive),
+                             keepalive=keepalive).using(locust),
                 )  # fmt: skip
                 steps.append(
                     LadderStep(clients, load.throughput_rps, load.latency_ms.p95,
@@ -254,6 +260,7 @@ def _loaded_pss(
     cores: CorePlan,
     log_dir: str | Path | None,
     keepalive: bool,
+    locust: LocustOptions | None = None,
 ) -> float:
     """PSS of a server after it has served some of the workload with every slot busy."""
     with Server(target, config, cpus=cores.server, log_dir=log_dir) as server:
@@ -261,7 +268,7 @@ def _loaded_pss(
             run_load(
                 LoadSpec(url=server.url, requests=requests, concurrency=concurrency,
                          duration_s=MEMORY_LOAD_S, warmup_s=0.0, max_requests=400, timeout_s=60.0,
-                         keepalive=keepalive)  # fmt: skip
+                         keepalive=keepalive).using(locust)  # fmt: skip
             )
         sample = TreeReader(server.pid).read(0.0)
     return sample.pss_mib if sample else 0.0

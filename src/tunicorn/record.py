@@ -90,6 +90,33 @@ class ClientStats:
 
 
 @dataclasses.dataclass(frozen=True)
+class Endpoint:
+    """One request name of a Locust run as Locust's statistics name it (query values redacted);
+    latency is over the successful requests, as for the whole run."""
+
+    method: str
+    name: str
+    requests: int
+    failures: int
+    latency_ms: Latency
+    throughput_rps: float
+
+
+@dataclasses.dataclass(frozen=True)
+class LoadInfo:
+    """Which engine drove the load, and what only that engine knows: for Locust its version,
+    the locustfile, the users and workers that ran, and a row per request name."""
+
+    engine: str = "builtin"
+    version: str = ""
+    locustfile: str = ""
+    users: int = 0
+    workers: int = 0
+    master: str = ""  # host:port of a master that workers elsewhere joined
+    endpoints: tuple[Endpoint, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
 class LoadResult:
     """The outcome of the load stage over its measured window (warm-up excluded)."""
 
@@ -108,6 +135,7 @@ class LoadResult:
     rate_missed: bool = False
     late_fraction: float = 0.0
     histogram: str = ""  # base64 HDR histogram of latency in µs, for re-rendering
+    load: LoadInfo = LoadInfo()
 
     @property
     def errors(self) -> int:
@@ -166,6 +194,7 @@ class BenchResult:
     histogram: str = ""
     warnings: tuple[str, ...] = ()
     program: str = ""  # the server program that ran it ("gunicorn", "uvicorn"); "" for a URL
+    load: LoadInfo = LoadInfo()
     kind: str = "bench"
     schema: int = SCHEMA_VERSION
 
@@ -496,6 +525,7 @@ class Trial:
     runs: tuple[Run, ...] = ()
     pooled: str = ""
     other_model: ClientModelRun | None = None  # a finalist, measured with the other client model
+    engine: str = "builtin"  # the load engine that measured it ("builtin" or "locust")
 
     @property
     def key(self) -> str:

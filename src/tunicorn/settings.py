@@ -261,6 +261,50 @@ REQUEST_TIMEOUT: Setting[float] = Setting(
     flag="--request-timeout",
     commands=("bench",),
 )
+# -- Locust (the locust load engine) ----------------------------------------------------
+LOCUSTFILE: Setting[str | None] = Setting(
+    "locustfile",
+    None,
+    "text",
+    "Load with this locustfile's users on Locust (a master and its workers, in their own "
+    "processes); --concurrency is the number of users.",
+    flag="--locustfile",
+    commands=("bench", "tune", "profile"),
+)
+LOAD_PROCESSES: Setting[int | None] = Setting(
+    "load_processes",
+    None,
+    "int",
+    "Local Locust worker processes.",
+    flag="--load-processes",
+    default_text="the cores left after the server's",
+    commands=("bench", "tune", "profile"),
+)
+EXPECT_WORKERS: Setting[int | None] = Setting(
+    "expect_workers",
+    None,
+    "int",
+    "Locust workers started elsewhere that the master waits for (it prints their command).",
+    flag="--expect-workers",
+    commands=("bench",),
+)
+MASTER_BIND: Setting[str | None] = Setting(
+    "master_bind",
+    None,
+    "text",
+    "HOST:PORT the Locust master listens on; another host than loopback needs --allow-remote.",
+    flag="--master-bind",
+    default_text="127.0.0.1:5557 with --expect-workers, else a free loopback port",
+    commands=("bench",),
+)
+WORKER_WAIT: Setting[float] = Setting(
+    "worker_wait_s",
+    60.0,
+    "seconds",
+    "How long the Locust master waits for its workers to connect.",
+    flag="--worker-wait",
+    commands=("bench",),
+)
 # -- the model (recommend, check) ------------------------------------------------------
 # A small Flask app's worker: CPython 3.11/3.12 + Flask + a few libraries, PSS after a
 # few requests. Apps that import pandas, an ORM with models or an ML model take 150 MiB+.
@@ -391,6 +435,11 @@ SETTINGS: tuple[Setting[object], ...] = (
     DURATION,
     BENCH_WARMUP,
     REQUEST_TIMEOUT,
+    LOCUSTFILE,
+    LOAD_PROCESSES,
+    EXPECT_WORKERS,
+    MASTER_BIND,
+    WORKER_WAIT,
     WORKER_MEMORY,
     THREAD_MEMORY,
     IO_WAIT_RATIO,

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from tunicorn import model, recommend, search, settings, settle
-from tunicorn.load import Request
+from tunicorn.load import LocustOptions, Request
 from tunicorn.measure import Measure, TrialMeter, TrialPlan, split_cores, unmeasured
 from tunicorn.profile import gevent_applies
 from tunicorn.profile import profile as run_profile
@@ -55,6 +55,7 @@ class TuneSettings:
     runoff: bool = settings.RUNOFF.default  # measure close calls again (final and runoff)
     single_slot: bool = settings.SINGLE_SLOT.default  # allow a pick that serves one at a time
     both_models: bool = settings.BOTH_MODELS.default  # finalists under both client models
+    locust: LocustOptions | None = None  # load with a locustfile's users on Locust instead
 
 
 @dataclasses.dataclass
@@ -150,7 +151,7 @@ class Trials:
                 gevent_clients=model.slots_to_saturate(s.cpus, profile.wall_ms, profile.cpu_ms),
                 single_ms=profile.wall_ms,
                 warmup_s=s.warmup_s, saturate_s=s.saturate_s, verify_s=s.verify_s,
-                keepalive=s.keepalive, log_dir=log_dir,
+                keepalive=s.keepalive, log_dir=log_dir, locust=s.locust,
                 loop_limit=search.asgi_slots(profile) if target.is_asgi else 0.0,
             )  # fmt: skip
             measure = TrialMeter(plan, on_tick=events.tick, stop=stop, out_of_time=out_of_time)
@@ -238,7 +239,7 @@ def tune(
         events.say("profiling the app (CPU vs waiting per route, memory per worker/thread)")
         profile = run_profile(
             target, requests, cpus=s.cpus, log_dir=log_dir, say=events.say,
-            keepalive=s.keepalive, gevent=s.gevent,
+            keepalive=s.keepalive, gevent=s.gevent, locust=s.locust,
         )  # fmt: skip
     slo = s.slo_p95_ms or default_slo(profile)
     trials = Trials.on_servers(

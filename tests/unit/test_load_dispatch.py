@@ -55,7 +55,7 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> FakeEngine:
 
 
 def test_every_engine_name_has_an_engine_of_that_name() -> None:
-    assert typing.get_args(load.EngineName) == load.ENGINES == ("builtin",)
+    assert typing.get_args(load.EngineName) == load.ENGINES == ("builtin", "locust")
     for name in load.ENGINES:
         assert load.engine_for(name).name == name
     assert load.engine_for("builtin") is builtin.ENGINE
@@ -82,8 +82,8 @@ def test_a_spec_the_engine_refuses_never_runs(fake: FakeEngine) -> None:
 
 
 def test_an_unknown_engine_is_a_usage_error_that_names_the_known_ones(fake: FakeEngine) -> None:
-    spec = dataclasses.replace(SPEC, engine="locust")  # not an engine (yet)
-    with pytest.raises(UsageError, match="Unknown load engine 'locust': use one of builtin"):
+    spec = dataclasses.replace(SPEC, engine="wrk")  # not an engine
+    with pytest.raises(UsageError, match="Unknown load engine 'wrk': use one of builtin, locust"):
         load.run_load(spec)
     assert fake.calls == []
 

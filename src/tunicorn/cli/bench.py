@@ -19,7 +19,8 @@ from tunicorn.cli.options import (
 )
 from tunicorn.errors import UsageError
 from tunicorn.launch import SERVERS, ServerName
-from tunicorn.load import LoadSpec
+from tunicorn.load import LoadSpec, engine_for, locust
+from tunicorn.load.scenario import load_scenario
 from tunicorn.measure import measure, measure_url
 from tunicorn.record import ServerConfig
 from tunicorn.report import console, terminal
@@ -47,7 +48,14 @@ from tunicorn.target import is_loopback, preflight, resolve, server_class
 @click.option("--path", "-p", "paths", multiple=True, metavar="PATH[=WEIGHT]",
               help="Request path, repeatable, with an optional weight: "
               "--path /io=3 --path /cpu.")  # fmt: skip
+@click.option("--scenario", type=click.Path(dir_okay=False), default=None,
+              help="TOML file of weighted requests (see the README).")  # fmt: skip
 @option(settings.KEEPALIVE)
+@option(settings.LOCUSTFILE)
+@option(settings.LOAD_PROCESSES)
+@option(settings.EXPECT_WORKERS)
+@option(settings.MASTER_BIND)
+@option(settings.WORKER_WAIT)
 @click.option("--cpus", type=POSITIVE_INT, default=None,
               help="Pin the server to N cores and the load generator to the others "
               "(emulates a plan).")  # fmt: skip
@@ -81,7 +89,13 @@ def bench(
     duration_s: float,
     bench_warmup_s: float,
     paths: tuple[str, ...],
+    scenario: str | None,
     keepalive: bool,
+    locustfile: str | None,
+    load_processes: int | None,
+    expect_workers: int | None,
+    master_bind: str | None,
+    worker_wait_s: float,
     cpus: int | None,
     request_timeout_s: float,
     json_path: str | None,
@@ -103,9 +117,12 @@ def bench(
       tunicorn bench --demo fastapi --path /blocking --concurrency 18
       tunicorn bench main:app --server uvicorn --workers 2
       tunicorn bench http://127.0.0.1:8000/ --concurrency 8 --duration 5
+      tunicorn bench app:app --locustfile locustfile.py --concurrency 20 --load-processes 2
     """
     tgt = resolve(target, demo=demo or False)
-    requests = parse_paths(paths)
+    if sum(map(bool, (paths, scenario, locustfile))) > 1:
+        raise UsageError("Give one of --path, --scenario and --locustfile, not several.")
+    requests = load_scenario(scenario) if scenario else parse_paths(paths)
     if tgt.is_url:
         parts = urlsplit(tgt.url)
         if not is_loopback(parts.hostname or "") and not allow_remote:
@@ -114,7 +131,7 @@ def bench(
                 "targets loopback unless you pass --allow-remote for a server you own "
                 "(tunicorn probe sends a small, bounded number of requests instead)."
             )
-        if not paths:
+        if not paths and not scenario:
             requests = parse_paths((parts.path or "/",))
         base = f"{parts.scheme}://{parts.netloc}"
         preflight(base + requests[0].path)
@@ -139,6 +156,20 @@ def bench(
         timeout_s=request_timeout_s,
         keepalive=keepalive,
     )
+    if locustfile:
+        spec = spec.using(
+            locust.options(
+                locustfile, cpus=cpus, processes=load_processes, expect_workers=expect_workers,
+                master_bind=master_bind, allow_remote=allow_remote, worker_wait_s=worker_wait_s,
+                log_dir=log_dir,
+            )  # fmt: skip
+        )
+        engine_for(spec.engine).check(spec)  # a bad locustfile or bind, before any server starts
+    elif expect_workers or master_bind or load_processes:
+        raise UsageError(
+            "--load-processes, --expect-workers and --master-bind set up Locust: "
+            "pass --locustfile FILE too."
+        )
     config = ServerConfig(
         workers=workers, threads=threads, worker_class=worker_class or "sync", timeout=timeout
     )
@@ -146,6 +177,12 @@ def bench(
     if server_name == "uvicorn" and not tgt.is_url:
         what = f"{tgt.app} under uvicorn --workers {workers}"
     console.info(f"Loading {what}: {terminal.describe_load(spec)} …")
+    if spec.locust is not None and spec.locust.expect_workers:
+        console.info(
+            f"The Locust master will wait up to {worker_wait_s:g} s for "
+            f"{spec.locust.expect_workers} worker(s) started elsewhere; start each with:"
+        )
+        console.info(f"  {locust.worker_command(spec.locust)}")
     with TickPrinter(spec) as progress:
         if tgt.is_url:
             result = measure_url(tgt, spec, on_tick=progress.tick)

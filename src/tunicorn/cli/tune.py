@@ -17,18 +17,24 @@ from tunicorn.cli.options import (
     parse_paths,
 )
 from tunicorn.errors import UsageError
-from tunicorn.load import Request
+from tunicorn.load import Request, locust
 from tunicorn.load.scenario import load_scenario
 from tunicorn.record import ServerConfig, Tick, Trial
 from tunicorn.report import console, terminal
 from tunicorn.target import Target, check_import, discover_routes, resolve, server_ready
 
 
-def workload(target: Target, paths: tuple[str, ...], scenario: str | None) -> tuple[Request, ...]:
+def workload(
+    target: Target, paths: tuple[str, ...], scenario: str | None, locustfile: str | None = None
+) -> tuple[Request, ...]:
     """--path, else a scenario file, else every parameterless GET route the app's router lists
-    (Flask, Django, Starlette, FastAPI), saying which it skipped and why."""
-    if paths and scenario:
-        raise UsageError("Give either --path or --scenario, not both.")
+    (Flask, Django, Starlette, FastAPI), saying which it skipped and why (with a locustfile,
+    the users' flows are the load and there are no routes to find)."""
+    if sum(map(bool, (paths, scenario, locustfile))) > 1:
+        raise UsageError("Give one of --path, --scenario and --locustfile, not several.")
+    if locustfile:
+        locust.check_locustfile(locustfile)
+        return (Request(path="/"),)
     if scenario:
         return load_scenario(scenario)
     if paths:
@@ -73,6 +79,8 @@ class TrialPrinter:
         self.line.show(self.current + "  starting…")
 
     def tick(self, tick: Tick) -> None:
+        if tick.t == 0.0:  # a window opening (Locust's): nothing counted yet
+            return
         self.line.show(
             f"{self.current}  {tick.requests} requests  p95 {tick.p95_ms:.0f} ms  "
             f"errors {tick.errors}"
@@ -97,6 +105,8 @@ class TrialPrinter:
 @click.option("--scenario", type=click.Path(dir_okay=False), default=None,
               help="TOML file of weighted requests.")  # fmt: skip
 @option(settings.KEEPALIVE)
+@option(settings.LOCUSTFILE)
+@option(settings.LOAD_PROCESSES)
 @option(settings.GEVENT)
 @option(settings.SINGLE_SLOT)
 @option(settings.BOTH_MODELS)
@@ -120,6 +130,8 @@ def tune(
     paths: tuple[str, ...],
     scenario: str | None,
     keepalive: bool,
+    locustfile: str | None,
+    load_processes: int | None,
     gevent: bool | None,
     single_slot: bool,
     both_models: bool,
@@ -154,11 +166,16 @@ def tune(
             "(bench and probe take URLs)."
         )
     tgt = runnable(tgt)
-    requests = workload(tgt, paths, scenario)
+    requests = workload(tgt, paths, scenario, locustfile)
+    users = None
+    if locustfile:
+        users = locust.options(
+            locustfile, cpus=n_cpus, processes=load_processes, log_dir=log_dir
+        )
     asked = TuneSettings(
         cpus=n_cpus, memory_mib=memory, slo_p95_ms=slo_p95_ms, budget_s=budget_s,
         plan=plan_name, gevent=gevent, keepalive=keepalive, single_slot=single_slot,
-        both_models=both_models,
+        both_models=both_models, locust=users,
     )  # fmt: skip
     printer = TrialPrinter()
     events = TuneEvents(
@@ -167,7 +184,8 @@ def tune(
     )  # fmt: skip
     console.info(
         f"Tuning {tgt.app} for {plan_name or f'{n_cpus} cores, {memory:.0f} MiB'} within "
-        f"{budget_s:g} s, workload: {', '.join(r.path for r in requests)}"
+        f"{budget_s:g} s, workload: "
+        + (f"the users of {locustfile}" if locustfile else ", ".join(r.path for r in requests))
     )
     try:
         result = run_tune(tgt, requests, asked, events=events, log_dir=log_dir)
@@ -250,6 +268,8 @@ def _emit(result: record.TuneResult, folder: Path, project: Path | None) -> None
               help="Paths to profile (repeatable). [default: every GET route]")  # fmt: skip
 @click.option("--scenario", type=click.Path(dir_okay=False), default=None,
               help="TOML file of weighted requests.")  # fmt: skip
+@option(settings.LOCUSTFILE)
+@option(settings.LOAD_PROCESSES)
 @click.option("--cpus", type=POSITIVE_INT, default=None, help="Pin the server to N cores.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
               help="Write the profile as JSON.")  # fmt: skip
@@ -260,6 +280,8 @@ def profile(
     demo: str | None,
     paths: tuple[str, ...],
     scenario: str | None,
+    locustfile: str | None,
+    load_processes: int | None,
     cpus: int | None,
     json_path: str | None,
     log_dir: str | None,
@@ -273,10 +295,15 @@ def profile(
     if tgt.is_url:
         raise UsageError("profile starts the app itself: give module:app, a folder or --demo.")
     tgt = runnable(tgt)
-    requests = workload(tgt, paths, scenario)
+    requests = workload(tgt, paths, scenario, locustfile)
+    users = None
+    if locustfile:
+        users = locust.options(locustfile, cpus=cpus, processes=load_processes, log_dir=log_dir)
     line = LiveLine()
     try:
-        result = run_profile(tgt, requests, cpus=cpus or 1, log_dir=log_dir, say=line.show)
+        result = run_profile(
+            tgt, requests, cpus=cpus or 1, log_dir=log_dir, say=line.show, locust=users
+        )
     finally:
         line.clear()
     terminal.print_profile(result)

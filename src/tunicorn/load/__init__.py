@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from tunicorn._typing import assert_never
 from tunicorn.errors import UsageError
 from tunicorn.load.interface import ENGINES, Engine, EngineName, TickCallback
-from tunicorn.load.scenario import LoadSpec, Request
+from tunicorn.load.scenario import LoadSpec, LocustOptions, Request
 
 if TYPE_CHECKING:
     import threading
@@ -25,6 +25,7 @@ __all__ = [
     "Engine",
     "EngineName",
     "LoadSpec",
+    "LocustOptions",
     "Request",
     "TickCallback",
     "engine_for",
@@ -34,11 +35,16 @@ __all__ = [
 
 def engine_for(name: EngineName) -> Engine:
     """The implementation of one engine, imported only when it is asked for (the built-in
-    one loads httptools and hdrh, which the rest of the CLI does not need)."""
+    one loads httptools and hdrh, which the rest of the CLI does not need; the locust one
+    imports no Locust at all: Locust runs in its own processes)."""
     if name == "builtin":
         from tunicorn.load import engine
 
         return engine.ENGINE
+    elif name == "locust":
+        from tunicorn.load import locust
+
+        return locust.ENGINE
     else:
         assert_never(name)
 

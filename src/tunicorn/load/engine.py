@@ -1,10 +1,10 @@
-"""The load engine: HTTP/1.1 over raw asyncio transports, parsed by httptools.
+"""The load engine: HTTP/1.1 on non-blocking sockets under a small epoll loop, parsed by httptools.
 
-Why not streams or aiohttp: the generator must stay far lighter than the server it
-measures, or on a small machine it measures itself. Here a keep-alive request costs one
-`transport.write` of prebuilt bytes, one C parse and one Python callback; there is no
-future, task or timer per request (one periodic housekeeper handles timeouts, ticks and
-the end of the run).
+Why not streams, aiohttp or even asyncio's transports: the generator must stay far lighter
+than the server it measures, or on a small machine it measures itself. Here a keep-alive
+request costs one `send` of prebuilt bytes, one `recv_into` a reused buffer, one C parse and a
+few Python calls (`load.loop` says why asyncio's loop was too heavy); there is no future, task
+or timer per request (one periodic housekeeper handles timeouts, ticks and the end of the run).
 
 Closed loop: each of `concurrency` connections sends its next request as soon as the last
 one is answered, reconnecting transparently when the server closes. Open loop: requests
@@ -14,30 +14,33 @@ fall due at `t0 + i / rate`, go out on an idle connection (or a new one, up to
 
 from __future__ import annotations
 
-import asyncio
 import collections
+import errno
+import gc
 import math
 import socket
 import threading
 import time
-import urllib.parse
-from collections.abc import Callable, Sequence
-
-import httptools
-from hdrh.histogram import HdrHistogram
+from collections.abc import Callable
 
 from tunicorn.errors import UsageError
+from tunicorn.load.conn import _Conn
 from tunicorn.load.interface import Engine
-from tunicorn.load.scenario import LoadSpec, Request
+from tunicorn.load.loop import IN, OUT, Loop
+from tunicorn.load.scenario import LoadSpec
+from tunicorn.load.wire import (
+    HIST_HIGHEST_US,
+    HIST_LOWEST_US,
+    _Target,
+    new_histogram,
+    weighted_cycle,
+)
 from tunicorn.record import ClientStats, Latency, LoadResult, Tick
 
 __all__ = ["ENGINE", "ERROR_KINDS", "new_histogram", "run_load", "weighted_cycle"]
 
 ERROR_KINDS = ("connect", "timeout", "reset", "http_4xx", "http_5xx", "protocol")
 
-HIST_LOWEST_US = 1
-HIST_HIGHEST_US = 3600 * 1_000_000
-HIST_DIGITS = 3
 
 LATE_S = 0.010  # an open-loop request sent later than this after its due time is late
 LATE_FRACTION_MAX = 0.05
@@ -45,135 +48,11 @@ RATE_FRACTION_MIN = 0.95
 SATURATED_BUSY = 0.9
 BACKOFF_S = (0.010, 0.050)  # after a failed connect, so a dead server is no busy loop
 HOUSEKEEP_S = 0.05
-MIX_LENGTH = 1000
+READ_BUFFER = 64 * 1024
+MAX_DISTINCT = 100_000  # latencies counted by microsecond before they go into the histogram
 IDEMPOTENT = (b"GET ", b"PUT ", b"DELETE ", b"OPTIONS ")  # safe to resend on a stale connection
 
 _now = time.monotonic  # the event loop's clock too, so call_at and latencies agree
-
-
-def new_histogram() -> HdrHistogram:
-    """Latency in µs from 1 µs to one hour, 3 significant digits."""
-    return HdrHistogram(HIST_LOWEST_US, HIST_HIGHEST_US, HIST_DIGITS)
-
-
-def weighted_cycle(weights: Sequence[float], length: int = MIX_LENGTH) -> list[int]:
-    """Indices in smooth weighted round-robin order: deterministic, and evenly interleaved."""
-    if not weights:
-        raise UsageError("The request mix is empty: give at least one request.")
-    if any(w < 0 or not math.isfinite(w) for w in weights):
-        raise UsageError(
-            "Request weights must be finite and not negative: give each a weight of 0 or more."
-        )
-    total = float(sum(weights))
-    if total <= 0:
-        raise UsageError("At least one request needs a weight above zero.")
-    if len(weights) == 1:
-        return [0]
-    current = [0.0] * len(weights)
-    order: list[int] = []
-    for _ in range(length):
-        for i, w in enumerate(weights):
-            current[i] += w
-        best = max(range(len(weights)), key=current.__getitem__)
-        current[best] -= total
-        order.append(best)
-    return order
-
-
-class _Target:
-    """Where to connect and what bytes to send, decided once before the run."""
-
-    def __init__(self, spec: LoadSpec) -> None:
-        parts = urllib.parse.urlsplit(spec.url)
-        if parts.scheme != "http":
-            raise UsageError(
-                f"The load engine speaks plain http only, not {spec.url!r}: give an http:// URL."
-            )
-        if not parts.hostname:
-            raise UsageError(f"No host in {spec.url!r}: give a URL like http://127.0.0.1:8000.")
-        self.host = parts.hostname
-        self.port = parts.port or 80
-        try:
-            infos = socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM)
-        except OSError as exc:
-            raise UsageError(
-                f"Cannot resolve {self.host!r} ({exc}): check the host in the URL."
-            ) from exc
-        # Numeric addresses: asyncio then connects without a resolver thread per connect.
-        self.addrs: list[tuple[int, str, int]] = []
-        for family, _type, _proto, _name, sockaddr in infos:
-            entry = (int(family), str(sockaddr[0]), int(sockaddr[1]))
-            if entry not in self.addrs:
-                self.addrs.append(entry)
-        base = parts.path.rstrip("/")
-        host_header = parts.netloc.rpartition("@")[2]
-        weights = [r.weight for r in spec.requests]
-        payloads = [self._payload(r, base, host_header, spec.keepalive) for r in spec.requests]
-        self.sequence = [payloads[i] for i in weighted_cycle(weights)]
-
-    @staticmethod
-    def _payload(req: Request, base: str, host: str, keepalive: bool) -> bytes:
-        if req.method.upper() == "HEAD":  # the parser cannot be told to expect no body
-            raise UsageError("HEAD requests are not supported by the load engine; use GET.")
-        path = req.path if req.path.startswith("/") else "/" + req.path
-        lines = [f"{req.method.upper()} {base}{path} HTTP/1.1", f"Host: {host}"]
-        names = {name.lower() for name, _ in req.headers}
-        if "user-agent" not in names:
-            lines.append("User-Agent: tunicorn")
-        lines.extend(f"{name}: {value}" for name, value in req.headers)
-        if req.body or req.method.upper() in ("POST", "PUT", "PATCH"):
-            lines.append(f"Content-Length: {len(req.body)}")
-        if not keepalive:
-            lines.append("Connection: close")
-        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + req.body
-
-
-class _Conn(asyncio.Protocol):
-    """One client connection; parser callbacks hand each outcome to the engine."""
-
-    __slots__ = (
-        "eng",
-        "transport",
-        "parser",
-        "busy",
-        "start",
-        "payload",
-        "sent",
-        "got_bytes",
-        "closing",
-        "retried",
-    )
-
-    def __init__(self, eng: _Engine) -> None:
-        self.eng = eng
-        self.transport: asyncio.Transport | None = None
-        self.parser = httptools.HttpResponseParser(self)
-        self.busy = False  # a request is out and not yet answered
-        self.start = 0.0  # when that request was due: latency and timeout count from here
-        self.payload = b""
-        self.sent = 0  # requests sent on this connection (a reused one may go stale)
-        self.got_bytes = False
-        self.closing = False  # closed on purpose: losing it is no error
-        self.retried = False
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        self.eng.connected(self)
-
-    def data_received(self, data: bytes) -> None:
-        self.got_bytes = True
-        try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserCallbackError:
-            raise  # a bug of ours, not the server's: let asyncio report it
-        except httptools.HttpParserError:
-            self.eng.failed(self, "protocol")
-
-    def on_message_complete(self) -> None:
-        self.eng.answered(self, self.parser.get_status_code(), self.parser.should_keep_alive())
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.eng.lost(self)
 
 
 class _Engine:
@@ -181,7 +60,7 @@ class _Engine:
         self,
         spec: LoadSpec,
         target: _Target,
-        loop: asyncio.AbstractEventLoop,
+        loop: Loop,
         on_tick: Callable[[Tick], None] | None,
         stop: threading.Event | None,
     ) -> None:
@@ -200,10 +79,10 @@ class _Engine:
         self.max_requests = spec.max_requests
         self.timeout = spec.timeout_s
 
+        self.buffer = memoryview(bytearray(READ_BUFFER))  # every connection reads into it
         self.running = True
         self.measuring = False
         self.conns: set[_Conn] = set()
-        self.tasks: set[asyncio.Task[None]] = set()
         self.idle: list[_Conn] = []  # open loop: LIFO, so hot connections are reused
         self.queue: collections.deque[float] = collections.deque()  # open loop: due times
         self.connecting = 0
@@ -215,10 +94,12 @@ class _Engine:
         self.latencies: list[float] = []  # seconds, this tick; flushed into the histogram
         self.ok = 0
         self.errors = dict.fromkeys(ERROR_KINDS, 0)
-        self.status: dict[int, int] = {}
+        self.status: collections.Counter[int] = collections.Counter()
         self.sent_measured = 0
         self.late = 0
         self.hist = new_histogram()
+        self.latency_sum_us = 0  # of the values recorded into `hist`
+        self.by_us: collections.Counter[int] = collections.Counter()  # not yet in `hist`
         self.timeline: list[Tick] = []
 
         self.t_begin = 0.0
@@ -230,7 +111,6 @@ class _Engine:
         self.next_tick = 0.0
         self.next_sweep = 0.0
         self.sweep_every = max(HOUSEKEEP_S, min(1.0, self.timeout / 10))
-        self.done: asyncio.Future[None] = loop.create_future()
         self.callback_error: Exception | None = None
 
     # -- request flow ---------------------------------------------------------------
@@ -246,7 +126,7 @@ class _Engine:
         conn.sent += 1
         conn.retried = False
         conn.got_bytes = False
-        conn.transport.write(payload)  # type: ignore[union-attr]
+        conn.write(payload)
 
     def resend(self, conn: _Conn, start: float, payload: bytes) -> None:
         conn.payload = payload
@@ -255,12 +135,11 @@ class _Engine:
         conn.sent += 1
         conn.retried = True
         conn.got_bytes = False
-        conn.transport.write(payload)  # type: ignore[union-attr]
+        conn.write(payload)
 
     def connected(self, conn: _Conn) -> None:
-        self.connecting -= 1
         if conn.closing:  # timed out while connecting: already counted
-            conn.transport.abort()  # type: ignore[union-attr]
+            conn.close()
         elif not self.running:
             self.drop(conn)
         elif conn.payload:  # a request that a stale keep-alive connection lost
@@ -300,7 +179,7 @@ class _Engine:
         conn.payload = b""
         self.finished += 1
         if self.measuring:
-            self.status[status] = self.status.get(status, 0) + 1
+            self.status[status] += 1
             if status < 400:
                 self.ok += 1
                 self.latencies.append(now - conn.start)
@@ -326,7 +205,7 @@ class _Engine:
             self.error(kind)
         conn.closing = True
         self.conns.discard(conn)
-        conn.transport.abort()  # type: ignore[union-attr]
+        conn.close()
         self.replace(_now())
 
     def lost(self, conn: _Conn) -> None:
@@ -363,11 +242,7 @@ class _Engine:
     def drop(self, conn: _Conn) -> None:
         conn.closing = True
         self.conns.discard(conn)
-        if conn.transport is not None:
-            if conn.busy:
-                conn.transport.abort()
-            else:
-                conn.transport.close()
+        conn.close()
 
     def replace(self, now: float) -> None:
         """A connection went away: open another if the load still needs one."""
@@ -391,25 +266,48 @@ class _Engine:
         conn.start = start
         conn.payload = payload
         conn.busy = pending or bool(payload)
+        conn.connecting = True
         self.conns.add(conn)
         self.connecting += 1
-        task = self.loop.create_task(self.connect(conn))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        self.loop.call_soon(self.connect, conn)  # never inside a batch of events (`load.loop`)
 
-    async def connect(self, conn: _Conn) -> None:
+    def connect(self, conn: _Conn) -> None:
+        if conn.closing or not conn.connecting:  # dropped before its turn (a timeout, the end)
+            return
         family, host, port = self.addrs[self.addr_i]
         try:
-            await self.loop.create_connection(lambda: conn, host, port, family=family)
+            sock = socket.socket(family, socket.SOCK_STREAM)
         except OSError:
-            self.connecting -= 1
-            self.conns.discard(conn)
-            if conn.closing:  # timed out while connecting: already counted
-                return
-            conn.closing = True
-            if len(self.addrs) > 1:  # e.g. localhost → ::1 while the server is on 127.0.0.1
-                self.addr_i = (self.addr_i + 1) % len(self.addrs)
-            self.connect_failed(conn)
+            self.connect_error(conn)
+            return
+        sock.setblocking(False)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        conn.sock, conn.fd = sock, sock.fileno()
+        code = sock.connect_ex((host, port))
+        if code not in (0, errno.EINPROGRESS):
+            self.connect_error(conn)
+            return
+        self.loop.add(sock, OUT, conn.ready)  # writable once connected (or failed)
+
+    def connect_done(self, conn: _Conn) -> None:
+        code = conn.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)  # type: ignore[union-attr]
+        if code:
+            self.connect_error(conn)
+            return
+        conn.connecting = False
+        self.connecting -= 1
+        self.loop.modify(conn.fd, IN)
+        self.connected(conn)
+
+    def connect_error(self, conn: _Conn) -> None:
+        conn.close()
+        self.conns.discard(conn)
+        if conn.closing:  # timed out while connecting: already counted
+            return
+        conn.closing = True
+        if len(self.addrs) > 1:  # e.g. localhost → ::1 while the server is on 127.0.0.1
+            self.addr_i = (self.addr_i + 1) % len(self.addrs)
+        self.connect_failed(conn)
 
     def connect_failed(self, conn: _Conn) -> None:
         if not self.running:
@@ -510,18 +408,30 @@ class _Engine:
             self.error("timeout")
 
     def flush(self) -> tuple[float, float]:
-        """Move this tick's latencies into the histogram; their p50 and p95 in ms."""
+        """Count this tick's latencies by microsecond; their p50 and p95 in ms."""
         values = self.latencies
         self.latencies = []
         if not values:
             return 0.0, 0.0
         values.sort()
-        record = self.hist.record_value
-        for v in values:
-            us = int(v * 1_000_000)
-            record(HIST_LOWEST_US if us < HIST_LOWEST_US else min(us, HIST_HIGHEST_US))
+        self.by_us.update([int(v * 1_000_000) for v in values])
+        if len(self.by_us) > MAX_DISTINCT:
+            self.drain()
         n = len(values)
         return values[min(n - 1, n // 2)] * 1000, values[min(n - 1, int(n * 0.95))] * 1000
+
+    def drain(self) -> None:
+        """Record the counts into the histogram, each distinct microsecond once: hdrh records
+        in Python (about 1.5 µs a call) and its mean walks every bucket, so the sum of the
+        values is kept here instead."""
+        record = self.hist.record_value
+        total = 0
+        for us, count in self.by_us.items():
+            us = HIST_LOWEST_US if us < HIST_LOWEST_US else min(us, HIST_HIGHEST_US)
+            record(us, count)
+            total += us * count
+        self.latency_sum_us += total
+        self.by_us.clear()
 
     def tick(self, now: float) -> None:
         p50, p95 = self.flush()
@@ -554,10 +464,8 @@ class _Engine:
         since = now - self.t_measure - (self.timeline[-1].t if self.timeline else 0.0)
         if self.latencies or not self.timeline or since > 0.001:
             self.tick(now)
-        if not self.done.done():
-            self.done.set_result(None)
 
-    async def run(self) -> None:
+    def run(self) -> None:
         now = _now()
         self.t_begin = now
         self.t_measure = now + max(0.0, self.spec.warmup_s)
@@ -573,28 +481,17 @@ class _Engine:
                 self.request_closed(now)
         self.housekeep()
         try:
-            await self.done
+            self.loop.run_until(lambda: not self.running)
         finally:
-            self.running = False
-            await self.close_all()
+            self.abandon()
 
     def abandon(self) -> None:
-        """Drop what is in flight (it is not counted): abort every socket, cancel connects."""
+        """Drop what is in flight (it is not counted): close every socket, connects too."""
         self.running = False
         for conn in list(self.conns):
             self.drop(conn)
         self.idle.clear()
         self.queue.clear()
-        for task in list(self.tasks):
-            task.cancel()
-
-    async def close_all(self) -> None:
-        self.abandon()
-        tasks = list(self.tasks)
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
-        self.abandon()  # a connect that completed as it was cancelled
-        await asyncio.sleep(0)  # let connection_lost callbacks run and sockets close
 
     # -- the record --------------------------------------------------------------------
 
@@ -604,6 +501,7 @@ class _Engine:
         cpu = max(0.0, self.cpu_end - self.cpu_begin)
         errors = {k: v for k, v in self.errors.items()}
         requests = self.ok + sum(errors.values())
+        self.drain()
         hist = self.hist
         if hist.get_total_count():
             at = hist.get_percentile_to_value_dict([50, 90, 95, 99])  # one pass, not four
@@ -613,7 +511,7 @@ class _Engine:
                 p95=at[95] / 1000,
                 p99=at[99] / 1000,
                 max=hist.get_max_value() / 1000,
-                mean=round(hist.get_mean_value() / 1000, 3),
+                mean=round(self.latency_sum_us / hist.get_total_count() / 1000, 3),
             )
         else:
             latency = Latency()
@@ -691,25 +589,21 @@ def _run(
     stop: threading.Event | None,
 ) -> LoadResult:
     target = _Target(spec)
-    loop = asyncio.new_event_loop()
+    loop = Loop()
+    # No cycle is made per request (a closed connection lets go of its parser), so the cyclic
+    # collector would only walk the process's objects again and again: off for the run.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         engine = _Engine(spec, target, loop, on_tick, stop)
-        try:
-            loop.run_until_complete(engine.run())
-            if engine.callback_error is not None:
-                raise engine.callback_error
-            return engine.result()
-        finally:  # also on Ctrl-C or a callback's exception: leave no socket open
-            engine.abandon()
-            pending = asyncio.all_tasks(loop)
-            for task in pending:
-                task.cancel()
-            if pending:
-                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            loop.run_until_complete(asyncio.sleep(0))
-            loop.run_until_complete(loop.shutdown_asyncgens())
-    finally:
+        engine.run()
+        if engine.callback_error is not None:
+            raise engine.callback_error
+        return engine.result()
+    finally:  # also on Ctrl-C or a callback's exception: leave no socket open
         loop.close()
+        if collecting:
+            gc.enable()
 
 
 # The dispatcher (`load.run_load`) checks the spec once, then runs it.

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from tunicorn.load.scenario import LoadSpec
     from tunicorn.record import LoadResult, Tick
 
-EngineName = Literal["builtin"]
+EngineName = Literal["builtin", "locust"]
 ENGINES: tuple[EngineName, ...] = get_args(EngineName)
 
 TickCallback = Callable[["Tick"], None]

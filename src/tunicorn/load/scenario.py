@@ -23,6 +23,30 @@ class Request:
 
 
 @dataclasses.dataclass(frozen=True)
+class LocustOptions:
+    """How the locust engine runs a locustfile: a master and its workers (`load.locust`).
+
+    `processes` local workers are started by tunicorn; `expect_workers` more are started
+    elsewhere with the command `load.locust.worker_command` prints, and the master waits up
+    to `worker_wait_s` for all of them. The master binds to `master_host`, loopback unless
+    `allow_remote` says the user agreed to expose it.
+    """
+
+    locustfile: str
+    processes: int = 1
+    expect_workers: int = 0
+    master_host: str = "127.0.0.1"
+    master_port: int = 0  # 0: a free port (only when no worker is started elsewhere)
+    allow_remote: bool = False
+    worker_wait_s: float = 60.0
+    log_dir: str = ""  # where the master's and workers' logs are kept ("": only on failure)
+
+    @property
+    def workers(self) -> int:
+        return self.processes + self.expect_workers
+
+
+@dataclasses.dataclass(frozen=True)
 class LoadSpec:
     """How to load one server.
 
@@ -44,6 +68,13 @@ class LoadSpec:
     keepalive: bool = True
     tick_s: float = 1.0
     engine: EngineName = "builtin"  # which engine drives it (`load.ENGINES`)
+    locust: LocustOptions | None = None  # the locust engine's file and processes
+
+    def using(self, locust: LocustOptions | None) -> LoadSpec:
+        """This spec on the locust engine with `locust`, or as it is when that is None."""
+        if locust is None:
+            return self
+        return dataclasses.replace(self, engine="locust", locust=locust)
 
     @property
     def mode(self) -> str:
@@ -95,6 +126,8 @@ def load_scenario(path: str) -> tuple[Request, ...]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path} is not valid TOML: {exc}.") from None
+    if "request" not in data:
+        raise UsageError(f"{path} has no [[request]] table: add at least one.")
     try:
         parsed = msgspec.convert(data, type=_File)
     except msgspec.ValidationError as exc:
@@ -102,7 +135,9 @@ def load_scenario(path: str) -> tuple[Request, ...]:
         where = ""
         found = re.search(r"\$\.request\[(\d+)\](?:\.(\w+))?", message)
         if found:
-            line = _line_of(text, int(found.group(1)), found.group(2))
+            unknown = re.search(r"unknown field `([^`]+)`", message)
+            key = found.group(2) or (unknown.group(1) if unknown else None)
+            line = _line_of(text, int(found.group(1)), key)
             where = f" (line {line})" if line else ""
         raise UsageError(
             f"{path}{where}: {message}; each [[request]] takes path, method, headers, body, weight."

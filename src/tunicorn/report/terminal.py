@@ -35,6 +35,14 @@ if TYPE_CHECKING:
 
 
 def describe_load(spec: LoadSpec) -> str:
+    if spec.locust is not None:
+        o = spec.locust
+        remote = f" + {o.expect_workers} remote" if o.expect_workers else ""
+        where = f"{o.processes} local{remote}"
+        return (
+            f"{spec.concurrency} Locust users from {o.locustfile} on {where} worker(s), "
+            f"{spec.duration_s:g} s after {spec.warmup_s:g} s warm-up"
+        )
     paths = ", ".join(
         r.path + (f"×{r.weight:g}" if len(spec.requests) > 1 else "") for r in spec.requests
     )
@@ -64,11 +72,13 @@ def bench_table(result: BenchResult) -> Table:
     config = result.config.label if result.config else "already running"
     if result.program == "uvicorn" and result.config is not None:
         config = f"uvicorn --workers {result.config.workers}"
-    load = (
-        f"closed loop, {result.concurrency} clients"
-        if result.mode == "closed"
-        else f"open loop at {result.rate:g} req/s"
-    )
+    info = result.load
+    if info.engine == "locust":
+        load = f"{info.users} Locust users on {info.workers} worker(s) (Locust {info.version})"
+    elif result.mode == "closed":
+        load = f"closed loop, {result.concurrency} clients"
+    else:
+        load = f"open loop at {result.rate:g} req/s"
     table = Table(
         title=f"{result.target} · {config} · {load} · {result.duration_s:g} s",
         show_header=False, box=None, pad_edge=False, title_justify="left",
@@ -85,6 +95,12 @@ def bench_table(result: BenchResult) -> Table:
         f"p99 {ms(lat.p99)}  max {ms(lat.max)}",
     )
     table.add_row("Errors", errors_text(result))
+    for e in info.endpoints:
+        table.add_row(
+            f"  {e.method} {escape(e.name)}",
+            f"{e.throughput_rps:,.1f} req/s  p50 {ms(e.latency_ms.p50)}  "
+            f"p95 {ms(e.latency_ms.p95)} ms  failures {e.failures}",
+        )
     if result.server is not None:
         s = result.server
         cores = f" of {len(result.cpus)} pinned" if result.cpus else ""

@@ -1,0 +1,98 @@
+"""What the built-in engine sends and how it bins latency, decided once before a run: the
+request bytes of the mix in smooth weighted order, the address to connect to, the histogram."""
+
+from __future__ import annotations
+
+import math
+import socket
+import urllib.parse
+from collections.abc import Sequence
+
+from hdrh.histogram import HdrHistogram
+
+from tunicorn.errors import UsageError
+from tunicorn.load.scenario import LoadSpec, Request
+
+__all__ = ["HIST_HIGHEST_US", "HIST_LOWEST_US", "new_histogram", "weighted_cycle"]
+
+HIST_LOWEST_US = 1
+HIST_HIGHEST_US = 3600 * 1_000_000
+HIST_DIGITS = 3
+MIX_LENGTH = 1000
+
+
+def new_histogram() -> HdrHistogram:
+    """Latency in µs from 1 µs to one hour, 3 significant digits."""
+    return HdrHistogram(HIST_LOWEST_US, HIST_HIGHEST_US, HIST_DIGITS)
+
+
+def weighted_cycle(weights: Sequence[float], length: int = MIX_LENGTH) -> list[int]:
+    """Indices in smooth weighted round-robin order: deterministic, and evenly interleaved."""
+    if not weights:
+        raise UsageError("The request mix is empty: give at least one request.")
+    if any(w < 0 or not math.isfinite(w) for w in weights):
+        raise UsageError(
+            "Request weights must be finite and not negative: give each a weight of 0 or more."
+        )
+    total = float(sum(weights))
+    if total <= 0:
+        raise UsageError("At least one request needs a weight above zero.")
+    if len(weights) == 1:
+        return [0]
+    current = [0.0] * len(weights)
+    order: list[int] = []
+    for _ in range(length):
+        for i, w in enumerate(weights):
+            current[i] += w
+        best = max(range(len(weights)), key=current.__getitem__)
+        current[best] -= total
+        order.append(best)
+    return order
+
+
+class _Target:
+    """Where to connect and what bytes to send, decided once before the run."""
+
+    def __init__(self, spec: LoadSpec) -> None:
+        parts = urllib.parse.urlsplit(spec.url)
+        if parts.scheme != "http":
+            raise UsageError(
+                f"The load engine speaks plain http only, not {spec.url!r}: give an http:// URL."
+            )
+        if not parts.hostname:
+            raise UsageError(f"No host in {spec.url!r}: give a URL like http://127.0.0.1:8000.")
+        self.host = parts.hostname
+        self.port = parts.port or 80
+        try:
+            infos = socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM)
+        except OSError as exc:
+            raise UsageError(
+                f"Cannot resolve {self.host!r} ({exc}): check the host in the URL."
+            ) from exc
+        # Numeric addresses: asyncio then connects without a resolver thread per connect.
+        self.addrs: list[tuple[int, str, int]] = []
+        for family, _type, _proto, _name, sockaddr in infos:
+            entry = (int(family), str(sockaddr[0]), int(sockaddr[1]))
+            if entry not in self.addrs:
+                self.addrs.append(entry)
+        base = parts.path.rstrip("/")
+        host_header = parts.netloc.rpartition("@")[2]
+        weights = [r.weight for r in spec.requests]
+        payloads = [self._payload(r, base, host_header, spec.keepalive) for r in spec.requests]
+        self.sequence = [payloads[i] for i in weighted_cycle(weights)]
+
+    @staticmethod
+    def _payload(req: Request, base: str, host: str, keepalive: bool) -> bytes:
+        if req.method.upper() == "HEAD":  # the parser cannot be told to expect no body
+            raise UsageError("HEAD requests are not supported by the load engine; use GET.")
+        path = req.path if req.path.startswith("/") else "/" + req.path
+        lines = [f"{req.method.upper()} {base}{path} HTTP/1.1", f"Host: {host}"]
+        names = {name.lower() for name, _ in req.headers}
+        if "user-agent" not in names:
+            lines.append("User-Agent: tunicorn")
+        lines.extend(f"{name}: {value}" for name, value in req.headers)
+        if req.body or req.method.upper() in ("POST", "PUT", "PATCH"):
+            lines.append(f"Content-Length: {len(req.body)}")
+        if not keepalive:
+            lines.append("Connection: close")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + req.body

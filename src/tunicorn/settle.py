@@ -101,15 +101,15 @@ def rival(trials: search.Trials, pick: Trial, sp: search.Space) -> tuple[str, st
     simple_key = search.simple(sp).key
     if search.compute_bound(trials, sp) and search.cpu_bound(pick, sp.cores):
         if trials[simple_key] is not pick:
-            return simple_key, "one request per core already keeps the CPU busy"
-        # The pick is one request per core: its strongest challenger gets the final.
+            return simple_key, "one request per process already keeps the CPU busy"
+        # The pick is one request per process: its strongest challenger gets the final.
         others = [
             (k, t) for k, t in trials.items()
             if t is not pick and t.feasible and search.cpu_bound(t, sp.cores)
         ]  # fmt: skip
         if others:
             k, _ = max(others, key=lambda kt: kt[1].capacity_rps)
-            return k, "the strongest challenger to one request per core"
+            return k, "the strongest challenger to one request per process"
     # A near miss measured in full. One stopped as "slower" is left alone: in the zoo (run G)
     # such a final cost the pure-wait app 5 runs, 40 s, and the pick stayed the same (a
     # stopped trial needs three new full runs).
@@ -128,13 +128,13 @@ def rival(trials: search.Trials, pick: Trial, sp: search.Space) -> tuple[str, st
 def compute_bound_verdict(
     trials: search.Trials, simple_key: str, other_key: str
 ) -> Settlement | None:
-    """More slots on a busy CPU must beat one request per core in every run to be picked.
+    """More slots on a busy CPU must beat one request per process in every run to be picked.
 
     With the cores already busy, more slots cannot add capacity, so a lead of a few percent
     between medians is the host's drift, not the configuration (the demo's /cpu: medians of
     75 against 73 req/s from runs spread over 69-91). Only if every run of the other beat
-    every run of one request per core (by chance one time in 20 with three runs each) is
-    it picked; otherwise one request per core is, as the tie rule would for a tie.
+    every run of one request per process (by chance one time in 20 with three runs each) is
+    it picked; otherwise one request per process is, as the tie rule would for a tie.
     """
     one, other = trials[simple_key], trials[other_key]
     if not (one.feasible and other.feasible):
@@ -149,10 +149,10 @@ def compute_bound_verdict(
         if k not in (simple_key, other_key) and t.feasible and t.capacity_rps > one.capacity_rps
     ]  # fmt: skip
     note = (
-        f"One request per core ({one.config.label}) kept the CPU busy, so more slots could "
+        f"One request per process ({one.config.label}) kept the CPU busy, so more slots could "
         f"not add capacity; {other.config.label} did not beat it in every one of "
         f"{len(theirs)} runs (its {', '.join(f'{c:.0f}' for c in theirs)} against "
-        f"{', '.join(f'{c:.0f}' for c in mine)} req/s), so the pick is one request per core. "
+        f"{', '.join(f'{c:.0f}' for c in mine)} req/s), so the pick is one request per process. "
         f"Runs of one configuration spread over {low:.0f}-{high:.0f} req/s here"
         + (
             "; above the pick, "

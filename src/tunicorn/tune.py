@@ -284,7 +284,7 @@ def tune(
     # 2. The climb, while there is time.
     if search.compute_bound(trials.by_key, sp):
         events.say(
-            "one request per core already keeps the CPU busy: more slots cannot add capacity, "
+            "one request per process already keeps the CPU busy: more slots cannot add capacity, "
             "so there is nothing to climb"
         )
     for config in _while(budget.searching, search.climb(trials.by_key, sp, start)):

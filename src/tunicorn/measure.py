@@ -227,6 +227,7 @@ def measure(
 # -- one trial of tune: a configuration's capacity -----------------------------------------
 
 LADDER_STEPS = 4  # closed loops after the saturating one, at most
+MAX_CLIENTS = 512  # the most closed-loop clients a trial runs
 LOCUST_DOUBLINGS = 4  # Locust users doubled at most this often before the ladder
 LOCUST_USERS_MAX = 4096
 
@@ -301,6 +302,17 @@ def find_capacity(
     if sat.errors:
         return 0.0, None, "errors"
     if passes(sat, slo_p95_ms):
+        # Within the target even at its peak: twice the clients, once, may still find more
+        # (a deeper backlog leaves no worker idle between requests; greenlets and event loops
+        # have no slot count to fill). A capacity is never below what a closed loop sustains.
+        if out_of_time() or sat.concurrency >= MAX_CLIENTS:
+            return sat.throughput_rps, sat, ""
+        more = closed(min(2 * sat.concurrency, MAX_CLIENTS))
+        if more is not None and more.errors:
+            return 0.0, None, "errors"
+        higher = more is not None and more.throughput_rps > sat.throughput_rps
+        if more is not None and higher and passes(more, slo_p95_ms):
+            return more.throughput_rps, more, ""
         return sat.throughput_rps, sat, ""
     top = sat.concurrency
     peak = sat.throughput_rps
@@ -379,12 +391,12 @@ class TrialMeter:
     def saturation_clients(self, config: ServerConfig) -> int:
         if config.worker_class == "uvicorn" and self.plan.loop_limit > 0:
             slots = math.ceil(config.workers * self.plan.loop_limit)
-            return min(slots + max(1, math.ceil(slots / 4)), 512)
+            return min(slots + max(1, math.ceil(slots / 4)), MAX_CLIENTS)
         if event_loop(config.worker_class):
-            return max(4 * config.workers, min(2 * self.plan.gevent_clients, 512))
+            return max(4 * config.workers, min(2 * self.plan.gevent_clients, MAX_CLIENTS))
         # One client per slot leaves a slot idle while its client reconnects: a quarter more
         # (at least one) keeps a request waiting in the backlog, so the server never idles.
-        return min(config.slots + max(1, math.ceil(config.slots / 4)), 512)
+        return min(config.slots + max(1, math.ceil(config.slots / 4)), MAX_CLIENTS)
 
     def _measure(self, config: ServerConfig, source: str, beat_rps: float) -> Trial:
         p = self.plan
@@ -418,13 +430,6 @@ class TrialMeter:
                 bound, at, reason = find_capacity(
                     sat, closed, p.slo_p95_ms, p.single_ms, beat_rps, self.out_of_time
                 )
-                if not reason and at is sat and self._room_above(config, stats):
-                    # Greenlets have no slot count: the saturating loop may just have had too
-                    # few clients. Twice as many, once, while the CPU has room.
-                    more = closed(2 * clients)
-                    better = more is not None and more.throughput_rps > bound
-                    if more is not None and better and passes(more, p.slo_p95_ms):
-                        bound, at = more.throughput_rps, more
                 capacity = 0.0 if reason else bound
             server.check_alive()
             running = dataclasses.replace(config, worker_class=server.running_worker_class())
@@ -483,12 +488,6 @@ class TrialMeter:
         )  # fmt: skip
         phases.append(run)
         return run
-
-    def _room_above(self, config: ServerConfig, stats: ServerStats) -> bool:
-        """Could more clients than the saturating loop's find more capacity? Only where slots
-        are not counted (an event loop: gevent, uvicorn) and the cores were not yet busy."""
-        cores = len(self.plan.cores.server) or 1
-        return event_loop(config.worker_class) and stats.cpu_cores_busy < 0.9 * cores
 
     def _more_users(
         self, url: str, sat: LoadResult, timeout: float, phases: list[LoadResult]

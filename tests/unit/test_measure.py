@@ -34,11 +34,17 @@ def ladder(errors_from: int = 10**6) -> tuple[list[int], object]:
     return asked, closed
 
 
-def test_a_saturating_run_within_the_slo_is_the_capacity() -> None:
+def test_a_saturating_run_within_the_slo_is_tried_once_with_twice_the_clients() -> None:
     asked, closed = ladder()
-    sat = run(5)  # 200 req/s, p95 50 ms
+    sat = run(2)  # 100 req/s, p95 40 ms: within, and one request's worth below the peak
+    capacity, at, reason = find_capacity(sat, closed, SLO, SINGLE_MS)  # type: ignore[arg-type]
+    assert asked == [4] and reason == "" and capacity == pytest.approx(PEAK)
+    assert at is not None and at.concurrency == 4
+    asked, closed = ladder()
+    sat = run(5)  # already the peak: twice the clients (p95 100 ms) add nothing
     assert find_capacity(sat, closed, SLO, SINGLE_MS) == (PEAK, sat, "")  # type: ignore[arg-type]
-    assert asked == []
+    assert asked == [10]
+    assert find_capacity(sat, closed, SLO, SINGLE_MS, out_of_time=lambda: True)[1] is sat
 
 
 def test_the_ladder_starts_at_the_knee_littles_law_puts_it_at() -> None:

@@ -363,9 +363,9 @@ def find_capacity(
 class TrialMeter:
     """Measures one configuration's capacity on a fresh server: a `Measure`.
 
-    Checks start at 85% of the closed loop's peak and go down, so a trial whose next check is
-    already under `beat_rps` cannot become the pick; it stops there as "slower", keeping the
-    most it could have reached. A server that fails is a trial too ("failed"), never an error.
+    A saturating closed loop, then `find_capacity`'s ladder of closed loops; a trial whose
+    next step could no longer beat `beat_rps` stops there as "slower", keeping the most it
+    could have reached. A server that fails is a trial too ("failed"), never an error.
     """
 
     def __init__(

@@ -171,3 +171,15 @@ def test_a_process_that_keeps_scaling_has_no_limit_within_the_ladder() -> None:
     assert model.ladder_stopped(steps[:3]) is False
     limit = model.process_limit(steps, "gthread", 64)
     assert not limit.bounded and limit.cause == "" and limit.limit == pytest.approx(64.0)
+
+
+def test_cpu_per_request_at_load_is_the_ladders_where_it_measured_less() -> None:
+    # The zoo's database app: 2.3 ms a request at one client, 0.149 cores at 126.6 req/s.
+    steps = _steps([(1, 29.3, 0.068), (2, 60.0, 0.099), (4, 120.0, 0.116), (8, 126.6, 0.149)])
+    ladder = model.process_limit(steps, "gthread", 64)
+    assert model.cpu_ms_at_load(2.3, ladder) == pytest.approx(1000 * 0.149 / 126.6)
+    assert model.cpu_ms_at_load(2.3, None) == 2.3  # no ladder: the one-client figure
+    assert model.cpu_ms_at_load(0.5, ladder) == 0.5  # never more than the one-client figure
+    assert model.cpu_ms_at_load(0.0, ladder) == 0.0  # no CPU measured: still none
+    unsampled = model.process_limit(_steps([(1, 29.3, 0.068), (4, 120.0, 0.0)]), "gthread", 64)
+    assert model.cpu_ms_at_load(2.3, unsampled) == 2.3  # no CPU sampled at the top step

@@ -6,9 +6,9 @@ from __future__ import annotations
 import dataclasses
 
 from tests.reportdata import flat_profile
-from tunicorn import search
+from tunicorn import model, search
 from tunicorn.measure import cannot_win
-from tunicorn.record import ClientStats, Latency, ServerConfig, ServerStats, Trial
+from tunicorn.record import ClientStats, LadderStep, Latency, ServerConfig, ServerStats, Trial
 from tunicorn.settle import pooled as pool_runs
 from tunicorn.target import Target
 from tunicorn.tune import TuneSettings, tune
@@ -68,6 +68,20 @@ def test_neighbours_stay_on_the_lattice_and_within_bounds() -> None:
     }
     edge = search.neighbours(ServerConfig(8, 64, "gthread"), 8, 64)
     assert all(c.workers <= 8 and c.threads <= 64 for c in edge)
+
+
+def test_a_pool_bound_start_counts_slots_at_the_cpu_a_busy_process_spends() -> None:
+    # One process serves 4 at once (a pool); 33 ms a request, 2.3 ms of CPU at one client but
+    # 1.2 ms at the ladder's top: Little's slots at 1.2 ms are 28, so 8 workers of 4 threads
+    # (at 2.3 ms: 15 slots, 4 workers, which left the zoo's database app short of its best).
+    steps = tuple(
+        LadderStep(n, throughput_rps=x, p95_ms=40.0, cpu_cores_busy=b)
+        for n, x, b in [(1, 29.3, 0.068), (2, 60.0, 0.099), (4, 120.0, 0.116), (8, 126.6, 0.149)]
+    )
+    ladder = model.process_limit(steps, "gthread", 64)
+    profile = dataclasses.replace(flat_profile(2.3, 33.35), process=ladder, gevent_process=ladder)
+    assert search.model_start(profile, 1, lambda c: True) == ServerConfig(8, 4, "gthread")
+    assert search.gevent_start(profile, 1, 8) == ServerConfig(7, 1, "gevent")
 
 
 def test_model_starts_compute_single_threaded_and_waiting_with_many_threads() -> None:

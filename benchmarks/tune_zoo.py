@@ -336,6 +336,83 @@ def summarize(out: dict) -> dict:
     return summary
 
 
+def client_models_side(saved: dict, names: list[str], args, stop, say) -> list[dict]:
+    """`--models-from`: the saved run's pick and oracle measured again under both client
+    models (a new connection per request, and kept-alive connections), alternating, on fresh
+    servers, at the saved SLO and profile. The tuner picks by the worse of the two models, so
+    pick / oracle on that worse figure is its own objective; the grid ranks by new connections."""
+    from tunicorn.record import TuneResult  # noqa: PLC0415
+
+    rows = []
+    for a in saved["apps"]:
+        if a["app"] not in names or not a.get("summary") or stop.is_set():
+            continue
+        name = a["app"]
+        for key in ("ZOO_POOL_SIZE", "ZOO_MAX_OVERFLOW"):
+            os.environ.pop(key, None)
+        os.environ.update(ENV.get(name, {}))
+        target = Target(kind="app", app=f"{MODULES.get(name, 'zoo_' + name)}:app", chdir=str(ZOO),
+                        label=name)  # fmt: skip
+        result = from_builtins(a["tuner"]["result"], TuneResult)
+        slo = result.constraints.slo_p95_ms
+        pick, oracle = a["tuner"]["pick"], a["grid"]["best"]
+        configs = {
+            "pick": ServerConfig(pick["workers"], pick["threads"], pick["worker_class"]),
+            "oracle": ServerConfig(oracle["workers"], oracle["threads"], oracle["worker_class"]),
+        }
+        common = dict(cpus=B1_CPUS, memory_mib=B1_MEMORY_MIB, plan="B1", warmup_s=args.warmup_s,
+                      saturate_s=args.saturate_s, verify_s=args.verify_s)  # fmt: skip
+        say(f"== {name}: pick {pick['config']}, oracle {oracle['config']}, both client models")
+        runs: dict[str, list[float]] = {}
+        whos = ["pick"] if pick["config"] == oracle["config"] else ["pick", "oracle"]
+        for _ in range(max(1, args.repeat)):
+            for keepalive in (False, True):
+                for who in whos:
+                    if stop.is_set():
+                        break
+                    tag = f"{who}:{'kept-alive' if keepalive else 'new-conn'}"
+                    store = Trials.on_servers(
+                        target, (Request(path="/work"),),
+                        TuneSettings(**common, prune=False, runoff=False, keepalive=keepalive),
+                        result.profile, slo, events=Clock(say).events(tag),
+                        log_dir=Path(args.log_dir) / name, stop=stop,
+                    )  # fmt: skip
+                    runs.setdefault(tag, []).append(store.measure(configs[who], "side").capacity_rps)
+        mean = {k: round(statistics.fmean(v), 1) for k, v in runs.items()}
+        row = {"app": name, "pick": pick["config"], "oracle": oracle["config"], "runs": runs, "mean": mean}
+        for who in whos:
+            row[f"{who}_worse"] = min(mean.get(f"{who}:new-conn", 0.0), mean.get(f"{who}:kept-alive", 0.0))
+        if len(whos) == 2:
+            row["ratio_new"] = ratio(mean.get("pick:new-conn", 0.0), mean.get("oracle:new-conn", 0.0))
+            row["ratio_kept_alive"] = ratio(mean.get("pick:kept-alive", 0.0), mean.get("oracle:kept-alive", 0.0))
+            row["ratio_worse"] = ratio(row["pick_worse"], row["oracle_worse"])
+        else:
+            row["ratio_new"] = row["ratio_kept_alive"] = row["ratio_worse"] = 1.0
+        rows.append(row)
+    return rows
+
+
+def models_markdown(rows: list[dict]) -> str:
+    lines = [
+        "| app | pick | oracle | new connections: pick / oracle | ratio | kept-alive: pick / oracle | ratio "
+        "| worse of the two: pick / oracle | ratio (≥0.97) |",
+        "|---|---|---|---|---:|---|---:|---|---:|",
+    ]
+    for r in rows:
+        m = r["mean"]
+        same = r["pick"] == r["oracle"]
+        o_new = "same" if same else fmt_cap(m.get("oracle:new-conn"))
+        o_ka = "same" if same else fmt_cap(m.get("oracle:kept-alive"))
+        o_worse = "same" if same else fmt_cap(r.get("oracle_worse"))
+        lines.append(
+            f"| {r['app']} | {r['pick']} | {r['oracle']} | {fmt_cap(m.get('pick:new-conn'))} / {o_new} | "
+            f"{fmt_ratio(r['ratio_new'])} | {fmt_cap(m.get('pick:kept-alive'))} / {o_ka} | "
+            f"{fmt_ratio(r['ratio_kept_alive'])} | {fmt_cap(r.get('pick_worse'))} / {o_worse} | "
+            f"{fmt_ratio(r['ratio_worse'])} {ok(r['ratio_worse'] is not None and r['ratio_worse'] >= TARGET_RATIO)} |"
+        )
+    return "\n".join(lines)
+
+
 def _in_small_grid(workers: str, threads: str, worker_class: str) -> bool:
     w, t = int(workers), int(threads)
     if worker_class == "gevent":
@@ -439,6 +516,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--grid-from", metavar="JSON",
                    help="reuse the grids (oracle) of a saved run: run the tuner (at the grid's SLO) "
                         "and the side-by-side only")  # fmt: skip
+    p.add_argument("--models-from", metavar="JSON",
+                   help="measure a saved run's pick and oracle again under both client models "
+                        "(new connections, kept-alive), side by side; no tuner, no grid")  # fmt: skip
     args = p.parse_args(argv)
     args.saved_grids = {}
     if args.grid_from:
@@ -488,6 +568,9 @@ def main(argv: list[str] | None = None) -> int:
         "apps": [],
     }
     out_path = Path(args.json)
+    models_from = json.loads(Path(args.models_from).read_text(encoding="utf-8")) if args.models_from else None
+    if models_from is not None and args.apps == p.get_default("apps"):
+        names = [a["app"] for a in models_from["apps"] if a.get("summary")]
     database = None
     if any(n in ENV for n in names):
         sys.path.insert(0, str(HERE.parent))
@@ -500,6 +583,12 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         os.environ["TUNICORN_ZOO_DB"] = database.url
     try:
+        if models_from is not None:
+            rows = client_models_side(models_from, names, args, stop, say)
+            out_path.parent.mkdir(parents=True, exist_ok=True)
+            out_path.write_text(json.dumps({"models": rows}, indent=1) + "\n", encoding="utf-8")
+            print(models_markdown(rows))
+            return 130 if stop.is_set() else 0
         for name in names:
             if stop.is_set():
                 break
@@ -510,9 +599,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if database is not None:
             database.stop()
-        run["elapsed_s"] = round(time.monotonic() - started, 1)
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        out_path.write_text(json.dumps(run, indent=1, default=str) + "\n", encoding="utf-8")
+        if models_from is None:
+            run["elapsed_s"] = round(time.monotonic() - started, 1)
+            out_path.parent.mkdir(parents=True, exist_ok=True)
+            out_path.write_text(json.dumps(run, indent=1, default=str) + "\n", encoding="utf-8")
     print(markdown(run["apps"]))
     done = [a for a in run["apps"] if a.get("summary")]
     print(f"\n{len(done)}/{len(names)} apps complete in {run['elapsed_s']:.0f} s; JSON: {out_path}")

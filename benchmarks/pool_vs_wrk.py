@@ -9,8 +9,8 @@ configuration:
 1. tune's capacity: one trial exactly as `tunicorn tune` measures it (`measure.TrialMeter`:
    a saturating closed loop, then the closed-loop ladder, p95 within the SLO);
 2. wrk, pinned to the other cores, each request on a new connection (`Connection: close`, the
-   tuner's own client model), at 4, 8, 16, 32 and 64 connections: the best req/s whose p90
-   stays within the SLO (wrk reports p90, not p95, so this is the more lenient of the two).
+   tuner's own client model), at 4, 8, 12, 16, 20, 24, 32, 48 and 64 connections (steps fine
+   enough that the knee is not skipped over): the best req/s whose p90 stays within the SLO (wrk reports p90, not p95, so this is the more lenient of the two).
 
 Prints one row per configuration and the ratio; the issue's goal is within 15%. Everything
 runs on loopback and every server and database is stopped at the end.
@@ -37,7 +37,7 @@ from tunicorn.measure import TrialMeter, TrialPlan, split_cores  # noqa: E402
 from tunicorn.record import ServerConfig  # noqa: E402
 from tunicorn.target import Target  # noqa: E402
 
-CLIENTS = (4, 8, 16, 32, 64)
+CLIENTS = (4, 8, 12, 16, 20, 24, 32, 48, 64)
 UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 

@@ -289,11 +289,27 @@ def django_routes(out: Routes) -> None:
                                           or not hasattr(cls, "get")):  # fmt: skip
                     allowed = [m.upper() for m in cls.http_method_names if hasattr(cls, m)]
                     out.skip(path, f"{'/'.join(a for a in allowed if a != 'OPTIONS')} only")
+                elif cls is None and "GET" not in (methods := django_methods(view) or {"GET"}):
+                    out.skip(path, f"{'/'.join(sorted(methods))} only")  # @require_POST and kin
                 else:
                     handler = getattr(cls, "get", None) if cls is not None else view
                     out.add(path, handler_kind(handler))
 
     walk(get_resolver().url_patterns, "")
+
+
+def django_methods(view: Any) -> set[str] | None:
+    """The methods a function view allows when Django's `require_http_methods` (or
+    `require_POST`, `require_GET`, `require_safe`, built on it) wraps it: the decorator keeps
+    them in its wrapper's closure as `request_method_list`. None when no such wrapper."""
+    func, depth = view, 0
+    while func is not None and depth < 16:
+        code = getattr(func, "__code__", None)
+        if code is not None and "request_method_list" in code.co_freevars:
+            cell = (func.__closure__ or ())[code.co_freevars.index("request_method_list")]
+            return {str(m).upper() for m in cell.cell_contents}
+        func, depth = getattr(func, "__wrapped__", None), depth + 1
+    return None
 
 
 def routes(spec: str) -> dict[str, Any]:

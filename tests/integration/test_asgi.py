@@ -117,6 +117,7 @@ VIEWS = '''
 import time
 
 from django.http import HttpResponse, JsonResponse
+from django.views.decorators.http import require_POST, require_safe
 
 
 def index(request):
@@ -130,6 +131,16 @@ def io(request):
 
 def item(request, pk):
     return HttpResponse(str(pk))
+
+
+@require_POST
+def submit(request):
+    return HttpResponse("posted")
+
+
+@require_safe
+def health(request):
+    return HttpResponse("up")
 '''
 
 URLS = '''
@@ -143,6 +154,8 @@ urlpatterns = [
     path("", views.index),
     path("io/", views.io),
     path("items/<int:pk>/", views.item),
+    path("submit/", views.submit),
+    path("health/", views.health),
 ]
 '''
 
@@ -166,7 +179,7 @@ def test_tune_a_django_project_with_its_routes_found(django_project: Path, tmp_p
     assert target.app == "mysite.wsgi:application" and target.framework == "django"
     assert target.interface == "wsgi"
     requests = workload(target, (), None)  # no --path: Django's URL resolver
-    assert {r.path for r in requests} == {"/", "/io/"}
+    assert {r.path for r in requests} == {"/", "/io/", "/health/"}  # not the POST-only /submit/
     result = run_tune(target, requests, tmp_path)
     rec = result.recommendation
     assert rec is not None and rec.app == "mysite.wsgi:application"
@@ -183,6 +196,7 @@ def test_django_routes_say_what_was_skipped(django_project: Path) -> None:
     skipped = dict(routes.skipped)
     assert skipped["/admin/"] == "Django's admin, which needs a login"
     assert skipped["/items/<int:pk>/"] == "path parameters pk"
+    assert skipped["/submit/"] == "POST only"  # @require_POST
 
 
 def test_check_a_django_project_notices_its_asgi_entry(django_project: Path) -> None:

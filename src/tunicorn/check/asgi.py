@@ -16,7 +16,7 @@ from pathlib import Path
 
 from tunicorn import eventloop, find
 from tunicorn.check.commands import Gunicorn
-from tunicorn.check.files import parse
+from tunicorn.find import parse
 from tunicorn.record import Finding
 from tunicorn.settings import APP_SERVICE_TIMEOUT, DEPRECATED_UVICORN_WORKER, UVICORN_WORKER
 

@@ -15,7 +15,7 @@ import shlex
 from collections.abc import Mapping
 from pathlib import Path
 
-from tunicorn.check.files import read
+from tunicorn.find import read
 from tunicorn.record import Finding
 from tunicorn.settings import GUNICORN_TIMEOUT
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from tunicorn import model, packages, settings
 from tunicorn.check.commands import Gunicorn
-from tunicorn.check.files import read
 from tunicorn.check.oryx import FRONTEND_TIMEOUT_S
+from tunicorn.find import read
 from tunicorn.plans import Plan
 from tunicorn.record import Finding
 from tunicorn.requirements import read_project, read_requirements_file

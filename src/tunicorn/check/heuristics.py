@@ -12,7 +12,7 @@ import ast
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
-from tunicorn.check.files import parse
+from tunicorn.find import parse
 from tunicorn.record import Finding
 
 _MUTATORS = frozenset({

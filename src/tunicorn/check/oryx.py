@@ -13,11 +13,11 @@ import ast
 import dataclasses
 import json
 import shlex
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 from tunicorn.check.commands import Gunicorn, read_conf, resolve_gunicorn, split
-from tunicorn.check.files import parse, read
+from tunicorn.find import parse, read, top_level_names
 from tunicorn.record import Finding
 from tunicorn.settings import APP_SERVICE_TIMEOUT
 
@@ -202,30 +202,14 @@ def check_app_object(root: Path, module: str, findings: list[Finding]) -> None:
     tree = parse(path)
     if tree is None or attr != "app":
         return
-    bound: set[str] = set()
-    for node in tree.body:
-        if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
-            return  # a star import may bring `app`; do not guess
-        bound.update(_bound_names(node))
-    if "app" not in bound:
+    star = any(
+        isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names)
+        for node in tree.body
+    )
+    if star:
+        return  # a star import may bring `app`; do not guess
+    if "app" not in top_level_names(tree):
         findings.append(Finding("error", "no-app-object",
             f"{path.name} has no top-level `app`, but App Service starts {module}: gunicorn "
             "fails with \"Failed to find attribute 'app'\". Name the WSGI object app, or set a "
             f"startup command naming it (e.g. gunicorn {name}:application)."))
-
-
-def _bound_names(node: ast.stmt) -> Iterator[str]:
-    if isinstance(node, ast.Assign):
-        for target in node.targets:
-            yield from (n.id for n in ast.walk(target) if isinstance(n, ast.Name))
-    elif isinstance(node, ast.AnnAssign | ast.AugAssign) and isinstance(node.target, ast.Name):
-        yield node.target.id
-    elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-        yield node.name
-    elif isinstance(node, ast.Import | ast.ImportFrom):
-        for alias in node.names:
-            yield (alias.asname or alias.name).split(".")[0]
-    elif isinstance(node, ast.If | ast.Try | ast.With):
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.stmt):
-                yield from _bound_names(child)

@@ -10,8 +10,6 @@ it. What to run, and how to read what it says, is the `ServerProgram`'s (gunicor
 from __future__ import annotations
 
 import atexit
-import contextlib
-import ctypes
 import errno
 import os
 import signal
@@ -24,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
+from tunicorn.children import die_with_parent, log_tail, signal_group
 from tunicorn.errors import ServerError, UsageError
 from tunicorn.launch import gunicorn
 from tunicorn.launch.interface import ServerProgram
@@ -41,9 +40,7 @@ def _child_setup(cpus: tuple[int, ...]) -> None:
     """Runs in the child between fork and exec: pin cores, die with the parent."""
     if cpus:
         os.sched_setaffinity(0, cpus)
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG: tunicorn died, so stop too
+    die_with_parent()
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -179,12 +176,7 @@ class Server:
             )
 
     def log_text(self, limit: int = 200_000) -> str:
-        if not self.log_path or not self.log_path.exists():
-            return ""
-        with open(self.log_path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            f.seek(max(0, f.tell() - limit))
-            return f.read().decode("utf-8", "replace")
+        return log_tail(self.log_path, limit)
 
     def log_warnings(self) -> list[str]:
         """Things the server said during a run that change how its figures read."""
@@ -199,14 +191,14 @@ class Server:
         proc = self.proc
         if proc is None:
             return
-        _signal_group(proc.pid, signal.SIGTERM)
+        signal_group(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=STOP_GRACE_S)
         except subprocess.TimeoutExpired:
-            _signal_group(proc.pid, signal.SIGKILL)
+            signal_group(proc.pid, signal.SIGKILL)
             proc.wait(timeout=5)
         # Workers that outlived their master (rare) are still in the group.
-        _signal_group(proc.pid, signal.SIGKILL)
+        signal_group(proc.pid, signal.SIGKILL)
         _live.discard(self)
 
     # -- facts -------------------------------------------------------------------------------
@@ -231,11 +223,6 @@ class Server:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
-
-
-def _signal_group(pgid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
 
 
 def stop_all() -> None:

@@ -16,7 +16,6 @@ The master binds to loopback unless the user named another address and agreed to
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import dataclasses
 import functools
 import importlib.metadata
@@ -36,6 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from tunicorn.children import die_with_parent
 from tunicorn.errors import UsageError
 from tunicorn.load.interface import Engine
 from tunicorn.load.scenario import LoadSpec, LocustOptions
@@ -214,11 +214,6 @@ def _child_env() -> dict[str, str]:
     return env
 
 
-def _die_with_parent() -> None:
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
 def _last_line(text: str) -> str:
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     return lines[-1][:300] if lines else ""
@@ -256,7 +251,7 @@ class _Group:
         with open(log, "wb") as out:
             proc = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                env=env, start_new_session=True, preexec_fn=_die_with_parent,
+                env=env, start_new_session=True, preexec_fn=die_with_parent,
                 pass_fds=(keep,) if keep >= 0 else (),
             )  # fmt: skip
         child = _Child(name, proc, log)

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
-import os
 import signal
 import subprocess
 import weakref
@@ -20,14 +18,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
+from tunicorn.children import die_with_parent, log_tail, signal_group
+
 STOP_GRACE_S = 8.0
 _live: weakref.WeakSet[Group] = weakref.WeakSet()
-
-
-def _die_with_parent() -> None:
-    """Runs in the child between fork and exec."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 @contextlib.contextmanager
@@ -69,7 +63,7 @@ class Group:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
             )
         _live.add(self)
         return self
@@ -84,22 +78,16 @@ class Group:
             return
         with signals_held():
             if proc.poll() is None:
-                _signal_group(proc.pid, signal.SIGTERM)
+                signal_group(proc.pid, signal.SIGTERM)
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     proc.wait(timeout=STOP_GRACE_S)
-            _signal_group(proc.pid, signal.SIGKILL)  # what outlived its leader, too
+            signal_group(proc.pid, signal.SIGKILL)  # what outlived its leader, too
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=5)
             _live.discard(self)
 
     def log_text(self, limit: int = 200_000) -> str:
-        try:
-            with open(self.log_path, "rb") as f:
-                f.seek(0, os.SEEK_END)
-                f.seek(max(0, f.tell() - limit))
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
+        return log_tail(self.log_path, limit)
 
     def __enter__(self) -> Group:
         return self if self.proc is not None else self.start()
@@ -111,11 +99,6 @@ class Group:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
-
-
-def _signal_group(pgid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
 
 
 def stop_all() -> None:

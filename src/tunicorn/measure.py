@@ -462,6 +462,7 @@ class TrialMeter:
             requests=sat.requests,
             errors=sat.errors,
             latency_ms=(at or sat).latency_ms,
+            capacity_clients=at.concurrency if at is not None and not reason else 0,
             server=stats,
             client=sat.client,
             predicted_pss_mib=0.0,

@@ -517,7 +517,8 @@ class Trial:
     client: ClientStats
     predicted_pss_mib: float = 0.0
     note: str = ""
-    phases: tuple[BenchResult, ...] = ()  # saturation (closed loop), then verification (open)
+    phases: tuple[BenchResult, ...] = ()  # the saturating closed loop, then the ladder's
+    capacity_clients: int = 0  # the closed loop's clients that showed capacity_rps (0: none)
     worker_balance: tuple[int, ...] = ()  # connections served per worker, where known
     reachable_rps: float = 0.0  # a "slower" trial: the most its SLO checks could have found
     # Measured more than once (a final or a runoff): every run, and how they were pooled

@@ -72,10 +72,10 @@ def main() -> int:
     cores = split_cores(1)
     target = Target(kind="app", app="zoo_db:app", chdir=str(HERE / "zoo"), label="db")
     requests = (Request(path="/work"),)
-    os.environ.update({"ZOO_POOL_SIZE": "4", "ZOO_MAX_OVERFLOW": "0"})
+    os.environ.update({"POOL_SIZE": "4", "MAX_OVERFLOW": "0"})
     rows = []
     with Postgres() as pg:
-        os.environ["TUNICORN_ZOO_DB"] = pg.url
+        os.environ["TUNICORN_TEST_DB"] = pg.url
         plan = TrialPlan(
             target=target, requests=requests, cores=cores, slo_p95_ms=args.slo_p95,
             budget_mib=1e9, gevent_clients=64, single_ms=33.0, warmup_s=0.5, saturate_s=2.0,

@@ -76,8 +76,8 @@ APPS = {
 # when the benchmark has started PostgreSQL).
 MODULES = {"db": "zoo_db", "dbdefault": "zoo_db"}
 ENV = {
-    "db": {"ZOO_POOL_SIZE": "4", "ZOO_MAX_OVERFLOW": "0"},
-    "dbdefault": {"ZOO_POOL_SIZE": "5", "ZOO_MAX_OVERFLOW": "10"},
+    "db": {"POOL_SIZE": "4", "MAX_OVERFLOW": "0"},
+    "dbdefault": {"POOL_SIZE": "5", "MAX_OVERFLOW": "10"},
 }
 B1_CPUS = 1
 B1_MEMORY_MIB = 1792.0
@@ -159,18 +159,28 @@ def ratio(a: float, b: float) -> float | None:
     return a / b
 
 
-def run_app(name: str, args, stop: threading.Event, say) -> dict:
-    for key in ("ZOO_POOL_SIZE", "ZOO_MAX_OVERFLOW"):
+def app_target(name: str) -> Target:
+    """The zoo app `name` as a target, its environment set (gunicorn inherits tunicorn's)."""
+    for key in ("POOL_SIZE", "MAX_OVERFLOW"):
         os.environ.pop(key, None)
-    os.environ.update(ENV.get(name, {}))  # gunicorn inherits tunicorn's environment
-    target = Target(kind="app", app=f"{MODULES.get(name, 'zoo_' + name)}:app", chdir=str(ZOO),
-                    label=name)  # fmt: skip
-    requests = (Request(path="/work"),)
-    log_dir = Path(args.log_dir) / name
-    common = dict(
+    os.environ.update(ENV.get(name, {}))
+    return Target(kind="app", app=f"{MODULES.get(name, 'zoo_' + name)}:app", chdir=str(ZOO),
+                  label=name)  # fmt: skip
+
+
+def trial_settings(args) -> dict:
+    """What every trial of the benchmark runs with: the B1 plan and the phases' lengths."""
+    return dict(
         cpus=B1_CPUS, memory_mib=B1_MEMORY_MIB, plan="B1",
         warmup_s=args.warmup_s, saturate_s=args.saturate_s, verify_s=args.verify_s,
     )  # fmt: skip
+
+
+def run_app(name: str, args, stop: threading.Event, say) -> dict:
+    target = app_target(name)
+    requests = (Request(path="/work"),)
+    log_dir = Path(args.log_dir) / name
+    common = trial_settings(args)
     out: dict = {"app": name, "description": APPS[name], "complete": False}
 
     # 1. The tuner, as `tunicorn tune` runs it.
@@ -348,11 +358,7 @@ def client_models_side(saved: dict, names: list[str], args, stop, say) -> list[d
         if a["app"] not in names or not a.get("summary") or stop.is_set():
             continue
         name = a["app"]
-        for key in ("ZOO_POOL_SIZE", "ZOO_MAX_OVERFLOW"):
-            os.environ.pop(key, None)
-        os.environ.update(ENV.get(name, {}))
-        target = Target(kind="app", app=f"{MODULES.get(name, 'zoo_' + name)}:app", chdir=str(ZOO),
-                        label=name)  # fmt: skip
+        target = app_target(name)
         result = from_builtins(a["tuner"]["result"], TuneResult)
         slo = result.constraints.slo_p95_ms
         pick, oracle = a["tuner"]["pick"], a["grid"]["best"]
@@ -360,8 +366,7 @@ def client_models_side(saved: dict, names: list[str], args, stop, say) -> list[d
             "pick": ServerConfig(pick["workers"], pick["threads"], pick["worker_class"]),
             "oracle": ServerConfig(oracle["workers"], oracle["threads"], oracle["worker_class"]),
         }
-        common = dict(cpus=B1_CPUS, memory_mib=B1_MEMORY_MIB, plan="B1", warmup_s=args.warmup_s,
-                      saturate_s=args.saturate_s, verify_s=args.verify_s)  # fmt: skip
+        common = trial_settings(args)
         say(f"== {name}: pick {pick['config']}, oracle {oracle['config']}, both client models")
         runs: dict[str, list[float]] = {}
         whos = ["pick"] if pick["config"] == oracle["config"] else ["pick", "oracle"]
@@ -581,7 +586,7 @@ def main(argv: list[str] | None = None) -> int:
         except PostgresUnavailable as exc:
             print(f"the db apps need PostgreSQL: {exc}", file=sys.stderr)
             return 2
-        os.environ["TUNICORN_ZOO_DB"] = database.url
+        os.environ["TUNICORN_TEST_DB"] = database.url
     try:
         if models_from is not None:
             rows = client_models_side(models_from, names, args, stop, say)

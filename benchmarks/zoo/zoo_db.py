@@ -1,33 +1,14 @@
-"""A real connection pool over a real database: SQLAlchemy's QueuePool with psycopg, each
-request holding a connection for a 30 ms query (SELECT pg_sleep(0.03)).
-
-Every gunicorn worker imports the app, so every process has its own pool: requests beyond
-pool_size + max_overflow wait inside the process for a connection, which threads cannot
-help. TUNICORN_ZOO_DB is the database URL (the benchmark starts PostgreSQL itself);
-ZOO_POOL_SIZE and ZOO_MAX_OVERFLOW set the pool (SQLAlchemy's defaults are 5 and 10).
+"""The zoo's database app: the tests' pool app (tests/apps/pool_app.py: SQLAlchemy's QueuePool
+over psycopg, each request holding a connection for SELECT pg_sleep(0.03)), with its query at
+/work as every zoo app has it. TUNICORN_TEST_DB is the database URL (the benchmark starts
+PostgreSQL itself); POOL_SIZE and MAX_OVERFLOW set the pool (SQLAlchemy's defaults are 5 and 10).
 """
 
-import os
+import sys
+from pathlib import Path
 
-from flask import Flask
-from sqlalchemy import create_engine, text
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository, for tests/
 
-engine = create_engine(
-    os.environ["TUNICORN_ZOO_DB"],
-    pool_size=int(os.environ.get("ZOO_POOL_SIZE", "4")),
-    max_overflow=int(os.environ.get("ZOO_MAX_OVERFLOW", "0")),
-    pool_timeout=30,
-)
-app = Flask(__name__)
+from tests.apps.pool_app import app, work  # noqa: E402
 
-
-@app.get("/")
-def index():
-    return "ok\n"
-
-
-@app.get("/work")
-def work():
-    with engine.connect() as conn:
-        conn.execute(text("SELECT pg_sleep(0.03)"))
-    return "held a pooled connection for 30 ms\n"
+app.add_url_rule("/work", "zoo_work", work)

@@ -93,6 +93,11 @@ def cpu_ms_at_load(cpu_ms: float, ladder: ProcessLimit | None) -> float:
     return min(cpu_ms, at_load)
 
 
+def slots_at_load(cores: int, wall_ms: float, cpu_ms: float, ladder: ProcessLimit | None) -> int:
+    """Little's slots (`slots_to_saturate`) at the CPU a busy process spends (`cpu_ms_at_load`)."""
+    return slots_to_saturate(cores, wall_ms, cpu_ms_at_load(cpu_ms, ladder))
+
+
 def cpu_bound_or_zero(cores: float, cpu_ms: float) -> float:
     """The CPU bound in requests per second from milliseconds of CPU per request; 0 when no
     CPU time was measured (no bound is known)."""

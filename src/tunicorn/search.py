@@ -75,8 +75,7 @@ def model_start(
         # Compute-bound: threads only add GIL contention; processes make up the minimum slots.
         start = ServerConfig(max(workers, min_slots), 1, "sync")
     else:
-        cpu_ms = model.cpu_ms_at_load(profile.cpu_ms, profile.process)
-        slots = model.slots_to_saturate(cpus, profile.wall_ms, cpu_ms)
+        slots = model.slots_at_load(cpus, profile.wall_ms, profile.cpu_ms, profile.process)
         limit = per_process_limit(profile)
         if limit is not None and limit < math.ceil(slots / workers):
             threads = ladder_nearest(limit)
@@ -109,8 +108,7 @@ def gevent_start(profile: Profile, cpus: int, max_workers: int) -> ServerConfig:
     limit = per_process_limit(profile, "gevent")
     workers = max(1, cpus)
     if limit is not None and profile.cpu_ms > 0:
-        cpu_ms = model.cpu_ms_at_load(profile.cpu_ms, profile.gevent_process)
-        slots = model.slots_to_saturate(cpus, profile.wall_ms, cpu_ms)
+        slots = model.slots_at_load(cpus, profile.wall_ms, profile.cpu_ms, profile.gevent_process)
         workers = min(max_workers, max(workers, math.ceil(slots / limit)))
     return ServerConfig(workers, 1, "gevent")
 
@@ -486,8 +484,7 @@ def asgi_start(
     limit = per_process_limit(profile)
     workers = max(1, cpus)
     if limit is not None and profile.cpu_ms > 0:
-        cpu_ms = model.cpu_ms_at_load(profile.cpu_ms, profile.process)
-        slots = model.slots_to_saturate(cpus, profile.wall_ms, cpu_ms)
+        slots = model.slots_at_load(cpus, profile.wall_ms, profile.cpu_ms, profile.process)
         workers = min(max_workers, max(workers, math.ceil(slots / limit)))
     while workers > 1 and not fits(ServerConfig(workers, 1, "uvicorn")):
         workers -= 1

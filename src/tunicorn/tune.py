@@ -148,9 +148,8 @@ class Trials:
             plan = TrialPlan(
                 target=target, requests=requests, cores=split_cores(s.cpus),
                 slo_p95_ms=slo_p95_ms, budget_mib=budget_mib,
-                gevent_clients=model.slots_to_saturate(
-                    s.cpus, profile.wall_ms,
-                    model.cpu_ms_at_load(profile.cpu_ms, profile.gevent_process)),
+                gevent_clients=model.slots_at_load(
+                    s.cpus, profile.wall_ms, profile.cpu_ms, profile.gevent_process),
                 single_ms=profile.wall_ms,
                 warmup_s=s.warmup_s, saturate_s=s.saturate_s, verify_s=s.verify_s,
                 keepalive=s.keepalive, log_dir=log_dir, locust=s.locust,

@@ -291,7 +291,8 @@ def find_capacity(
     errors: (capacity, the run that showed it, "") or (figure, None, reason).
 
     `sat` is the saturating closed loop (one client per slot and a quarter more): if it meets
-    the SLO, that is the capacity. Otherwise the ladder starts at the knee Little's law puts
+    the SLO, the capacity is it or, where higher and also within the SLO, one closed loop at
+    twice its clients. Otherwise the ladder starts at the knee Little's law puts
     at peak × one request's latency (fewer clients leave the server idle between requests,
     more only queue), steps up by half after a pass and down after a miss, bisecting once it
     has both (at most LADDER_STEPS runs). `closed(c)` runs one closed loop of c clients (None

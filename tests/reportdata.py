@@ -19,11 +19,10 @@ from dataclasses import dataclass
 
 from hdrh.histogram import HdrHistogram
 
-from tunicorn import model, search
+from tunicorn import model, recommend, search
 from tunicorn import probe as probing
 from tunicorn.emit import make_spec
 from tunicorn.record import (
-    Baseline,
     BenchResult,
     ClientStats,
     Constraints,
@@ -230,24 +229,6 @@ def make_trial(spec: TrialSpec, clients: int = 64) -> Trial:
     )
 
 
-def make_baseline(trial: Trial, name: str, role: str) -> Baseline:
-    """A baseline as tune records it: its trial's figures, and the key back to that trial."""
-    return Baseline(
-        name=name,
-        workers=trial.config.workers,
-        threads=trial.config.threads,
-        worker_class=trial.config.worker_class,
-        throughput_rps=trial.throughput_rps,
-        capacity_rps=trial.capacity_rps,
-        latency_ms=trial.latency_ms,
-        pss_mib_peak=trial.server.pss_mib_peak if trial.server else trial.predicted_pss_mib,
-        feasible=trial.feasible,
-        reason=trial.note if not trial.feasible else "",
-        trial=trial.key,
-        role=role,
-    )
-
-
 def make_profile() -> Profile:
     # One worker under 1, 2, 4, … requests at once, until the core is busy (as the profile
     # measures it; the limit and the USL fit come from the same model function).
@@ -289,7 +270,7 @@ def make_tune(*, with_profile: bool = True, specs: tuple[TrialSpec, ...] = SPECS
     pick = max(feasible, key=lambda t: t.capacity_rps) if feasible else None
     by_key = {t.key: t for t in trials}
     named = tuple(
-        make_baseline(by_key[config.key], name, role)
+        recommend.baseline(name, role, by_key[config.key])
         for role, name, config in baselines()
         if config.key in by_key
     )

@@ -260,7 +260,7 @@ def decide(
             )
         ]
     measured_baselines = tuple(
-        _baseline(name, role, trials[config.key]) for name, role, config in baselines
+        baseline(name, role, trials[config.key]) for name, role, config in baselines
     )
     recommendation = None
     measured = tuple(trials.values())
@@ -311,7 +311,8 @@ def figures(profile: Profile, cpus: int, budget_mib: float) -> ModelFigures:
     )
 
 
-def _baseline(name: str, role: str, trial: Trial) -> Baseline:
+def baseline(name: str, role: str, trial: Trial) -> Baseline:
+    """A baseline as the run records it: its trial's figures and the key back to that trial."""
     return Baseline(
         name=name,
         workers=trial.config.workers,

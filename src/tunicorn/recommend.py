@@ -1,7 +1,7 @@
 """The decision and its reasons.
 
 `decide` turns tune's measured trials into the recommendation: the pick by measured
-capacity (`search.best`, or what a final settled), the baselines beside it, the model's
+capacity (`rank.best`, or what a final settled), the baselines beside it, the model's
 figures, the reasons and the warnings, as one TuneResult. The startup command is not
 written here: the emit stage does that afterwards (the CLI wires it).
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 
-from tunicorn import eventloop, model, search, settings
+from tunicorn import eventloop, interval, model, rank, search, settings
 from tunicorn.errors import UsageError
 from tunicorn.record import (
     Assumptions,
@@ -27,7 +27,6 @@ from tunicorn.record import (
     Profile,
     Recommendation,
     RecommendedConfig,
-    Rules,
     ServerConfig,
     Settlement,
     Trial,
@@ -245,13 +244,19 @@ def decide(
     """
     budget_mib = model.memory_budget_mib(constraints.memory_mib)
     rules = constraints.rules
-    pick = search.best(trials.values(), cores, rules)
+    pick = rank.best(trials.values(), cores, rules)
     settled = trials.get(settlement.key) if settlement.key else None
     if settled is not None and settled.feasible:
         pick = settled
     first = pick
     if pick is not None and pick is not settled:
-        pick = holds_up(pick, trials.values(), rules)
+        pick = rank.holds_up(pick, trials.values(), rules)
+    if pick is not None:
+        # Never below a rule of thumb whose interval lies wholly above the pick (settle
+        # measured it again against the pick; if it still stands above, it is the answer).
+        above = rank.baseline_above(trials.values(), pick)
+        if above is not None and rank.eligible(above, rules):
+            pick = above
     if baselines is None:
         baselines = [
             (name, role, config)
@@ -282,6 +287,7 @@ def decide(
             app=app,
             trial=pick.key,
             reasons=tuple(why),
+            capacity_ci=pick.capacity_ci,
         )
     return TuneResult(
         target=target,
@@ -326,6 +332,7 @@ def baseline(name: str, role: str, trial: Trial) -> Baseline:
         reason=trial.note if not trial.feasible else "",
         trial=trial.key,
         role=role,
+        capacity_ci=trial.capacity_ci,
     )
 
 
@@ -365,27 +372,6 @@ def starved_warning(budget_s: float, fixed_s: float, enough_s: int) -> str:
     )
 
 
-def worse_model(trial: Trial) -> float:
-    """A trial's capacity under the worse of the two client models (its own where the other
-    was not measured)."""
-    other = trial.other_model
-    if other is None:
-        return trial.capacity_rps
-    return min(trial.capacity_rps, other.capacity_rps if other.feasible else 0.0)
-
-
-def holds_up(pick: Trial, trials: Iterable[Trial], rules: Rules) -> Trial:
-    """The finalist that holds up under both client models: the pick, unless a finalist
-    measured both ways does better than the tie under the worse of them."""
-    both = [t for t in trials if t.other_model is not None and search.eligible(t, rules)]
-    if pick.other_model is None or not both:
-        return pick
-    robust = max(both, key=worse_model)
-    if worse_model(robust) > worse_model(pick) * (1 + search.TIE):
-        return robust
-    return pick
-
-
 def client_model_reasons(pick: Trial, first: Trial | None) -> list[str]:
     """The pick under both client models, and why it changed if it did."""
     other = pick.other_model
@@ -405,8 +391,8 @@ def client_model_reasons(pick: Trial, first: Trial | None) -> list[str]:
     if first is not None and first is not pick:
         out.append(
             f"Picked for holding up under both: {pick.config.label} keeps "
-            f"{worse_model(pick):.0f} req/s under the worse of them; {first.config.label}, "
-            f"first by capacity ({first.capacity_rps:.0f}), only {worse_model(first):.0f}."
+            f"{rank.worse_model(pick):.0f} req/s under the worse of them; {first.config.label}, "
+            f"first by capacity ({first.capacity_rps:.0f}), only {rank.worse_model(first):.0f}."
         )
     return out
 
@@ -417,7 +403,7 @@ def limiting(
     """What limits the pick, measured, in one sentence: the CPU, one process's limit (a pool or
     a lock), memory, or the latency target."""
     busy = pick.server.cpu_cores_busy if pick.server else 0.0
-    if search.cpu_bound(pick, cores):
+    if rank.cpu_bound(pick, cores):
         return (
             f"What limits it: the CPU. At its peak the server kept {busy:.2f} of {cores} "
             f"core(s) busy ({busy / cores:.0%}), so more requests in flight would only queue."
@@ -448,7 +434,7 @@ def limiting(
             f"{nearest.predicted_pss_mib:.0f} MiB, over the {budget:.0f} MiB budget."
         )
     slo = constraints.slo_p95_ms or 0.0
-    if pick.capacity_rps >= pick.throughput_rps * (1 - search.TIE):
+    if pick.capacity_rps >= pick.throughput_rps * (1 - model.TIE):
         if pick.config.worker_class == "gevent":
             return (
                 f"What limits it: its own peak, {pick.throughput_rps:.0f} req/s with p95 "
@@ -564,12 +550,12 @@ def reasons(
     rules = constraints.rules
     min_slots = rules.min_slots
     single = [
-        t for t in trials if search.eligible(t) and t.config.slots < min_slots
-        and t.capacity_rps >= pick.capacity_rps * (1 - search.TIE)
+        t for t in trials if rank.eligible(t) and t.config.slots < min_slots
+        and rank.compare(t, pick) != "worse"
     ]  # fmt: skip
     queued = [
-        t for t in trials if search.eligible(t) and not search.eligible(t, rules)
-        and t.config.slots >= min_slots and t.capacity_rps >= pick.capacity_rps * (1 - search.TIE)
+        t for t in trials if rank.eligible(t) and not rank.eligible(t, rules)
+        and t.config.slots >= min_slots and rank.compare(t, pick) != "worse"
     ]  # fmt: skip
     if queued and prof.process is not None:
         best_queued = max(queued, key=lambda t: t.capacity_rps)
@@ -588,17 +574,25 @@ def reasons(
             f"{min_slots} requests in flight ({constraints.cpus} core(s) × 2); "
             "--allow-single-slot lifts that."
         )
-    ties = search.ties(trials, rules)
-    if len(ties) > 1 and all(search.cpu_bound(t, cores) for t in ties):
+    ties = rank.ties(trials, rules)
+    tied = [t for t in ties if t is not pick]
+    if tied:
         out.append(
-            f"Measured {len(measured)} configurations; {len(ties)} were within 3% of the best "
-            f"capacity and all kept the CPU busy, so more slots could not add capacity: the tie "
-            "went to less memory, then fewer processes and threads (p95 at a saturated CPU is "
-            "queueing, not the configuration)."
+            f"Measured {len(measured)} configurations; {len(tied)} other(s) could not be told "
+            "apart from the best by their 95% intervals ("
+            + ", ".join(f"{t.config.label} {capacity_text(t)}" for t in tied[:4])
+            + "): a tie goes to the more robust configuration, more request slots, then "
+            "less memory, then fewer processes."
         )
     else:
         out.append(
-            f"Measured {len(measured)} configurations; every one within 3% of the best capacity "
-            "was a tie, decided by lower p95, then less memory, then fewer processes."
+            f"Measured {len(measured)} configurations; the pick's 95% interval "
+            f"({capacity_text(pick)} req/s) lies wholly above every other's."
         )
     return out
+
+
+
+def capacity_text(trial: Trial) -> str:
+    """"1,023 ± 40": a trial's capacity with its 95% interval."""
+    return interval.text(trial.capacity_rps, trial.capacity_ci)

@@ -479,6 +479,7 @@ class Run:
     p95_ms: float
     pss_mib_peak: float
     cpu_cores_busy: float = 0.0
+    capacity_ci: tuple[float, float] = (0.0, 0.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -527,6 +528,11 @@ class Trial:
     pooled: str = ""
     other_model: ClientModelRun | None = None  # a finalist, measured with the other client model
     engine: str = "builtin"  # the load engine that measured it ("builtin" or "locust")
+    # How sure capacity_rps is: a 95% interval (low, high) from the per-tick throughput of
+    # the run that showed it (interval.py); (0, 0) where unknown (no capacity, or one tick).
+    capacity_ci: tuple[float, float] = (0.0, 0.0)
+    # The per-tick throughput samples behind capacity_ci (all runs' ticks once pooled).
+    capacity_samples: tuple[float, ...] = ()
 
     @property
     def key(self) -> str:
@@ -559,6 +565,7 @@ class Baseline:
     reason: str = ""
     trial: str = ""
     role: str = ""
+    capacity_ci: tuple[float, float] = (0.0, 0.0)  # its trial's interval (see Trial)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -620,6 +627,7 @@ class Recommendation:
     packages: tuple[Package, ...] = ()
     requirements_file: str = ""
     requirements_add: tuple[str, ...] = ()
+    capacity_ci: tuple[float, float] = (0.0, 0.0)  # its trial's interval (see Trial)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -131,8 +131,14 @@ SLO_P95: Setting[float | None] = Setting(
     default_text="2.5 × one user's p95, at least 100",
     commands=("tune",),
 )
-BUDGET: Setting[float] = Setting(
-    "budget_s", 150.0, "seconds", "Seconds to spend measuring.", flag="--budget", commands=("tune",)
+BUDGET: Setting[float | None] = Setting(
+    "budget_s",
+    None,
+    "seconds",
+    "Seconds to spend measuring (a cap).",
+    flag="--budget",
+    default_text="derived: enough trials at this app's window lengths, 60-1200",
+    commands=("tune",),
 )
 GEVENT: Setting[bool | None] = Setting(
     "gevent",

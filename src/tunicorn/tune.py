@@ -17,9 +17,9 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from tunicorn import model, recommend, search, settings, settle
+from tunicorn import model, rank, recommend, search, settings, settle
 from tunicorn.load import LocustOptions, Request
-from tunicorn.measure import Measure, TrialMeter, TrialPlan, split_cores, unmeasured
+from tunicorn.measure import Measure, TrialMeter, TrialPlan, split_cores, unmeasured, window_s
 from tunicorn.profile import gevent_applies
 from tunicorn.profile import profile as run_profile
 from tunicorn.record import (
@@ -42,7 +42,7 @@ class TuneSettings:
     cpus: int
     memory_mib: float
     slo_p95_ms: float | None = settings.SLO_P95.default  # None: derived from the profile
-    budget_s: float = settings.BUDGET.default
+    budget_s: float | None = settings.BUDGET.default  # None: derived from the profile
     plan: str = ""
     warmup_s: float = settings.WARMUP.default
     saturate_s: float = settings.SATURATE.default
@@ -73,25 +73,69 @@ def default_slo(profile: Profile) -> float:
     return float(max(100.0, round(2.5 * profile.p95_ms / 10.0) * 10.0))
 
 
+# What a derived budget pays for: the opening (three baselines, the model's start, one
+# gevent worker), a climb of about six steps, and three trials to settle close calls.
+EXPECTED_TRIALS = 14
+BUDGET_MIN_S, BUDGET_MAX_S = 60.0, 1200.0
+
+
+def expected_rate(profile: Profile, cpus: int) -> float:
+    """About what one trial serves, from the profile's service time: the CPU bound (cores /
+    CPU per request), or for a page that mostly waits, one request per slot of Little's law."""
+    if profile.cpu_ms > 0:
+        return model.cpu_bound_or_zero(cpus, profile.cpu_ms)
+    return 1000.0 * max(1, cpus) / profile.wall_ms if profile.wall_ms > 0 else 0.0
+
+
+def per_trial_s(s: TuneSettings, rate_rps: float = 0.0) -> float:
+    """A typical trial at this app's windows: its peak, two steps of the capacity ladder, a
+    server start and stop. Each window runs until sure (measure.UntilSure), so a slow page's
+    windows are longer: about ENOUGH_REQUESTS at the expected rate."""
+    sat = window_s(s.saturate_s, rate_rps) if rate_rps > 0 else s.saturate_s
+    step = window_s(s.verify_s, rate_rps) if rate_rps > 0 else s.verify_s
+    return s.warmup_s + sat + 2 * (step + 0.3) + 3
+
+
+def derived_budget(s: TuneSettings, profile: Profile) -> float:
+    """The default budget: EXPECTED_TRIALS at this app's window lengths, within sane bounds
+    (a 1 ms page and an 80 ms page cannot share one fixed figure)."""
+    enough = EXPECTED_TRIALS * per_trial_s(s, expected_rate(profile, s.cpus))
+    return float(min(BUDGET_MAX_S, max(BUDGET_MIN_S, math.ceil(enough / 10.0) * 10)))
+
+
 class Budget:
     """The time a tune may spend; the search keeps room for settling close calls."""
 
     def __init__(self, s: TuneSettings, stop: threading.Event | None) -> None:
         self.started = time.monotonic()
-        self.budget_s = s.budget_s
-        # A typical trial: its peak, two steps of the capacity ladder, a server start and stop.
-        self.per_trial_s = s.warmup_s + s.saturate_s + 2 * (s.verify_s + 0.3) + 3
-        # The search leaves room for the runoff's second look and the finalists' other model.
+        self.settings = s
+        self.budget_s = s.budget_s if s.budget_s is not None else BUDGET_MAX_S
+        self.per_trial_s = per_trial_s(s)
+        self.reserve_s = 0.0
+        self.stop = stop
+        self.fit(0.0)
+
+    def fit(self, rate_rps: float, budget_s: float | None = None) -> None:
+        """Size trials for this app's expected rate (after the profile), and take the derived
+        budget where none was given (`--budget` caps it otherwise)."""
+        s = self.settings
+        self.per_trial_s = per_trial_s(s, rate_rps)
+        if budget_s is not None:
+            self.budget_s = budget_s
+        # The search leaves room for settling close calls and the finalists' other model.
         self.reserve_s = self.per_trial_s * (
             (2 if s.runoff else 0) + (settle.FINALISTS if s.both_models else 0)
         )
-        self.stop = stop
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
 
     def stopped(self) -> bool:
         return self.stop is not None and self.stop.is_set()
+
+    def spent(self) -> bool:
+        """Is the whole budget gone (windows then run no longer than their minimum)?"""
+        return self.elapsed() >= self.budget_s
 
     def room(self, trials: int) -> bool:
         """Is there time for `trials` more (settling spends the reserve the search keeps)?"""
@@ -102,6 +146,11 @@ class Budget:
     def searching(self) -> bool:
         """Is there time for one more search trial, keeping the reserve?"""
         return self.room(1) and self.elapsed() + self.per_trial_s + self.reserve_s <= self.budget_s
+
+    def expect_s(self) -> float:
+        """How long this tune expects to take in all: the time so far, then EXPECTED_TRIALS
+        at this app's trial length, within the budget."""
+        return min(self.budget_s, self.elapsed() + EXPECTED_TRIALS * self.per_trial_s)
 
 
 class Trials:
@@ -137,6 +186,7 @@ class Trials:
         log_dir: str | Path | None = None,
         stop: threading.Event | None = None,
         out_of_time: Callable[[], bool] = lambda: False,
+        spent: Callable[[], bool] = lambda: False,
         measure: Measure | None = None,
         other: Measure | None = None,
     ) -> Trials:
@@ -155,9 +205,11 @@ class Trials:
                 keepalive=s.keepalive, log_dir=log_dir, locust=s.locust,
                 loop_limit=search.asgi_slots(profile) if target.is_asgi else 0.0,
             )  # fmt: skip
-            measure = TrialMeter(plan, on_tick=events.tick, stop=stop, out_of_time=out_of_time)
+            measure = TrialMeter(
+                plan, on_tick=events.tick, stop=stop, out_of_time=out_of_time, spent=spent
+            )
             flipped = dataclasses.replace(plan, keepalive=not plan.keepalive)
-            other = other or TrialMeter(flipped, on_tick=events.tick, stop=stop)
+            other = other or TrialMeter(flipped, on_tick=events.tick, stop=stop, spent=spent)
         return cls(
             measure, lambda c: model.predict_pss(profile.memory, c), budget_mib, events, other
         )
@@ -243,9 +295,20 @@ def tune(
             keepalive=s.keepalive, gevent=s.gevent, locust=s.locust,
         )  # fmt: skip
     slo = s.slo_p95_ms or default_slo(profile)
+    rate = expected_rate(profile, s.cpus)
+    derived = derived_budget(s, profile)
+    budget.fit(rate, derived if s.budget_s is None else min(s.budget_s, derived))
+    events.say(
+        f"expect about {budget.expect_s():.0f} s for this app: about {rate:,.0f} req/s at "
+        f"{profile.wall_ms:.1f} ms a request, so trials of about {budget.per_trial_s:.0f} s "
+        f"(budget {budget.budget_s:.0f} s"
+        + (", derived from the profile)" if s.budget_s is None or derived < s.budget_s
+           else ", --budget)")
+    )
     trials = Trials.on_servers(
         target, requests, s, profile, slo, events=events, log_dir=log_dir, stop=stop,
-        out_of_time=lambda: not budget.searching(), measure=measure, other=measure_other,
+        out_of_time=lambda: not budget.searching(), spent=budget.spent, measure=measure,
+        other=measure_other,
     )  # fmt: skip
 
     def fits(config: ServerConfig) -> bool:
@@ -265,8 +328,8 @@ def tune(
     def beat(source: str) -> float:
         """The capacity a trial must beat to matter; 0 measures it in full (baselines are
         part of the answer, and the search may be told not to prune)."""
-        best = search.best(trials.by_key.values(), server_cores, sp.rules)
-        return best.capacity_rps if best and s.prune and source != "baseline" else 0.0
+        lead = rank.top(trials.by_key.values(), sp.rules)
+        return rank.ci(lead)[0] if lead and s.prune and source != "baseline" else 0.0
 
     reference = search.simple(sp).key  # the compute-bound answer: measured in full, like a baseline
 
@@ -296,9 +359,7 @@ def tune(
     if s.runoff or s.both_models:
         settler = Settler(trials.by_key, trials.run, sp, budget, events.say)
         if s.runoff:
-            settled = settler.final()
-            if not settled.key:
-                settler.runoff()
+            settled = settler.close_calls()
         if s.both_models and trials.other is not None:
             settler.client_models(trials.other, not s.keepalive, settled)
 
@@ -311,7 +372,7 @@ def tune(
     if starved:
         # Room for a few search trials and the settling reserve after the fixed part.
         enough = int(math.ceil((fixed_s + 5 * budget.per_trial_s) / 10.0) * 10)
-        warnings.append(recommend.starved_warning(s.budget_s, fixed_s, enough))
+        warnings.append(recommend.starved_warning(budget.budget_s, fixed_s, enough))
     constraints = Constraints(
         cpus=s.cpus, memory_mib=round(s.memory_mib, 1), slo_p95_ms=slo, plan=s.plan,
         cores_here=profile.cores_here, rules=sp.rules,

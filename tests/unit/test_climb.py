@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 
 from tests.reportdata import flat_profile
-from tunicorn import model, search
+from tunicorn import interval, model, rank, search
 from tunicorn.measure import cannot_win, unmeasured
 from tunicorn.record import (
     ClientStats,
@@ -30,6 +30,9 @@ from tunicorn.tune import TuneSettings, tune
 
 Surface = Callable[[ServerConfig], float]
 WITHIN = 0.85  # the share of its peak a made-up trial sustains within the SLO
+# A made-up trial's per-tick throughput around its capacity: a 95% interval of about ±4%,
+# the within-window spread a real fast page shows on a quiet machine.
+SPREAD = (-0.04, -0.02, 0.0, 0.02, 0.04)
 Tweak = Callable[[ServerConfig, Trial], Trial]
 
 
@@ -70,6 +73,11 @@ class Formula:
             ),
             client=ClientStats(), reachable_rps=reach if slower else 0.0,
         )  # fmt: skip
+        if not slower:
+            samples = tuple(reach * (1 + d) for d in SPREAD)
+            trial = dataclasses.replace(
+                trial, capacity_samples=samples, capacity_ci=interval.around(reach, samples)
+            )
         return self.tweak(config, trial) if self.tweak else trial
 
 

@@ -126,7 +126,7 @@ def tune(
     cpus: int | None,
     memory_mib: float | None,
     slo_p95_ms: float | None,
-    budget_s: float,
+    budget_s: float | None,
     paths: tuple[str, ...],
     scenario: str | None,
     keepalive: bool,
@@ -184,7 +184,8 @@ def tune(
     )  # fmt: skip
     console.info(
         f"Tuning {tgt.app} for {plan_name or f'{n_cpus} cores, {memory:.0f} MiB'} within "
-        f"{budget_s:g} s, workload: "
+        + (f"{budget_s:g} s at most" if budget_s else "a budget derived from the profile")
+        + ", workload: "
         + (f"the users of {locustfile}" if locustfile else ", ".join(r.path for r in requests))
     )
     try:

@@ -102,9 +102,11 @@ def overlap(a: Interval, b: Interval) -> bool:
 
 
 def text(figure: float, ci: Interval) -> str:
-    """ "1,023 ± 40": a figure with its interval's larger half (the figure alone without one)."""
+    """A figure with its interval's larger half, as the trials table shows it: 1,023 ± 40
+    (11.0 ± 1.2 under 100); the figure alone without an interval."""
+    places = 0 if figure >= 100 else 1
     low, high = ci
     if high <= 0 or figure <= 0:
-        return f"{figure:,.0f}"
+        return f"{figure:,.{places}f}"
     half = max(high - figure, figure - low)
-    return f"{figure:,.0f} ± {half:,.0f}"
+    return f"{figure:,.{places}f} ± {half:,.{places}f}"

@@ -483,7 +483,8 @@ def verdict(rec: Recommendation | None, baselines: tuple[Baseline, ...], slo: fl
     )
     if rec.worker_class == "uvicorn":
         shape = f"{rec.workers} uvicorn worker{'s' if rec.workers > 1 else ''}"
-    return f"Run {shape}: {rec.capacity_rps:.0f} req/s within p95 ≤ {slo:.0f} ms{vs}."
+    figure = interval.text(rec.capacity_rps, rec.capacity_ci)
+    return f"Run {shape}: {figure} req/s within p95 ≤ {slo:.0f} ms{vs}."
 
 
 def reasons(

@@ -258,6 +258,9 @@ class TrialPlan:
     # its event loop: about 1; a full thread pool: about 40); 0: unknown, saturate like gevent.
     loop_limit: float = 0.0
     locust: LocustOptions | None = None  # the users of a locustfile instead of `requests`
+    # The longest a window runs while it is not yet sure (UntilSure); 0: MAX_WINDOW_S. The
+    # driver sizes it from the profile's service time, so a slow page's windows run longer.
+    longest_s: float = 0.0
 
 
 def unmeasured(
@@ -375,7 +378,8 @@ def window_s(min_s: float, rate_rps: float) -> float:
 class UntilSure:
     """A tick callback that ends a window once it is sure: after `min_s`, as soon as its
     throughput's 95% interval is within ±interval.SURE of its figure or ENOUGH_REQUESTS have
-    completed (a run with errors is not measured further; `spent()` ends it at `min_s`).
+    completed (a run with errors is not measured further; once `spent()`, the budget has no
+    room for longer windows and it ends at `min_s`). The window's own duration is its longest.
 
     It sets its own `event`, which the engine obeys as its stop (load's interface: a run
     ends when `stop` is set), so no engine needs to know the condition; the outer `stop`
@@ -436,7 +440,7 @@ class TrialMeter:
         self.on_tick = on_tick
         self.stop = stop
         self.out_of_time = out_of_time  # the refining check is skipped once the budget is spent
-        self.spent = spent  # the whole budget is gone: windows run no longer than their minimum
+        self.spent = spent  # no room left in the budget: windows run no longer than their minimum
 
     def __call__(self, config: ServerConfig, source: str, beat_rps: float = 0.0) -> Trial:
         config = config.effective()
@@ -467,7 +471,7 @@ class TrialMeter:
             sat, stats = sampled_load(
                 server,
                 LoadSpec(url=server.url, requests=p.requests, concurrency=clients,
-                         duration_s=max(p.saturate_s, MAX_WINDOW_S), warmup_s=p.warmup_s,
+                         duration_s=self.longest(p.saturate_s), warmup_s=p.warmup_s,
                          timeout_s=timeout, keepalive=p.keepalive).using(p.locust),
                 on_tick=until, stop=until.event,
             )  # fmt: skip
@@ -545,7 +549,7 @@ class TrialMeter:
         until = UntilSure(shortest, self.on_tick, self.stop, self.spent)
         run = run_load(
             LoadSpec(url=url, requests=p.requests, concurrency=clients,
-                     duration_s=max(shortest, MAX_WINDOW_S), warmup_s=0.3,
+                     duration_s=self.longest(shortest), warmup_s=0.3,
                      timeout_s=timeout, keepalive=p.keepalive).using(p.locust),
             on_tick=until, stop=until.event,
         )  # fmt: skip
@@ -570,6 +574,10 @@ class TrialMeter:
                 return run if run.throughput_rps >= more.throughput_rps else more
             run = more
         return run
+
+    def longest(self, shortest: float) -> float:
+        """A window's longest run: the plan's (MAX_WINDOW_S at most), never under its shortest."""
+        return max(shortest, min(MAX_WINDOW_S, self.plan.longest_s or MAX_WINDOW_S))
 
     def _stopped(self) -> bool:
         return self.stop is not None and self.stop.is_set()

@@ -24,7 +24,7 @@ from tunicorn.record import ClientModelRun, Run, Settlement, Trial
 FINALISTS = 2  # the pick and its strongest rival are measured with the other client model
 FINALIST_BAND = 0.75  # a rival within 75% of the pick's capacity is a finalist
 MAX_RUNS = 3  # a close call still tied after 3 runs of each is a tie
-MAX_ROUNDS = 4  # rounds of measuring again (each the pick and one challenger) per tune
+MAX_ROUNDS = 2  # rounds of measuring again (each the pick and one challenger) per tune
 NEAR_MISS = 0.85  # a trial whose peak, at this share, beats the pick may have missed by chance
 
 

@@ -19,7 +19,15 @@ from pathlib import Path
 
 from tunicorn import model, rank, recommend, search, settings, settle
 from tunicorn.load import LocustOptions, Request
-from tunicorn.measure import Measure, TrialMeter, TrialPlan, split_cores, unmeasured, window_s
+from tunicorn.measure import (
+    MAX_WINDOW_S,
+    Measure,
+    TrialMeter,
+    TrialPlan,
+    split_cores,
+    unmeasured,
+    window_s,
+)
 from tunicorn.profile import gevent_applies
 from tunicorn.profile import profile as run_profile
 from tunicorn.record import (
@@ -73,10 +81,18 @@ def default_slo(profile: Profile) -> float:
     return float(max(100.0, round(2.5 * profile.p95_ms / 10.0) * 10.0))
 
 
-# What a derived budget pays for: the opening (three baselines, the model's start, one
-# gevent worker), a climb of about six steps, and three trials to settle close calls.
-EXPECTED_TRIALS = 14
+# What a derived budget pays for after the profile: the opening (three baselines, the
+# model's start, one gevent worker), a short climb, and a round of close calls.
+EXPECTED_TRIALS = 10
 BUDGET_MIN_S, BUDGET_MAX_S = 60.0, 1200.0
+LONGEST = 1.5  # a window runs at most this many times its expected length while not yet sure
+
+
+def longest_window(s: TuneSettings, rate_rps: float) -> float:
+    """The longest a window runs while not yet sure: half as long again as the windows the
+    budget was derived for at this app's expected rate (a 1 ms page: its minimum and a half;
+    an 80 ms page: tens of seconds)."""
+    return min(MAX_WINDOW_S, LONGEST * window_s(s.verify_s, rate_rps))
 
 
 def expected_rate(profile: Profile, cpus: int) -> float:
@@ -96,10 +112,10 @@ def per_trial_s(s: TuneSettings, rate_rps: float = 0.0) -> float:
     return s.warmup_s + sat + 2 * (step + 0.3) + 3
 
 
-def derived_budget(s: TuneSettings, profile: Profile) -> float:
-    """The default budget: EXPECTED_TRIALS at this app's window lengths, within sane bounds
-    (a 1 ms page and an 80 ms page cannot share one fixed figure)."""
-    enough = EXPECTED_TRIALS * per_trial_s(s, expected_rate(profile, s.cpus))
+def derived_budget(s: TuneSettings, profile: Profile, profiled_s: float = 0.0) -> float:
+    """The default budget: the profile's time, then EXPECTED_TRIALS at this app's window
+    lengths, within sane bounds (a 1 ms page and an 80 ms page cannot share one figure)."""
+    enough = profiled_s + EXPECTED_TRIALS * per_trial_s(s, expected_rate(profile, s.cpus))
     return float(min(BUDGET_MAX_S, max(BUDGET_MIN_S, math.ceil(enough / 10.0) * 10)))
 
 
@@ -132,10 +148,6 @@ class Budget:
 
     def stopped(self) -> bool:
         return self.stop is not None and self.stop.is_set()
-
-    def spent(self) -> bool:
-        """Is the whole budget gone (windows then run no longer than their minimum)?"""
-        return self.elapsed() >= self.budget_s
 
     def room(self, trials: int) -> bool:
         """Is there time for `trials` more (settling spends the reserve the search keeps)?"""
@@ -189,6 +201,7 @@ class Trials:
         spent: Callable[[], bool] = lambda: False,
         measure: Measure | None = None,
         other: Measure | None = None,
+        longest_s: float = 0.0,
     ) -> Trials:
         """A store whose trials run on real servers (or on `measure`, where one is given);
         `other` measures with the other client model (on servers too, unless `measure` is
@@ -204,6 +217,7 @@ class Trials:
                 warmup_s=s.warmup_s, saturate_s=s.saturate_s, verify_s=s.verify_s,
                 keepalive=s.keepalive, log_dir=log_dir, locust=s.locust,
                 loop_limit=search.asgi_slots(profile) if target.is_asgi else 0.0,
+                longest_s=longest_s,
             )  # fmt: skip
             measure = TrialMeter(
                 plan, on_tick=events.tick, stop=stop, out_of_time=out_of_time, spent=spent
@@ -296,7 +310,7 @@ def tune(
         )  # fmt: skip
     slo = s.slo_p95_ms or default_slo(profile)
     rate = expected_rate(profile, s.cpus)
-    derived = derived_budget(s, profile)
+    derived = derived_budget(s, profile, budget.elapsed())
     budget.fit(rate, derived if s.budget_s is None else min(s.budget_s, derived))
     events.say(
         f"expect about {budget.expect_s():.0f} s for this app: about {rate:,.0f} req/s at "
@@ -307,8 +321,8 @@ def tune(
     )
     trials = Trials.on_servers(
         target, requests, s, profile, slo, events=events, log_dir=log_dir, stop=stop,
-        out_of_time=lambda: not budget.searching(), spent=budget.spent, measure=measure,
-        other=measure_other,
+        out_of_time=lambda: not budget.searching(), spent=lambda: not budget.searching(),
+        measure=measure, other=measure_other, longest_s=longest_window(s, rate),
     )  # fmt: skip
 
     def fits(config: ServerConfig) -> bool:

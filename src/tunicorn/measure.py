@@ -9,6 +9,11 @@ sustains with p95 within the SLO and no errors. A trial finds it in two phases o
 server: a closed loop with one client per slot shows the most it can do (saturation),
 then an open loop at a share of that rate checks the SLO with requests arriving on their
 own schedule, as real users do; the first rate that passes is the capacity.
+
+Each window runs until it is sure (`UntilSure`): past its minimum, until its throughput's
+95% interval (interval.py) is within ±5% of its figure or a few hundred requests have
+completed, at most the plan's longest window. The trial records the interval of the run
+that showed its capacity (`Trial.capacity_ci`).
 """
 
 from __future__ import annotations

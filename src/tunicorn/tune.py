@@ -83,7 +83,7 @@ def default_slo(profile: Profile) -> float:
 
 # What a derived budget pays for after the profile: the opening (three baselines, the
 # model's start, one gevent worker), a short climb, and a round of close calls.
-EXPECTED_TRIALS = 10
+EXPECTED_TRIALS = 7
 BUDGET_MIN_S, BUDGET_MAX_S = 60.0, 1200.0
 LONGEST = 1.5  # a window runs at most this many times its expected length while not yet sure
 
@@ -104,12 +104,12 @@ def expected_rate(profile: Profile, cpus: int) -> float:
 
 
 def per_trial_s(s: TuneSettings, rate_rps: float = 0.0) -> float:
-    """A typical trial at this app's windows: its peak, two steps of the capacity ladder, a
+    """A typical trial at this app's windows: its peak, one step of the capacity ladder, a
     server start and stop. Each window runs until sure (measure.UntilSure), so a slow page's
     windows are longer: about ENOUGH_REQUESTS at the expected rate."""
     sat = window_s(s.saturate_s, rate_rps) if rate_rps > 0 else s.saturate_s
     step = window_s(s.verify_s, rate_rps) if rate_rps > 0 else s.verify_s
-    return s.warmup_s + sat + 2 * (step + 0.3) + 3
+    return s.warmup_s + sat + step + 0.3 + 2
 
 
 def derived_budget(s: TuneSettings, profile: Profile, profiled_s: float = 0.0) -> float:
@@ -126,8 +126,10 @@ class Budget:
         self.started = time.monotonic()
         self.settings = s
         self.budget_s = s.budget_s if s.budget_s is not None else BUDGET_MAX_S
-        self.per_trial_s = per_trial_s(s)
+        self.per_trial_s = self.estimate_s = per_trial_s(s)
         self.reserve_s = 0.0
+        self.reserve_trials = 0
+        self.taken: list[float] = []
         self.stop = stop
         self.fit(0.0)
 
@@ -135,16 +137,24 @@ class Budget:
         """Size trials for this app's expected rate (after the profile), and take the derived
         budget where none was given (`--budget` caps it otherwise)."""
         s = self.settings
-        self.per_trial_s = per_trial_s(s, rate_rps)
+        self.per_trial_s = self.estimate_s = per_trial_s(s, rate_rps)
         if budget_s is not None:
             self.budget_s = budget_s
-        # The search leaves room for settling close calls and the finalists' other model.
-        self.reserve_s = self.per_trial_s * (
-            (2 if s.runoff else 0) + (settle.FINALISTS if s.both_models else 0)
-        )
+        # The search leaves room for a round of close calls and the finalists' other model.
+        self.reserve_trials = (2 if s.runoff else 0) + (settle.FINALISTS if s.both_models else 0)
+        self.reserve_s = self.per_trial_s * self.reserve_trials
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
+
+    def observe(self, seconds: float) -> None:
+        """A trial took `seconds` of this budget: from the second trial on, the trials measured
+        so far (their mean, at least half the estimate) size what is left."""
+        self.taken.append(seconds)
+        if len(self.taken) >= 2:
+            mean = sum(self.taken) / len(self.taken)
+            self.per_trial_s = max(0.5 * self.estimate_s, mean)
+            self.reserve_s = self.per_trial_s * self.reserve_trials
 
     def stopped(self) -> bool:
         return self.stop is not None and self.stop.is_set()
@@ -176,8 +186,10 @@ class Trials:
         budget_mib: float,
         events: TuneEvents,
         other: Measure | None = None,
+        timed: Callable[[float], None] = lambda seconds: None,
     ) -> None:
         self.by_key: dict[str, Trial] = {}
+        self.timed = timed  # told how long each measured trial took (the budget learns)
         self._measure = measure
         self._other = other
         self._predict = predict
@@ -273,9 +285,11 @@ class Trials:
                 "budget; not started",
             )  # fmt: skip
         else:
+            began = time.monotonic()
             trial = dataclasses.replace(
                 measure(config, source, beat_rps), predicted_pss_mib=round(predicted, 1)
             )
+            self.timed(time.monotonic() - began)
         self._events.trial_done(trial)
         return trial
 
@@ -324,6 +338,8 @@ def tune(
         out_of_time=lambda: not budget.searching(), spent=lambda: not budget.searching(),
         measure=measure, other=measure_other, longest_s=longest_window(s, rate),
     )  # fmt: skip
+    if measure is None:  # formulas take no time: the budget learns only from real trials
+        trials.timed = budget.observe
 
     def fits(config: ServerConfig) -> bool:
         return model.fits(profile.memory, config, trials.budget_mib)

@@ -135,9 +135,10 @@ BUDGET: Setting[float | None] = Setting(
     "budget_s",
     None,
     "seconds",
-    "Seconds to spend measuring (a cap).",
+    "Seconds to spend in all, the profile included.",
     flag="--budget",
-    default_text="derived: enough trials at this app's window lengths, 60-1200",
+    default_text="derived from the profile: the opening and a short climb at this app's "
+    "window lengths, 60-1200 s",
     commands=("tune",),
 )
 GEVENT: Setting[bool | None] = Setting(

@@ -325,13 +325,13 @@ def tune(
     slo = s.slo_p95_ms or default_slo(profile)
     rate = expected_rate(profile, s.cpus)
     derived = derived_budget(s, profile, budget.elapsed())
-    budget.fit(rate, derived if s.budget_s is None else min(s.budget_s, derived))
+    budget.fit(rate, derived if s.budget_s is None else s.budget_s)  # --budget: the user's cap
     events.say(
         f"expect about {budget.expect_s():.0f} s for this app: about {rate:,.0f} req/s at "
         f"{profile.wall_ms:.1f} ms a request, so trials of about {budget.per_trial_s:.0f} s "
         f"(budget {budget.budget_s:.0f} s"
-        + (", derived from the profile)" if s.budget_s is None or derived < s.budget_s
-           else ", --budget)")
+        + (", derived from the profile)" if s.budget_s is None else f", --budget; {derived:.0f} s "
+           "would be derived)")
     )
     trials = Trials.on_servers(
         target, requests, s, profile, slo, events=events, log_dir=log_dir, stop=stop,

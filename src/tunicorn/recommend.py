@@ -299,7 +299,7 @@ def decide(
         profile=profile,
         elapsed_s=round(elapsed_s, 1),
         model=figures(profile, constraints.cpus, budget_mib),
-        warnings=(*run_warnings, *trial_warnings(measured)),
+        warnings=(*run_warnings, *trial_warnings(measured), *unstable_warning(pick)),
         verdict=verdict(recommendation, measured_baselines, constraints.slo_p95_ms or 0.0),
     )
 
@@ -355,6 +355,22 @@ def trial_warnings(trials: tuple[Trial, ...]) -> list[str]:
                 )
                 break
     return out
+
+
+UNSTABLE = 0.15  # a pick whose interval is wider than ±15% of its figure gets pyperf's warning
+
+
+def unstable_warning(pick: Trial | None) -> list[str]:
+    """pyperf's "the result may be unstable", for the one figure a user acts on."""
+    if pick is None or interval.relative(pick.capacity_rps, pick.capacity_ci) <= UNSTABLE:
+        return []
+    share = interval.relative(pick.capacity_rps, pick.capacity_ci)
+    return [
+        f"The pick's capacity may be unstable: {capacity_text(pick)} req/s (±{share:.0%} at "
+        "95%). Its throughput swung that much while it was measured (other load on this "
+        "machine, or a page whose cost varies): tune on a quiet machine, or give a larger "
+        "--budget so close calls are measured again."
+    ]
 
 
 def few_cores_warning(cores_here: int, cpus: int) -> str:

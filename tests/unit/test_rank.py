@@ -139,3 +139,16 @@ def test_holds_up_switches_only_beyond_the_picks_interval() -> None:
     assert rank.holds_up(pick, [pick, steady], Rules()) is steady
     near = other(trial(1, 1, 180.0, 9.0, cls="gevent"), 93.0)  # 93 within 90 × (1 + 5%)
     assert rank.holds_up(pick, [pick, near], Rules()) is pick
+
+
+def test_the_interval_travels_through_json_and_an_unsure_pick_is_flagged() -> None:
+    from tunicorn import record
+
+    t = dataclasses.replace(trial(2, 4, 100.0, 6.0), capacity_samples=(95.0, 100.0, 105.0))
+    back = record.from_json(record.to_json(t), Trial)
+    assert back.capacity_ci == t.capacity_ci and back.capacity_samples == t.capacity_samples
+    assert '"capacity_ci"' in record.to_json(t)
+    assert recommend.unstable_warning(t) == []
+    wide = trial(2, 4, 100.0, 30.0)
+    (line,) = recommend.unstable_warning(wide)
+    assert "100 ± 30" in line and "±30%" in line

@@ -234,17 +234,19 @@ def decide(
     elapsed_s: float,
     run_warnings: Iterable[str] = (),
     baselines: Sequence[tuple[str, str, ServerConfig]] | None = None,
+    tie_break: rank.TieBreak = rank.robust,
 ) -> TuneResult:
     """The recommendation from measured trials, as a record that says everything.
 
     `trials` are keyed by the configuration that was asked for; `cores` are the server's
     cores (for "the CPU is busy"); `run_warnings` are what the driver knows about the run
     itself (too few cores here, a budget spent before searching). `baselines` are (name, role,
-    configuration) where they are not the WSGI rules of thumb (an ASGI app's).
+    configuration) where they are not the WSGI rules of thumb (an ASGI app's). `tie_break`
+    orders trials the intervals cannot separate (rank.robust: more slots, less memory).
     """
     budget_mib = model.memory_budget_mib(constraints.memory_mib)
     rules = constraints.rules
-    pick = rank.best(trials.values(), cores, rules)
+    pick = rank.best(trials.values(), cores, rules, tie_break)
     settled = trials.get(settlement.key) if settlement.key else None
     if settled is not None and settled.feasible:
         pick = settled

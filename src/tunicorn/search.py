@@ -278,7 +278,7 @@ def climb(trials: Trials, sp: Space, start: ServerConfig) -> Iterator[ServerConf
 
     A family that starts behind may still overtake (many workers × many threads can outrun
     gevent). Nothing is climbed when one request per core already keeps the CPU busy: more
-    slots cannot add capacity, and what is left to settle is the final's job.
+    slots cannot add capacity, and what is left to settle is settle's job.
     """
     if compute_bound(trials, sp):
         return

@@ -185,7 +185,7 @@ PRUNE: Setting[bool] = Setting(
     "prune", True, "flag", "Stop a trial's SLO checks once it cannot beat the best."
 )
 RUNOFF: Setting[bool] = Setting(
-    "runoff", True, "flag", "Measure a close pick again, and settle close calls in a final."
+    "runoff", True, "flag", "Measure close calls again, until their intervals separate or they tie."
 )
 # -- bench -----------------------------------------------------------------------------
 WORKERS: Setting[int] = Setting(

@@ -117,12 +117,14 @@ class Settler:
         sp: search.Space,
         clock: Clock,
         say: Callable[[str], None],
+        tie_break: rank.TieBreak = rank.robust,
     ) -> None:
         self.trials = trials
         self.measure = measure
         self.sp = sp
         self.clock = clock
         self.say = say
+        self.tie_break = tie_break  # how rank orders a tie (the pick among what cannot separate)
         self.runs: dict[str, list[Trial]] = {}  # every full run of a configuration measured again
 
     def settle(self) -> Settlement:
@@ -139,7 +141,7 @@ class Settler:
         """
         cores, low = self.sp.cores, self.sp.rules
         pick = self.trials.get(settled.key) if settled.key else None
-        pick = pick or rank.best(self.trials.values(), cores, low)
+        pick = pick or rank.best(self.trials.values(), cores, low, self.tie_break)
         if pick is None:
             return
         rivals = sorted(
@@ -210,7 +212,7 @@ class Settler:
         for _ in range(MAX_ROUNDS):
             if self.clock.stopped():
                 break
-            pick = rank.best(self.trials.values(), self.sp.cores, self.sp.rules)
+            pick = rank.best(self.trials.values(), self.sp.cores, self.sp.rules, self.tie_break)
             found = self.challenger(pick) if pick is not None else None
             if pick is None or found is None:
                 break

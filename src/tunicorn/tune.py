@@ -60,7 +60,7 @@ class TuneSettings:
     gevent: bool | None = settings.GEVENT.default  # None: when installed and the app mostly waits
     keepalive: bool = settings.KEEPALIVE.default  # False: a new connection per request
     prune: bool = settings.PRUNE.default  # stop a trial's SLO checks once it cannot win
-    runoff: bool = settings.RUNOFF.default  # measure close calls again (final and runoff)
+    runoff: bool = settings.RUNOFF.default  # measure close calls again (settle.py)
     single_slot: bool = settings.SINGLE_SLOT.default  # allow a pick that serves one at a time
     both_models: bool = settings.BOTH_MODELS.default  # finalists under both client models
     locust: LocustOptions | None = None  # load with a locustfile's users on Locust instead

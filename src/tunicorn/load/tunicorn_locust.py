@@ -42,7 +42,7 @@ from locust.stats import RequestStats, StatsEntry
 
 FD_ENV = "TUNICORN_LOCUST_FD"  # the master writes its JSON lines to this file descriptor
 RESULT_WAIT_S = 15.0  # how long the master waits for the workers' windows after closing it
-HELLO_WAIT_S = 5.0  # a worker with this plugin says so right after it connects
+HELLO_WAIT_S = 10.0  # a worker with this plugin says so right after it connects (and its init)
 TICK_LAG_S = 0.1
 REDACTED = "<redacted>"
 MAX_SECRETS = 512

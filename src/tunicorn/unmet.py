@@ -43,6 +43,12 @@ def _note_part(note: str, prefix: str) -> str:
     return ""
 
 
+def _last_error(note: str) -> str:
+    """The quoted log line: the last phrase of a note, so it may itself hold "; "."""
+    at = note.find(LAST_ERROR)
+    return note[at + len(LAST_ERROR) :] if at >= 0 else ""
+
+
 def _statuses(trial: Trial) -> Counter[str]:
     codes: Counter[str] = Counter()
     for phase in trial.phases:
@@ -56,11 +62,11 @@ def cause(trial: Trial) -> Cause:
     if trial.reason in ("failed", "interface"):
         return Cause("failed", note)
     if "killed by SIGKILL" in note:
-        return Cause("oom", _note_part(note, LAST_ERROR))
+        return Cause("oom", _last_error(note))
     if "timeout and were killed" in note:
         return Cause("timeout", next((p for p in note.split("; ") if "timeout" in p), ""))
     if _DIED in note:
-        return Cause("died", _note_part(note, LAST_ERROR))
+        return Cause("died", _last_error(note))
     if trial.reason == "errors":
         codes = _statuses(trial)
         if codes:

@@ -28,7 +28,7 @@ RESTARTED = "workers were restarted {n} time(s) during the run"
 LAST_ERROR = "the server log's last error: "
 # A line logged at WARNING or above, by gunicorn ("[…] [pid] [ERROR] …") or uvicorn ("ERROR: …").
 _LOUD = re.compile(
-    r"^(?:\[[^\]]*\] \[\d+\] \[(?:WARNING|ERROR|CRITICAL)\]|(?:WARNING|ERROR|CRITICAL):)\s*(\S.*)$",
+    r"^(?:(?:\[[^\]]*\]\s*)*\[(?:WARNING|ERROR|CRITICAL)\]|(?:WARNING|ERROR|CRITICAL):)\s*(\S.*)$",
     re.MULTILINE,
 )
 

@@ -13,13 +13,22 @@ if TYPE_CHECKING:
 
 @dataclasses.dataclass(frozen=True)
 class Request:
-    """One kind of request in the mix; `weight` is its share of all requests sent."""
+    """One kind of request in the mix; `weight` is its share of all requests sent.
+
+    A `once` request is setup, not load: each client sends it before its mix (a login), in
+    file order, and it is not measured (`load.session`). `csrf_from` names the page whose
+    form holds the CSRF token that the body's token field is filled from. `source` says
+    where the request came from (the router, an access log, a HAR file…; "" when given).
+    """
 
     path: str = "/"
     method: str = "GET"
     headers: tuple[tuple[str, str], ...] = ()
     body: bytes = b""
     weight: float = 1.0
+    once: bool = False
+    csrf_from: str = ""
+    source: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,6 +96,8 @@ class _Req(msgspec.Struct, forbid_unknown_fields=True):
     headers: dict[str, str] = {}
     body: str = ""
     weight: float = 1.0
+    once: bool = False
+    csrf_from: str = ""
 
 
 class _File(msgspec.Struct, forbid_unknown_fields=True):
@@ -105,6 +116,12 @@ def load_scenario(path: str) -> tuple[Request, ...]:
         path = "/orders"
         headers = { "Content-Type" = "application/json" }
         body = '{"item": 1}'
+        [[request]]          # setup: each client logs in first, not measured
+        once = true
+        method = "POST"
+        path = "/login"
+        body = "username=alice&password=…&csrf_token="
+        csrf_from = "/login"  # optional: the token field is found by its common names
     """
     import re
     import sys
@@ -140,7 +157,8 @@ def load_scenario(path: str) -> tuple[Request, ...]:
             line = _line_of(text, int(found.group(1)), key)
             where = f" (line {line})" if line else ""
         raise UsageError(
-            f"{path}{where}: {message}; each [[request]] takes path, method, headers, body, weight."
+            f"{path}{where}: {message}; each [[request]] takes path, method, headers, body, weight, "
+            "once, csrf_from."
         ) from None
     out = []
     for i, req in enumerate(parsed.request):
@@ -153,14 +171,25 @@ def load_scenario(path: str) -> tuple[Request, ...]:
         method = req.method.upper()
         if not method.isalpha():
             raise UsageError(f"{at}: {req.method!r} is not an HTTP method.")
+        if req.csrf_from and not req.csrf_from.startswith("/"):
+            raise UsageError(f"{at}: csrf_from {req.csrf_from!r} must be a path starting with /.")
+        if req.csrf_from and not req.once:
+            raise UsageError(
+                f"{at}: csrf_from works on a setup request: add once = true to this request."
+            )
         out.append(
             Request(
                 path=req.path, method=method, headers=tuple(req.headers.items()),
-                body=req.body.encode(), weight=req.weight,
+                body=req.body.encode(), weight=req.weight, once=req.once,
+                csrf_from=req.csrf_from,
             )  # fmt: skip
         )
     if not out:
         raise UsageError(f"{path} has no [[request]] table: add at least one.")
+    if all(r.once for r in out):
+        raise UsageError(
+            f"{path}: every request is once = true (setup): add at least one request to load."
+        )
     return tuple(out)
 
 

@@ -157,8 +157,8 @@ def load_scenario(path: str) -> tuple[Request, ...]:
             line = _line_of(text, int(found.group(1)), key)
             where = f" (line {line})" if line else ""
         raise UsageError(
-            f"{path}{where}: {message}; each [[request]] takes path, method, headers, body, weight, "
-            "once, csrf_from."
+            f"{path}{where}: {message}; each [[request]] takes path, method, headers, body, "
+            "weight, once, csrf_from."
         ) from None
     out = []
     for i, req in enumerate(parsed.request):
@@ -172,7 +172,7 @@ def load_scenario(path: str) -> tuple[Request, ...]:
         if not method.isalpha():
             raise UsageError(f"{at}: {req.method!r} is not an HTTP method.")
         if req.csrf_from and not req.csrf_from.startswith("/"):
-            raise UsageError(f"{at}: csrf_from {req.csrf_from!r} must be a path starting with /.")
+            raise UsageError(f"{at}: csrf_from {req.csrf_from!r} must be a path (start with /).")
         if req.csrf_from and not req.once:
             raise UsageError(
                 f"{at}: csrf_from works on a setup request: add once = true to this request."
@@ -206,3 +206,47 @@ def _line_of(text: str, index: int, key: str | None) -> int:
             if lines[n].strip().startswith(key):
                 return n + 1
     return start + 1
+
+
+def with_credentials(
+    requests: tuple[Request, ...], headers: tuple[str, ...] = (), cookies: tuple[str, ...] = ()
+) -> tuple[Request, ...]:
+    """Every request with the --header values (replacing a header of the same name) and the
+    --cookie pairs (merged into its Cookie header, which makes each client a cookie jar that
+    starts with them: `load.session`). A malformed one raises UsageError, without its value."""
+    from tunicorn.errors import UsageError
+
+    extra: list[tuple[str, str]] = []
+    for item in headers:
+        name, sep, value = item.partition(":")
+        name = name.strip()
+        if not sep or not name or not all(c.isalnum() or c in "-_" for c in name):
+            raise UsageError(
+                f"--header {name or '…'}: give it as 'Name: value', e.g. "
+                "--header 'Authorization: Bearer …'."
+            )
+        if name.lower() in ("host", "content-length", "connection", "transfer-encoding"):
+            raise UsageError(f"--header {name}: the load engine sets {name} itself; leave it out.")
+        extra.append((name, value.strip()))
+    pairs: list[str] = []
+    for item in cookies:
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or not name or any(c in name for c in " ;,\t"):
+            raise UsageError(
+                f"--cookie {name or '…'}: give it as name=value, e.g. --cookie session=…."
+            )
+        pairs.append(f"{name}={value.strip()}")
+    if not extra and not pairs:
+        return requests
+    names = {n.lower() for n, _ in extra}
+    out = []
+    for req in requests:
+        kept = [(n, v) for n, v in req.headers if n.lower() not in names]
+        kept.extend(extra)
+        if pairs:
+            had = [v for n, v in kept if n.lower() == "cookie"]
+            kept = [(n, v) for n, v in kept if n.lower() != "cookie"]
+            kept.append(("Cookie", "; ".join(had + pairs)))
+        out.append(dataclasses.replace(req, headers=tuple(kept)))
+    return tuple(out)

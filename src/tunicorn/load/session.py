@@ -19,6 +19,7 @@ cookies change.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import email.utils
 import html.parser
 import http.client
@@ -123,10 +124,8 @@ class Client:
             key, _, arg = attr.strip().partition("=")
             key = key.lower()
             if key == "max-age":
-                try:
+                with contextlib.suppress(ValueError):
                     gone = int(arg) <= 0
-                except ValueError:
-                    pass
             elif key == "expires":
                 try:
                     when = email.utils.parsedate_to_datetime(arg.strip())

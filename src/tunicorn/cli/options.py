@@ -248,10 +248,11 @@ def real_traffic(access_log: str | None, har: str | None) -> Traffic | None:
         return None
     traffic = read_access_log(access_log) if access_log else read_har(str(har))
     console.info(traffic.summary())
-    for what, share, status in traffic.table()[:10]:
+    rows = traffic.table()
+    for what, share, status in rows[:10]:
         console.info(f"  {share:>6}  {what}" + (f"  ({status})" if status else ""))
-    if len(traffic.requests) > 10:
-        console.info(f"  … and {len(traffic.requests) - 10} more paths")
+    if len(rows) > 10:
+        console.info(f"  … and {len(rows) - 10} more")
     return traffic
 
 

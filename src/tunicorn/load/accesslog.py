@@ -86,16 +86,25 @@ class Traffic:
         return "; ".join(parts) + "."
 
     def table(self) -> list[tuple[str, str, str]]:
-        """(path, share, statuses) per loaded request, paths redacted."""
+        """(request, share, statuses) per loaded request, paths redacted; requests that only
+        differ in query values (hidden) are one row, with their number."""
         total = sum(r.weight for r in self.requests) or 1.0
-        return [
-            (
-                f"{r.method} {redact.path(r.path)}",
-                f"{100 * r.weight / total:.1f}%",
-                self.status_of(_key(r)),
+        rows: dict[str, list[float]] = {}
+        statuses: dict[str, collections.Counter[int]] = {}
+        for r in self.requests:
+            shown = f"{r.method} {redact.path(r.path)}"
+            row = rows.setdefault(shown, [0.0, 0])
+            row[0] += r.weight
+            row[1] += 1
+            statuses.setdefault(shown, collections.Counter()).update(
+                self.statuses.get(_key(r), {})
             )
-            for r in self.requests
-        ]
+        out = []
+        for shown, (weight, n) in rows.items():
+            label = shown + (f" ({int(n)} variants)" if n > 1 else "")
+            merged = Traffic(self.source, self.file, (), {"": dict(statuses[shown])}, 0, 0, {})
+            out.append((label, f"{100 * weight / total:.1f}%", merged.status_of("")))
+        return out
 
 
 def _key(req: Request) -> str:

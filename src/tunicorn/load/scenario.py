@@ -217,24 +217,24 @@ def with_credentials(
     from tunicorn.errors import UsageError
 
     extra: list[tuple[str, str]] = []
-    for item in headers:
+    for n, item in enumerate(headers, 1):
         name, sep, value = item.partition(":")
         name = name.strip()
         if not sep or not name or not all(c.isalnum() or c in "-_" for c in name):
-            raise UsageError(
-                f"--header {name or '…'}: give it as 'Name: value', e.g. "
+            raise UsageError(  # which one by its place: its text may be the secret
+                f"--header number {n} is not 'Name: value': give it as e.g. "
                 "--header 'Authorization: Bearer …'."
             )
         if name.lower() in ("host", "content-length", "connection", "transfer-encoding"):
             raise UsageError(f"--header {name}: the load engine sets {name} itself; leave it out.")
         extra.append((name, value.strip()))
     pairs: list[str] = []
-    for item in cookies:
+    for n, item in enumerate(cookies, 1):
         name, sep, value = item.partition("=")
         name = name.strip()
         if not sep or not name or any(c in name for c in " ;,\t"):
             raise UsageError(
-                f"--cookie {name or '…'}: give it as name=value, e.g. --cookie session=…."
+                f"--cookie number {n} is not name=value: give it as e.g. --cookie session=…."
             )
         pairs.append(f"{name}={value.strip()}")
     if not extra and not pairs:

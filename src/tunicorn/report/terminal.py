@@ -61,14 +61,16 @@ def describe_requests(requests: tuple[Request, ...]) -> str:
     and weight; the setup requests (`once`) said apart, as they are not measured."""
     mix = [r for r in requests if not r.once]
     setup = [r for r in requests if r.once]
+    weights: dict[str, float] = {}  # requests that differ only in hidden values: one entry
+    for r in mix:
+        name = ("" if r.method == "GET" else f"{r.method} ") + redact.path(r.path)
+        weights[name] = weights.get(name, 0.0) + r.weight
     shown = [
-        ("" if r.method == "GET" else f"{r.method} ")
-        + redact.path(r.path)
-        + (f"×{r.weight:g}" if len(mix) > 1 else "")
-        for r in mix[:SHOWN_REQUESTS]
+        name + (f"×{weight:g}" if len(mix) > 1 else "")
+        for name, weight in list(weights.items())[:SHOWN_REQUESTS]
     ]
-    if len(mix) > SHOWN_REQUESTS:
-        shown.append(f"and {len(mix) - SHOWN_REQUESTS} more")
+    if len(weights) > SHOWN_REQUESTS:
+        shown.append(f"and {len(weights) - SHOWN_REQUESTS} more")
     text = "GET " + ", ".join(shown)
     if setup:
         text += " (each client first: " + ", ".join(

@@ -120,7 +120,8 @@ def test_a_bearer_header_makes_the_api_answer_2xx_and_stays_secret(tmp_path: Pat
     anon = _tunicorn("bench", "bearer_api:app", *common, "--json", str(out))
     assert anon.returncode == 0, anon.stderr
     assert set(json.loads(out.read_text())["status_counts"]) == {"401"}
-    proc = _tunicorn("bench", "bearer_api:app", *common, "--header", f"Authorization: Bearer {TOKEN}",
+    auth = f"Authorization: Bearer {TOKEN}"
+    proc = _tunicorn("bench", "bearer_api:app", *common, "--header", auth,
                      "--json", str(out), "--html", str(html))  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     result = json.loads(out.read_text())

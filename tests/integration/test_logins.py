@@ -56,6 +56,11 @@ def test_each_client_logs_in_once_with_the_forms_csrf_token_then_browses(
     )  # fmt: skip
     again = run_load(_spec(url, explicit, *PAGES))
     assert set(again.status_counts) == {"200"}
+    # Open loop: the connections carry the logged-in clients too.
+    spec = LoadSpec(url=url, requests=(LOGIN, *PAGES), rate=100, concurrency=4,
+                    duration_s=0.6, warmup_s=0.1)  # fmt: skip
+    opened = run_load(spec)
+    assert opened.ok > 0 and set(opened.status_counts) == {"200"}, opened.status_counts
 
 
 def test_a_failed_login_stops_the_run_with_the_status_and_no_secret(

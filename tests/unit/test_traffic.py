@@ -198,9 +198,10 @@ def test_a_scenario_takes_once_and_csrf_from(tmp_path: Path) -> None:
     f.write_text('[[request]]\npath = "/"\ncsrf_from = "/login"\n')
     with pytest.raises(UsageError, match="add once = true"):
         load_scenario(str(f))
-    f.write_text('[[request]]\npath = "/"\nonce = true\n')
-    with pytest.raises(UsageError, match="every request is once"):
-        load_scenario(str(f))
+    f.write_text('[[request]]\npath = "/login"\nonce = true\n')
+    assert load_scenario(str(f))[0].once  # a login to put before another workload
+    with pytest.raises(UsageError, match="Every request is a setup request"):
+        _Target(LoadSpec(url="http://127.0.0.1:9", requests=load_scenario(str(f))))
 
 
 def test_every_shown_path_has_its_query_values_redacted() -> None:

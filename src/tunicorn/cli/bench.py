@@ -15,6 +15,7 @@ from tunicorn.cli.options import (
     announce,
     credentials_for_engine,
     demo_option,
+    login_scenario,
     option,
     parse_paths,
     real_traffic,
@@ -130,11 +131,12 @@ def bench(
       tunicorn bench app:app --locustfile locustfile.py --concurrency 20 --load-processes 2
     """
     tgt = resolve(target, demo=demo or False)
+    login, scenario = login_scenario(scenario)
     if sum(map(bool, (paths, scenario, locustfile, access_log, har))) > 1:
         raise UsageError(
             "Give one of --path, --scenario, --locustfile, --access-log and --har, not several."
         )
-    credentials_for_engine(header, cookie, locustfile)
+    credentials_for_engine(header, cookie, locustfile, login=bool(login))
     traffic = real_traffic(access_log, har)
     if traffic is not None:
         requests = traffic.requests
@@ -162,7 +164,7 @@ def bench(
         for note in notes:
             console.warn(note)
         base = ""
-    requests = with_credentials(requests, header, cookie)
+    requests = with_credentials(login + requests, header, cookie)
     default_c = settings.CONCURRENCY.default if rate is None else max(64, int(rate * 2))
     spec = LoadSpec(
         url=base,

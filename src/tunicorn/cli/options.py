@@ -257,11 +257,31 @@ def real_traffic(access_log: str | None, har: str | None) -> Traffic | None:
 
 
 def credentials_for_engine(
-    header: tuple[str, ...], cookie: tuple[str, ...], locustfile: str | None
+    header: tuple[str, ...], cookie: tuple[str, ...], locustfile: str | None, *, login: bool
 ) -> None:
-    """--header and --cookie are the built-in engine's: a locustfile sets its own."""
+    """--header, --cookie and a login scenario are the built-in engine's: a locustfile logs
+    in its own users."""
+    if locustfile and login:
+        raise UsageError(
+            "Give one of --scenario and --locustfile, not both: log the locustfile's users in "
+            "in their on_start."
+        )
     if (header or cookie) and locustfile:
         raise UsageError(
             "--header and --cookie go with the built-in engine: with --locustfile, set them "
             "in the locustfile (self.client.headers, self.client.cookies)."
         )
+
+
+def login_scenario(scenario: str | None) -> tuple[tuple[Request, ...], str | None]:
+    """A scenario of setup requests only (`once = true`: a login) goes before whatever the
+    other options load (--path, --access-log, --har, the discovered routes): its requests and
+    no scenario. Any other scenario is the workload itself: nothing and the scenario."""
+    from tunicorn.load.scenario import load_scenario
+
+    if not scenario:
+        return (), None
+    requests = load_scenario(scenario)
+    if all(r.once for r in requests):
+        return requests, None
+    return (), scenario

@@ -13,6 +13,7 @@ from tunicorn.cli.options import (
     announce,
     credentials_for_engine,
     demo_option,
+    login_scenario,
     machine,
     option,
     parse_paths,
@@ -183,9 +184,10 @@ def tune(
             "(bench and probe take URLs)."
         )
     tgt = runnable(tgt)
-    credentials_for_engine(header, cookie, locustfile)
+    login, scenario = login_scenario(scenario)
+    credentials_for_engine(header, cookie, locustfile, login=bool(login))
     requests = workload(tgt, paths, scenario, locustfile, access_log=access_log, har=har)
-    requests = with_credentials(requests, header, cookie)
+    requests = with_credentials(login + requests, header, cookie)
     users = None
     if locustfile:
         users = locust.options(
@@ -322,9 +324,10 @@ def profile(
     if tgt.is_url:
         raise UsageError("profile starts the app itself: give module:app, a folder or --demo.")
     tgt = runnable(tgt)
-    credentials_for_engine(header, cookie, locustfile)
+    login, scenario = login_scenario(scenario)
+    credentials_for_engine(header, cookie, locustfile, login=bool(login))
     requests = workload(tgt, paths, scenario, locustfile, access_log=access_log, har=har)
-    requests = with_credentials(requests, header, cookie)
+    requests = with_credentials(login + requests, header, cookie)
     users = None
     if locustfile:
         users = locust.options(locustfile, cpus=cpus, processes=load_processes, log_dir=log_dir)

@@ -186,10 +186,6 @@ def load_scenario(path: str) -> tuple[Request, ...]:
         )
     if not out:
         raise UsageError(f"{path} has no [[request]] table: add at least one.")
-    if all(r.once for r in out):
-        raise UsageError(
-            f"{path}: every request is once = true (setup): add at least one request to load."
-        )
     return tuple(out)
 
 

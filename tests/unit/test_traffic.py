@@ -44,6 +44,7 @@ def test_an_access_log_becomes_the_top_get_paths_weighted_by_their_share(tmp_pat
     assert t.read == 16 and t.used == 10 and t.ignored_lines == 1
     assert t.rest_share == pytest.approx(1 / 11)
     assert t.status_of("/blog/") == "200 (75%), 304"
+    assert t.requests[1].seen_status == "200 (75%), 304"
     assert t.skipped == {
         "requests with other methods than GET": 1,
         "static assets": 1,

@@ -85,6 +85,14 @@ class Traffic:
             parts.append(f"{self.ignored_lines:,} lines that are not requests ignored")
         return "; ".join(parts) + "."
 
+    def with_seen_statuses(self) -> Traffic:
+        """Each request carrying what the file shows it answered (`Request.seen_status`), for
+        the workload table."""
+        reqs = tuple(
+            dataclasses.replace(r, seen_status=self.status_of(_key(r))) for r in self.requests
+        )
+        return dataclasses.replace(self, requests=reqs)
+
     def table(self) -> list[tuple[str, str, str]]:
         """(request, share, statuses) per loaded request, paths redacted; requests that only
         differ in query values (hidden) are one row, with their number."""
@@ -191,11 +199,12 @@ def read_access_log(file: str, top: int = TOP_PATHS) -> Traffic:
     chosen = counts.most_common(top)
     used = sum(c for _, c in chosen)
     requests = tuple(Request(path=p, weight=float(c), source="access log") for p, c in chosen)
-    return Traffic(
+    traffic = Traffic(
         source="access log", file=file, requests=requests,
         statuses={p: dict(statuses[p]) for p, _ in chosen}, read=read, used=used,
         skipped=dict(skipped), rest_share=(usable - used) / usable, ignored_lines=ignored,
     )  # fmt: skip
+    return traffic.with_seen_statuses()
 
 
 def _failed(counts: collections.Counter[int]) -> int:

@@ -116,7 +116,7 @@ def read_har(file: str, top: int = TOP_PATHS) -> Traffic:
         source="HAR", file=file, requests=requests,
         statuses={k: dict(statuses[k]) for k in keys}, read=read, used=used,
         skipped=dict(skipped), rest_share=(usable - used) / usable,
-    )  # fmt: skip
+    ).with_seen_statuses()  # fmt: skip
 
 
 def _origin(log: dict[str, Any], entries: list[Any]) -> str:

@@ -45,6 +45,18 @@ with engine.begin() as conn:  # every worker imports this: the lock makes one of
 
 app = Flask(__name__)
 app.secret_key = "tests-only-csrf"
+STATUS_DIR = os.environ.get("CSRF_LOGIN_STATUS_DIR", "")  # where the tests read what pages got
+
+
+@app.after_request
+def _note_status(response: Any) -> Any:
+    """With CSRF_LOGIN_STATUS_DIR set, each page's status goes to a file per process, so a
+    test can tell the pages it loaded from the login redirects (the login itself is left out,
+    and tunicorn's readiness probe, the one request without a User-Agent)."""
+    if STATUS_DIR and request.user_agent.string and not request.path.startswith("/auth/"):
+        with open(os.path.join(STATUS_DIR, str(os.getpid())), "a") as f:
+            f.write(f"{response.status_code}\n")
+    return response
 
 
 def login_required(view: Callable[..., Any]) -> Callable[..., Any]:

@@ -16,12 +16,13 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 APPS = Path(__file__).resolve().parents[1] / "apps"
 TOKEN = "Bearer tok-5ekrit-1234"
 PASSWORD = "pw-5ekrit-5678"
+QUERY_TOKEN = "q-5ekrit-0000"  # once echoed on bench's "Loading …" line
 
 
 def test_scenario_values_stay_out_of_json_html_and_logs(tmp_path: Path) -> None:
     scenario = tmp_path / "scenario.toml"
     scenario.write_text(
-        '[[request]]\npath = "/"\nweight = 3\n\n'
+        f'[[request]]\npath = "/?token={QUERY_TOKEN}"\nweight = 3\n\n'
         '[[request]]\nmethod = "POST"\npath = "/echo"\n'
         f'headers = {{ "Authorization" = "{TOKEN}", '
         '"Content-Type" = "application/x-www-form-urlencoded" }\n'
@@ -38,7 +39,8 @@ def test_scenario_values_stay_out_of_json_html_and_logs(tmp_path: Path) -> None:
     assert '"requests"' in out_json.read_text()
     written = [out_json.read_text(), out_html.read_text(), proc.stdout, proc.stderr]
     written += [p.read_text(errors="replace") for p in logs.rglob("*") if p.is_file()]
-    for secret in (TOKEN, PASSWORD, "tok-5ekrit"):
+    assert "/?token=<redacted>" in proc.stderr
+    for secret in (TOKEN, PASSWORD, QUERY_TOKEN, "5ekrit"):
         assert not [i for i, text in enumerate(written) if secret in text], secret
 
 

@@ -100,7 +100,8 @@ def test_a_har_keeps_same_site_requests_with_the_headers_that_matter(tmp_path: P
         _entry("GET", "https://analytics.test/collect"),
         _entry("GET", f"{site}/gone", status=404),
         _entry(
-            "POST", f"{site}/api/items",
+            "POST",
+            f"{site}/api/items",
             postData={"mimeType": "application/json", "text": '{"a": 1}'},
             cookies=[{"name": "sid", "value": "s1"}],
         ),  # fmt: skip

@@ -104,9 +104,7 @@ class Traffic:
             row = rows.setdefault(shown, [0.0, 0])
             row[0] += r.weight
             row[1] += 1
-            statuses.setdefault(shown, collections.Counter()).update(
-                self.statuses.get(_key(r), {})
-            )
+            statuses.setdefault(shown, collections.Counter()).update(self.statuses.get(_key(r), {}))
         out = []
         for shown, (weight, n) in rows.items():
             label = shown + (f" ({int(n)} variants)" if n > 1 else "")

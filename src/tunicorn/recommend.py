@@ -479,6 +479,16 @@ def ratio(a: float, b: float) -> str:
     return f"{a / b:.1f}×"
 
 
+def inseparable(rec: Recommendation, base: Baseline) -> str:
+    """A note for a ratio whose two figures' intervals overlap: the measurements could not
+    tell them apart, whatever the ratio says."""
+    if not base.feasible or rec.capacity_ci[1] <= 0 or base.capacity_ci[1] <= 0:
+        return ""
+    if not interval.overlap(rec.capacity_ci, base.capacity_ci):
+        return ""
+    return " (their 95% intervals overlap: no measured difference)"
+
+
 def verdict(
     rec: Recommendation | None,
     baselines: tuple[Baseline, ...],
@@ -492,6 +502,7 @@ def verdict(
     quickstart = next((b for b in baselines if b.role == "quickstart"), None)
     vs = (
         f", {ratio(rec.capacity_rps, default.capacity_rps)} App Service's default 1×1"
+        + inseparable(rec, default)
         if default
         else ""
     )
@@ -499,6 +510,7 @@ def verdict(
         vs = (
             f", {ratio(rec.capacity_rps, quickstart.capacity_rps)} Microsoft's documented "
             "-w 2 uvicorn workers (App Service's default, sync gunicorn, cannot serve it)"
+            + inseparable(rec, quickstart)
         )
     shape = (
         f"{rec.workers} worker{'s' if rec.workers > 1 else ''} × {rec.threads} "

@@ -11,6 +11,7 @@ from tunicorn.record import (
     ClientStats,
     Constraints,
     Latency,
+    Recommendation,
     Rules,
     ServerConfig,
     ServerStats,
@@ -152,3 +153,22 @@ def test_the_interval_travels_through_json_and_an_unsure_pick_is_flagged() -> No
     wide = trial(2, 4, 100.0, 30.0)
     (line,) = recommend.unstable_warning(wide)
     assert "100 ± 30" in line and "±30%" in line
+
+
+def test_a_ratio_to_a_baseline_the_intervals_cannot_separate_says_so() -> None:
+    pick = trial(2, 2, 100.0, 10.0)
+    default = trial(1, 1, 95.0, 8.0, source="baseline")
+    far = trial(1, 1, 20.0, 2.0, source="baseline")
+    rec = dataclasses.replace(_rec(pick), capacity_ci=pick.capacity_ci)
+    near = recommend.verdict(rec, (recommend.baseline("d", "app-service-default", default),), 100.0)
+    assert "1.1× App Service's default" in near and "intervals overlap" in near
+    clear = recommend.verdict(rec, (recommend.baseline("d", "app-service-default", far),), 100.0)
+    assert "5.0× App Service's default" in clear and "overlap" not in clear
+
+
+def _rec(t: Trial) -> Recommendation:
+    return Recommendation(
+        workers=t.config.workers, threads=t.config.threads, worker_class=t.config.worker_class,
+        throughput_rps=t.throughput_rps, capacity_rps=t.capacity_rps, latency_ms=t.latency_ms,
+        pss_mib_peak=0.0, app="m:app", trial=t.key,
+    )  # fmt: skip

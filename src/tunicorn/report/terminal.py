@@ -240,7 +240,9 @@ def tune_tables(result: TuneResult) -> list[Table]:
                 else f"— ({b.reason or 'infeasible'})"[:60],
                 ms(b.latency_ms.p95) if b.latency_ms.p95 else "—",
                 f"{b.pss_mib_peak:,.0f}",
-                _ratio(rec.capacity_rps, b.capacity_rps),
+                _ratio(rec.capacity_rps, b.capacity_rps)
+                + (" (tie)" if b.feasible and interval.overlap(rec.capacity_ci, b.capacity_ci)
+                   and rec.capacity_ci[1] > 0 and b.capacity_ci[1] > 0 else ""),
             )  # fmt: skip
         tables.append(base)
     return tables

@@ -511,7 +511,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--saturate-s", type=float, default=None, help="closed-loop phase (default 2, quick 1)")
     p.add_argument("--verify-s", type=float, default=None, help="open-loop phase (default 2, quick 1)")
     p.add_argument("--warmup-s", type=float, default=None, help="warm-up (default 0.5, quick 0.3)")
-    p.add_argument("--budget-s", type=float, default=150.0, help="the tuner's own budget (as tune's default)")
+    p.add_argument("--budget-s", type=float, default=None, help="the tuner's own budget (default: derived from the profile, as tune's)")
     p.add_argument("--no-side-by-side", action="store_true")
     p.add_argument("--repeat", type=int, default=2,
                    help="runs each of pick and oracle get side by side, alternating (default 2)")

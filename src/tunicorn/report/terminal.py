@@ -27,6 +27,7 @@ from tunicorn.record import (
     Rehearsal,
     Trial,
     TuneResult,
+    UpstreamDelay,
 )
 from tunicorn.report import console
 
@@ -123,8 +124,33 @@ def bench_table(result: BenchResult) -> Table:
 def print_bench(result: BenchResult, out: Console | None = None) -> None:
     out = out or console.stdout
     out.print(bench_table(result))
+    print_upstream(result.upstream, out)
     for warning in result.warnings:
         out.print(f"[yellow]![/] {warning}")
+
+
+def upstream_line(added: UpstreamDelay) -> str:
+    """What --upstream added, so a figure is read with the network it was measured over."""
+    seen = f"{added.connections} connection(s) through it"
+    if added.refused:
+        seen += f", {added.refused} turned away at its bound"
+    return (
+        f"{added.variable} → {added.upstream}: +{added.added_ms:g} ms per round trip "
+        f"(half each way, via {added.listen}; {seen})"
+    )
+
+
+def print_upstream(added: tuple[UpstreamDelay, ...], out: Console | None = None) -> None:
+    out = out or console.stdout
+    if added:
+        out.print("[bold]Production's waits, added here (--upstream):[/]")
+        for one in added:
+            out.print(f"  {escape(upstream_line(one))}", soft_wrap=True)
+        if not any(a.connections for a in added):
+            out.print(
+                "[yellow]![/] The app opened no connection through the proxy: it does not read "
+                "that variable (or connects before the server starts), so nothing was delayed."
+            )
 
 
 # -- tune and profile ---------------------------------------------------------------------------
@@ -223,6 +249,7 @@ def print_tune(result: TuneResult, out: Console | None = None) -> None:
     out = out or console.stdout
     for table in tune_tables(result):
         out.print(table)
+    print_upstream(result.upstream, out)
     rec = result.recommendation
     out.print(f"[bold]{escape(result.verdict)}[/]")
     if rec is not None:
@@ -328,6 +355,7 @@ def print_profile(result: Profile, out: Console | None = None) -> None:
         for found in (result.process, result.gevent_process):
             if found is not None:
                 out.print(process_limit_line(found))
+    print_upstream(result.upstream, out)
     for warning in result.warnings:
         out.print(f"[yellow]![/] {escape(warning)}")
 

@@ -690,6 +690,23 @@ class Wave:
 
 
 @dataclasses.dataclass(frozen=True)
+class StackTest:
+    """The fast-page probe (`stacking.py`): rounds of one request alone then a wave of k, and
+    whether the k were served together; `agree` is the bootstrap's share behind it."""
+
+    k: int
+    rounds: int  # rounds that counted
+    ratio: float  # median stacking ratio (≈1 one at a time, ≈0 all k at once)
+    ratio_low: float  # 5th percentile of the resampled medians
+    ratio_high: float  # 95th percentile
+    service_ms: float  # median service time of a lone request (its latency less the network)
+    together: bool
+    agree: float  # share of resampled medians on the same side of the line as `ratio`
+    confidence: str  # "high", "medium", "low"
+    slots: int  # the slots the median ratio implies (k when together)
+
+
+@dataclasses.dataclass(frozen=True)
 class ProbeResult:
     """`tunicorn probe`: how many requests a running server really handles at once.
 
@@ -713,5 +730,10 @@ class ProbeResult:
     max_concurrency: int = 32
     elapsed_s: float = 0.0
     warnings: tuple[str, ...] = ()
+    method: str = "rounds"  # "rounds" (slow pages: clusters of answers) or "stacking" (fast)
+    stacking: StackTest | None = None  # the fast-page test, where it ran
+    sureness: str = ""  # how sure the answer is, in a sentence
+    expect: int | None = None  # --expect N: the requests at once the server must serve
+    meets_expectation: bool | None = None  # None: no --expect, or the probe could not tell
     kind: str = "probe"
     schema: int = SCHEMA_VERSION

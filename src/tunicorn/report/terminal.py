@@ -397,6 +397,22 @@ def probe_table(result: ProbeResult) -> Table:
     return table
 
 
+def expectation_line(result: ProbeResult) -> str:
+    """--expect N's outcome, the line a CI log is read for."""
+    n = result.expect
+    if result.meets_expectation:
+        return f"[bold green]✓ Serves at least {n} requests at once[/] (--expect {n})."
+    if result.meets_expectation is None:
+        return (
+            f"[bold red]✗ Could not show that it serves {n} requests at once[/] (--expect {n}): "
+            "probe a slower path (--path) for a firm answer."
+        )
+    return (
+        f"[bold red]✗ Serves fewer than {n} requests at once[/] (--expect {n}): "
+        f"{result.effective_concurrency} at a time."
+    )
+
+
 def print_probe(
     result: ProbeResult, out: Console | None = None, err: Console | None = None
 ) -> None:
@@ -406,6 +422,10 @@ def print_probe(
     if result.confidence and result.confidence != "none":
         spent = f"{result.requests} requests in {result.elapsed_s:.1f} s"
         out.print(f"  confidence: {result.confidence} ({spent})")
+    if result.sureness:
+        out.print(f"  how sure: {escape(result.sureness)}", soft_wrap=True)
+    if result.expect is not None:
+        out.print(expectation_line(result))
     out.print(f"[bold]Single request:[/] {result.single_latency_ms:.1f} ms")
     out.print(f"[bold]Server:[/] {escape(result.server or '(not named)')} — {escape(result.hint)}")
     out.print(f"[bold]Next:[/] {escape(result.next_step)}")

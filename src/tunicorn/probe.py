@@ -562,7 +562,7 @@ def _run(
         server=server,
         single_latency_ms=round(single_ms, 3),
         verdict=(
-            stack_verdict(inf, test) if test is not None
+            stack_verdict(inf, test, single_ms) if test is not None
             else verdict_text(inf, single_ms, waves[-1].concurrency if waves else max_concurrency)
         ),  # fmt: skip
         at_least=inf.at_least,
@@ -625,28 +625,28 @@ def _stack_rounds(
     return out, sent, ""
 
 
-def stack_verdict(inf: Inference, test: StackTest) -> str:
+def stack_verdict(inf: Inference, test: StackTest, single_ms: float) -> str:
     """The verdict on a fast page, from the stacking test, with what it cannot tell apart."""
-    t = test.service_ms
+    t = single_ms
     if inf.effective is None:
         return (
-            f"no firm answer — a request takes about {t:.1f} ms and the {test.rounds} rounds of "
+            f"no firm answer — a request takes {t:.1f} ms and the {test.rounds} rounds of "
             f"{test.k} at once disagree; probe a slower path with --path (one that waits on a "
             "database or an API)."
         )
     if test.together:
         return (
-            f"at least {test.k} — on this fast page (about {t:.1f} ms of service), waves of "
+            f"at least {test.k} — on this fast page ({t:.1f} ms a request), waves of "
             f"{test.k} were answered together."
         )
     if test.slots == 1:
         return (
-            f"1 — requests to this fast page stack one after another (about {t:.1f} ms each): "
+            f"1 — requests to this fast page ({t:.1f} ms a request) stack one after another: "
             "the server serves one at a time, or the page's time is all CPU on one free core; "
             "a page that waits (--path) tells the two apart."
         )
     return (
-        f"{test.slots} — waves of {test.k} to this fast page (about {t:.1f} ms of service) "
+        f"{test.slots} — waves of {test.k} to this fast page ({t:.1f} ms a request) "
         f"stacked as if served {test.slots} at a time."
     )
 

@@ -11,7 +11,10 @@ T) followed at once by a wave of k; its stacking ratio is
     r = (last answer − first answer) / ((k − 1) · T)
 
 about 1 when the k were served one after another, about 0 when together, and
-(⌈k/S⌉ − 1)/(k − 1) with S slots. The rounds' median ratio is the estimate; how sure it is
+(⌈k/S⌉ − 1)/(k − 1) with S slots. T is the lone request's latency less two connection times
+(the handshake and the request's own trip); on loopback a "connection time" is mostly the
+client's own work, so T comes out low and a serial server's ratio above 1: the error leans
+toward "one at a time", the safe side for a check that gates a deploy. The rounds' median ratio is the estimate; how sure it is
 comes from a bootstrap over rounds (criterion.rs's method: resample the rounds with
 replacement, take each resample's median, and count how many land on the estimate's side
 of the decision line). Rounds are paired, so a drift in the machine's load over the probe
@@ -114,5 +117,6 @@ def sureness(test: StackTest) -> str:
     return (
         f"{test.agree:.0%} of {BOOTSTRAP} resamples of the {test.rounds} rounds agree that "
         f"waves of {test.k} were served {side} (stacking ratio {test.ratio:.2f}, 90% interval "
-        f"{test.ratio_low:.2f}–{test.ratio_high:.2f}; 1 is one at a time, 0 all at once)"
+        f"{test.ratio_low:.2f}–{test.ratio_high:.2f}; about 1 or more: one at a time, "
+        "0: all at once)"
     )

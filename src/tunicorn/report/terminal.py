@@ -30,6 +30,7 @@ from tunicorn.record import (
     UpstreamDelay,
 )
 from tunicorn.report import console
+from tunicorn.report.phrases import expectation_text, upstream_line
 
 if TYPE_CHECKING:
     from tunicorn.load import LoadSpec
@@ -127,17 +128,6 @@ def print_bench(result: BenchResult, out: Console | None = None) -> None:
     print_upstream(result.upstream, out)
     for warning in result.warnings:
         out.print(f"[yellow]![/] {warning}")
-
-
-def upstream_line(added: UpstreamDelay) -> str:
-    """What --upstream added, so a figure is read with the network it was measured over."""
-    seen = f"{added.connections} connection(s) through it"
-    if added.refused:
-        seen += f", {added.refused} turned away at its bound"
-    return (
-        f"{added.variable} → {added.upstream}: +{added.added_ms:g} ms per round trip "
-        f"(half each way, via {added.listen}; {seen})"
-    )
 
 
 def print_upstream(added: tuple[UpstreamDelay, ...], out: Console | None = None) -> None:
@@ -399,18 +389,9 @@ def probe_table(result: ProbeResult) -> Table:
 
 def expectation_line(result: ProbeResult) -> str:
     """--expect N's outcome, the line a CI log is read for."""
-    n = result.expect
-    if result.meets_expectation:
-        return f"[bold green]✓ Serves at least {n} requests at once[/] (--expect {n})."
-    if result.meets_expectation is None:
-        return (
-            f"[bold red]✗ Could not show that it serves {n} requests at once[/] (--expect {n}): "
-            "probe a slower path (--path) for a firm answer."
-        )
-    return (
-        f"[bold red]✗ Serves fewer than {n} requests at once[/] (--expect {n}): "
-        f"{result.effective_concurrency} at a time."
-    )
+    mark = "[bold green]✓" if result.meets_expectation else "[bold red]✗"
+    head, _, rest = expectation_text(result).partition(" (")
+    return f"{mark} {escape(head)}[/] ({escape(rest)}"
 
 
 def print_probe(

@@ -14,11 +14,12 @@ about 1 when the k were served one after another, about 0 when together, and
 (⌈k/S⌉ − 1)/(k − 1) with S slots. T is the lone request's latency less two connection times
 (the handshake and the request's own trip); on loopback a "connection time" is mostly the
 client's own work, so T comes out low and a serial server's ratio above 1: the error leans
-toward "one at a time", the safe side for a check that gates a deploy. The rounds' median ratio is the estimate; how sure it is
-comes from a bootstrap over rounds (criterion.rs's method: resample the rounds with
-replacement, take each resample's median, and count how many land on the estimate's side
-of the decision line). Rounds are paired, so a drift in the machine's load over the probe
-moves a round's T and its spread together and cancels in the ratio.
+toward "one at a time", the safe side for a check that gates a deploy. The rounds' median
+ratio is the estimate; how sure it is comes from a bootstrap over rounds (criterion.rs's
+method: resample the rounds with replacement, take each resample's median, and count how
+many land on the estimate's side of the decision line). Rounds are paired, so a drift in
+the machine's load over the probe moves a round's T and its spread together and cancels
+in the ratio.
 
 The decision line is half a round: the wave is served together when the last answer lands
 within half a service time of the first (the rule the slow-page rounds use, ROUND_SLACK).

@@ -40,7 +40,13 @@ def expectation_text(result: ProbeResult) -> str:
             f"Could not show that it serves {n} requests at once (--expect {n}): probe a "
             "slower path (--path) for a firm answer."
         )
-    return (
+    text = (
         f"Serves fewer than {n} requests at once (--expect {n}): "
-        f"{result.effective_concurrency} at a time."
+        f"{result.effective_concurrency} at a time"
     )
+    if result.method == "stacking":
+        text += (
+            " on this fast page; if its time is all CPU that may be the host's free cores, "
+            "not the server's slots: gate on a page that waits (--path) to tell them apart"
+        )
+    return text + "."

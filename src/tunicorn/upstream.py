@@ -241,8 +241,10 @@ class Upstreams:
         env: Mapping[str, str] | None = None,
         cpus: Sequence[int] = (),
         log_dir: str | Path | None = None,
+        max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         parent = os.environ if env is None else env
+        self.max_connections = max_connections
         seen: set[str] = set()
         for spec in specs:
             for name in spec.names:
@@ -302,7 +304,7 @@ class Upstreams:
         log_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = log_dir / f"upstream-{self.ports[0]}.log"
         argv = [sys.executable, "-m", "tunicorn.upstream", "--max-connections",
-                str(MAX_CONNECTIONS)]  # fmt: skip
+                str(self.max_connections)]  # fmt: skip
         for sock, ep in zip(socks, self.endpoints, strict=True):
             argv += ["--route", f"{sock.fileno()},{ep.host},{ep.port},{ep.spec.added_ms}"]
         cpus = self.cpus

@@ -54,6 +54,23 @@ def test_proxy_delays_real_queries_and_passes_them_intact(postgres: str, tmp_pat
     assert not _alive(pid), "the proxy outlived its stop"
 
 
+def test_bounded_connections(postgres: str, tmp_path: Path) -> None:
+    """Past its bound the proxy turns a connection away (the driver sees it closed) and counts
+    it; the connections it holds keep working."""
+    import psycopg
+
+    env = {"DATABASE_URL": postgres}
+    spec = parse_spec("DATABASE_URL=+1ms")
+    with Upstreams([spec], env=env, log_dir=tmp_path, max_connections=1) as up:
+        dsn = up.env["DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(dsn, connect_timeout=10) as first:
+            with pytest.raises(psycopg.OperationalError):
+                psycopg.connect(dsn, connect_timeout=10)
+            assert first.execute("SELECT 41 + 1").fetchone() == (42,)
+    (added,) = up.records()
+    assert added.connections == 1 and added.refused >= 1
+
+
 def test_libpq_through_the_pool_app_is_delayed_too(postgres: str, tmp_path: Path) -> None:
     """A server started by tunicorn gets the rewritten variable (bench --upstream): the app's
     queries go through the proxy, and the record says so."""

@@ -445,6 +445,8 @@ def meets(result: ProbeResult, expect: int | None) -> bool | None:
     """Whether the server served `expect` at once: None without --expect, or when the probe
     could not tell (too fast and undecided, or waves capped below `expect`)."""
     found = result.effective_concurrency
+    if expect == 1:
+        return True  # it answered (else ProbeError): one at a time is one at once
     if expect is None or found is None:
         return None
     if found >= expect:
@@ -583,7 +585,7 @@ def _run(
 
 def _rounds_sureness(inf: Inference, waves: Sequence[Wave]) -> str:
     """How sure a slow-page answer is: how many waves said it, and whether they agreed."""
-    saturated = [w for w in waves if w.first_round < w.concurrency]
+    saturated = [w for w in waves if w.concurrency > (inf.effective or 0)]
     if inf.at_least:
         return f"every one of {len(waves)} waves was answered in one round"
     agree = sum(1 for w in saturated if w.first_round == inf.effective)

@@ -79,7 +79,7 @@ BASE = ProbeResult(url="u", effective_concurrency=None, serial=False, server="",
 @pytest.mark.parametrize(
     ("found", "at_least", "expect", "want"),
     [(None, False, 2, None), (1, False, 2, False), (2, True, 2, True), (18, False, 2, True),
-     (4, True, 8, None), (3, False, 8, False), (5, False, None, None)],
+     (4, True, 8, None), (3, False, 8, False), (5, False, None, None), (None, False, 1, True)],
 )  # fmt: skip
 def test_meets(found: int | None, at_least: bool, expect: int | None, want: bool | None) -> None:
     result = dataclasses.replace(BASE, effective_concurrency=found, at_least=at_least)

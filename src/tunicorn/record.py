@@ -170,6 +170,20 @@ class ServerStats:
 
 
 @dataclasses.dataclass(frozen=True)
+class UpstreamDelay:
+    """A round trip added in front of one of the app's upstreams (--upstream): what the server
+    saw of production's network, so a figure is read with it."""
+
+    variable: str  # "DATABASE_URL", or "DB_HOST,DB_PORT"
+    upstream: str  # host:port the variable named
+    listen: str  # the proxy's address the server was given instead
+    added_ms: float  # per round trip: half on the way there, half on the way back
+    connections: int = 0  # the app's connections that went through it
+    chunks: int = 0  # chunks of data it delayed
+    refused: int = 0  # connections turned away at its bound
+
+
+@dataclasses.dataclass(frozen=True)
 class BenchResult:
     """One configuration under one load: the unit that bench prints and tune compares."""
 
@@ -195,6 +209,7 @@ class BenchResult:
     warnings: tuple[str, ...] = ()
     program: str = ""  # the server program that ran it ("gunicorn", "uvicorn"); "" for a URL
     load: LoadInfo = LoadInfo()
+    upstream: tuple[UpstreamDelay, ...] = ()  # round trips added in front of its upstreams
     kind: str = "bench"
     schema: int = SCHEMA_VERSION
 
@@ -458,6 +473,7 @@ class Profile:
     framework: str = ""
     thread_pool: int = 0  # threads per worker for plain def routes (anyio's 40), 0 if none
     warnings: tuple[str, ...] = ()  # what the profile found that the user must fix
+    upstream: tuple[UpstreamDelay, ...] = ()  # round trips added in front of its upstreams
     kind: str = "profile"
     schema: int = SCHEMA_VERSION
 
@@ -635,6 +651,7 @@ class TuneResult:
     model: ModelFigures | None = None
     warnings: tuple[str, ...] = ()
     verdict: str = ""
+    upstream: tuple[UpstreamDelay, ...] = ()  # round trips added in front of its upstreams
     kind: str = "tune"
     schema: int = SCHEMA_VERSION
 
@@ -673,6 +690,23 @@ class Wave:
 
 
 @dataclasses.dataclass(frozen=True)
+class StackTest:
+    """The fast-page probe (`stacking.py`): rounds of one request alone then a wave of k, and
+    whether the k were served together; `agree` is the bootstrap's share behind it."""
+
+    k: int
+    rounds: int  # rounds that counted
+    ratio: float  # median stacking ratio (≈1 one at a time, ≈0 all k at once)
+    ratio_low: float  # 5th percentile of the resampled medians
+    ratio_high: float  # 95th percentile
+    service_ms: float  # median service time of a lone request (its latency less the network)
+    together: bool
+    agree: float  # share of resampled medians on the same side of the line as `ratio`
+    confidence: str  # "high", "medium", "low"
+    slots: int  # the slots the median ratio implies (k when together)
+
+
+@dataclasses.dataclass(frozen=True)
 class ProbeResult:
     """`tunicorn probe`: how many requests a running server really handles at once.
 
@@ -696,5 +730,10 @@ class ProbeResult:
     max_concurrency: int = 32
     elapsed_s: float = 0.0
     warnings: tuple[str, ...] = ()
+    method: str = "rounds"  # "rounds" (slow pages: clusters of answers) or "stacking" (fast)
+    stacking: StackTest | None = None  # the fast-page test, where it ran
+    sureness: str = ""  # how sure the answer is, in a sentence
+    expect: int | None = None  # --expect N: the requests at once the server must serve
+    meets_expectation: bool | None = None  # None: no --expect, or the probe could not tell
     kind: str = "probe"
     schema: int = SCHEMA_VERSION

@@ -117,7 +117,9 @@ def wrk(url: str, clients: int, seconds: float, *, close: bool = False) -> tuple
     return rps, float(value) * UNIT_MS[unit]
 
 
-def engine(url: str, clients: int, seconds: float, *, keepalive: bool = True) -> tuple[float, float]:
+def engine(
+    url: str, clients: int, seconds: float, *, keepalive: bool = True
+) -> tuple[float, float]:
     """(req/s, p90 ms) of one closed loop of our engine on CLIENT_CORE, no warm-up (as wrk)."""
     before = os.sched_getaffinity(0)
     os.sched_setaffinity(0, {CLIENT_CORE})

@@ -1,10 +1,14 @@
 """Kept-alive connections: how gunicorn's workers share them, with wrk and our engine side by side.
 
     python benchmarks/keepalive_balance.py [--configs 4x1-gevent,2x4-gthread] [--clients 32]
-                                           [--seconds 5] [--rounds 3] [--reuse-port both]
+                                           [--seconds 5] [--rounds 3]
+                                           [--variants "plain;--reuse-port;--worker-connections 8"]
 
-One plain gunicorn per configuration (nothing of tunicorn's launch: `--reuse-port` needs each
-worker to bind its own socket, which an inherited fd cannot) on core 1, serving
+One plain gunicorn per configuration and variant (gunicorn's own options against the
+imbalance, `;`-separated: `--reuse-port` has each worker bind its own socket, so the kernel
+deals connections by their address hash instead of a race, which is why this script launches
+gunicorn itself: tunicorn's launch hands it one inherited fd; `--worker-connections N` stops a
+worker accepting once it holds N; `--keep-alive 0` closes each connection) on core 1, serving
 tests/apps/pool_sem.py (a per-process pool of 4 slots held 50 ms each: 80 req/s per worker at
 most, so where the connections land decides the capacity). Each round, on core 0, wrk with
 kept-alive connections (`wrk -c N`), then our engine with `keepalive=True`, both at N
@@ -53,7 +57,7 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def gunicorn(
-    config: str, port: int, *, reuse_port: bool, log: Path, app: str = "pool_sem:app"
+    config: str, port: int, *, extra: list[str], log: Path, app: str = "pool_sem:app"
 ) -> Iterator[subprocess.Popen[bytes]]:
     """A plain gunicorn on `port` for `config` ("4x1-gevent"), pinned to SERVER_CORE."""
     shape, _, klass = config.partition("-")
@@ -62,7 +66,7 @@ def gunicorn(
         sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
         "--chdir", str(ROOT / "tests" / "apps"), "--workers", workers, "--threads", threads,
         "--worker-class", klass or "sync", "--log-level", "warning", "--graceful-timeout", "2",
-        *(["--reuse-port"] if reuse_port else []), app,
+        *extra, app,
     ]  # fmt: skip
     with open(log, "ab") as out:
         proc = subprocess.Popen(
@@ -139,17 +143,18 @@ def main() -> int:
     p.add_argument("--clients", type=int, default=32)
     p.add_argument("--seconds", type=float, default=5.0)
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--reuse-port", choices=("off", "on", "both"), default="both")
+    p.add_argument("--variants", default="plain;--reuse-port", help="gunicorn options, ;-separated")
     p.add_argument("--log", default="/tmp/tunicorn-keepalive-balance.log")
     args = p.parse_args()
-    reuse = {"off": (False,), "on": (True,), "both": (False, True)}[args.reuse_port]
+    variants = [v.strip() for v in args.variants.split(";") if v.strip()]
     log = Path(args.log)
-    rows: list[tuple[str, bool, str, float, float, tuple[int, ...]]] = []
+    rows: list[tuple[str, str, str, float, float, tuple[int, ...]]] = []
     for config in args.configs.split(","):
-        for reuse_port in reuse:
+        for variant in variants:
             port = free_port()
             url = f"http://127.0.0.1:{port}/work"
-            with gunicorn(config.strip(), port, reuse_port=reuse_port, log=log) as proc:
+            extra = [] if variant == "plain" else variant.split()
+            with gunicorn(config.strip(), port, extra=extra, log=log) as proc:
                 for i in range(args.rounds):
                     order = ("wrk", "engine") if i % 2 == 0 else ("engine", "wrk")
                     for client in order:
@@ -159,23 +164,23 @@ def main() -> int:
                         else:
                             rps, p90 = engine(url, args.clients, args.seconds)
                         counts = counter.result()
-                        rows.append((config, reuse_port, client, rps, p90, counts))
-                        print(f"  {config} reuse_port={reuse_port} {client}: {rps:.1f} req/s, "
+                        rows.append((config, variant, client, rps, p90, counts))
+                        print(f"  {config} {variant} {client}: {rps:.1f} req/s, "
                               f"p90 {p90:.0f} ms, connections per worker {counts}",
                               file=sys.stderr)  # fmt: skip
                         time.sleep(0.5)  # the last run's connections close before the next
-    print(f"\n| configuration | --reuse-port | client | req/s | p90 ms | connections per worker "
-          f"(at {args.clients}) | busiest / even |")  # fmt: skip
+    print(f"\n| configuration | gunicorn options | client | req/s | p90 ms | connections per "
+          f"worker (at {args.clients}) | busiest / even |")  # fmt: skip
     print("|---|---|---|---:|---:|---|---:|")
-    for config, reuse_port, client, rps, p90, counts in rows:
-        print(f"| {config} | {'on' if reuse_port else 'off'} | {client} | {rps:.1f} | {p90:.0f} | "
+    for config, variant, client, rps, p90, counts in rows:
+        print(f"| {config} | {variant} | {client} | {rps:.1f} | {p90:.0f} | "
               f"{' / '.join(map(str, counts))} | {imbalance(counts):.2f} |")  # fmt: skip
-    print("\n| configuration | --reuse-port | client | req/s min / median / max |")
+    print("\n| configuration | gunicorn options | client | req/s min / median / max |")
     print("|---|---|---|---|")
     seen = dict.fromkeys((c, r, k) for c, r, k, *_ in rows)
     for key in seen:
         figures = sorted(row[3] for row in rows if row[:3] == key)
-        print(f"| {key[0]} | {'on' if key[1] else 'off'} | {key[2]} | {figures[0]:.0f} / "
+        print(f"| {key[0]} | {key[1]} | {key[2]} | {figures[0]:.0f} / "
               f"{statistics.median(figures):.0f} / {figures[-1]:.0f} |")  # fmt: skip
     return 0
 

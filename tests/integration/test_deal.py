@@ -17,8 +17,8 @@ import pytest
 from tests.conftest import GunicornServer
 from tunicorn.balance import connections_per_worker
 from tunicorn.deal import deal
-from tunicorn.load import Request
-from tunicorn.measure import TrialPlan, split_cores
+from tunicorn.load import LoadSpec, Request
+from tunicorn.measure import TrialPlan, measure, split_cores
 from tunicorn.record import ServerConfig
 from tunicorn.target import Target
 
@@ -58,3 +58,12 @@ def test_a_kept_alive_capacity_is_dealt_k_times_on_one_server(tmp_path: Path) ->
         assert len(hand.worker_connections) == 2 and sum(hand.worker_connections) == 8
     assert 0 < spread.low_rps <= spread.median_rps <= spread.high_rps
     assert spread.seconds > 0
+
+
+def test_a_measured_run_records_the_connections_each_worker_held(tmp_path: Path) -> None:
+    target = Target(kind="app", app="basic:app", chdir=str(APPS), label="basic")
+    spec = LoadSpec(url="http://unused", concurrency=6, duration_s=1.0, warmup_s=0.3)
+    result = measure(target, ServerConfig(2, 2, "gthread"), spec, log_dir=tmp_path)
+    assert result.server is not None and result.errors == 0
+    held = result.server.worker_connections
+    assert len(held) == 2 and sum(held) == 6  # every kept-alive connection, on some worker

@@ -57,14 +57,20 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def gunicorn(
-    config: str, port: int, *, extra: list[str], log: Path, app: str = "pool_sem:app"
+    config: str,
+    port: int,
+    *,
+    extra: list[str],
+    log: Path,
+    app: str = "pool_sem:app",
+    chdir: Path = ROOT / "tests" / "apps",
 ) -> Iterator[subprocess.Popen[bytes]]:
     """A plain gunicorn on `port` for `config` ("4x1-gevent"), pinned to SERVER_CORE."""
     shape, _, klass = config.partition("-")
     workers, _, threads = shape.partition("x")
     cmd = [
         sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
-        "--chdir", str(ROOT / "tests" / "apps"), "--workers", workers, "--threads", threads,
+        "--chdir", str(chdir), "--workers", workers, "--threads", threads,
         "--worker-class", klass or "sync", "--log-level", "warning", "--graceful-timeout", "2",
         *extra, app,
     ]  # fmt: skip
@@ -144,6 +150,8 @@ def main() -> int:
     p.add_argument("--seconds", type=float, default=5.0)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--variants", default="plain;--reuse-port", help="gunicorn options, ;-separated")
+    p.add_argument("--app", default="pool_sem:app", help="module:app, e.g. zoo_fastpage:app")
+    p.add_argument("--chdir", default=str(ROOT / "tests" / "apps"), help="the app's folder")
     p.add_argument("--log", default="/tmp/tunicorn-keepalive-balance.log")
     args = p.parse_args()
     variants = [v.strip() for v in args.variants.split(";") if v.strip()]
@@ -154,7 +162,9 @@ def main() -> int:
             port = free_port()
             url = f"http://127.0.0.1:{port}/work"
             extra = [] if variant == "plain" else variant.split()
-            with gunicorn(config.strip(), port, extra=extra, log=log) as proc:
+            with gunicorn(
+                config.strip(), port, extra=extra, log=log, app=args.app, chdir=Path(args.chdir)
+            ) as proc:
                 for i in range(args.rounds):
                     order = ("wrk", "engine") if i % 2 == 0 else ("engine", "wrk")
                     for client in order:

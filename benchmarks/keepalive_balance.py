@@ -154,6 +154,7 @@ def main() -> int:
     p.add_argument("--chdir", default=str(ROOT / "tests" / "apps"), help="the app's folder")
     p.add_argument("--log", default="/tmp/tunicorn-keepalive-balance.log")
     args = p.parse_args()
+    args.seconds = max(1, round(args.seconds))  # wrk takes whole seconds: both clients alike
     variants = [v.strip() for v in args.variants.split(";") if v.strip()]
     log = Path(args.log)
     rows: list[tuple[str, str, str, float, float, tuple[int, ...]]] = []

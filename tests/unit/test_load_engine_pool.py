@@ -70,3 +70,13 @@ def test_new_connections_send_as_each_connects() -> None:
     assert not eng.pooling
     connect_all(eng, 1)
     assert sorted(c.sent for c in eng.conns) == [0, 1]
+
+
+def test_a_refused_connection_starts_the_run_instead_of_waiting_for_the_pool() -> None:
+    eng = engine(concurrency=3, keepalive=True)
+    eng.open_pool(100.0)
+    connect_all(eng, 1)
+    refused = next(c for c in eng.conns if c.connecting)
+    eng.connect_error(refused)
+    assert not eng.pooling
+    assert sorted(c.sent for c in eng.conns) == [0, 1]  # the one up sends; the other waits

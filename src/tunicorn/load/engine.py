@@ -326,6 +326,8 @@ class _Engine:
     def connect_failed(self, conn: _Conn) -> None:
         if not self.running:
             return
+        if self.pooling:  # the pool cannot fill: run now, and let the failures count
+            self.start(_now())
         span = BACKOFF_S[1] - BACKOFF_S[0]
         delay = BACKOFF_S[0] + span * ((self.finished * 7919) % 97) / 97
         if self.open_loop:

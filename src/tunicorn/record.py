@@ -167,6 +167,9 @@ class ServerStats:
     processes_peak: int = 0
     samples: tuple[Sample, ...] = ()
     worker_cpu_s: tuple[float, ...] = ()  # CPU per worker over the window: balance across workers
+    # Established connections per worker (by pid) halfway through the window (`balance`): with
+    # kept-alive connections, how the accept race dealt them.
+    worker_connections: tuple[int, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -512,6 +515,30 @@ class ClientModelRun:
 
 
 @dataclasses.dataclass(frozen=True)
+class Deal:
+    """One closed loop on kept-alive connections opened afresh on the same server: one hand
+    of the accept race (`deal`)."""
+
+    throughput_rps: float
+    p95_ms: float
+    passed: bool  # p95 within the SLO and no errors
+    worker_connections: tuple[int, ...] = ()  # per worker, halfway through the window
+
+
+@dataclasses.dataclass(frozen=True)
+class Deals:
+    """A kept-alive capacity measured over several hands: where connections landed decides it,
+    so it is judged by its low end (`low_rps`: the worst hand, 0 if one missed the SLO)."""
+
+    clients: int
+    deals: tuple[Deal, ...]
+    low_rps: float
+    median_rps: float
+    high_rps: float
+    seconds: float  # what the deals cost, server start included
+
+
+@dataclasses.dataclass(frozen=True)
 class Trial:
     """One configuration measured by tune: its capacity, or why it cannot be used.
 
@@ -535,7 +562,9 @@ class Trial:
     note: str = ""
     phases: tuple[BenchResult, ...] = ()  # the saturating closed loop, then the ladder's
     capacity_clients: int = 0  # the closed loop's clients that showed capacity_rps (0: none)
-    worker_balance: tuple[int, ...] = ()  # connections served per worker, where known
+    # CPU ms per worker over the saturating window (not connections, whatever the name says:
+    # those are `worker_connections`); recommend reads its shares.
+    worker_balance: tuple[int, ...] = ()
     reachable_rps: float = 0.0  # a "slower" trial: the most its SLO checks could have found
     # Measured more than once (a final or a runoff): every run, and how they were pooled
     # ("mean" of two, "median" of more); the figures above are the pooled ones.
@@ -543,6 +572,9 @@ class Trial:
     pooled: str = ""
     other_model: ClientModelRun | None = None  # a finalist, measured with the other client model
     engine: str = "builtin"  # the load engine that measured it ("builtin" or "locust")
+    # Established connections per worker halfway through the saturating window (`balance`).
+    worker_connections: tuple[int, ...] = ()
+    deals: Deals | None = None  # kept-alive: the capacity's closed loop re-dealt (`deal`)
 
     @property
     def key(self) -> str:

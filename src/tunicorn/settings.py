@@ -152,7 +152,8 @@ KEEPALIVE: Setting[bool] = Setting(
     "keepalive",
     False,
     "switch",
-    "Reuse each client's connection, or open a new one per request like users who pause "
+    "Reuse each client's connection as a pooling front end does (all opened before the run, "
+    "one the server closes opened again), or open a new one per request like users who pause "
     "longer than gunicorn's 2 s keep-alive (gthread workers then share the load).",
     flag="--keep-alive/--new-connections",
     commands=("bench", "tune"),

@@ -139,6 +139,12 @@ def bench_table(result: BenchResult) -> Table:
         table.add_row(
             "Server memory", f"{s.pss_mib_peak:,.1f} MiB {mem} peak, {s.processes_peak} processes"
         )
+        if len(s.worker_connections) > 1 and sum(s.worker_connections) > 0:
+            # Kept-alive connections stay where the accept race put them: show the hand.
+            table.add_row(
+                "Connections",
+                " / ".join(map(str, s.worker_connections)) + " per worker, halfway through",
+            )
     c = result.client
     table.add_row(
         "Client CPU",
@@ -312,7 +318,7 @@ def print_packages(rec: Recommendation, out: Console | None = None) -> None:
             state = "no requirements file to compare"
         out.print(f"  {escape(p.name)} ({tested}) for {escape(p.why)}: {state}", soft_wrap=True)
     if rec.requirements_add:
-        what = ("its [project] dependencies" if file == "pyproject.toml" else file)
+        what = "its [project] dependencies" if file == "pyproject.toml" else file
         out.print(f"[bold]Add to {escape(what)}[/]:")
         for line in rec.requirements_add:
             out.print(f"  {escape(line)}", soft_wrap=True)

@@ -13,7 +13,12 @@ For each app in benchmarks/zoo/ (they differ in what limits them), on the B1 pla
    uses (`Trials.on_servers`), with the tuner's profile and SLO, so memory model and SLO are identical;
    `rank.best()` over the grid is the oracle's best;
 3. side by side: the pick, the oracle's best and the baselines measured once more on a
-   fresh trial store (same profile and SLO), pick and oracle twice (`--repeat N`), alternating.
+   fresh trial store (same profile and SLO), pick and oracle twice (`--repeat N`), alternating;
+4. wrk as the oracle, under both client models (`-H 'Connection: close'`, and kept-alive
+   connections): the pick, the grid's best and the baselines, each on its own plain server,
+   at the same ladder of connection counts as benchmarks/pool_vs_wrk.py (`--wrk-clients`);
+   a configuration's figure is its best req/s with wrk's p90 within the tuner's SLO, and the
+   pick's ratio is over the best of them under each model (`--no-wrk` skips it).
 
 Load-test time is defined as the wall time of trials: from a trial's start (server
 launch) to its end (server stopped), summed over the trials that actually started a
@@ -55,6 +60,10 @@ from tunicorn.record import ServerConfig, Trial, from_builtins, to_builtins  # n
 from tunicorn.target import Target  # noqa: E402
 from tunicorn.settings import MAX_WORKERS_PER_CORE  # noqa: E402
 from tunicorn.profile import gevent_available  # noqa: E402
+from pool_vs_wrk import CLIENTS as WRK_CLIENTS  # noqa: E402
+from pool_vs_wrk import wrk_run  # noqa: E402
+from tunicorn.launch import Server  # noqa: E402
+from tunicorn.measure import split_cores  # noqa: E402
 from tunicorn.tune import (  # noqa: E402
     Trials,
     TuneEvents,
@@ -71,6 +80,8 @@ APPS = {
     "unsafe": "module state that breaks under concurrent threads (20 ms wait)",
     "db": "SQLAlchemy pool of 4 (no overflow) over PostgreSQL, 30 ms per query",
     "dbdefault": "SQLAlchemy's default pool (5 + 10 overflow) over PostgreSQL, 30 ms per query",
+    "slowpage": "a slow page: ~80 ms CPU and 10 SQL queries (PostgreSQL, pool 5 + 10)",
+    "fastpage": "a fast CPU-bound page (~0.5 ms), where handshakes weigh",
 }
 # Apps that share a module, and the environment each runs with (the database URL is added
 # when the benchmark has started PostgreSQL).
@@ -78,6 +89,7 @@ MODULES = {"db": "zoo_db", "dbdefault": "zoo_db"}
 ENV = {
     "db": {"POOL_SIZE": "4", "MAX_OVERFLOW": "0"},
     "dbdefault": {"POOL_SIZE": "5", "MAX_OVERFLOW": "10"},
+    "slowpage": {"POOL_SIZE": "5", "MAX_OVERFLOW": "10"},
 }
 B1_CPUS = 1
 B1_MEMORY_MIB = 1792.0
@@ -271,9 +283,54 @@ def _side_by_side(out, name, args, stop, say, target, requests, log_dir, common,
         out["side_by_side_wall_s"] = round(sclock.total, 1)
     out["side_by_side"] = side
 
+    if pick is not None and not args.no_wrk:
+        configs = [("pick", pick.config)]
+        if best_config is not None:
+            configs.append(("oracle", best_config))
+        configs += [(label, c) for label, c in named]
+        out["wrk"] = wrk_side(configs, target, slo, args, stop, say, log_dir)
+
     out["summary"] = summarize(out)
     out["complete"] = True
     return out
+
+
+def wrk_side(configs, target, slo, args, stop, say, log_dir) -> dict:
+    """wrk as the oracle under both client models: each configuration (once per distinct key)
+    on its own plain server, a ladder of connection counts, the best req/s within the SLO
+    (wrk's p90); the pick's ratio over the best of all under each model."""
+    cores = split_cores(B1_CPUS)
+    ladder = tuple(int(c) for c in args.wrk_clients.split(","))
+    models: dict[str, dict] = {}
+    for model in ("close", "keepalive"):
+        figures: dict[str, dict] = {}
+        for who, config in configs:
+            if stop.is_set():
+                break
+            same = next((f for f in figures.values() if f["key"] == config.key), None)
+            if same is not None:
+                figures[who] = same
+                continue
+            runs = []
+            with Server(target, config, cpus=cores.server, log_dir=log_dir) as server:
+                for c in ladder:
+                    if stop.is_set():
+                        break
+                    rps, p90 = wrk_run(server.url + "/work", c, args.wrk_seconds, cores.client,
+                                       close=model == "close")  # fmt: skip
+                    runs.append({"clients": c, "rps": rps, "p90_ms": p90})
+            within = [r for r in runs if r["p90_ms"] <= slo]
+            top = max(within, key=lambda r: r["rps"]) if within else None
+            figures[who] = {
+                "key": config.key, "config": config.label, "ladder": runs,
+                "best_rps": top["rps"] if top else 0.0, "best_clients": top["clients"] if top else 0,
+            }  # fmt: skip
+            say(f"  [wrk:{model}] {who} {config.label}: "
+                f"{figures[who]['best_rps']:.1f} req/s within p90 {slo:.0f} ms")  # fmt: skip
+        best = max((f["best_rps"] for f in figures.values()), default=0.0)
+        pick = figures.get("pick", {}).get("best_rps", 0.0)
+        models[model] = {"configs": figures, "best_rps": best, "ratio": ratio(pick, best)}
+    return models
 
 
 def summarize(out: dict) -> dict:
@@ -343,6 +400,9 @@ def summarize(out: dict) -> dict:
     summary["goal_ratio_side"] = bool(summary["ratio_side"] is not None and summary["ratio_side"] >= TARGET_RATIO)
     summary["goal_baselines"] = all(b["ratio_first"] is None or b["ratio_first"] >= 1.0 for b in rows)
     summary["goal_time"] = bool(summary["time_share"] is not None and summary["time_share"] <= TIME_SHARE)
+    for model, figures in out.get("wrk", {}).items():
+        summary[f"wrk_ratio_{model}"] = figures["ratio"]
+        summary[f"goal_wrk_{model}"] = bool(figures["ratio"] is not None and figures["ratio"] >= TARGET_RATIO)
     return summary
 
 
@@ -483,6 +543,25 @@ def markdown(apps: list[dict]) -> str:
                 f"{fmt_ratio(b['ratio_first'])} {ok(good)} | {fmt_cap(b['capacity_side'])} | "
                 f"{fmt_ratio(b['ratio_side'])} |"
             )
+    lines += [
+        "",
+        "wrk as the oracle (best req/s with wrk's p90 within the SLO, over the ladder of connections):",
+        "",
+        "| app | model | pick | wrk: pick | wrk: best of pick, grid's best, baselines | ratio (≥0.97) |",
+        "|---|---|---|---:|---|---:|",
+    ]
+    for a in apps:
+        s = a.get("summary")
+        for model, figures in a.get("wrk", {}).items():
+            pick = figures["configs"].get("pick")
+            if not s or pick is None:
+                continue
+            top = max(figures["configs"].items(), key=lambda kv: kv[1]["best_rps"])
+            lines.append(
+                f"| {a['app']} | {model} | {pick['config']} | {pick['best_rps']:.1f} | "
+                f"{top[1]['best_rps']:.1f} ({top[0]}: {top[1]['config']}) | "
+                f"{fmt_ratio(figures['ratio'])} {ok(bool(s.get(f'goal_wrk_{model}')))} |"
+            )
     lines += ["", "Grid (oracle) capacities, req/s (— = infeasible: reason):", ""]
     for a in apps:
         g = a.get("grid")
@@ -515,6 +594,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-side-by-side", action="store_true")
     p.add_argument("--repeat", type=int, default=2,
                    help="runs each of pick and oracle get side by side, alternating (default 2)")
+    p.add_argument("--no-wrk", action="store_true", help="skip wrk as the oracle")
+    p.add_argument("--wrk-clients", default=",".join(map(str, WRK_CLIENTS)),
+                   help="wrk's ladder of connection counts (as pool_vs_wrk's)")  # fmt: skip
+    p.add_argument("--wrk-seconds", type=float, default=3.0, help="each wrk run")
     p.add_argument("--log-dir", default="/tmp/tunicorn-zoo-logs")
     p.add_argument("--json", default=str(RESULTS))
     p.add_argument("--render", metavar="JSON", help="re-render the tables from a saved run (no load)")

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from tunicorn import interval
+from tunicorn.balance import ConnectionCounter
 from tunicorn.errors import ServerError
 from tunicorn.launch import Server, ServerName
 from tunicorn.launch import program as server_program
@@ -151,8 +152,10 @@ def sampled_load(
     on_tick: TickCallback | None = None,
     stop: threading.Event | None = None,
 ) -> tuple[LoadResult, ServerStats]:
-    """Load `server` per `spec` while sampling its process tree; CPU counts after warm-up."""
+    """Load `server` per `spec` while sampling its process tree; CPU counts after warm-up, and
+    the connections each worker holds are counted once, halfway through the window."""
     sampler = Sampler(server.pid).start()
+    counter = ConnectionCounter(server.pid, server.port, spec.warmup_s + spec.duration_s / 2)
     timer = threading.Timer(spec.warmup_s, sampler.mark)
     timer.daemon = True
     tick = on_tick
@@ -166,12 +169,14 @@ def sampled_load(
                 on_tick(t)
     else:
         timer.start()
+    counter.start()
     try:
         load = run_load(dataclasses.replace(spec, url=server.url), on_tick=tick, stop=stop)
     finally:
         timer.cancel()
         stats = sampler.stop()
-    return load, stats
+        counts = counter.result()
+    return load, dataclasses.replace(stats, worker_connections=counts)
 
 
 def measure_url(
@@ -543,6 +548,7 @@ class TrialMeter:
             worker_balance=tuple(int(1000 * x) for x in stats.worker_cpu_s),
             reachable_rps=round(bound, 2) if reason == "slower" else 0.0,
             engine=sat.load.engine,
+            worker_connections=stats.worker_connections,
             capacity_ci=interval.around(capacity, shown) if not reason else (0.0, 0.0),
             capacity_samples=shown if not reason else (),
         )

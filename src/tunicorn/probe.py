@@ -20,14 +20,16 @@ import asyncio
 import dataclasses
 import math
 import socket
+import statistics
 import time
 import urllib.parse
 from collections.abc import Callable, Sequence
 
 import httptools
 
+from tunicorn import stacking
 from tunicorn.errors import TunicornError, UsageError
-from tunicorn.record import Latency, ProbeResult, Wave
+from tunicorn.record import Latency, ProbeResult, StackTest, Wave
 from tunicorn.target import is_loopback
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "cap_waves",
     "first_round",
     "infer",
+    "meets",
     "plan_waves",
     "probe",
     "server_hint",
@@ -52,6 +55,11 @@ ROUND_SLACK = 0.5  # a first-round answer lands within half a service time of th
 AGREE = 0.15  # two saturated waves within this fraction of each other agree
 MAX_WAVE_S = 60.0  # the next wave is skipped if it would take longer than this
 REPEATS = 3  # extra looks at the largest wave on loopback when its first rounds disagree
+SINGLES = 3  # lone requests whose median is the single-request latency
+STACK_ROUNDS = 30  # fast pages: rounds of (one alone, then a wave of k)
+STACK_PAUSE_S = 0.02  # between rounds on loopback; REMOTE_PAUSE_S elsewhere (gentle)
+REMOTE_PAUSE_S = 0.1
+STACK_MAX_S = 30.0  # the fast-page rounds stop here whatever they have
 
 _now = time.monotonic
 
@@ -211,6 +219,7 @@ class _Answer:
     status: int = 0
     error: str = ""  # "", "refused", "connect", "timeout", "closed", "protocol"
     server: str = ""
+    connect_ms: float = 0.0  # when its connection was open, from the wave's start
 
 
 class _Reply:
@@ -256,6 +265,7 @@ async def _exchange(where: _Where, t0: float, timeout_s: float) -> _Answer:
 
 async def _request(where: _Where, t0: float) -> _Answer:
     reader, writer = await asyncio.open_connection(where.host, where.port, family=where.family)
+    connect_ms = (_now() - t0) * 1000
     reply = _Reply()
     parser = httptools.HttpResponseParser(reply)
     try:
@@ -273,7 +283,9 @@ async def _request(where: _Where, t0: float) -> _Answer:
                 return _Answer((_now() - t0) * 1000, error="protocol")
         t_ms = (_now() - t0) * 1000
         if reply.complete or reply.headers_done:  # a body ended by close counts as complete
-            return _Answer(t_ms, status=parser.get_status_code(), server=reply.server)
+            return _Answer(
+                t_ms, status=parser.get_status_code(), server=reply.server, connect_ms=connect_ms
+            )
         return _Answer(t_ms, error="closed")
     finally:
         writer.close()
@@ -371,13 +383,26 @@ def probe(
     timeout_s: float = 30.0,
     more_slots_command: str = "",
     on_wave: Callable[[Wave], None] | None = None,
+    expect: int | None = None,
+    method: str = "auto",
 ) -> ProbeResult:
-    """Send the waves to `url` and say how many requests it serves at once.
+    """Send the waves to `url` and say how many requests it serves at once; with `expect`,
+    whether that is at least `expect` (the waves then reach it).
 
-    Raises ProbeError when the first request gets no usable answer (nothing was measured).
+    `method` "stacking" runs the fast-page test whatever one request takes ("auto": below
+    FAST_MS). Raises ProbeError when the first request gets no usable answer.
     """
+    if method not in ("auto", "stacking"):
+        raise UsageError(f"Unknown probe method {method!r}: auto or stacking.")
     if not 1 <= max_concurrency <= MAX_CONCURRENCY:
         raise UsageError(f"--max-concurrency must be from 1 to {MAX_CONCURRENCY}.")
+    if expect is not None:
+        if not 1 <= expect <= MAX_CONCURRENCY:
+            raise UsageError(
+                f"--expect must be from 1 to {MAX_CONCURRENCY}: the requests at once the "
+                "server must serve, e.g. --expect 2."
+            )
+        max_concurrency = max(max_concurrency, expect)
     if not timeout_s > 0:
         raise UsageError("--timeout must be more than zero seconds.")
     parts = urllib.parse.urlsplit(url)
@@ -405,12 +430,28 @@ def probe(
 
     loop = asyncio.new_event_loop()
     try:
-        return _run(
+        result = _run(
             loop, full_url, addrs, plan_waves(max_concurrency), budget, timeout_s,
-            max_concurrency, more_slots_command, on_wave,
+            max_concurrency, more_slots_command, on_wave, expect, method == "stacking",
         )  # fmt: skip
     finally:
         loop.close()
+    return dataclasses.replace(
+        result, expect=expect, meets_expectation=meets(result, expect)
+    )
+
+
+def meets(result: ProbeResult, expect: int | None) -> bool | None:
+    """Whether the server served `expect` at once: None without --expect, or when the probe
+    could not tell (too fast and undecided, or waves capped below `expect`)."""
+    found = result.effective_concurrency
+    if expect == 1:
+        return True  # it answered (else ProbeError): one at a time is one at once
+    if expect is None or found is None:
+        return None
+    if found >= expect:
+        return True
+    return None if result.at_least else False
 
 
 def _run(
@@ -423,6 +464,8 @@ def _run(
     max_concurrency: int,
     more_slots_command: str,
     on_wave: Callable[[Wave], None] | None,
+    expect: int | None = None,
+    stack: bool = False,
 ) -> ProbeResult:
     started = _now()
     # Warm-up: finds the address that answers and pays the app's first-request costs.
@@ -437,20 +480,28 @@ def _run(
     server = answer.server
     sent = 1
     warnings: list[str] = []
-    planned = cap_waves(sizes, budget, reserved=sent)
+    planned = cap_waves(sizes, budget, reserved=sent + SINGLES - 1)
     waves: list[Wave] = []
     single_ms = 0.0
     for k in planned:
-        if waves and single_ms < FAST_MS:
+        if waves and (single_ms < FAST_MS or stack):
             break  # too fast to read rounds: more waves would only add load
         if waves and not _worth_next(waves, k, single_ms):
             break
         wall_ms, answers = loop.run_until_complete(_wave(where, k, timeout_s))
         sent += k
         if k == 1:
-            single_ms = answers[0].t_ms if not answers[0].error else 0.0
             if answers[0].error or answers[0].status >= 400:
                 raise _first_failure(url, answers[0], timeout_s)
+            # One request's latency decides the method (rounds or stacking): the median of
+            # SINGLES, so one request delayed by a busy machine does not decide it.
+            alone = [answers[0].t_ms]
+            for _ in range(SINGLES - 1):
+                _, (lone,) = loop.run_until_complete(_wave(where, 1, timeout_s))
+                sent += 1
+                if not lone.error and lone.status < 400:
+                    alone.append(lone.t_ms)
+            single_ms = statistics.median(alone)
         wave = _make_wave(k, wall_ms, answers, single_ms)
         server = server or next((a.server for a in answers if a.server), "")
         waves.append(wave)
@@ -462,7 +513,7 @@ def _run(
             break
     # The largest wave again while its first rounds disagree: each look can only undercount.
     repeats = REPEATS if budget is None else 1
-    while waves and not waves[-1].errors and single_ms >= FAST_MS and repeats > 0:
+    while waves and not waves[-1].errors and single_ms >= FAST_MS and not stack and repeats > 0:
         k = waves[-1].concurrency
         inf = _infer_waves(waves, single_ms)
         if inf.consistent or inf.at_least or (budget is not None and sent + k > budget):
@@ -477,6 +528,30 @@ def _run(
         if again.errors:
             break
     inf = _infer_waves(waves, single_ms)
+    method, test, sureness = "rounds", None, ""
+    k = max(2, expect or 2)
+    fast = single_ms < FAST_MS or stack
+    if waves and not waves[-1].errors and fast and (expect or 2) >= 2:
+        room = STACK_ROUNDS if budget is None else min(STACK_ROUNDS, (budget - sent) // (k + 1))
+        pause = STACK_PAUSE_S if budget is None else REMOTE_PAUSE_S
+        rounds, spent, failed = _stack_rounds(loop, where, k, room, pause, timeout_s)
+        sent += spent
+        if failed:
+            warnings.append(f"Fast-page rounds of {k} at once: {failed}; the probe stopped there.")
+        test = stacking.stack_test(rounds, k)
+        method = "stacking"
+        if rounds:
+            single_ms = statistics.median(r.single_ms for r in rounds)
+        if test is not None:
+            sureness = stacking.sureness(test)
+            if test.confidence != "low":
+                inf = Inference(test.slots, test.together, test.confidence, True)
+        elif room < stacking.MIN_ROUNDS:
+            warnings.append(
+                f"Too few requests were left in the budget of {budget} for the fast-page rounds."
+            )
+    elif inf.effective is not None:
+        sureness = _rounds_sureness(inf, waves)
     if budget is not None and len(planned) < len(sizes):
         warnings.append(
             f"Waves above {planned[-1] if planned else 0} were skipped: the probe sends at most "
@@ -488,7 +563,10 @@ def _run(
         serial=inf.effective == 1,
         server=server,
         single_latency_ms=round(single_ms, 3),
-        verdict=verdict_text(inf, single_ms, waves[-1].concurrency if waves else max_concurrency),
+        verdict=(
+            stack_verdict(inf, test, single_ms) if test is not None
+            else verdict_text(inf, single_ms, waves[-1].concurrency if waves else max_concurrency)
+        ),  # fmt: skip
         at_least=inf.at_least,
         confidence=inf.confidence,
         hint=server_hint(server),
@@ -499,6 +577,79 @@ def _run(
         max_concurrency=max_concurrency,
         elapsed_s=round(_now() - started, 3),
         warnings=tuple(warnings),
+        method=method,
+        stacking=test,
+        sureness=sureness,
+    )
+
+
+def _rounds_sureness(inf: Inference, waves: Sequence[Wave]) -> str:
+    """How sure a slow-page answer is: how many waves said it, and whether they agreed."""
+    saturated = [w for w in waves if w.concurrency > (inf.effective or 0)]
+    if inf.at_least:
+        return f"every one of {len(waves)} waves was answered in one round"
+    agree = sum(1 for w in saturated if w.first_round == inf.effective)
+    return (
+        f"{agree} of {len(saturated)} waves larger than the answer had exactly "
+        f"{inf.effective} in their first round (noise can only lower that count)"
+    )
+
+
+def _stack_rounds(
+    loop: asyncio.AbstractEventLoop,
+    where: _Where,
+    k: int,
+    rounds: int,
+    pause_s: float,
+    timeout_s: float,
+) -> tuple[list[stacking.Round], int, str]:
+    """Rounds of one request alone then a wave of k: (rounds, requests sent, what failed)."""
+    out: list[stacking.Round] = []
+    sent = 0
+    deadline = _now() + STACK_MAX_S
+    for _ in range(rounds):
+        if _now() > deadline:
+            break
+        _, (alone,) = loop.run_until_complete(_wave(where, 1, timeout_s))
+        _, answers = loop.run_until_complete(_wave(where, k, timeout_s))
+        sent += 1 + k
+        bad = [a for a in (alone, *answers) if a.error or a.status >= 400]
+        if bad:
+            kind = bad[0].error or f"HTTP {bad[0].status}"
+            return out, sent, f"{len(bad)} failed ({kind})"
+        out.append(
+            stacking.Round(
+                alone.t_ms, alone.connect_ms, tuple(a.t_ms for a in answers),
+                tuple(a.connect_ms for a in answers),
+            )  # fmt: skip
+        )
+        time.sleep(pause_s)
+    return out, sent, ""
+
+
+def stack_verdict(inf: Inference, test: StackTest, single_ms: float) -> str:
+    """The verdict on a fast page, from the stacking test, with what it cannot tell apart."""
+    t = single_ms
+    if inf.effective is None:
+        return (
+            f"no firm answer — a request takes {t:.1f} ms and the {test.rounds} rounds of "
+            f"{test.k} at once disagree; probe a slower path with --path (one that waits on a "
+            "database or an API)."
+        )
+    if test.together:
+        return (
+            f"at least {test.k} — on this fast page ({t:.1f} ms a request), waves of "
+            f"{test.k} were answered together."
+        )
+    if test.slots == 1:
+        return (
+            f"1 — requests to this fast page ({t:.1f} ms a request) stack one after another: "
+            "the server serves one at a time, or the page's time is all CPU on one free core; "
+            "a page that waits (--path) tells the two apart."
+        )
+    return (
+        f"{test.slots} — waves of {test.k} to this fast page ({t:.1f} ms a request) "
+        f"stacked as if served {test.slots} at a time."
     )
 
 

@@ -167,6 +167,23 @@ class ServerStats:
     processes_peak: int = 0
     samples: tuple[Sample, ...] = ()
     worker_cpu_s: tuple[float, ...] = ()  # CPU per worker over the window: balance across workers
+    # Established connections per worker (by pid) halfway through the window (`balance`): with
+    # kept-alive connections, how the accept race dealt them.
+    worker_connections: tuple[int, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class UpstreamDelay:
+    """A round trip added in front of one of the app's upstreams (--upstream): what the server
+    saw of production's network, so a figure is read with it."""
+
+    variable: str  # "DATABASE_URL", or "DB_HOST,DB_PORT"
+    upstream: str  # host:port the variable named
+    listen: str  # the proxy's address the server was given instead
+    added_ms: float  # per round trip: half on the way there, half on the way back
+    connections: int = 0  # the app's connections that went through it
+    chunks: int = 0  # chunks of data it delayed
+    refused: int = 0  # connections turned away at its bound
 
 
 @dataclasses.dataclass(frozen=True)
@@ -195,6 +212,7 @@ class BenchResult:
     warnings: tuple[str, ...] = ()
     program: str = ""  # the server program that ran it ("gunicorn", "uvicorn"); "" for a URL
     load: LoadInfo = LoadInfo()
+    upstream: tuple[UpstreamDelay, ...] = ()  # round trips added in front of its upstreams
     kind: str = "bench"
     schema: int = SCHEMA_VERSION
 
@@ -458,6 +476,7 @@ class Profile:
     framework: str = ""
     thread_pool: int = 0  # threads per worker for plain def routes (anyio's 40), 0 if none
     warnings: tuple[str, ...] = ()  # what the profile found that the user must fix
+    upstream: tuple[UpstreamDelay, ...] = ()  # round trips added in front of its upstreams
     kind: str = "profile"
     schema: int = SCHEMA_VERSION
 
@@ -497,6 +516,30 @@ class ClientModelRun:
 
 
 @dataclasses.dataclass(frozen=True)
+class Deal:
+    """One closed loop on kept-alive connections opened afresh on the same server: one hand
+    of the accept race (`deal`)."""
+
+    throughput_rps: float
+    p95_ms: float
+    passed: bool  # p95 within the SLO and no errors
+    worker_connections: tuple[int, ...] = ()  # per worker, halfway through the window
+
+
+@dataclasses.dataclass(frozen=True)
+class Deals:
+    """A kept-alive capacity measured over several hands: where connections landed decides it,
+    so it is judged by its low end (`low_rps`: the worst hand, 0 if one missed the SLO)."""
+
+    clients: int
+    deals: tuple[Deal, ...]
+    low_rps: float
+    median_rps: float
+    high_rps: float
+    seconds: float  # what the deals cost, server start included
+
+
+@dataclasses.dataclass(frozen=True)
 class Trial:
     """One configuration measured by tune: its capacity, or why it cannot be used.
 
@@ -520,7 +563,9 @@ class Trial:
     note: str = ""
     phases: tuple[BenchResult, ...] = ()  # the saturating closed loop, then the ladder's
     capacity_clients: int = 0  # the closed loop's clients that showed capacity_rps (0: none)
-    worker_balance: tuple[int, ...] = ()  # connections served per worker, where known
+    # CPU ms per worker over the saturating window (not connections, whatever the name says:
+    # those are `worker_connections`); recommend reads its shares.
+    worker_balance: tuple[int, ...] = ()
     reachable_rps: float = 0.0  # a "slower" trial: the most its SLO checks could have found
     # Measured more than once (a final or a runoff): every run, and how they were pooled
     # ("mean" of two, "median" of more); the figures above are the pooled ones.
@@ -528,6 +573,9 @@ class Trial:
     pooled: str = ""
     other_model: ClientModelRun | None = None  # a finalist, measured with the other client model
     engine: str = "builtin"  # the load engine that measured it ("builtin" or "locust")
+    # Established connections per worker halfway through the saturating window (`balance`).
+    worker_connections: tuple[int, ...] = ()
+    deals: Deals | None = None  # kept-alive: the capacity's closed loop re-dealt (`deal`)
     # How sure capacity_rps is: a 95% interval (low, high) from the per-tick throughput of
     # the run that showed it (interval.py); (0, 0) where unknown (no capacity, or one tick).
     capacity_ci: tuple[float, float] = (0.0, 0.0)
@@ -643,6 +691,7 @@ class TuneResult:
     model: ModelFigures | None = None
     warnings: tuple[str, ...] = ()
     verdict: str = ""
+    upstream: tuple[UpstreamDelay, ...] = ()  # round trips added in front of its upstreams
     kind: str = "tune"
     schema: int = SCHEMA_VERSION
 
@@ -681,6 +730,23 @@ class Wave:
 
 
 @dataclasses.dataclass(frozen=True)
+class StackTest:
+    """The fast-page probe (`stacking.py`): rounds of one request alone then a wave of k, and
+    whether the k were served together; `agree` is the bootstrap's share behind it."""
+
+    k: int
+    rounds: int  # rounds that counted
+    ratio: float  # median stacking ratio (≈1 one at a time, ≈0 all k at once)
+    ratio_low: float  # 5th percentile of the resampled medians
+    ratio_high: float  # 95th percentile
+    service_ms: float  # median service time of a lone request (its latency less the network)
+    together: bool
+    agree: float  # share of resampled medians on the same side of the line as `ratio`
+    confidence: str  # "high", "medium", "low"
+    slots: int  # the slots the median ratio implies (k when together)
+
+
+@dataclasses.dataclass(frozen=True)
 class ProbeResult:
     """`tunicorn probe`: how many requests a running server really handles at once.
 
@@ -704,5 +770,10 @@ class ProbeResult:
     max_concurrency: int = 32
     elapsed_s: float = 0.0
     warnings: tuple[str, ...] = ()
+    method: str = "rounds"  # "rounds" (slow pages: clusters of answers) or "stacking" (fast)
+    stacking: StackTest | None = None  # the fast-page test, where it ran
+    sureness: str = ""  # how sure the answer is, in a sentence
+    expect: int | None = None  # --expect N: the requests at once the server must serve
+    meets_expectation: bool | None = None  # None: no --expect, or the probe could not tell
     kind: str = "probe"
     schema: int = SCHEMA_VERSION

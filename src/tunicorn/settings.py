@@ -90,7 +90,8 @@ class Setting(Generic[T]):
     default_text: str = ""  # how the help shows a default that is computed, not fixed
     zero_ok: bool = False  # a number that may be zero (a warm-up, a ratio)
     commands: tuple[str, ...] = ()  # where the flag appears, for the generated docs
-    repeatable: bool = False  # the flag may be given several times (a tuple of values)
+    multiple: bool = False  # the flag may be given several times (its value is a tuple)
+    metavar: str = ""  # how the help names the value, where the type's name says too little
 
 
 # gunicorn's own default worker timeout; App Service's startup script passes 600.
@@ -158,7 +159,8 @@ KEEPALIVE: Setting[bool] = Setting(
     "keepalive",
     False,
     "switch",
-    "Reuse each client's connection, or open a new one per request like users who pause "
+    "Reuse each client's connection as a pooling front end does (all opened before the run, "
+    "one the server closes opened again), or open a new one per request like users who pause "
     "longer than gunicorn's 2 s keep-alive (gthread workers then share the load).",
     flag="--keep-alive/--new-connections",
     commands=("bench", "tune"),
@@ -302,7 +304,7 @@ HEADER: Setting[tuple[str, ...]] = Setting(
     flag="--header",
     short="-H",
     commands=("bench", "tune", "profile"),
-    repeatable=True,
+    multiple=True,
 )
 COOKIE: Setting[tuple[str, ...]] = Setting(
     "cookie",
@@ -312,7 +314,7 @@ COOKIE: Setting[tuple[str, ...]] = Setting(
     "from then on. Its value is never shown or written.",
     flag="--cookie",
     commands=("bench", "tune", "profile"),
-    repeatable=True,
+    multiple=True,
 )
 # -- Locust (the locust load engine) ----------------------------------------------------
 LOCUSTFILE: Setting[str | None] = Setting(
@@ -407,6 +409,20 @@ SINGLE_SLOT: Setting[bool] = Setting(
     flag="--allow-single-slot",
     commands=("tune",),
 )
+# -- production's waits, here -------------------------------------------------------------
+UPSTREAM: Setting[tuple[str, ...]] = Setting(
+    "upstream",
+    (),
+    "text",
+    "Add a round trip in front of an upstream the app connects to, as production's network "
+    "would (repeatable): VAR=+MS where VAR holds a URL or host:port, e.g. DATABASE_URL=+2ms, "
+    "or HOST_VAR,PORT_VAR=+MS; the server gets VAR pointing at a delaying proxy on 127.0.0.1.",
+    flag="--upstream",
+    default_text="none",
+    commands=("bench", "tune", "profile"),
+    multiple=True,
+    metavar="VAR=+MS",
+)
 # -- check --rehearse --------------------------------------------------------------------
 REHEARSE: Setting[bool] = Setting(
     "rehearse",
@@ -479,6 +495,7 @@ SETTINGS: tuple[Setting[object], ...] = (
     RUNOFF,
     BOTH_MODELS,
     SINGLE_SLOT,
+    UPSTREAM,
     WORKERS,
     THREADS,
     WORKER_CLASS,

@@ -65,6 +65,8 @@ class Target:
     factory: bool = False  # app is module:factory()
     found: str = ""  # how the app was found in a folder or package ("" when it was named)
     named: bool = True  # False: only the module was given, so the import check looks for the app
+    # Variables the server runs with over tunicorn's own (--upstream: the proxy's address)
+    env: tuple[tuple[str, str], ...] = ()
 
     @property
     def module(self) -> str:

@@ -9,6 +9,7 @@ from flask import Flask
 app = Flask(__name__)
 
 SLOW_S = 0.300
+QUICK_S = 0.001
 
 
 @app.get("/")
@@ -20,6 +21,12 @@ def index() -> str:
 def slow() -> str:
     time.sleep(SLOW_S)  # waits like an external API call: a slot stays busy, the CPU idles
     return "slow\n"
+
+
+@app.get("/quick")
+def quick() -> str:
+    time.sleep(QUICK_S)  # a fast page that waits a little, like one quick database query
+    return "quick\n"
 
 
 @app.get("/fail")

@@ -143,3 +143,67 @@ def test_cli_writes_json(gunicorn_server: Callable[..., object], tmp_path: Path)
     assert data["effective_concurrency"] == 1 and data["serial"] is True
     assert {"url", "server", "single_latency_ms", "verdict"} <= data.keys()
     assert "one at a time" in out.stdout
+
+
+def _probe_cli(
+    url: str, *args: str, json_path: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    extra = ["--json", str(json_path)] if json_path else []
+    return subprocess.run(
+        [sys.executable, "-m", "tunicorn", "probe", url, *args, *extra],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "code"), [(("-w", "1"), 1), (("-w", "3", "--threads", "6"), 0)], ids=["1x1", "3x6"]
+)
+def test_expect_exit_codes(
+    gunicorn_server: Callable[..., object], args: tuple[str, ...], code: int
+) -> None:
+    """The post-deploy check: the seed's 1×1 fails --expect 2, the seed's fix passes it."""
+    server = gunicorn_server("probe_app:app", *args)
+    out = _probe_cli(server.url + "/slow", "--expect", "2")  # type: ignore[attr-defined]
+    assert out.returncode == code, out.stdout + out.stderr
+    assert ("✓ Serves at least 2" in out.stdout) == (code == 0), out.stdout
+    assert "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize(("args", "slots"), [(("-w", "1"), 1), (("-w", "3", "--threads", "6"), 18)],
+                         ids=["1x1", "3x6"])  # fmt: skip
+def test_fast_page_gets_an_answer(
+    gunicorn_server: Callable[..., object], args: tuple[str, ...], slots: int
+) -> None:
+    """A page of about 1 ms, under the 5 ms the rounds need: the stacking test answers and
+    says how sure it is. (The test asks for it outright: on a busy machine one request to
+    the page can take 5 ms, and the probe would then read rounds instead.)"""
+    server = gunicorn_server("probe_app:app", *args)
+    result = probe(server.url + "/quick", expect=2, method="stacking")  # type: ignore[attr-defined]
+    test = result.stacking
+    assert result.method == "stacking" and test is not None and test.k == 2
+    assert result.effective_concurrency == min(slots, 2), test
+    assert result.serial is (slots == 1) and result.at_least is (slots > 1)
+    assert result.meets_expectation is (slots > 1)
+    assert result.confidence in ("high", "medium") and "resamples" in result.sureness
+
+
+def test_fast_page_cli_gates_on_it(gunicorn_server: Callable[..., object], tmp_path: Path) -> None:
+    """The same through the command a CI job runs: the JSON keeps the contract's keys."""
+    import json
+
+    server = gunicorn_server("probe_app:app", "-w", "1")
+    path = tmp_path / "p.json"
+    out = _probe_cli(server.url + "/", "--expect", "2", json_path=path)  # type: ignore[attr-defined]
+    data = json.loads(path.read_text())
+    assert {"url", "effective_concurrency", "serial", "server", "single_latency_ms",
+            "verdict"} <= data.keys()  # fmt: skip
+    assert data["expect"] == 2 and data["meets_expectation"] is not True
+    assert out.returncode == 1, out.stdout + out.stderr
+
+
+def test_expect_bad_input_exits_2(gunicorn_server: Callable[..., object]) -> None:
+    server = gunicorn_server("probe_app:app", "-w", "1")
+    out = _probe_cli(server.url + "/slow", "--expect", "0")  # type: ignore[attr-defined]
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    out = _probe_cli(server.url + "/slow", "--expect", "100000")  # type: ignore[attr-defined]
+    assert out.returncode == 2 and "--expect must be from 1 to" in out.stderr, out.stderr

@@ -43,3 +43,14 @@ def test_summary_without_server_stats_drops_server_rows() -> None:
     text = render(reportdata.make_bench(with_server=False))
     assert "Server CPU" not in text and "Throughput" in text
     assert all(len(line) <= 100 for line in text.splitlines())
+
+
+def test_summary_shows_how_the_connections_were_dealt_across_workers() -> None:
+    import dataclasses
+
+    bench = reportdata.make_bench()
+    assert bench.server is not None
+    dealt = dataclasses.replace(bench.server, worker_connections=(22, 10, 0, 0))
+    text = render(dataclasses.replace(bench, server=dealt))
+    assert "22 / 10 / 0 / 0 per worker" in text
+    assert "per worker, halfway" not in render(bench)  # not counted: no row

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import cast
 from urllib.parse import urlsplit
 
@@ -20,6 +21,7 @@ from tunicorn.cli.options import (
     parse_paths,
     real_traffic,
 )
+from tunicorn.cli.tune import delays
 from tunicorn.errors import UsageError
 from tunicorn.launch import SERVERS, ServerName
 from tunicorn.load import LoadSpec, engine_for, locust
@@ -67,6 +69,7 @@ from tunicorn.target import is_loopback, preflight, resolve, server_class
               help="Pin the server to N cores and the load generator to the others "
               "(emulates a plan).")  # fmt: skip
 @option(settings.REQUEST_TIMEOUT)
+@option(settings.UPSTREAM)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the result as JSON to this file.")  # fmt: skip
 @click.option("--html", "html_path", type=click.Path(dir_okay=False, writable=True), default=None,
@@ -109,6 +112,7 @@ def bench(
     worker_wait_s: float,
     cpus: int | None,
     request_timeout_s: float,
+    upstream: tuple[str, ...],
     json_path: str | None,
     html_path: str | None,
     port: int,
@@ -142,6 +146,11 @@ def bench(
         requests = traffic.requests
     else:
         requests = load_scenario(scenario) if scenario else parse_paths(paths)
+    if tgt.is_url and upstream:
+        raise UsageError(
+            "--upstream sets the environment of a server tunicorn starts: give module:app, a "
+            "folder or --demo, not the URL of a running server."
+        )
     if tgt.is_url:
         parts = urlsplit(tgt.url)
         if not is_loopback(parts.hostname or "") and not allow_remote:
@@ -203,14 +212,17 @@ def bench(
             f"{spec.locust.expect_workers} worker(s) started elsewhere; start each with:"
         )
         console.info(f"  {locust.worker_command(spec.locust)}")
-    with TickPrinter(spec) as progress:
+    with delays(upstream, cpus or 0, log_dir) as added, TickPrinter(spec) as progress:
         if tgt.is_url:
             result = measure_url(tgt, spec, on_tick=progress.tick)
         else:
             result = measure(
-                tgt, config, spec, cpus=cpus, log_dir=log_dir, on_tick=progress.tick,
-                on_ready=progress.ready, port=port, server_name=cast(ServerName, server_name),
+                added.apply(tgt), config, spec, cpus=cpus, log_dir=log_dir,
+                on_tick=progress.tick, on_ready=progress.ready, port=port,
+                server_name=cast(ServerName, server_name),
             )  # fmt: skip
+    if added.endpoints:
+        result = dataclasses.replace(result, upstream=added.records())
     terminal.print_bench(result)
     if json_path:
         record.save(result, json_path)

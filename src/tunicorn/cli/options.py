@@ -185,8 +185,10 @@ def option(
     if setting.kind == "flag":
         return click.option(*decls, is_flag=True, default=value, help=text)
     kwargs: dict[str, Any] = {"default": value, "help": text}
-    if setting.repeatable:
+    if setting.multiple:
         kwargs["multiple"] = True
+    if setting.metavar:
+        kwargs["metavar"] = setting.metavar
     param_type = _param_type(setting)
     if param_type is not None:
         kwargs["type"] = param_type

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -22,9 +25,12 @@ from tunicorn.cli.options import (
 from tunicorn.errors import UsageError
 from tunicorn.load import Request, locust
 from tunicorn.load.scenario import load_scenario, with_credentials
+from tunicorn.measure import split_cores
 from tunicorn.record import ServerConfig, Tick, Trial
 from tunicorn.report import console, terminal
 from tunicorn.target import Target, check_import, discover_routes, resolve, server_ready
+from tunicorn.upstream import Upstreams
+from tunicorn.upstream import running as upstreams_running
 
 
 def workload(
@@ -60,6 +66,15 @@ def workload(
             "--scenario FILE."
         )
     return tuple(Request(path=r) for r in routes.paths)
+
+
+@contextlib.contextmanager
+def delays(texts: tuple[str, ...], cpus: int, log_dir: str | None) -> Iterator[Upstreams]:
+    """--upstream's proxies, on the load generator's cores, for as long as the servers run."""
+    with upstreams_running(texts, cpus=split_cores(cpus).client, log_dir=log_dir) as added:
+        if added.endpoints:
+            console.info(added.describe())
+        yield added
 
 
 def runnable(target: Target) -> Target:
@@ -124,6 +139,7 @@ class TrialPrinter:
 @option(settings.GEVENT)
 @option(settings.SINGLE_SLOT)
 @option(settings.BOTH_MODELS)
+@option(settings.UPSTREAM)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
               help="Write the whole run as JSON.")  # fmt: skip
 @click.option("--html", "html_path", type=click.Path(dir_okay=False), default=None,
@@ -153,6 +169,7 @@ def tune(
     gevent: bool | None,
     single_slot: bool,
     both_models: bool,
+    upstream: tuple[str, ...],
     json_path: str | None,
     html_path: str | None,
     emit_dir: str | None,
@@ -209,10 +226,12 @@ def tune(
         + ", workload: "
         + (f"the users of {locustfile}" if locustfile else terminal.describe_requests(requests))
     )
-    try:
-        result = run_tune(tgt, requests, asked, events=events, log_dir=log_dir)
-    finally:
-        printer.line.clear()
+    with delays(upstream, n_cpus, log_dir) as added:
+        try:
+            result = run_tune(added.apply(tgt), requests, asked, events=events, log_dir=log_dir)
+        finally:
+            printer.line.clear()
+    result = dataclasses.replace(result, upstream=added.records())
     result = with_commands(result)
     project = Path(tgt.chdir) if tgt.chdir else None
     result = with_packages(result, project)
@@ -296,6 +315,7 @@ def _emit(result: record.TuneResult, folder: Path, project: Path | None) -> None
 @option(settings.COOKIE)
 @option(settings.LOCUSTFILE)
 @option(settings.LOAD_PROCESSES)
+@option(settings.UPSTREAM)
 @click.option("--cpus", type=POSITIVE_INT, default=None, help="Pin the server to N cores.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
               help="Write the profile as JSON.")  # fmt: skip
@@ -312,6 +332,7 @@ def profile(
     cookie: tuple[str, ...],
     locustfile: str | None,
     load_processes: int | None,
+    upstream: tuple[str, ...],
     cpus: int | None,
     json_path: str | None,
     log_dir: str | None,
@@ -333,12 +354,15 @@ def profile(
     if locustfile:
         users = locust.options(locustfile, cpus=cpus, processes=load_processes, log_dir=log_dir)
     line = LiveLine()
-    try:
-        result = run_profile(
-            tgt, requests, cpus=cpus or 1, log_dir=log_dir, say=line.show, locust=users
-        )
-    finally:
-        line.clear()
+    with delays(upstream, cpus or 1, log_dir) as added:
+        try:
+            result = run_profile(
+                added.apply(tgt), requests, cpus=cpus or 1, log_dir=log_dir, say=line.show,
+                locust=users,
+            )  # fmt: skip
+        finally:
+            line.clear()
+    result = dataclasses.replace(result, upstream=added.records())
     terminal.print_profile(result)
     if json_path:
         record.save(result, json_path)

@@ -124,7 +124,7 @@ class Server:
                     start_new_session=True,
                     preexec_fn=lambda: _child_setup(cpus),
                     cwd=self.target.chdir or None,
-                    env=self.program.env(os.environ),
+                    env={**self.program.env(os.environ), **dict(self.target.env)},
                 )
         finally:
             sock.close()

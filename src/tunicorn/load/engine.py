@@ -7,7 +7,12 @@ few Python calls (`load.loop` says why asyncio's loop was too heavy); there is n
 or timer per request (one periodic housekeeper handles timeouts, ticks and the end of the run).
 
 Closed loop: each of `concurrency` connections sends its next request as soon as the last
-one is answered, reconnecting transparently when the server closes. Open loop: requests
+one is answered, reconnecting transparently when the server closes. With kept-alive
+connections the closed loop presents them as a pooling front end (or wrk) does: all of them
+are opened up front, and the run (its warm-up, then its window) starts once the pool is up,
+so the window holds no connect storm and each worker serves the connections it accepted
+while idle; one the server closes (a sync worker closes every one, gthread after its
+keep-alive timeout) is opened again at once. Open loop: requests
 fall due at `t0 + i / rate`, go out on an idle connection (or a new one, up to
 `concurrency`), else wait in a queue; latency counts from the due time.
 """
@@ -48,6 +53,7 @@ LATE_S = 0.010  # an open-loop request sent later than this after its due time i
 LATE_FRACTION_MAX = 0.05
 RATE_FRACTION_MIN = 0.95
 SATURATED_BUSY = 0.9
+POOL_WAIT_S = 5.0  # kept-alive closed loop: the most the pool may take to open before the run
 BACKOFF_S = (0.010, 0.050)  # after a failed connect, so a dead server is no busy loop
 HOUSEKEEP_S = 0.05
 READ_BUFFER = 64 * 1024
@@ -93,6 +99,8 @@ class _Engine:
         self.backoff_until = 0.0
         self.issued = 0
         self.finished = 0
+        self.pooling = False  # kept-alive closed loop: opening the pool, nothing sent yet
+        self.pooled: list[_Conn] = []  # connected while the pool opens
 
         # Measured window only.
         self.latencies: list[float] = []  # seconds, this tick; flushed into the histogram
@@ -152,6 +160,10 @@ class _Engine:
             self.resend(conn, conn.start, conn.payload)
         elif self.open_loop:
             self.next_open(conn)
+        elif self.pooling:  # the pool is still opening: hold the request until it is up
+            self.pooled.append(conn)
+            if len(self.pooled) >= min(self.cap, self.max_requests):
+                self.start(_now())
         else:  # closed loop: this client's request was issued when it asked to connect
             self.send(conn, conn.start)
 
@@ -221,6 +233,8 @@ class _Engine:
         conn.closing = True
         if conn in self.idle:
             self.idle.remove(conn)
+        if self.pooling and conn in self.pooled:
+            self.pooled.remove(conn)
         if not self.running:
             return
         if (
@@ -318,6 +332,8 @@ class _Engine:
     def connect_failed(self, conn: _Conn) -> None:
         if not self.running:
             return
+        if self.pooling:  # the pool cannot fill: run now, and let the failures count
+            self.start(_now())
         span = BACKOFF_S[1] - BACKOFF_S[0]
         delay = BACKOFF_S[0] + span * ((self.finished * 7919) % 97) / 97
         if self.open_loop:
@@ -375,6 +391,12 @@ class _Engine:
         if not self.running:
             return
         now = _now()
+        if self.pooling:  # the clock starts once the pool is up (or POOL_WAIT_S passed)
+            if self.stop_event is not None and self.stop_event.is_set():
+                self.finish()
+                return
+            self.loop.call_at(now + HOUSEKEEP_S, self.housekeep)
+            return
         if not self.measuring and now >= self.t_measure:
             self.begin_measuring(now)
         if self.measuring and now >= self.next_tick:
@@ -473,23 +495,51 @@ class _Engine:
 
     def run(self) -> None:
         now = _now()
-        self.t_begin = now
-        self.t_measure = now + max(0.0, self.spec.warmup_s)
-        self.t_end = self.t_measure + max(0.0, self.spec.duration_s)
         self.next_sweep = now + self.sweep_every
-        if self.spec.warmup_s <= 0:
-            self.begin_measuring(now)
-        if self.open_loop:
-            rate = float(self.spec.rate or 0.0)
-            self.loop.call_soon(self.due, now, 1.0 / rate)
+        if self.keepalive and not self.open_loop:
+            self.open_pool(now)
         else:
-            for _ in range(self.cap):
-                self.request_closed(now)
+            self.start(now)
         self.housekeep()
         try:
             self.loop.run_until(lambda: not self.running)
         finally:
             self.abandon()
+
+    def open_pool(self, now: float) -> None:
+        """Kept-alive closed loop: open every client's connection first; `start` sends."""
+        self.pooling = True
+        self.t_begin = self.t_measure = now
+        self.t_end = now + POOL_WAIT_S + max(0.0, self.spec.warmup_s + self.spec.duration_s)
+        for _ in range(self.cap):
+            self.request_closed(now)
+        self.loop.call_at(now + min(self.timeout, POOL_WAIT_S), self.start_late)
+
+    def start_late(self) -> None:
+        """The pool did not open in time (a server that accepts slowly, or refuses): run with
+        the connections that are up; the rest send as they connect."""
+        if self.pooling and self.running:
+            self.start(_now())
+
+    def start(self, now: float) -> None:
+        """The run's clock starts: warm-up, then the measured window."""
+        self.t_begin = now
+        self.t_measure = now + max(0.0, self.spec.warmup_s)
+        self.t_end = self.t_measure + max(0.0, self.spec.duration_s)
+        if self.spec.warmup_s <= 0:
+            self.begin_measuring(now)
+        if self.open_loop:
+            rate = float(self.spec.rate or 0.0)
+            self.loop.call_soon(self.due, now, 1.0 / rate)
+        elif self.pooling:
+            self.pooling = False
+            for conn in self.pooled:
+                if not conn.closing:
+                    self.send(conn, now)
+            self.pooled.clear()
+        else:
+            for _ in range(self.cap):
+                self.request_closed(now)
 
     def abandon(self) -> None:
         """Drop what is in flight (it is not counted): close every socket, connects too."""

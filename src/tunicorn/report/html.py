@@ -19,7 +19,7 @@ from typing import Any
 from tunicorn import __version__
 from tunicorn.record import Baseline, BenchResult, Latency, ProbeResult, Trial, TuneResult
 from tunicorn.report import plots
-from tunicorn.report.phrases import trial_note
+from tunicorn.report.phrases import expectation_text, trial_note, upstream_line
 
 __all__ = [
     "render_bench",
@@ -334,6 +334,7 @@ def render_bench(result: BenchResult) -> str:
     header = (
         f'<header class="top{" warn" if bad else ""}"><p class="kicker">{esc(kicker)}</p>'
         f'<h1 class="verdict">{esc(bench_verdict(result))}</h1>{_cards(cards)}'
+        f"{_list([upstream_line(a) for a in result.upstream], 'reasons')}"
         f"{_list(result.warnings, 'warnings')}</header>"
     )
     server_fig = None
@@ -464,7 +465,8 @@ def render_tune(result: TuneResult) -> str:
             commands += _command("cmd-az", "Or with the Azure CLI", rec.az_command)
         if rec.app_settings:
             commands += _command("cmd-settings", "App settings", rec.app_settings)
-    reasons = _list(rec.reasons, "reasons") if rec is not None else ""
+    added = [upstream_line(a) for a in result.upstream]
+    reasons = _list([*(rec.reasons if rec is not None else ()), *added], "reasons")
     header = (
         f'<header class="top{"" if rec is not None else " warn"}">'
         f'<p class="kicker">{esc(kicker)}</p>'
@@ -585,6 +587,10 @@ def render_probe(probe: ProbeResult) -> str:
         Card("Sent", f"{probe.requests:,} requests", f"in {num(probe.elapsed_s)} s"),
     ]
     notes = [probe.next_step] if probe.next_step else []
+    if probe.sureness:
+        notes.insert(0, f"How sure: {probe.sureness}.")
+    if probe.expect is not None:
+        notes.insert(0, expectation_text(probe))
     header = (
         f'<header class="top{" warn" if probe.serial else ""}"><p class="kicker">tunicorn probe · '
         f'{esc(probe.url)}</p><h1 class="verdict">Effective concurrency: {esc(probe.verdict)}</h1>'

@@ -27,8 +27,10 @@ from tunicorn.record import (
     Rehearsal,
     Trial,
     TuneResult,
+    UpstreamDelay,
 )
 from tunicorn.report import console
+from tunicorn.report.phrases import expectation_text, upstream_line
 
 if TYPE_CHECKING:
     from tunicorn.load import LoadSpec, Request
@@ -137,6 +139,12 @@ def bench_table(result: BenchResult) -> Table:
         table.add_row(
             "Server memory", f"{s.pss_mib_peak:,.1f} MiB {mem} peak, {s.processes_peak} processes"
         )
+        if len(s.worker_connections) > 1 and sum(s.worker_connections) > 0:
+            # Kept-alive connections stay where the accept race put them: show the hand.
+            table.add_row(
+                "Connections",
+                " / ".join(map(str, s.worker_connections)) + " per worker, halfway through",
+            )
     c = result.client
     table.add_row(
         "Client CPU",
@@ -149,8 +157,22 @@ def bench_table(result: BenchResult) -> Table:
 def print_bench(result: BenchResult, out: Console | None = None) -> None:
     out = out or console.stdout
     out.print(bench_table(result))
+    print_upstream(result.upstream, out)
     for warning in result.warnings:
         out.print(f"[yellow]![/] {warning}")
+
+
+def print_upstream(added: tuple[UpstreamDelay, ...], out: Console | None = None) -> None:
+    out = out or console.stdout
+    if added:
+        out.print("[bold]Production's waits, added here (--upstream):[/]")
+        for one in added:
+            out.print(f"  {escape(upstream_line(one))}", soft_wrap=True)
+        if not any(a.connections for a in added):
+            out.print(
+                "[yellow]![/] The app opened no connection through the proxy: it does not read "
+                "that variable (or connects before the server starts), so nothing was delayed."
+            )
 
 
 # -- tune and profile ---------------------------------------------------------------------------
@@ -252,6 +274,7 @@ def print_tune(result: TuneResult, out: Console | None = None) -> None:
     out = out or console.stdout
     for table in tune_tables(result):
         out.print(table)
+    print_upstream(result.upstream, out)
     rec = result.recommendation
     out.print(f"[bold]{escape(result.verdict)}[/]")
     if rec is not None:
@@ -298,7 +321,7 @@ def print_packages(rec: Recommendation, out: Console | None = None) -> None:
             state = "no requirements file to compare"
         out.print(f"  {escape(p.name)} ({tested}) for {escape(p.why)}: {state}", soft_wrap=True)
     if rec.requirements_add:
-        what = ("its [project] dependencies" if file == "pyproject.toml" else file)
+        what = "its [project] dependencies" if file == "pyproject.toml" else file
         out.print(f"[bold]Add to {escape(what)}[/]:")
         for line in rec.requirements_add:
             out.print(f"  {escape(line)}", soft_wrap=True)
@@ -357,6 +380,7 @@ def print_profile(result: Profile, out: Console | None = None) -> None:
         for found in (result.process, result.gevent_process):
             if found is not None:
                 out.print(process_limit_line(found))
+    print_upstream(result.upstream, out)
     for warning in result.warnings:
         out.print(f"[yellow]![/] {escape(warning)}")
 
@@ -398,6 +422,13 @@ def probe_table(result: ProbeResult) -> Table:
     return table
 
 
+def expectation_line(result: ProbeResult) -> str:
+    """--expect N's outcome, the line a CI log is read for."""
+    mark = "[bold green]✓" if result.meets_expectation else "[bold red]✗"
+    head, _, rest = expectation_text(result).partition(" (")
+    return f"{mark} {escape(head)}[/] ({escape(rest)}"
+
+
 def print_probe(
     result: ProbeResult, out: Console | None = None, err: Console | None = None
 ) -> None:
@@ -407,6 +438,10 @@ def print_probe(
     if result.confidence and result.confidence != "none":
         spent = f"{result.requests} requests in {result.elapsed_s:.1f} s"
         out.print(f"  confidence: {result.confidence} ({spent})")
+    if result.sureness:
+        out.print(f"  how sure: {escape(result.sureness)}", soft_wrap=True)
+    if result.expect is not None:
+        out.print(expectation_line(result))
     out.print(f"[bold]Single request:[/] {result.single_latency_ms:.1f} ms")
     out.print(f"[bold]Server:[/] {escape(result.server or '(not named)')} — {escape(result.hint)}")
     out.print(f"[bold]Next:[/] {escape(result.next_step)}")

@@ -1,0 +1,164 @@
+"""Is the tuner's answer reproducible? Three tunes of each zoo app, compared.
+
+    python benchmarks/repeat_tune.py [--apps io,cpu,...] [--runs 3] [--budget-s 150]
+                                     [--saturate-s 2 --verify-s 2 --warmup-s 0.5]
+
+For each app of benchmarks/tune_zoo.py (same B1 plan, same apps, the db apps on a PostgreSQL
+this script starts), `tune()` runs `--runs` times from scratch (its own profile, SLO and
+trials each time), as `tunicorn tune` would on a quiet machine. A run of an app agrees when
+every tune picked the same configuration, or when the picks' capacity intervals
+(`capacity_ci` in the tune JSON: [low, high] or {"low", "high"}) all overlap pairwise; an app
+whose picks differ and carry no intervals is "differ (no intervals)". The issue's goal: the
+same pick or overlapping intervals in 3 of 3 runs on at least 7 of the zoo's apps.
+
+Writes benchmarks/results/repeat_tune.json (each run's pick, capacity and interval, and the
+tune's wall time) and prints a markdown table. Everything runs on loopback; every trial stops
+its server; Ctrl-C stops after the current load phase and still writes what was measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "src"))
+
+from tune_zoo import APPS, ENV, app_target, trial_settings  # noqa: E402
+
+from tunicorn.load import Request  # noqa: E402
+from tunicorn.record import to_builtins  # noqa: E402
+from tunicorn.tune import TuneEvents, TuneSettings, tune  # noqa: E402
+
+RESULTS = HERE / "results" / "repeat_tune.json"
+GOAL_APPS = 7
+
+
+def interval(trial: dict[str, Any] | None) -> tuple[float, float] | None:
+    """The pick's capacity interval from its trial's JSON, in either shape; None when the
+    tune JSON carries none (a tuner without intervals)."""
+    ci = (trial or {}).get("capacity_ci")
+    if isinstance(ci, dict):
+        low, high = ci.get("low"), ci.get("high")
+    elif isinstance(ci, (list, tuple)) and len(ci) == 2:
+        low, high = ci
+    else:
+        return None
+    if not isinstance(low, (int, float)) or not isinstance(high, (int, float)) or high < low:
+        return None
+    return float(low), float(high)
+
+
+def verdict(runs: list[dict[str, Any]]) -> str:
+    """The runs agree: "same", "overlap", "differ" or "differ (no intervals)"."""
+    picks = {r["pick"] for r in runs}
+    if len(picks) == 1 and None not in picks:
+        return "same"
+    cis = [r["ci"] for r in runs]
+    if any(ci is None for ci in cis):
+        return "differ (no intervals)"
+    overlap = all(a[0] <= b[1] and b[0] <= a[1] for i, a in enumerate(cis) for b in cis[i + 1 :])
+    return "overlap" if overlap else "differ"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--apps", default=",".join(APPS), help=f"comma-separated, of: {', '.join(APPS)}")
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument(
+        "--budget-s", type=float, default=None, help="each tune's budget (tune's default)"
+    )
+    p.add_argument("--saturate-s", type=float, default=2.0)
+    p.add_argument("--verify-s", type=float, default=2.0)
+    p.add_argument("--warmup-s", type=float, default=0.5)
+    p.add_argument("--log-dir", default="/tmp/tunicorn-repeat-logs")
+    p.add_argument("--json", default=str(RESULTS))
+    args = p.parse_args(argv)
+    names = [n.strip() for n in args.apps.split(",") if n.strip()]
+    unknown = [n for n in names if n not in APPS]
+    if unknown:
+        p.error(f"unknown app(s) {', '.join(unknown)}; choose from {', '.join(APPS)}")
+    stop = threading.Event()
+
+    def on_sigint(signum: int, frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        print("\ninterrupted: stopping after the current load phase", file=sys.stderr)
+
+    signal.signal(signal.SIGINT, on_sigint)
+
+    def say(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    database = None
+    if any(n in ENV for n in names):
+        sys.path.insert(0, str(HERE.parent))
+        from tests.postgres import Postgres, PostgresUnavailable
+
+        try:
+            database = Postgres().start()
+        except PostgresUnavailable as exc:
+            print(f"the db apps need PostgreSQL: {exc}", file=sys.stderr)
+            return 2
+        os.environ["TUNICORN_TEST_DB"] = database.url
+    apps: list[dict[str, Any]] = []
+    out_path = Path(args.json)
+    try:
+        for name in names:
+            runs: list[dict[str, Any]] = []
+            for i in range(args.runs):
+                if stop.is_set():
+                    break
+                target = app_target(name)
+                settings = dict(trial_settings(args))
+                if args.budget_s is not None:
+                    settings["budget_s"] = args.budget_s
+                began = time.monotonic()
+                result = tune(
+                    target, (Request(path="/work"),), TuneSettings(**settings),
+                    events=TuneEvents(say=lambda m, n=name, k=i: say(f"  [{n} #{k + 1}] {m}")),
+                    log_dir=Path(args.log_dir) / name / str(i + 1), stop=stop,
+                )  # fmt: skip
+                pick = result.pick
+                trial = to_builtins(pick) if pick is not None else None
+                runs.append({
+                    "pick": pick.config.label if pick is not None else None,
+                    "capacity_rps": pick.capacity_rps if pick is not None else 0.0,
+                    "ci": interval(trial),
+                    "wall_s": round(time.monotonic() - began, 1),
+                })  # fmt: skip
+                say(f"== {name} #{i + 1}: {runs[-1]}")
+            apps.append({"app": name, "runs": runs, "verdict": verdict(runs) if runs else "—"})
+            out_path.parent.mkdir(parents=True, exist_ok=True)
+            out_path.write_text(json.dumps({"apps": apps}, indent=1) + "\n", encoding="utf-8")
+    finally:
+        if database is not None:
+            database.stop()
+    print("| app | picks (capacity [interval]) | verdict |")
+    print("|---|---|---|")
+    for a in apps:
+        cells = []
+        for r in a["runs"]:
+            ci = f" [{r['ci'][0]:.0f}–{r['ci'][1]:.0f}]" if r["ci"] else ""
+            cells.append(f"{r['pick']} {r['capacity_rps']:.1f}{ci}")
+        print(f"| {a['app']} | {'; '.join(cells)} | {a['verdict']} |")
+    agree = [a for a in apps if a["verdict"] in ("same", "overlap") and len(a["runs"]) >= args.runs]
+    goal = min(GOAL_APPS, len(names))
+    print(f"\n{len(agree)}/{len(apps)} apps agree in {args.runs} of {args.runs} runs "
+          f"(goal: {goal}); JSON: {out_path}")  # fmt: skip
+    if stop.is_set():
+        return 130
+    return 0 if len(agree) >= goal else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

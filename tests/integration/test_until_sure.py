@@ -18,11 +18,12 @@ from tunicorn.target import resolve
 pytestmark = pytest.mark.integration
 
 
-def meter(path: str, tmp_path: Path, longest_s: float) -> TrialMeter:
+def meter(path: str, tmp_path: Path, longest_s: float, keepalive: bool = False) -> TrialMeter:
     plan = TrialPlan(
         target=resolve(None, demo=True), requests=(Request(path),), cores=split_cores(1),
         slo_p95_ms=2000.0, budget_mib=1e6, gevent_clients=4, single_ms=0.0,
         warmup_s=0.3, saturate_s=1.5, verify_s=1.5, log_dir=tmp_path, longest_s=longest_s,
+        keepalive=keepalive,
     )  # fmt: skip
     return TrialMeter(plan)
 
@@ -38,7 +39,10 @@ def test_a_slow_page_runs_past_its_minimum_and_a_fast_one_stops_there(tmp_path: 
     fast = meter("/", tmp_path, longest_s=6.0)(ServerConfig(1, 2, "gthread"), "test")
     assert fast.phases[0].requests >= ENOUGH_REQUESTS
     assert fast.phases[0].duration_s < 6.0
-    for trial in (slow, fast):
+    # Kept-alive connections (a pool opened before the window) stop the same way.
+    kept = meter("/", tmp_path, longest_s=6.0, keepalive=True)(ServerConfig(1, 2, "gthread"), "t")
+    assert kept.phases[0].requests >= ENOUGH_REQUESTS and kept.phases[0].duration_s < 6.0
+    for trial in (slow, fast, kept):
         assert trial.feasible, trial.note
         low, high = trial.capacity_ci
         assert 0 < low <= trial.capacity_rps <= high

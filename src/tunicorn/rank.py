@@ -31,11 +31,16 @@ TieBreak = Callable[[Trial], tuple[float, ...]]
 
 def ci(trial: Trial) -> interval.Interval:
     """The trial's capacity interval; a trial without one (no ticks, an old record) stands
-    on its figure alone."""
+    on its figure alone. A kept-alive capacity dealt over several hands (`Trial.deals`)
+    spans them too: where the connections land is part of how sure it is, and a front end
+    will not deal the lucky hand every time."""
     low, high = trial.capacity_ci
     if high <= 0 or trial.capacity_rps <= 0:
-        return trial.capacity_rps, trial.capacity_rps
-    return min(low, trial.capacity_rps), max(high, trial.capacity_rps)
+        low = high = trial.capacity_rps
+    low, high = min(low, trial.capacity_rps), max(high, trial.capacity_rps)
+    if trial.deals is not None and trial.deals.deals and trial.capacity_rps > 0:
+        low, high = min(low, trial.deals.low_rps), max(high, trial.deals.high_rps)
+    return low, high
 
 
 def compare(a: Trial, b: Trial) -> Verdict:

@@ -172,3 +172,17 @@ def _rec(t: Trial) -> Recommendation:
         throughput_rps=t.throughput_rps, capacity_rps=t.capacity_rps, latency_ms=t.latency_ms,
         pss_mib_peak=0.0, app="m:app", trial=t.key,
     )  # fmt: skip
+
+
+def test_a_dealt_kept_alive_capacity_spans_its_hands() -> None:
+    from tunicorn.record import Deal, Deals
+
+    hands = (Deal(154.0, 90.0, True), Deal(305.0, 60.0, True), Deal(290.0, 60.0, True))
+    dealt = dataclasses.replace(
+        trial(4, 1, 290.0, 10.0, cls="gevent"),
+        deals=Deals(clients=32, deals=hands, low_rps=154.0, median_rps=290.0, high_rps=305.0,
+                    seconds=12.0),
+    )  # fmt: skip
+    assert rank.ci(dealt) == (154.0, 305.0)
+    steady = trial(8, 1, 250.0, 10.0, cls="gevent")
+    assert rank.compare(dealt, steady) == "tie"  # its lucky hands do not make it better

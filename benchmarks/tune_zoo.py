@@ -11,7 +11,7 @@ For each app in benchmarks/zoo/ (they differ in what limits them), on the B1 pla
    threads > 1, plus gevent 1, 2, 4, 8 when installed: the tuner's whole range on one
    core, with no pruning and no runoff) measured by the same trial store the tuner
    uses (`Trials.on_servers`), with the tuner's profile and SLO, so memory model and SLO are identical;
-   `search.best()` over the grid is the oracle's best;
+   `rank.best()` over the grid is the oracle's best;
 3. side by side: the pick, the oracle's best and the baselines measured once more on a
    fresh trial store (same profile and SLO), pick and oracle twice (`--repeat N`), alternating;
 4. wrk as the oracle, under both client models (`-H 'Connection: close'`, and kept-alive
@@ -54,7 +54,7 @@ ZOO = HERE / "zoo"
 RESULTS = HERE / "results" / "tune_zoo.json"
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from tunicorn import search  # noqa: E402
+from tunicorn import rank, search  # noqa: E402
 from tunicorn.load import Request  # noqa: E402
 from tunicorn.record import ServerConfig, Trial, from_builtins, to_builtins  # noqa: E402
 from tunicorn.target import Target  # noqa: E402
@@ -229,7 +229,7 @@ def run_app(name: str, args, stop: threading.Event, say) -> dict:
         # The oracle is the best under the tuner's own rules (never one slot, threads within
         # one process's pool), which may be newer than the saved run's.
         saved = [from_builtins(t, Trial) for t in saved_grid["grid"]["trials"]]
-        best = search.best(saved, B1_CPUS, result.constraints.rules)
+        best = rank.best(saved, B1_CPUS, result.constraints.rules)
         out["grid"] = {**saved_grid["grid"], "reused_from": args.grid_from, "best": brief(best)}
         best_config = best.config if best else None
         return _side_by_side(out, name, args, stop, say, target, requests, log_dir, common, slo,
@@ -243,7 +243,7 @@ def run_app(name: str, args, stop: threading.Event, say) -> dict:
             return out
         oracle.measure(config, "grid")
     grid_trials = tuple(oracle.by_key.values())
-    best = search.best(grid_trials, B1_CPUS, result.constraints.rules)  # the tuner's own rules
+    best = rank.best(grid_trials, B1_CPUS, result.constraints.rules)  # the tuner's own rules
     out["grid"] = {
         "trials": to_builtins(grid_trials),
         "best": brief(best),
@@ -590,7 +590,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--saturate-s", type=float, default=None, help="closed-loop phase (default 2, quick 1)")
     p.add_argument("--verify-s", type=float, default=None, help="open-loop phase (default 2, quick 1)")
     p.add_argument("--warmup-s", type=float, default=None, help="warm-up (default 0.5, quick 0.3)")
-    p.add_argument("--budget-s", type=float, default=150.0, help="the tuner's own budget (as tune's default)")
+    p.add_argument("--budget-s", type=float, default=None, help="the tuner's own budget (default: derived from the profile, as tune's)")
     p.add_argument("--no-side-by-side", action="store_true")
     p.add_argument("--repeat", type=int, default=2,
                    help="runs each of pick and oracle get side by side, alternating (default 2)")

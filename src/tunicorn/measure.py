@@ -9,6 +9,11 @@ sustains with p95 within the SLO and no errors. A trial finds it in two phases o
 server: a closed loop with one client per slot shows the most it can do (saturation),
 then an open loop at a share of that rate checks the SLO with requests arriving on their
 own schedule, as real users do; the first rate that passes is the capacity.
+
+Each window runs until it is sure (`UntilSure`): past its minimum, until its throughput's
+95% interval (interval.py) is within ±5% of its figure or a few hundred requests have
+completed, at most the plan's longest window. The trial records the interval of the run
+that showed its capacity (`Trial.capacity_ci`).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from tunicorn import model
+from tunicorn import interval
 from tunicorn.balance import ConnectionCounter
 from tunicorn.errors import ServerError
 from tunicorn.launch import Server, ServerName
@@ -232,6 +237,11 @@ def measure(
 # -- one trial of tune: a configuration's capacity -----------------------------------------
 
 LADDER_STEPS = 4  # closed loops after the saturating one, at most
+ENOUGH_REQUESTS = 300  # a window with this many completed requests is long enough, sure or not
+MAX_WINDOW_S = 30.0  # no window runs longer, however slow the page
+# A trial's windows tick twice a second: a 3 s window gives 6 throughput samples, not 3,
+# and Student's t for 5 degrees of freedom is 2.57 where for 2 it is 4.30 (interval.py).
+SAMPLE_TICK_S = 0.5
 MAX_CLIENTS = 512  # the most closed-loop clients a trial runs
 LOCUST_DOUBLINGS = 4  # Locust users doubled at most this often before the ladder
 LOCUST_USERS_MAX = 4096
@@ -261,6 +271,9 @@ class TrialPlan:
     # its event loop: about 1; a full thread pool: about 40); 0: unknown, saturate like gevent.
     loop_limit: float = 0.0
     locust: LocustOptions | None = None  # the users of a locustfile instead of `requests`
+    # The longest a window runs while it is not yet sure (UntilSure); 0: MAX_WINDOW_S. The
+    # driver sizes it from the profile's service time, so a slow page's windows run longer.
+    longest_s: float = 0.0
 
 
 def unmeasured(
@@ -275,9 +288,10 @@ def unmeasured(
 
 
 def cannot_win(reachable_rps: float, beat_rps: float) -> bool:
-    """True when the most a trial can still reach is under the capacity it must beat, less the
-    tie (and 2% for the check's own noise): its remaining SLO checks would only spend time."""
-    return beat_rps > 0 and reachable_rps * 1.02 < beat_rps * (1 - model.TIE)
+    """True when the most a trial can still reach is under the capacity it must beat (the low
+    end of the best's interval, rank.ci) by more than a sure interval's half-width
+    (interval.SURE): it could not even tie, so its remaining SLO checks would only spend time."""
+    return beat_rps > 0 and reachable_rps * (1 + interval.SURE) < beat_rps
 
 
 def passes(result: LoadResult, slo_p95_ms: float) -> bool:
@@ -366,6 +380,58 @@ def find_capacity(
     return best.throughput_rps, best, ""
 
 
+def window_s(min_s: float, rate_rps: float) -> float:
+    """How long one window is expected to run at `rate_rps`: until ENOUGH_REQUESTS complete,
+    at least `min_s`, at most MAX_WINDOW_S (a window that is sure sooner stops sooner)."""
+    if rate_rps <= 0:
+        return MAX_WINDOW_S
+    return min(MAX_WINDOW_S, max(min_s, ENOUGH_REQUESTS / rate_rps))
+
+
+class UntilSure:
+    """A tick callback that ends a window once it is sure: after `min_s`, as soon as its
+    throughput's 95% interval is within ±interval.SURE of its figure or ENOUGH_REQUESTS have
+    completed (a run with errors is not measured further; once `spent()`, the budget has no
+    room for longer windows and it ends at `min_s`). The window's own duration is its longest.
+
+    It sets its own `event`, which the engine obeys as its stop (load's interface: a run
+    ends when `stop` is set), so no engine needs to know the condition; the outer `stop`
+    (Ctrl-C) is passed through.
+    """
+
+    def __init__(
+        self,
+        min_s: float,
+        on_tick: TickCallback | None,
+        stop: threading.Event | None,
+        spent: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.min_s = min_s
+        self.on_tick = on_tick
+        self.outer = stop
+        self.spent = spent
+        self.event = threading.Event()
+        self.ticks: list[Tick] = []
+
+    def __call__(self, tick: Tick) -> None:
+        if self.on_tick is not None:
+            self.on_tick(tick)
+        if self.outer is not None and self.outer.is_set():
+            self.event.set()
+            return
+        self.ticks.append(tick)
+        if tick.t >= self.min_s - 1e-6 and self.enough(tick):
+            self.event.set()
+
+    def enough(self, last: Tick) -> bool:
+        ok = last.requests - last.errors
+        if last.errors or self.spent() or ok >= ENOUGH_REQUESTS:
+            return True
+        figure = ok / last.t if last.t > 0 else 0.0
+        values = interval.samples(self.ticks)
+        return len(values) >= 3 and interval.sure(figure, interval.around(figure, values))
+
+
 class TrialMeter:
     """Measures one configuration's capacity on a fresh server: a `Measure`.
 
@@ -381,11 +447,13 @@ class TrialMeter:
         on_tick: TickCallback | None = None,
         stop: threading.Event | None = None,
         out_of_time: Callable[[], bool] = lambda: False,
+        spent: Callable[[], bool] = lambda: False,
     ) -> None:
         self.plan = plan
         self.on_tick = on_tick
         self.stop = stop
         self.out_of_time = out_of_time  # the refining check is skipped once the budget is spent
+        self.spent = spent  # no room left in the budget: windows run no longer than their minimum
 
     def __call__(self, config: ServerConfig, source: str, beat_rps: float = 0.0) -> Trial:
         config = config.effective()
@@ -412,12 +480,14 @@ class TrialMeter:
             Server(p.target, config, cpus=p.cores.server, log_dir=p.log_dir) as server,
             pinned(p.cores.client),
         ):
+            until = UntilSure(p.saturate_s, self.on_tick, self.stop, self.spent)
             sat, stats = sampled_load(
                 server,
                 LoadSpec(url=server.url, requests=p.requests, concurrency=clients,
-                         duration_s=p.saturate_s, warmup_s=p.warmup_s, timeout_s=timeout,
-                         keepalive=p.keepalive).using(p.locust),
-                on_tick=self.on_tick, stop=self.stop,
+                         duration_s=self.longest(p.saturate_s), warmup_s=p.warmup_s,
+                         timeout_s=timeout, keepalive=p.keepalive,
+                         tick_s=SAMPLE_TICK_S).using(p.locust),
+                on_tick=until, stop=until.event,
             )  # fmt: skip
             server.check_alive()
             phases: list[LoadResult] = [sat]
@@ -446,6 +516,7 @@ class TrialMeter:
             for i, ph in enumerate(phases)
         )
         note = "; ".join(log_notes)
+        shown = interval.samples(at.timeline) if at is not None else ()
         if reason == "errors":
             bad = next(ph for ph in phases if ph.errors)
             kinds = ", ".join(f"{k} {v}" for k, v in sorted(bad.errors_by_kind.items()) if v)
@@ -478,6 +549,8 @@ class TrialMeter:
             reachable_rps=round(bound, 2) if reason == "slower" else 0.0,
             engine=sat.load.engine,
             worker_connections=stats.worker_connections,
+            capacity_ci=interval.around(capacity, shown) if not reason else (0.0, 0.0),
+            capacity_samples=shown if not reason else (),
         )
 
     def _closed(
@@ -487,12 +560,14 @@ class TrialMeter:
         p = self.plan
         if self._stopped():
             return None
+        shortest = min(8.0, max(p.verify_s, 20 * p.single_ms / 1000))
+        until = UntilSure(shortest, self.on_tick, self.stop, self.spent)
         run = run_load(
             LoadSpec(url=url, requests=p.requests, concurrency=clients,
-                     duration_s=min(8.0, max(p.verify_s, 20 * p.single_ms / 1000)),
-                     warmup_s=0.3,
-                     timeout_s=timeout, keepalive=p.keepalive).using(p.locust),
-            on_tick=self.on_tick, stop=self.stop,
+                     duration_s=self.longest(shortest), warmup_s=0.3,
+                     timeout_s=timeout, keepalive=p.keepalive,
+                     tick_s=SAMPLE_TICK_S).using(p.locust),
+            on_tick=until, stop=until.event,
         )  # fmt: skip
         phases.append(run)
         return run
@@ -515,6 +590,10 @@ class TrialMeter:
                 return run if run.throughput_rps >= more.throughput_rps else more
             run = more
         return run
+
+    def longest(self, shortest: float) -> float:
+        """A window's longest run: the plan's (MAX_WINDOW_S at most), never under its shortest."""
+        return max(shortest, min(MAX_WINDOW_S, self.plan.longest_s or MAX_WINDOW_S))
 
     def _stopped(self) -> bool:
         return self.stop is not None and self.stop.is_set()

@@ -1,7 +1,7 @@
 """The decision and its reasons.
 
 `decide` turns tune's measured trials into the recommendation: the pick by measured
-capacity (`search.best`, or what a final settled), the baselines beside it, the model's
+capacity (`rank.best`, or what a final settled), the baselines beside it, the model's
 figures, the reasons and the warnings, as one TuneResult. The startup command is not
 written here: the emit stage does that afterwards (the CLI wires it).
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 
-from tunicorn import eventloop, model, search, settings, unmet
+from tunicorn import eventloop, interval, model, rank, search, settings, unmet
 from tunicorn.errors import UsageError
 from tunicorn.record import (
     Assumptions,
@@ -27,7 +27,6 @@ from tunicorn.record import (
     Profile,
     Recommendation,
     RecommendedConfig,
-    Rules,
     ServerConfig,
     Settlement,
     Trial,
@@ -235,23 +234,31 @@ def decide(
     elapsed_s: float,
     run_warnings: Iterable[str] = (),
     baselines: Sequence[tuple[str, str, ServerConfig]] | None = None,
+    tie_break: rank.TieBreak = rank.robust,
 ) -> TuneResult:
     """The recommendation from measured trials, as a record that says everything.
 
     `trials` are keyed by the configuration that was asked for; `cores` are the server's
     cores (for "the CPU is busy"); `run_warnings` are what the driver knows about the run
     itself (too few cores here, a budget spent before searching). `baselines` are (name, role,
-    configuration) where they are not the WSGI rules of thumb (an ASGI app's).
+    configuration) where they are not the WSGI rules of thumb (an ASGI app's). `tie_break`
+    orders trials the intervals cannot separate (rank.robust: more slots, less memory).
     """
     budget_mib = model.memory_budget_mib(constraints.memory_mib)
     rules = constraints.rules
-    pick = search.best(trials.values(), cores, rules)
+    pick = rank.best(trials.values(), cores, rules, tie_break)
     settled = trials.get(settlement.key) if settlement.key else None
     if settled is not None and settled.feasible:
         pick = settled
     first = pick
     if pick is not None and pick is not settled:
-        pick = holds_up(pick, trials.values(), rules)
+        pick = rank.holds_up(pick, trials.values(), rules)
+    if pick is not None:
+        # Never below a rule of thumb whose interval lies wholly above the pick (settle
+        # measured it again against the pick; if it still stands above, it is the answer).
+        above = rank.baseline_above(trials.values(), pick)
+        if above is not None and rank.eligible(above, rules):
+            pick = above
     if baselines is None:
         baselines = [
             (name, role, config)
@@ -282,6 +289,7 @@ def decide(
             app=app,
             trial=pick.key,
             reasons=tuple(why),
+            capacity_ci=pick.capacity_ci,
         )
     return TuneResult(
         target=target,
@@ -293,7 +301,7 @@ def decide(
         profile=profile,
         elapsed_s=round(elapsed_s, 1),
         model=figures(profile, constraints.cpus, budget_mib),
-        warnings=(*run_warnings, *trial_warnings(measured)),
+        warnings=(*run_warnings, *trial_warnings(measured), *unstable_warning(pick)),
         verdict=verdict(
             recommendation, measured_baselines, constraints.slo_p95_ms or 0.0, measured, budget_mib
         ),
@@ -328,6 +336,7 @@ def baseline(name: str, role: str, trial: Trial) -> Baseline:
         reason=trial.note if not trial.feasible else "",
         trial=trial.key,
         role=role,
+        capacity_ci=trial.capacity_ci,
     )
 
 
@@ -352,6 +361,22 @@ def trial_warnings(trials: tuple[Trial, ...]) -> list[str]:
     return out
 
 
+UNSTABLE = 0.15  # a pick whose interval is wider than ±15% of its figure gets pyperf's warning
+
+
+def unstable_warning(pick: Trial | None) -> list[str]:
+    """pyperf's "the result may be unstable", for the one figure a user acts on."""
+    if pick is None or interval.relative(pick.capacity_rps, pick.capacity_ci) <= UNSTABLE:
+        return []
+    share = interval.relative(pick.capacity_rps, pick.capacity_ci)
+    return [
+        f"The pick's capacity may be unstable: {capacity_text(pick)} req/s (±{share:.0%} at "
+        "95%). Its throughput swung that much while it was measured (other load on this "
+        "machine, or a page whose cost varies): tune on a quiet machine, or give a larger "
+        "--budget so close calls are measured again."
+    ]
+
+
 def few_cores_warning(cores_here: int, cpus: int) -> str:
     return (
         f"This machine has {cores_here} cores, fewer than the plan's {cpus} + 1 for the load "
@@ -365,27 +390,6 @@ def starved_warning(budget_s: float, fixed_s: float, enough_s: int) -> str:
         f"baselines and the model's start come first and took {fixed_s:.0f} s here. The pick "
         f"is the best of those; give --budget {enough_s} or more to search."
     )
-
-
-def worse_model(trial: Trial) -> float:
-    """A trial's capacity under the worse of the two client models (its own where the other
-    was not measured)."""
-    other = trial.other_model
-    if other is None:
-        return trial.capacity_rps
-    return min(trial.capacity_rps, other.capacity_rps if other.feasible else 0.0)
-
-
-def holds_up(pick: Trial, trials: Iterable[Trial], rules: Rules) -> Trial:
-    """The finalist that holds up under both client models: the pick, unless a finalist
-    measured both ways does better than the tie under the worse of them."""
-    both = [t for t in trials if t.other_model is not None and search.eligible(t, rules)]
-    if pick.other_model is None or not both:
-        return pick
-    robust = max(both, key=worse_model)
-    if worse_model(robust) > worse_model(pick) * (1 + search.TIE):
-        return robust
-    return pick
 
 
 def client_model_reasons(pick: Trial, first: Trial | None) -> list[str]:
@@ -407,8 +411,8 @@ def client_model_reasons(pick: Trial, first: Trial | None) -> list[str]:
     if first is not None and first is not pick:
         out.append(
             f"Picked for holding up under both: {pick.config.label} keeps "
-            f"{worse_model(pick):.0f} req/s under the worse of them; {first.config.label}, "
-            f"first by capacity ({first.capacity_rps:.0f}), only {worse_model(first):.0f}."
+            f"{rank.worse_model(pick):.0f} req/s under the worse of them; {first.config.label}, "
+            f"first by capacity ({first.capacity_rps:.0f}), only {rank.worse_model(first):.0f}."
         )
     return out
 
@@ -419,7 +423,7 @@ def limiting(
     """What limits the pick, measured, in one sentence: the CPU, one process's limit (a pool or
     a lock), memory, or the latency target."""
     busy = pick.server.cpu_cores_busy if pick.server else 0.0
-    if search.cpu_bound(pick, cores):
+    if rank.cpu_bound(pick, cores):
         return (
             f"What limits it: the CPU. At its peak the server kept {busy:.2f} of {cores} "
             f"core(s) busy ({busy / cores:.0%}), so more requests in flight would only queue."
@@ -450,7 +454,7 @@ def limiting(
             f"{nearest.predicted_pss_mib:.0f} MiB, over the {budget:.0f} MiB budget."
         )
     slo = constraints.slo_p95_ms or 0.0
-    if pick.capacity_rps >= pick.throughput_rps * (1 - search.TIE):
+    if pick.capacity_rps >= pick.throughput_rps * (1 - model.TIE):
         if pick.config.worker_class == "gevent":
             return (
                 f"What limits it: its own peak, {pick.throughput_rps:.0f} req/s with p95 "
@@ -475,6 +479,16 @@ def ratio(a: float, b: float) -> str:
     return f"{a / b:.1f}×"
 
 
+def inseparable(rec: Recommendation, base: Baseline) -> str:
+    """A note for a ratio whose two figures' intervals overlap: the measurements could not
+    tell them apart, whatever the ratio says."""
+    if not base.feasible or rec.capacity_ci[1] <= 0 or base.capacity_ci[1] <= 0:
+        return ""
+    if not interval.overlap(rec.capacity_ci, base.capacity_ci):
+        return ""
+    return " (their 95% intervals overlap: no measured difference)"
+
+
 def verdict(
     rec: Recommendation | None,
     baselines: tuple[Baseline, ...],
@@ -488,6 +502,7 @@ def verdict(
     quickstart = next((b for b in baselines if b.role == "quickstart"), None)
     vs = (
         f", {ratio(rec.capacity_rps, default.capacity_rps)} App Service's default 1×1"
+        + inseparable(rec, default)
         if default
         else ""
     )
@@ -495,6 +510,7 @@ def verdict(
         vs = (
             f", {ratio(rec.capacity_rps, quickstart.capacity_rps)} Microsoft's documented "
             "-w 2 uvicorn workers (App Service's default, sync gunicorn, cannot serve it)"
+            + inseparable(rec, quickstart)
         )
     shape = (
         f"{rec.workers} worker{'s' if rec.workers > 1 else ''} × {rec.threads} "
@@ -502,7 +518,8 @@ def verdict(
     )
     if rec.worker_class == "uvicorn":
         shape = f"{rec.workers} uvicorn worker{'s' if rec.workers > 1 else ''}"
-    return f"Run {shape}: {rec.capacity_rps:.0f} req/s within p95 ≤ {slo:.0f} ms{vs}."
+    figure = interval.text(rec.capacity_rps, rec.capacity_ci)
+    return f"Run {shape}: {figure} req/s within p95 ≤ {slo:.0f} ms{vs}."
 
 
 def reasons(
@@ -569,12 +586,12 @@ def reasons(
     rules = constraints.rules
     min_slots = rules.min_slots
     single = [
-        t for t in trials if search.eligible(t) and t.config.slots < min_slots
-        and t.capacity_rps >= pick.capacity_rps * (1 - search.TIE)
+        t for t in trials if rank.eligible(t) and t.config.slots < min_slots
+        and rank.compare(t, pick) != "worse"
     ]  # fmt: skip
     queued = [
-        t for t in trials if search.eligible(t) and not search.eligible(t, rules)
-        and t.config.slots >= min_slots and t.capacity_rps >= pick.capacity_rps * (1 - search.TIE)
+        t for t in trials if rank.eligible(t) and not rank.eligible(t, rules)
+        and t.config.slots >= min_slots and rank.compare(t, pick) != "worse"
     ]  # fmt: skip
     if queued and prof.process is not None:
         best_queued = max(queued, key=lambda t: t.capacity_rps)
@@ -593,17 +610,25 @@ def reasons(
             f"{min_slots} requests in flight ({constraints.cpus} core(s) × 2); "
             "--allow-single-slot lifts that."
         )
-    ties = search.ties(trials, rules)
-    if len(ties) > 1 and all(search.cpu_bound(t, cores) for t in ties):
+    ties = rank.ties(trials, rules)
+    tied = [t for t in ties if t is not pick]
+    if tied:
         out.append(
-            f"Measured {len(measured)} configurations; {len(ties)} were within 3% of the best "
-            f"capacity and all kept the CPU busy, so more slots could not add capacity: the tie "
-            "went to less memory, then fewer processes and threads (p95 at a saturated CPU is "
-            "queueing, not the configuration)."
+            f"Measured {len(measured)} configurations; {len(tied)} other(s) could not be told "
+            "apart from the best by their 95% intervals ("
+            + ", ".join(f"{t.config.label} {capacity_text(t)}" for t in tied[:4])
+            + "): a tie goes to the more robust configuration, more request slots, then "
+            "less memory, then fewer processes."
         )
     else:
         out.append(
-            f"Measured {len(measured)} configurations; every one within 3% of the best capacity "
-            "was a tie, decided by lower p95, then less memory, then fewer processes."
+            f"Measured {len(measured)} configurations; the pick's 95% interval "
+            f"({capacity_text(pick)} req/s) lies wholly above every other's."
         )
     return out
+
+
+
+def capacity_text(trial: Trial) -> str:
+    """"1,023 ± 40": a trial's capacity with its 95% interval."""
+    return interval.text(trial.capacity_rps, trial.capacity_ci)

@@ -498,6 +498,7 @@ class Run:
     p95_ms: float
     pss_mib_peak: float
     cpu_cores_busy: float = 0.0
+    capacity_ci: tuple[float, float] = (0.0, 0.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -575,6 +576,11 @@ class Trial:
     # Established connections per worker halfway through the saturating window (`balance`).
     worker_connections: tuple[int, ...] = ()
     deals: Deals | None = None  # kept-alive: the capacity's closed loop re-dealt (`deal`)
+    # How sure capacity_rps is: a 95% interval (low, high) from the per-tick throughput of
+    # the run that showed it (interval.py); (0, 0) where unknown (no capacity, or one tick).
+    capacity_ci: tuple[float, float] = (0.0, 0.0)
+    # The per-tick throughput samples behind capacity_ci (all runs' ticks once pooled).
+    capacity_samples: tuple[float, ...] = ()
 
     @property
     def key(self) -> str:
@@ -607,6 +613,7 @@ class Baseline:
     reason: str = ""
     trial: str = ""
     role: str = ""
+    capacity_ci: tuple[float, float] = (0.0, 0.0)  # its trial's interval (see Trial)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -668,6 +675,7 @@ class Recommendation:
     packages: tuple[Package, ...] = ()
     requirements_file: str = ""
     requirements_add: tuple[str, ...] = ()
+    capacity_ci: tuple[float, float] = (0.0, 0.0)  # its trial's interval (see Trial)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -17,17 +17,13 @@ import dataclasses
 import math
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 
-from tunicorn import model
+from tunicorn import model, rank
 from tunicorn.record import Profile, Rules, ServerConfig, Trial
 from tunicorn.settings import class_for_threads, event_loop
 
 THREAD_LADDER = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
-TIE = model.TIE
 TRAILING_FAMILY = 0.4  # a family under 40% of the best score stops climbing
 CLIMB_STEP = 0.02  # the climb moves only for a gain over 2%: a flat plateau is not walked
-# A closed loop that keeps the server's cores 90% busy is limited by the CPU. One sync worker
-# per core reads 0.94-0.97 on the demo's /cpu (it idles while the next connection is accepted).
-CPU_BOUND = 0.9
 
 
 BASELINE_ROLES = tuple(b.name for b in model.baselines(1))
@@ -183,7 +179,7 @@ def family(config: ServerConfig) -> str:
 def climb_score(trial: Trial) -> float:
     """What the climb follows: capacity, or for a trial stopped as slower, what it could reach.
 
-    The pick only ever uses measured capacity (`best`); the climb may step through trials
+    The pick only ever uses measured capacity (`rank.best`); the climb may step through trials
     that could not win yet, or a family that starts behind could never catch up.
     """
     if trial.feasible:
@@ -202,72 +198,6 @@ def leader(trials: Iterable[Trial], fam: str) -> Trial | None:
 
 def key(config: ServerConfig) -> str:
     return config.key
-
-
-def cpu_bound(trial: Trial, cores: int) -> bool:
-    """Did the trial's closed loop keep the server's `cores` busy (CPU_BOUND)?
-
-    Then the CPU is what limits it: more slots only queue more requests for the same cores.
-    """
-    return (
-        cores > 0 and trial.server is not None and trial.server.cpu_cores_busy >= CPU_BOUND * cores
-    )
-
-
-def backlog_within_slo(trial: Trial) -> bool:
-    """Did the target hold with more clients than the trial has slots: was its capacity
-    measured by a closed loop that kept requests waiting in the backlog?
-
-    Then its slots filled before the latency target bound, and more slots may still add
-    capacity with the cores busy (on the zoo's mixed app 1×24 gthread kept 0.998 cores busy
-    at 30 clients within the target, and 1×32 served 7–16% more side by side): a request
-    that waits in a thread is ready the moment the core is free; one in the accept queue is
-    not. When the target bound first (capacity at fewer clients than slots), more slots only
-    queue.
-    """
-    return trial.capacity_rps > 0 and trial.capacity_clients > trial.config.slots
-
-
-def eligible(trial: Trial, rules: Rules = Rules()) -> bool:  # noqa: B008 - frozen
-    """Can this trial be the pick: usable, with a capacity, and within the rules (never one
-    slot; no more threads than one process's pool or lock can use)?"""
-    c = trial.config
-    cap = rules.max_threads
-    threads_ok = not cap or c.worker_class == "gevent" or c.threads <= cap
-    return trial.feasible and trial.capacity_rps > 0 and c.slots >= rules.min_slots and threads_ok
-
-
-def ties(trials: Iterable[Trial], rules: Rules = Rules()) -> list[Trial]:  # noqa: B008 - frozen
-    """The eligible trials within TIE of the best capacity: what the pick is chosen among."""
-    feasible = [t for t in trials if eligible(t, rules)]
-    top = max((t.capacity_rps for t in feasible), default=0.0)
-    return [t for t in feasible if t.capacity_rps >= top * (1 - TIE)]
-
-
-def best(
-    trials: Iterable[Trial], cores: int = 0, rules: Rules = Rules()  # noqa: B008 - frozen
-) -> Trial | None:
-    """The pick: most capacity; within 3% of it, lower p95, then less memory, then fewer processes.
-
-    Each later criterion only separates what the earlier ones left within 5% of each other,
-    so noise in p95 does not outvote a real memory saving. When every tie kept the server's
-    `cores` busy, p95 is not compared: each one's p95 is queueing for the same saturated
-    cores, and it swings by several times between runs (the demo's /cpu measured 8 ms on
-    2×1 sync and 33 ms on 1×1 sync at about 121 req/s), so it would pick by chance.
-    """
-    pool = ties(trials, rules)
-    if not pool:
-        return None
-    if not all(cpu_bound(t, cores) for t in pool):
-        low_p95 = min(t.latency_ms.p95 for t in pool)
-        pool = [t for t in pool if t.latency_ms.p95 <= low_p95 * 1.05 + 0.5]
-    low_mem = min(_pss(t) for t in pool)
-    pool = [t for t in pool if _pss(t) <= low_mem * 1.05 + 0.5]
-    return min(pool, key=lambda t: (t.config.workers, t.config.threads, -t.capacity_rps))
-
-
-def _pss(trial: Trial) -> float:
-    return trial.server.pss_mib_peak if trial.server else trial.predicted_pss_mib
 
 
 # -- the search itself ----------------------------------------------------------------------
@@ -327,7 +257,7 @@ def simple(sp: Space) -> ServerConfig:
 def compute_bound(trials: Trials, sp: Space) -> bool:
     """Did one request per process (`simple`), measured and usable, keep the cores busy?"""
     one = trials.get(simple(sp).key)
-    return one is not None and one.feasible and cpu_bound(one, sp.cores)
+    return one is not None and one.feasible and rank.cpu_bound(one, sp.cores)
 
 
 def opening(
@@ -348,7 +278,7 @@ def climb(trials: Trials, sp: Space, start: ServerConfig) -> Iterator[ServerConf
 
     A family that starts behind may still overtake (many workers × many threads can outrun
     gevent). Nothing is climbed when one request per core already keeps the CPU busy: more
-    slots cannot add capacity, and what is left to settle is the final's job.
+    slots cannot add capacity, and what is left to settle is settle's job.
     """
     if compute_bound(trials, sp):
         return
@@ -377,7 +307,10 @@ def _step(
     # requests for the same cores): its family steps only to as many slots or fewer, unless
     # its slots, not the latency target, bounded what it served.
     ceiling: float = math.inf
-    if current is not None and cpu_bound(current, sp.cores) and not backlog_within_slo(current):
+    if (
+        current is not None and rank.cpu_bound(current, sp.cores)
+        and not rank.backlog_within_slo(current)
+    ):  # fmt: skip
         ceiling = current.config.slots
     if current is not None and before is not None:
         # The last step paid off: try one twice as long in the same direction first.

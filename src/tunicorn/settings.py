@@ -136,8 +136,15 @@ SLO_P95: Setting[float | None] = Setting(
     default_text="2.5 × one user's p95, at least 100",
     commands=("tune",),
 )
-BUDGET: Setting[float] = Setting(
-    "budget_s", 150.0, "seconds", "Seconds to spend measuring.", flag="--budget", commands=("tune",)
+BUDGET: Setting[float | None] = Setting(
+    "budget_s",
+    None,
+    "seconds",
+    "Seconds to spend in all, the profile included.",
+    flag="--budget",
+    default_text="derived from the profile: the opening and a short climb at this app's "
+    "window lengths, 60-1200 s",
+    commands=("tune",),
 )
 GEVENT: Setting[bool | None] = Setting(
     "gevent",
@@ -184,7 +191,7 @@ PRUNE: Setting[bool] = Setting(
     "prune", True, "flag", "Stop a trial's SLO checks once it cannot beat the best."
 )
 RUNOFF: Setting[bool] = Setting(
-    "runoff", True, "flag", "Measure a close pick again, and settle close calls in a final."
+    "runoff", True, "flag", "Measure close calls again, until their intervals separate or they tie."
 )
 # -- bench -----------------------------------------------------------------------------
 WORKERS: Setting[int] = Setting(

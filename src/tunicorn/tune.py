@@ -17,9 +17,17 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from tunicorn import model, recommend, search, settings, settle
+from tunicorn import model, rank, recommend, search, settings, settle
 from tunicorn.load import LocustOptions, Request
-from tunicorn.measure import Measure, TrialMeter, TrialPlan, split_cores, unmeasured
+from tunicorn.measure import (
+    MAX_WINDOW_S,
+    Measure,
+    TrialMeter,
+    TrialPlan,
+    split_cores,
+    unmeasured,
+    window_s,
+)
 from tunicorn.profile import gevent_applies
 from tunicorn.profile import profile as run_profile
 from tunicorn.record import (
@@ -42,7 +50,7 @@ class TuneSettings:
     cpus: int
     memory_mib: float
     slo_p95_ms: float | None = settings.SLO_P95.default  # None: derived from the profile
-    budget_s: float = settings.BUDGET.default
+    budget_s: float | None = settings.BUDGET.default  # None: derived from the profile
     plan: str = ""
     warmup_s: float = settings.WARMUP.default
     saturate_s: float = settings.SATURATE.default
@@ -52,7 +60,7 @@ class TuneSettings:
     gevent: bool | None = settings.GEVENT.default  # None: when installed and the app mostly waits
     keepalive: bool = settings.KEEPALIVE.default  # False: a new connection per request
     prune: bool = settings.PRUNE.default  # stop a trial's SLO checks once it cannot win
-    runoff: bool = settings.RUNOFF.default  # measure close calls again (final and runoff)
+    runoff: bool = settings.RUNOFF.default  # measure close calls again (settle.py)
     single_slot: bool = settings.SINGLE_SLOT.default  # allow a pick that serves one at a time
     both_models: bool = settings.BOTH_MODELS.default  # finalists under both client models
     locust: LocustOptions | None = None  # load with a locustfile's users on Locust instead
@@ -73,22 +81,80 @@ def default_slo(profile: Profile) -> float:
     return float(max(100.0, round(2.5 * profile.p95_ms / 10.0) * 10.0))
 
 
+# What a derived budget pays for after the profile: the opening (three baselines, the
+# model's start, one gevent worker), a short climb, and a round of close calls.
+EXPECTED_TRIALS = 7
+BUDGET_MIN_S, BUDGET_MAX_S = 60.0, 1200.0
+LONGEST = 1.5  # a window runs at most this many times its expected length while not yet sure
+
+
+def longest_window(s: TuneSettings, rate_rps: float) -> float:
+    """The longest a window runs while not yet sure: half as long again as the windows the
+    budget was derived for at this app's expected rate (a 1 ms page: its minimum and a half;
+    an 80 ms page: tens of seconds)."""
+    return min(MAX_WINDOW_S, LONGEST * window_s(s.verify_s, rate_rps))
+
+
+def expected_rate(profile: Profile, cpus: int) -> float:
+    """About what one trial serves, from the profile's service time: the CPU bound (cores /
+    CPU per request), or for a page that mostly waits, one request per slot of Little's law."""
+    if profile.cpu_ms > 0:
+        return model.cpu_bound_or_zero(cpus, profile.cpu_ms)
+    return 1000.0 * max(1, cpus) / profile.wall_ms if profile.wall_ms > 0 else 0.0
+
+
+def per_trial_s(s: TuneSettings, rate_rps: float = 0.0) -> float:
+    """A typical trial at this app's windows: its peak, one step of the capacity ladder, a
+    server start and stop. Each window runs until sure (measure.UntilSure), so a slow page's
+    windows are longer: about ENOUGH_REQUESTS at the expected rate."""
+    sat = window_s(s.saturate_s, rate_rps) if rate_rps > 0 else s.saturate_s
+    step = window_s(s.verify_s, rate_rps) if rate_rps > 0 else s.verify_s
+    return s.warmup_s + sat + step + 0.3 + 2
+
+
+def derived_budget(s: TuneSettings, profile: Profile, profiled_s: float = 0.0) -> float:
+    """The default budget: the profile's time, then EXPECTED_TRIALS at this app's window
+    lengths, within sane bounds (a 1 ms page and an 80 ms page cannot share one figure)."""
+    enough = profiled_s + EXPECTED_TRIALS * per_trial_s(s, expected_rate(profile, s.cpus))
+    return float(min(BUDGET_MAX_S, max(BUDGET_MIN_S, math.ceil(enough / 10.0) * 10)))
+
+
 class Budget:
     """The time a tune may spend; the search keeps room for settling close calls."""
 
     def __init__(self, s: TuneSettings, stop: threading.Event | None) -> None:
         self.started = time.monotonic()
-        self.budget_s = s.budget_s
-        # A typical trial: its peak, two steps of the capacity ladder, a server start and stop.
-        self.per_trial_s = s.warmup_s + s.saturate_s + 2 * (s.verify_s + 0.3) + 3
-        # The search leaves room for the runoff's second look and the finalists' other model.
-        self.reserve_s = self.per_trial_s * (
-            (2 if s.runoff else 0) + (settle.FINALISTS if s.both_models else 0)
-        )
+        self.settings = s
+        self.budget_s = s.budget_s if s.budget_s is not None else BUDGET_MAX_S
+        self.per_trial_s = self.estimate_s = per_trial_s(s)
+        self.reserve_s = 0.0
+        self.reserve_trials = 0
+        self.taken: list[float] = []
         self.stop = stop
+        self.fit(0.0)
+
+    def fit(self, rate_rps: float, budget_s: float | None = None) -> None:
+        """Size trials for this app's expected rate (after the profile), and take the derived
+        budget where none was given (`--budget` caps it otherwise)."""
+        s = self.settings
+        self.per_trial_s = self.estimate_s = per_trial_s(s, rate_rps)
+        if budget_s is not None:
+            self.budget_s = budget_s
+        # The search leaves room for a round of close calls and the finalists' other model.
+        self.reserve_trials = (2 if s.runoff else 0) + (settle.FINALISTS if s.both_models else 0)
+        self.reserve_s = self.per_trial_s * self.reserve_trials
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
+
+    def observe(self, seconds: float) -> None:
+        """A trial took `seconds` of this budget: from the second trial on, the trials measured
+        so far (their mean, at least half the estimate) size what is left."""
+        self.taken.append(seconds)
+        if len(self.taken) >= 2:
+            mean = sum(self.taken) / len(self.taken)
+            self.per_trial_s = max(0.5 * self.estimate_s, mean)
+            self.reserve_s = self.per_trial_s * self.reserve_trials
 
     def stopped(self) -> bool:
         return self.stop is not None and self.stop.is_set()
@@ -103,6 +169,11 @@ class Budget:
         """Is there time for one more search trial, keeping the reserve?"""
         return self.room(1) and self.elapsed() + self.per_trial_s + self.reserve_s <= self.budget_s
 
+    def expect_s(self) -> float:
+        """How long this tune expects to take in all: the time so far, then EXPECTED_TRIALS
+        at this app's trial length, within the budget."""
+        return min(self.budget_s, self.elapsed() + EXPECTED_TRIALS * self.per_trial_s)
+
 
 class Trials:
     """The trials measured so far, by configuration key, and the one door a trial comes in by:
@@ -115,8 +186,10 @@ class Trials:
         budget_mib: float,
         events: TuneEvents,
         other: Measure | None = None,
+        timed: Callable[[float], None] = lambda seconds: None,
     ) -> None:
         self.by_key: dict[str, Trial] = {}
+        self.timed = timed  # told how long each measured trial took (the budget learns)
         self._measure = measure
         self._other = other
         self._predict = predict
@@ -137,8 +210,10 @@ class Trials:
         log_dir: str | Path | None = None,
         stop: threading.Event | None = None,
         out_of_time: Callable[[], bool] = lambda: False,
+        spent: Callable[[], bool] = lambda: False,
         measure: Measure | None = None,
         other: Measure | None = None,
+        longest_s: float = 0.0,
     ) -> Trials:
         """A store whose trials run on real servers (or on `measure`, where one is given);
         `other` measures with the other client model (on servers too, unless `measure` is
@@ -154,10 +229,13 @@ class Trials:
                 warmup_s=s.warmup_s, saturate_s=s.saturate_s, verify_s=s.verify_s,
                 keepalive=s.keepalive, log_dir=log_dir, locust=s.locust,
                 loop_limit=search.asgi_slots(profile) if target.is_asgi else 0.0,
+                longest_s=longest_s,
             )  # fmt: skip
-            measure = TrialMeter(plan, on_tick=events.tick, stop=stop, out_of_time=out_of_time)
+            measure = TrialMeter(
+                plan, on_tick=events.tick, stop=stop, out_of_time=out_of_time, spent=spent
+            )
             flipped = dataclasses.replace(plan, keepalive=not plan.keepalive)
-            other = other or TrialMeter(flipped, on_tick=events.tick, stop=stop)
+            other = other or TrialMeter(flipped, on_tick=events.tick, stop=stop, spent=spent)
         return cls(
             measure, lambda c: model.predict_pss(profile.memory, c), budget_mib, events, other
         )
@@ -207,9 +285,11 @@ class Trials:
                 "budget; not started",
             )  # fmt: skip
         else:
+            began = time.monotonic()
             trial = dataclasses.replace(
                 measure(config, source, beat_rps), predicted_pss_mib=round(predicted, 1)
             )
+            self.timed(time.monotonic() - began)
         self._events.trial_done(trial)
         return trial
 
@@ -243,10 +323,23 @@ def tune(
             keepalive=s.keepalive, gevent=s.gevent, locust=s.locust,
         )  # fmt: skip
     slo = s.slo_p95_ms or default_slo(profile)
+    rate = expected_rate(profile, s.cpus)
+    derived = derived_budget(s, profile, budget.elapsed())
+    budget.fit(rate, derived if s.budget_s is None else s.budget_s)  # --budget: the user's cap
+    events.say(
+        f"expect about {budget.expect_s():.0f} s for this app: about {rate:,.0f} req/s at "
+        f"{profile.wall_ms:.1f} ms a request, so trials of about {budget.per_trial_s:.0f} s "
+        f"(budget {budget.budget_s:.0f} s"
+        + (", derived from the profile)" if s.budget_s is None else f", --budget; {derived:.0f} s "
+           "would be derived)")
+    )
     trials = Trials.on_servers(
         target, requests, s, profile, slo, events=events, log_dir=log_dir, stop=stop,
-        out_of_time=lambda: not budget.searching(), measure=measure, other=measure_other,
+        out_of_time=lambda: not budget.searching(), spent=lambda: not budget.searching(),
+        measure=measure, other=measure_other, longest_s=longest_window(s, rate),
     )  # fmt: skip
+    if measure is None:  # formulas take no time: the budget learns only from real trials
+        trials.timed = budget.observe
 
     def fits(config: ServerConfig) -> bool:
         return model.fits(profile.memory, config, trials.budget_mib)
@@ -265,8 +358,8 @@ def tune(
     def beat(source: str) -> float:
         """The capacity a trial must beat to matter; 0 measures it in full (baselines are
         part of the answer, and the search may be told not to prune)."""
-        best = search.best(trials.by_key.values(), server_cores, sp.rules)
-        return best.capacity_rps if best and s.prune and source != "baseline" else 0.0
+        lead = rank.top(trials.by_key.values(), sp.rules)
+        return rank.ci(lead)[0] if lead and s.prune and source != "baseline" else 0.0
 
     reference = search.simple(sp).key  # the compute-bound answer: measured in full, like a baseline
 
@@ -296,9 +389,7 @@ def tune(
     if s.runoff or s.both_models:
         settler = Settler(trials.by_key, trials.run, sp, budget, events.say)
         if s.runoff:
-            settled = settler.final()
-            if not settled.key:
-                settler.runoff()
+            settled = settler.close_calls()
         if s.both_models and trials.other is not None:
             settler.client_models(trials.other, not s.keepalive, settled)
 
@@ -311,7 +402,7 @@ def tune(
     if starved:
         # Room for a few search trials and the settling reserve after the fixed part.
         enough = int(math.ceil((fixed_s + 5 * budget.per_trial_s) / 10.0) * 10)
-        warnings.append(recommend.starved_warning(s.budget_s, fixed_s, enough))
+        warnings.append(recommend.starved_warning(budget.budget_s, fixed_s, enough))
     constraints = Constraints(
         cpus=s.cpus, memory_mib=round(s.memory_mib, 1), slo_p95_ms=slo, plan=s.plan,
         cores_here=profile.cores_here, rules=sp.rules,

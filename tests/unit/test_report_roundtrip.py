@@ -16,7 +16,7 @@ from click.testing import CliRunner
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/reportdata.py
 
 import reportdata  # noqa: E402
-from tunicorn import record  # noqa: E402
+from tunicorn import interval, record  # noqa: E402
 from tunicorn.cli import cli, main  # noqa: E402
 from tunicorn.record import BenchResult, ProbeResult, TuneResult  # noqa: E402
 from tunicorn.report import terminal  # noqa: E402
@@ -78,16 +78,16 @@ def test_report_of_a_tune_json_prints_the_pick_and_baselines(tmp_path: Path) -> 
     assert rec is not None
     flat = " ".join(out.split())  # whatever the terminal's wrapping
     assert rec.startup_command in flat
-    assert f"{rec.capacity_rps:,.1f}" in flat
+    assert interval.text(rec.capacity_rps, rec.capacity_ci) in flat
     for baseline in tune.baselines:
-        assert f"{baseline.capacity_rps:,.1f}" in flat
+        assert interval.text(baseline.capacity_rps, baseline.capacity_ci) in flat
     page = html_path.read_text(encoding="utf-8")
     assert rec.startup_command in page
     assert tune.verdict.replace("'", "&#x27;") in page
     # Every measured trial's capacity appears in the trials table.
     for trial in tune.trials:
         if trial.feasible:
-            assert f"<td>{html.num(trial.capacity_rps)}</td>" in page
+            assert f"<td>{html.capacity_text(trial.capacity_rps, trial.capacity_ci)}</td>" in page
 
 
 def test_report_html_of_bench_matches_a_direct_render(tmp_path: Path) -> None:

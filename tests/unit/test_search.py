@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from tests.reportdata import flat_profile
-from tunicorn import model, search
+from tunicorn import model, rank, search
 from tunicorn.measure import cannot_win
 from tunicorn.record import ClientStats, LadderStep, Latency, ServerConfig, ServerStats, Trial
 from tunicorn.settle import pooled as pool_runs
@@ -23,41 +23,6 @@ def trial(workers: int, threads: int, capacity: float, *, p95: float = 50.0, pss
         latency_ms=Latency(p50=p95 / 2, p95=p95, p99=p95, mean=p95 / 2, max=p95), server=None,
         client=ClientStats(), predicted_pss_mib=pss,
     )  # fmt: skip
-
-
-def test_a_tie_at_a_busy_cpu_is_not_decided_by_p95() -> None:
-    def busy(t: Trial, cores_busy: float) -> Trial:
-        return dataclasses.replace(
-            t, server=ServerStats(cpu_cores_busy=cores_busy, pss_mib_peak=40.0)
-        )
-
-    threaded, single = trial(1, 6, 122.5, p95=8.5), trial(1, 1, 122.7, p95=33.1)
-    assert search.best([busy(threaded, 1.0), busy(single, 0.99)], cores=1).config.threads == 1
-    # Without the cores, or with one of them not saturating them, p95 decides as before.
-    assert search.best([busy(threaded, 1.0), busy(single, 0.99)]).config.threads == 6
-    assert search.best([busy(threaded, 1.0), busy(single, 0.5)], cores=1).config.threads == 6
-    assert not search.cpu_bound(busy(single, 1.7), cores=2)
-    assert search.cpu_bound(busy(single, 1.85), cores=2)
-
-
-def test_best_takes_the_most_capacity_outside_the_tie() -> None:
-    picked = search.best([trial(1, 1, 100.0), trial(2, 1, 110.0), trial(1, 4, 90.0)])
-    assert picked is not None and picked.config.workers == 2
-
-
-def test_ties_go_to_lower_p95_then_less_memory_then_fewer_processes() -> None:
-    assert (
-        search.best([trial(3, 1, 100.0, p95=40.0), trial(1, 1, 98.0, p95=80.0)]).config.workers == 3
-    )
-    assert (
-        search.best([trial(3, 1, 100.0, pss=70.0), trial(1, 1, 98.0, pss=40.0)]).config.workers == 1
-    )
-    same = [trial(2, 1, 100.0, pss=40.0), trial(1, 2, 99.0, pss=40.5)]
-    assert search.best(same).config.workers == 1
-
-
-def test_infeasible_and_zero_capacity_trials_are_never_picked() -> None:
-    assert search.best([trial(1, 1, 500.0, feasible=False), trial(2, 1, 0.0)]) is None
 
 
 def test_neighbours_stay_on_the_lattice_and_within_bounds() -> None:
@@ -170,7 +135,7 @@ def test_the_climb_follows_what_a_stopped_trial_could_reach_but_the_pick_does_no
     lead = search.leader(pool, "threads")
     assert lead is not None and search.key(lead.config) == "4x32-gthread"
     assert search.key(search.leader(pool, "gevent").config) == "1x1-gevent"
-    assert search.best(pool) is gevent  # only measured capacity can be picked
+    assert rank.best(pool) is gevent  # only measured capacity can be picked
     failed = dataclasses.replace(
         trial(8, 64, 0.0), feasible=False, reason="errors", reachable_rps=900.0
     )

@@ -156,7 +156,7 @@ def tune(
     cpus: int | None,
     memory_mib: float | None,
     slo_p95_ms: float | None,
-    budget_s: float,
+    budget_s: float | None,
     paths: tuple[str, ...],
     scenario: str | None,
     access_log: str | None,
@@ -222,7 +222,8 @@ def tune(
     )  # fmt: skip
     console.info(
         f"Tuning {tgt.app} for {plan_name or f'{n_cpus} cores, {memory:.0f} MiB'} within "
-        f"{budget_s:g} s, workload: "
+        + (f"{budget_s:g} s at most" if budget_s else "a budget derived from the profile")
+        + ", workload: "
         + (f"the users of {locustfile}" if locustfile else terminal.describe_requests(requests))
     )
     with delays(upstream, n_cpus, log_dir) as added:

@@ -118,6 +118,13 @@ def esc(value: object) -> str:
     return _html.escape(str(value), quote=True)
 
 
+def capacity_text(figure: float, ci: tuple[float, float]) -> str:
+    """A capacity as `num` writes it, ± its interval's half-width where it has one."""
+    if ci[1] <= 0 or figure <= 0:
+        return num(figure)
+    return f"{num(figure)} ± {num(max(ci[1] - figure, figure - ci[0]))}"
+
+
 def num(value: float | None, unit: str = "") -> str:
     """Figures as a person reads them: three significant digits at most, thousands grouped."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
@@ -381,7 +388,7 @@ def _trial_row(trial: Trial, pick: str, baselines: dict[str, Baseline]) -> tuple
         name,
         str(trial.config.slots),
         trial.source,
-        num(trial.capacity_rps) if trial.feasible else "–",
+        capacity_text(trial.capacity_rps, trial.capacity_ci) if trial.feasible else "–",
         num(trial.throughput_rps) if measured else "–",
         num(trial.latency_ms.p95) if measured else "–",
         num(mem)
@@ -403,7 +410,8 @@ def tune_cards(result: TuneResult) -> list[Card]:
         if default is not None and default.capacity_rps > 0:
             times = rec.capacity_rps / default.capacity_rps
             sub = f"{times:,.0f}× the default's {num(default.capacity_rps)}"
-        cards.append(Card("Capacity (pick)", f"{num(rec.capacity_rps)} req/s", sub))
+        figure = capacity_text(rec.capacity_rps, rec.capacity_ci)
+        cards.append(Card("Capacity (pick)", f"{figure} req/s", sub))
         cards.append(
             Card(
                 "p95 latency (pick)",
@@ -543,7 +551,8 @@ def render_tune(result: TuneResult) -> str:
     trials = sorted(result.trials, key=lambda t: (t.key != pick, not t.feasible, -t.capacity_rps))
     body += _table(
         "All trials",
-        "Capacity is the highest rate that met the SLO with no errors; throughput is what the "
+        "Capacity is the highest rate that met the SLO with no errors, ± the half-width of its "
+        "95% interval (per-second throughput of the run that showed it); throughput is what the "
         "configuration served under saturating load. Memory with ~ is predicted, not measured.",
         [
             "configuration",

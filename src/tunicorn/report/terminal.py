@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from tunicorn import eventloop, redact
+from tunicorn import eventloop, interval, redact
 from tunicorn.check import concurrency_line
 from tunicorn.record import (
     BenchResult,
@@ -197,7 +197,7 @@ def trial_status(trial: Trial) -> str:
 def trial_line(trial: Trial, prefix: str) -> str:
     if trial.feasible:
         return (
-            f"{prefix}  capacity {trial.capacity_rps:,.1f} req/s  "
+            f"{prefix}  capacity {interval.text(trial.capacity_rps, trial.capacity_ci)} req/s  "
             f"p95 {ms(trial.latency_ms.p95)} ms  "
             f"{trial.server.pss_mib_peak if trial.server else 0:,.0f} MiB"
         )
@@ -236,7 +236,7 @@ def tune_tables(result: TuneResult) -> list[Table]:
         trials.add_row(
             t.config.label + (" ◀ pick" if picked else ""),
             t.source,
-            f"{t.capacity_rps:,.1f}" if t.feasible else "—",
+            interval.text(t.capacity_rps, t.capacity_ci) if t.feasible else "—",
             f"{t.throughput_rps:,.1f}" if measured else "—",
             ms(t.latency_ms.p95) if measured else "—",
             f"{t.server.pss_mib_peak:,.0f}" if t.server else f"~{t.predicted_pss_mib:,.0f}",
@@ -258,10 +258,13 @@ def tune_tables(result: TuneResult) -> list[Table]:
         for b in result.baselines:
             base.add_row(
                 b.name, f"{b.workers}×{b.threads} {b.worker_class}",
-                f"{b.capacity_rps:,.1f}" if b.feasible else f"— ({b.reason or 'infeasible'})"[:60],
+                interval.text(b.capacity_rps, b.capacity_ci) if b.feasible
+                else f"— ({b.reason or 'infeasible'})"[:60],
                 ms(b.latency_ms.p95) if b.latency_ms.p95 else "—",
                 f"{b.pss_mib_peak:,.0f}",
-                _ratio(rec.capacity_rps, b.capacity_rps),
+                _ratio(rec.capacity_rps, b.capacity_rps)
+                + (" (tie)" if b.feasible and interval.overlap(rec.capacity_ci, b.capacity_ci)
+                   and rec.capacity_ci[1] > 0 and b.capacity_ci[1] > 0 else ""),
             )  # fmt: skip
         tables.append(base)
     return tables

@@ -1,0 +1,173 @@
+"""The rank stage: the one place that compares trials.
+
+Between measure and settle/recommend (DESIGN.md, "Pipeline"): which trials may be picked
+(`eligible`), which one is best (`best`), which are tied with it (`ties`), whether a trial
+kept the CPU busy (`cpu_bound`), and which finalist holds up under both client models
+(`holds_up`). Search only names what to try next; settle and recommend ask here.
+
+"Better", "tie" and "worse" come from the capacities' 95% intervals (interval.py): one
+trial is better than another only when its interval lies wholly above the other's. Every
+trial tied with the top goes to the tie-break, which prefers the configuration that is
+more robust: more request slots (memory already allowed every usable trial), then less
+memory, then fewer processes. `TieBreak` is the hook for other measures of robustness
+(e.g. how many stalled requests a configuration absorbs): pass your own key to `best`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Literal
+
+from tunicorn import interval
+from tunicorn.record import Rules, Trial
+
+Verdict = Literal["better", "tie", "worse"]
+# A closed loop that keeps the server's cores 90% busy is limited by the CPU. One sync worker
+# per core reads 0.94-0.97 on the demo's /cpu (it idles while the next connection is accepted).
+CPU_BOUND = 0.9
+# The key a tie is broken by: the larger wins. Robustness first, then economy.
+TieBreak = Callable[[Trial], tuple[float, ...]]
+
+
+def ci(trial: Trial) -> interval.Interval:
+    """The trial's capacity interval; a trial without one (no ticks, an old record) stands
+    on its figure alone. A kept-alive capacity dealt over several hands (`Trial.deals`)
+    spans them too: where the connections land is part of how sure it is, and a front end
+    will not deal the lucky hand every time."""
+    low, high = trial.capacity_ci
+    if high <= 0 or trial.capacity_rps <= 0:
+        low = high = trial.capacity_rps
+    low, high = min(low, trial.capacity_rps), max(high, trial.capacity_rps)
+    if trial.deals is not None and trial.deals.deals and trial.capacity_rps > 0:
+        low, high = min(low, trial.deals.low_rps), max(high, trial.deals.high_rps)
+    return low, high
+
+
+def compare(a: Trial, b: Trial) -> Verdict:
+    """Is `a`'s capacity better than, tied with or worse than `b`'s, by their intervals?"""
+    (a_low, a_high), (b_low, b_high) = ci(a), ci(b)
+    if a_low > b_high:
+        return "better"
+    if a_high < b_low:
+        return "worse"
+    return "tie"
+
+
+def eligible(trial: Trial, rules: Rules = Rules()) -> bool:  # noqa: B008 - frozen
+    """Can this trial be the pick: usable, with a capacity, and within the rules (never one
+    slot; no more threads than one process's pool or lock can use)?"""
+    c = trial.config
+    cap = rules.max_threads
+    threads_ok = not cap or c.worker_class == "gevent" or c.threads <= cap
+    return trial.feasible and trial.capacity_rps > 0 and c.slots >= rules.min_slots and threads_ok
+
+
+def top(trials: Iterable[Trial], rules: Rules = Rules()) -> Trial | None:  # noqa: B008
+    """The eligible trial with the highest capacity figure (what every other is held to)."""
+    return max(
+        (t for t in trials if eligible(t, rules)),
+        key=lambda t: (t.capacity_rps, -t.config.slots),
+        default=None,
+    )
+
+
+def ties(trials: Iterable[Trial], rules: Rules = Rules()) -> list[Trial]:  # noqa: B008 - frozen
+    """The eligible trials whose intervals the top's interval does not lie wholly above:
+    what the pick is chosen among."""
+    pool = [t for t in trials if eligible(t, rules)]
+    lead = top(pool)
+    return [t for t in pool if lead is not None and compare(lead, t) == "tie"]
+
+
+def robust(trial: Trial) -> tuple[float, ...]:
+    """The default tie-break: more slots (one slow request holds fewer of them up), then less
+    memory, then fewer processes, then the higher figure."""
+    return (trial.config.slots, -pss(trial), -trial.config.workers, trial.capacity_rps)
+
+
+def best(
+    trials: Iterable[Trial],
+    cores: int = 0,
+    rules: Rules = Rules(),  # noqa: B008 - frozen
+    tie_break: TieBreak = robust,
+) -> Trial | None:
+    """The pick: the most capacity, and among the trials its interval cannot separate from
+    the top, the one `tie_break` ranks first (by default the more robust).
+
+    `cores` is accepted for callers that rank on a busy CPU; p95 no longer decides a tie
+    (at a saturated CPU it is queueing that swings by several times between runs)."""
+    del cores
+    pool = ties(trials, rules)
+    if not pool:
+        return None
+    return max(pool, key=tie_break)
+
+
+def close_rivals(trials: Iterable[Trial], pick: Trial, rules: Rules = Rules()) -> list[Trial]:  # noqa: B008
+    """Eligible trials the pick's interval cannot separate from it, the highest first."""
+    return sorted(
+        (t for t in trials if t is not pick and eligible(t, rules) and compare(pick, t) == "tie"),
+        key=lambda t: -t.capacity_rps,
+    )
+
+
+def baseline_above(trials: Iterable[Trial], pick: Trial) -> Trial | None:
+    """A rule-of-thumb baseline whose interval lies wholly above the pick's (the highest):
+    the pick is never below it without that baseline being measured again against it."""
+    above = [
+        t for t in trials if t.source == "baseline" and t.feasible and t.capacity_rps > 0
+        and compare(t, pick) == "better"
+    ]  # fmt: skip
+    return max(above, key=lambda t: t.capacity_rps, default=None)
+
+
+def cpu_bound(trial: Trial, cores: int) -> bool:
+    """Did the trial's closed loop keep the server's `cores` busy (CPU_BOUND)?
+
+    Then the CPU is what limits it: more slots only queue more requests for the same cores.
+    """
+    return (
+        cores > 0 and trial.server is not None and trial.server.cpu_cores_busy >= CPU_BOUND * cores
+    )
+
+
+def backlog_within_slo(trial: Trial) -> bool:
+    """Did the target hold with more clients than the trial has slots: was its capacity
+    measured by a closed loop that kept requests waiting in the backlog?
+
+    Then its slots filled before the latency target bound, and more slots may still add
+    capacity with the cores busy (on the zoo's mixed app 1×24 gthread kept 0.998 cores busy
+    at 30 clients within the target, and 1×32 served 7–16% more side by side): a request
+    that waits in a thread is ready the moment the core is free; one in the accept queue is
+    not. When the target bound first (capacity at fewer clients than slots), more slots only
+    queue.
+    """
+    return trial.capacity_rps > 0 and trial.capacity_clients > trial.config.slots
+
+
+def worse_model(trial: Trial) -> float:
+    """A trial's capacity under the worse of the two client models (its own where the other
+    was not measured)."""
+    other = trial.other_model
+    if other is None:
+        return trial.capacity_rps
+    return min(trial.capacity_rps, other.capacity_rps if other.feasible else 0.0)
+
+
+def holds_up(pick: Trial, trials: Iterable[Trial], rules: Rules) -> Trial:
+    """The finalist that holds up under both client models: the pick, unless a finalist
+    measured both ways does better under the worse of them by more than the pick's own
+    interval allows (its half-width, as a share of its capacity)."""
+    both = [t for t in trials if t.other_model is not None and eligible(t, rules)]
+    if pick.other_model is None or not both:
+        return pick
+    found = max(both, key=worse_model)
+    low, high = ci(pick)
+    share = (high - low) / 2 / pick.capacity_rps if pick.capacity_rps > 0 else 0.0
+    if worse_model(found) > worse_model(pick) * (1 + share):
+        return found
+    return pick
+
+
+def pss(trial: Trial) -> float:
+    return trial.server.pss_mib_peak if trial.server else trial.predicted_pss_mib

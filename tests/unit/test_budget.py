@@ -1,0 +1,46 @@
+"""The derived budget: from the profile's service time, capped by --budget, learning the
+trial length from real trials."""
+
+from __future__ import annotations
+
+from tests.reportdata import flat_profile
+from tunicorn.measure import MAX_WINDOW_S
+from tunicorn.tune import (
+    BUDGET_MAX_S,
+    BUDGET_MIN_S,
+    Budget,
+    TuneSettings,
+    derived_budget,
+    expected_rate,
+    longest_window,
+)
+
+
+def settings(**kw: object) -> TuneSettings:
+    return TuneSettings(cpus=1, memory_mib=1792.0, **kw)  # type: ignore[arg-type]
+
+
+def test_a_slow_page_gets_a_larger_budget_and_longer_windows_than_a_fast_one() -> None:
+    fast, slow = flat_profile(1.0, 1.2), flat_profile(80.0, 90.0)
+    s = settings()
+    assert expected_rate(fast, 1) > 10 * expected_rate(slow, 1)
+    assert derived_budget(s, slow) > 2 * derived_budget(s, fast)
+    assert derived_budget(s, fast) >= BUDGET_MIN_S and derived_budget(s, slow) <= BUDGET_MAX_S
+    assert longest_window(s, expected_rate(fast, 1)) < longest_window(s, expected_rate(slow, 1))
+    assert longest_window(s, expected_rate(slow, 1)) <= MAX_WINDOW_S
+    # The profile's own time counts against the budget.
+    assert derived_budget(s, slow, 40.0) >= derived_budget(s, slow)
+
+
+def test_budget_caps_and_learns_the_trial_length() -> None:
+    budget = Budget(settings(), None)
+    budget.fit(300.0, 100.0)
+    estimate = budget.per_trial_s
+    budget.observe(estimate * 0.1)
+    assert budget.per_trial_s == estimate  # one trial is not yet a length
+    budget.observe(estimate * 0.1)
+    assert budget.per_trial_s == 0.5 * estimate  # never under half the estimate
+    budget.observe(estimate * 4)
+    assert budget.per_trial_s > estimate
+    assert budget.reserve_s == budget.reserve_trials * budget.per_trial_s > 0
+    assert budget.expect_s() <= budget.budget_s == 100.0

@@ -21,6 +21,7 @@ import dataclasses
 import statistics
 import threading
 import time
+from typing import Protocol
 
 from tunicorn.balance import ConnectionCounter
 from tunicorn.launch import Server
@@ -28,7 +29,16 @@ from tunicorn.load import LoadSpec, run_load
 from tunicorn.measure import TickCallback, TrialPlan, passes, pinned
 from tunicorn.record import Deal, Deals, ServerConfig, Trial
 
-__all__ = ["DEALS", "deal", "deal_trial", "dealt_by_race"]
+
+class Dealer(Protocol):
+    """What tune asks of a dealer: its client model, and a measured trial dealt again
+    (`deal_trial` on a real server; a formula in the search's tests)."""
+
+    keepalive: bool
+
+    def __call__(self, trial: Trial) -> Trial: ...
+
+__all__ = ["DEALS", "Dealer", "TrialDealer", "deal", "deal_trial", "dealt_by_race", "merged"]
 
 DEALS = 3  # hands per configuration: the low end of three is what a front end can count on
 WARMUP_S = 0.3
@@ -120,3 +130,33 @@ def deal_trial(
     return dataclasses.replace(
         trial, deals=deal(plan, trial.config, clients, k, on_tick=on_tick, stop=stop)
     )
+
+
+class TrialDealer:
+    """A `Dealer` on real servers: `deal_trial` with one plan (one client model)."""
+
+    def __init__(
+        self,
+        plan: TrialPlan,
+        k: int = DEALS,
+        *,
+        on_tick: TickCallback | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.plan = plan
+        self.keepalive = plan.keepalive
+        self.k = k
+        self.on_tick = on_tick
+        self.stop = stop
+
+    def __call__(self, trial: Trial) -> Trial:
+        return deal_trial(self.plan, trial, self.k, on_tick=self.on_tick, stop=self.stop)
+
+
+def merged(runs: list[Deals]) -> Deals | None:
+    """Several runs' hands as one spread (a configuration measured again by settle deals
+    again each time: every hand it was dealt counts toward its low end)."""
+    if not runs:
+        return None
+    hands = tuple(h for d in runs for h in d.deals)
+    return summarise(runs[-1].clients, hands, sum(d.seconds for d in runs))

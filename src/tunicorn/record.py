@@ -513,6 +513,9 @@ class ClientModelRun:
     p95_ms: float
     feasible: bool
     reason: str = ""
+    # Kept-alive connections on workers that race to accept: the closed loop dealt again
+    # (`deal`); rank judges this run by the low end of its hands.
+    deals: Deals | None = None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from tunicorn import model, rank, recommend, search, settings, settle
+from tunicorn.deal import Dealer, TrialDealer, dealt_by_race
 from tunicorn.load import LocustOptions, Request
 from tunicorn.measure import (
     MAX_WINDOW_S,
@@ -85,6 +86,18 @@ def default_slo(profile: Profile) -> float:
 # model's start, one gevent worker), a short climb, and a round of close calls.
 EXPECTED_TRIALS = 7
 BUDGET_MIN_S, BUDGET_MAX_S = 60.0, 1200.0
+# Kept-alive capacities dealt again (deal.py), each about one trial more: with --keep-alive
+# about half the configurations tried have several workers that race to accept; otherwise
+# the finalists under the other (kept-alive) client model.
+KEEPALIVE_DEALS = 3
+
+
+def expected_deals(s: TuneSettings) -> int:
+    """How many kept-alive capacities a tune on `s` expects to deal again (each about one
+    trial): the budget pays for them, so judging by the low end does not starve the search."""
+    if s.keepalive:
+        return KEEPALIVE_DEALS
+    return settle.FINALISTS if s.both_models else 0
 LONGEST = 1.5  # a window runs at most this many times its expected length while not yet sure
 
 
@@ -115,7 +128,8 @@ def per_trial_s(s: TuneSettings, rate_rps: float = 0.0) -> float:
 def derived_budget(s: TuneSettings, profile: Profile, profiled_s: float = 0.0) -> float:
     """The default budget: the profile's time, then EXPECTED_TRIALS at this app's window
     lengths, within sane bounds (a 1 ms page and an 80 ms page cannot share one figure)."""
-    enough = profiled_s + EXPECTED_TRIALS * per_trial_s(s, expected_rate(profile, s.cpus))
+    trials = EXPECTED_TRIALS + expected_deals(s)
+    enough = profiled_s + trials * per_trial_s(s, expected_rate(profile, s.cpus))
     return float(min(BUDGET_MAX_S, max(BUDGET_MIN_S, math.ceil(enough / 10.0) * 10)))
 
 
@@ -142,6 +156,8 @@ class Budget:
             self.budget_s = budget_s
         # The search leaves room for a round of close calls and the finalists' other model.
         self.reserve_trials = (2 if s.runoff else 0) + (settle.FINALISTS if s.both_models else 0)
+        if s.both_models and not s.keepalive:
+            self.reserve_trials += expected_deals(s)  # the finalists' kept-alive hands
         self.reserve_s = self.per_trial_s * self.reserve_trials
 
     def elapsed(self) -> float:
@@ -187,8 +203,14 @@ class Trials:
         events: TuneEvents,
         other: Measure | None = None,
         timed: Callable[[float], None] = lambda seconds: None,
+        dealer: Dealer | None = None,
+        deal_other: Dealer | None = None,
     ) -> None:
         self.by_key: dict[str, Trial] = {}
+        # Kept-alive capacities on workers that race to accept are dealt again (deal.py), while
+        # `may_deal` says the budget has room for it (about one trial each).
+        self._deal, self._deal_other = dealer, deal_other
+        self.may_deal: Callable[[], bool] = lambda: True
         self.timed = timed  # told how long each measured trial took (the budget learns)
         self._measure = measure
         self._other = other
@@ -214,6 +236,8 @@ class Trials:
         measure: Measure | None = None,
         other: Measure | None = None,
         longest_s: float = 0.0,
+        dealer: Dealer | None = None,
+        deal_other: Dealer | None = None,
     ) -> Trials:
         """A store whose trials run on real servers (or on `measure`, where one is given);
         `other` measures with the other client model (on servers too, unless `measure` is
@@ -236,9 +260,12 @@ class Trials:
             )
             flipped = dataclasses.replace(plan, keepalive=not plan.keepalive)
             other = other or TrialMeter(flipped, on_tick=events.tick, stop=stop, spent=spent)
+            dealer = dealer or TrialDealer(plan, on_tick=events.tick, stop=stop)
+            deal_other = deal_other or TrialDealer(flipped, on_tick=events.tick, stop=stop)
         return cls(
-            measure, lambda c: model.predict_pss(profile.memory, c), budget_mib, events, other
-        )
+            measure, lambda c: model.predict_pss(profile.memory, c), budget_mib, events, other,
+            dealer=dealer, deal_other=deal_other,
+        )  # fmt: skip
 
     @property
     def other(self) -> Measure | None:
@@ -248,7 +275,7 @@ class Trials:
         other = self._other
 
         def measure(config: ServerConfig, source: str, beat_rps: float = 0.0) -> Trial:
-            return self._run(other, config, source, beat_rps)
+            return self._run(other, config, source, beat_rps, self._deal_other)
 
         return measure
 
@@ -271,9 +298,16 @@ class Trials:
 
     def run(self, config: ServerConfig, source: str, beat_rps: float = 0.0) -> Trial:
         """One measurement of `config`, whether or not it was measured before (a `Measure`)."""
-        return self._run(self._measure, config, source, beat_rps)
+        return self._run(self._measure, config, source, beat_rps, self._deal)
 
-    def _run(self, measure: Measure, config: ServerConfig, source: str, beat_rps: float) -> Trial:
+    def _run(
+        self,
+        measure: Measure,
+        config: ServerConfig,
+        source: str,
+        beat_rps: float,
+        dealer: Dealer | None = None,
+    ) -> Trial:
         config = config.effective()
         predicted = self._predict(config)
         self._started += 1
@@ -289,9 +323,26 @@ class Trials:
             trial = dataclasses.replace(
                 measure(config, source, beat_rps), predicted_pss_mib=round(predicted, 1)
             )
+            trial = self._dealt(dealer, trial)
             self.timed(time.monotonic() - began)
         self._events.trial_done(trial)
         return trial
+
+    def _dealt(self, dealer: Dealer | None, trial: Trial) -> Trial:
+        """`trial` dealt again where its kept-alive capacity is luck (several workers racing
+        to accept) and the budget has room: rank then judges it by the low end of its hands.
+        Where there is no room it stands on one hand, and says so."""
+        if dealer is None or not trial.feasible or trial.capacity_rps <= 0:
+            return trial
+        if not dealt_by_race(trial.config, dealer.keepalive):
+            return trial
+        if not self.may_deal():
+            self._events.say(
+                f"no time left to deal {trial.config.label}'s kept-alive connections again: "
+                "its capacity stands on one hand of the accept race"
+            )
+            return trial
+        return dealer(trial)
 
 
 def tune(
@@ -305,12 +356,15 @@ def tune(
     profile: Profile | None = None,
     measure: Measure | None = None,
     measure_other: Measure | None = None,
+    deal: Dealer | None = None,
+    deal_other: Dealer | None = None,
 ) -> TuneResult:
     """Profile `target`, search its configurations on `s`'s plan, and decide.
 
     `measure` (and `measure_other`, with the other client model) replace the real measurement
-    (formulas, in the search's tests); `profile` skips profiling (the zoo benchmark shares one
-    between the tuner and its grid).
+    (formulas, in the search's tests), and `deal` (`deal_other`) the kept-alive hands dealt
+    again; `profile` skips profiling (the zoo benchmark shares one between the tuner and its
+    grid).
     """
     events = events or TuneEvents()
     budget = Budget(s, stop)
@@ -337,7 +391,9 @@ def tune(
         target, requests, s, profile, slo, events=events, log_dir=log_dir, stop=stop,
         out_of_time=lambda: not budget.searching(), spent=lambda: not budget.searching(),
         measure=measure, other=measure_other, longest_s=longest_window(s, rate),
+        dealer=deal, deal_other=deal_other,
     )  # fmt: skip
+    trials.may_deal = lambda: budget.room(1)  # a deal costs about one trial
     if measure is None:  # formulas take no time: the budget learns only from real trials
         trials.timed = budget.observe
 
@@ -400,8 +456,9 @@ def tune(
     elif profile.cores_here and profile.cores_here < s.cpus + 1:
         warnings.append(recommend.few_cores_warning(profile.cores_here, s.cpus))
     if starved:
-        # Room for a few search trials and the settling reserve after the fixed part.
-        enough = int(math.ceil((fixed_s + 5 * budget.per_trial_s) / 10.0) * 10)
+        # Room for a search trial and the settling reserve after the fixed part.
+        room = 1 + budget.reserve_trials
+        enough = int(math.ceil((fixed_s + room * budget.per_trial_s) / 10.0) * 10)
         warnings.append(recommend.starved_warning(budget.budget_s, fixed_s, enough))
     constraints = Constraints(
         cpus=s.cpus, memory_mib=round(s.memory_mib, 1), slo_p95_ms=slo, plan=s.plan,

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from typing import Literal
 
 from tunicorn import interval
-from tunicorn.record import ClientModelRun, Rules, Trial
+from tunicorn.record import ClientModelRun, Deals, Rules, Trial
 
 Verdict = Literal["better", "tie", "worse"]
 # A closed loop that keeps the server's cores 90% busy is limited by the CPU. One sync worker
@@ -75,15 +75,21 @@ def dealt_text(trial: Trial) -> str:
     hands spread ("" for one not dealt)."""
     if not dealt(trial) or trial.deals is None:
         return ""
-    d = trial.deals
-    missed = sum(not h.passed for h in d.deals)
-    rates = [h.throughput_rps for h in d.deals]
+    return hands_text(trial.deals, figure(trial), luck(trial))
+
+
+def hands_text(deals: Deals, judged: float, lucky: bool) -> str:
+    """How a kept-alive capacity's hands spread and the figure it is judged by; `lucky`: the
+    spread went below what one window's interval allows (it depended on where connections
+    landed)."""
+    rates = [h.throughput_rps for h in deals.deals]
+    missed = sum(not h.passed for h in deals.deals)
     spread = f"kept-alive: {min(rates):.0f}–{max(rates):.0f} req/s over {len(rates)} deals"
     if missed:
-        spread += f" ({missed} missed the SLO at {d.clients} clients, so counts 0)"
-    if not luck(trial):
-        return spread + f", steady whichever worker accepted; judged by {figure(trial):.0f}"
-    return spread + f"; judged by its low end {figure(trial):.0f}"
+        spread += f" ({missed} missed the SLO at {deals.clients} clients, so counts 0)"
+    if not lucky:
+        return spread + f", steady whichever worker accepted; judged by {judged:.0f}"
+    return spread + f"; judged by its low end {judged:.0f}"
 
 
 def compare(a: Trial, b: Trial) -> Verdict:

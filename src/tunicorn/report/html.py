@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tunicorn import __version__
+from tunicorn import __version__, rank
 from tunicorn.record import Baseline, BenchResult, Latency, ProbeResult, Trial, TuneResult
 from tunicorn.report import plots
 from tunicorn.report.phrases import expectation_text, trial_note, upstream_line
@@ -388,7 +388,7 @@ def _trial_row(trial: Trial, pick: str, baselines: dict[str, Baseline]) -> tuple
         name,
         str(trial.config.slots),
         trial.source,
-        capacity_text(trial.capacity_rps, trial.capacity_ci) if trial.feasible else "–",
+        judged_capacity(trial) if trial.feasible else "–",
         num(trial.throughput_rps) if measured else "–",
         num(trial.latency_ms.p95) if measured else "–",
         num(mem)
@@ -398,6 +398,14 @@ def _trial_row(trial: Trial, pick: str, baselines: dict[str, Baseline]) -> tuple
         note,
     ]
     return cls, cells
+
+
+def judged_capacity(trial: Trial) -> str:
+    """The capacity cell: for a kept-alive capacity dealt again, the low end of its hands
+    (marked †; the note beside it gives the hands), as rank judges it."""
+    if rank.dealt(trial):
+        return capacity_text(rank.figure(trial), rank.ci(trial)) + " †"
+    return capacity_text(trial.capacity_rps, trial.capacity_ci)
 
 
 def tune_cards(result: TuneResult) -> list[Card]:

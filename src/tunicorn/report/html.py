@@ -556,7 +556,7 @@ def render_tune(result: TuneResult) -> str:
     )
     pick = plots.pick_key(result)
     baselines = plots.baselines_by_trial(result)
-    trials = sorted(result.trials, key=lambda t: (t.key != pick, not t.feasible, -t.capacity_rps))
+    trials = sorted(result.trials, key=lambda t: (t.key != pick, not t.feasible, -rank.figure(t)))
     body += _table(
         "All trials",
         "Capacity is the highest rate that met the SLO with no errors, ± the half-width of its "

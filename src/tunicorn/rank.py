@@ -86,7 +86,11 @@ def hands_text(deals: Deals, judged: float, lucky: bool) -> str:
     missed = sum(not h.passed for h in deals.deals)
     spread = f"kept-alive: {min(rates):.0f}–{max(rates):.0f} req/s over {len(rates)} deals"
     if missed:
-        spread += f" ({missed} missed the SLO at {deals.clients} clients, so counts 0)"
+        worth = (
+            "so counts 0" if deals.slo_p95_ms <= 0 or any(h.errors for h in deals.deals)
+            else "so counts only the rate that would meet it"
+        )
+        spread += f" ({missed} missed the SLO at {deals.clients} clients, {worth})"
     if not lucky:
         return spread + f", steady whichever worker accepted; judged by {judged:.0f}"
     return spread + f"; judged by its low end {judged:.0f}"

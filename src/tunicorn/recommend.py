@@ -433,7 +433,9 @@ def client_model_reasons(pick: Trial, first: Trial | None) -> list[str]:
         return []
 
     def name(keepalive: bool) -> str:
-        return "kept-alive connections" if keepalive else "a new connection per request"
+        if keepalive:  # what a front end that pools connections sends
+            return "kept-alive connections (as a pooling front end sends them)"
+        return "a new connection per request"
 
     own = name(not other.keepalive)
     judged = rank.other_figure(other)
@@ -451,7 +453,7 @@ def client_model_reasons(pick: Trial, first: Trial | None) -> list[str]:
         )
     out = [
         f"Client models: {mine:.0f} req/s with {own}, {figure}{share} with "
-        f"{name(other.keepalive)} (what a front end that pools connections sends)." + hands
+        f"{name(other.keepalive)}." + hands
     ]
     if first is not None and first is not pick:
         out.append(

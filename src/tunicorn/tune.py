@@ -187,8 +187,9 @@ class Budget:
 
     def expect_s(self) -> float:
         """How long this tune expects to take in all: the time so far, then EXPECTED_TRIALS
-        at this app's trial length, within the budget."""
-        return min(self.budget_s, self.elapsed() + EXPECTED_TRIALS * self.per_trial_s)
+        and the kept-alive deals at this app's trial length, within the budget."""
+        trials = EXPECTED_TRIALS + expected_deals(self.settings)
+        return min(self.budget_s, self.elapsed() + trials * self.per_trial_s)
 
 
 class Trials:

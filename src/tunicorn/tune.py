@@ -90,6 +90,7 @@ BUDGET_MIN_S, BUDGET_MAX_S = 60.0, 1200.0
 # about half the configurations tried have several workers that race to accept; otherwise
 # the finalists under the other (kept-alive) client model.
 KEEPALIVE_DEALS = 3
+DEAL_LEADS = 2  # leads dealt after the search, where it had no room to deal them
 
 
 def expected_deals(s: TuneSettings) -> int:
@@ -329,6 +330,20 @@ class Trials:
         self._events.trial_done(trial)
         return trial
 
+    def deal_lead(self, sp: search.Space, cores: int) -> None:
+        """Deal the best trial again where its kept-alive capacity is luck but was measured
+        when the budget had no room to deal it: the pick never stands on one lucky hand while
+        there is time to deal it. The lead may change with it, so up to DEAL_LEADS times."""
+        for _ in range(DEAL_LEADS):
+            lead = rank.best(self.by_key.values(), cores, sp.rules)
+            if lead is None or lead.deals is not None or self._deal is None:
+                return
+            if not dealt_by_race(lead.config, self._deal.keepalive) or not self.may_deal():
+                return
+            self._events.say(f"dealing {lead.config.label}'s kept-alive connections again")
+            key = next(k for k, t in self.by_key.items() if t is lead)
+            self.by_key[key] = self._dealt(self._deal, lead)
+
     def _dealt(self, dealer: Dealer | None, trial: Trial) -> Trial:
         """`trial` dealt again where its kept-alive capacity is luck (several workers racing
         to accept) and the budget has room: rank then judges it by the low end of its hands.
@@ -394,7 +409,7 @@ def tune(
         measure=measure, other=measure_other, longest_s=longest_window(s, rate),
         dealer=deal, deal_other=deal_other,
     )  # fmt: skip
-    trials.may_deal = lambda: budget.room(1)  # a deal costs about one trial
+    trials.may_deal = budget.searching  # a deal costs about one trial: keep the reserve
     if measure is None:  # formulas take no time: the budget learns only from real trials
         trials.timed = budget.observe
 
@@ -416,6 +431,8 @@ def tune(
         """The capacity a trial must beat to matter; 0 measures it in full (baselines are
         part of the answer, and the search may be told not to prune)."""
         lead = rank.top(trials.by_key.values(), sp.rules)
+        if lead and lead.deals is None and dealt_by_race(lead.config, s.keepalive):
+            return 0.0  # one hand of the accept race, perhaps a lucky one: it prunes nothing
         return rank.ci(lead)[0] if lead and s.prune and source != "baseline" else 0.0
 
     reference = search.simple(sp).key  # the compute-bound answer: measured in full, like a baseline
@@ -441,7 +458,10 @@ def tune(
     for config in _while(budget.searching, search.climb(trials.by_key, sp, start)):
         trials.measure(config, "search", beat("search"))
 
-    # 3. Close calls measured again.
+    # 3. Close calls measured again, the lead first dealt where it was not (settling spends
+    # the reserve, deals included).
+    trials.may_deal = lambda: budget.room(1)
+    trials.deal_lead(sp, server_cores)
     settled = Settlement()
     if s.runoff or s.both_models:
         settler = Settler(trials.by_key, trials.run, sp, budget, events.say)

@@ -28,7 +28,7 @@ from tunicorn.record import (
     TuneResult,
 )
 from tunicorn.target import Target
-from tunicorn.tune import TuneSettings, tune
+from tunicorn.tune import TuneEvents, TuneSettings, per_trial_s, tune
 
 Surface = Callable[[ServerConfig], float]
 WITHIN = 0.85  # the share of its peak a made-up trial sustains within the SLO
@@ -402,6 +402,30 @@ def test_a_wide_kept_alive_spread_loses_to_a_steadier_configuration_with_a_lower
     assert all(rank.figure(t) < rank.figure(pick) for t in wide)
     assert any("judged by its low end" in r for r in rec.reasons), rec.reasons
     assert any(r.startswith("Judged by the low end of their kept-alive hands") for r in rec.reasons)
+
+
+def test_a_lead_the_search_had_no_room_to_deal_is_dealt_before_it_is_picked() -> None:
+    """A budget with room for the opening but not for its deals: the baselines stand on one
+    hand while searching, then the lead (several gthread workers) is dealt with the reserve
+    before settling, and loses to what is steady."""
+
+    def racing(c: ServerConfig) -> float:
+        return 350.0 if c.worker_class == "gevent" else min(30.0 * c.slots, 250.0 * c.workers)
+
+    s = TuneSettings(cpus=1, memory_mib=1792.0, gevent=True, keepalive=True, budget_s=1e9)
+    said: list[str] = []
+    hands = Hands()
+    result = tune(
+        Target(kind="app", app="m:app", label="t"), (),
+        dataclasses.replace(s, budget_s=2 * per_trial_s(s)),  # room for a trial, no reserve
+        profile=flat_profile(1.0, 100.0), measure=Formula(racing), deal=hands,
+        events=TuneEvents(say=said.append),
+    )  # fmt: skip
+    assert any(m.startswith("no time left to deal 3×6 gthread") for m in said), said
+    assert "dealing 3×6 gthread's kept-alive connections again" in said
+    assert hands.dealt == ["3×6 gthread"]
+    rec = result.recommendation
+    assert rec is not None and rec.worker_class == "gevent", result.verdict
 
 
 def test_the_finalists_under_kept_alive_connections_are_dealt_and_judged_by_the_low_end() -> None:

@@ -123,6 +123,7 @@ def deal(
                     passed=passes(run, plan.slo_p95_ms),
                     worker_connections=counter.result(),
                     errors=run.errors,
+                    clients=clients,
                 )
             )
         server.check_alive()

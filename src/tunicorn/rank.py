@@ -90,7 +90,9 @@ def hands_text(deals: Deals, judged: float, lucky: bool) -> str:
             "so counts 0" if deals.slo_p95_ms <= 0 or any(h.errors for h in deals.deals)
             else "so counts only the rate that would meet it"
         )
-        spread += f" ({missed} missed the SLO at {deals.clients} clients, {worth})"
+        at = sorted({h.clients or deals.clients for h in deals.deals if not h.passed})
+        where = "/".join(map(str, at))
+        spread += f" ({missed} missed the SLO at {where} clients, {worth})"
     if not lucky:
         return spread + f", steady whichever worker accepted; judged by {judged:.0f}"
     return spread + f"; judged by its low end {judged:.0f}"

@@ -528,6 +528,7 @@ class Deal:
     passed: bool  # p95 within the SLO and no errors
     worker_connections: tuple[int, ...] = ()  # per worker, halfway through the window
     errors: int = 0
+    clients: int = 0  # the closed loop's connections (0: an older record; see Deals.clients)
 
 
 @dataclasses.dataclass(frozen=True)

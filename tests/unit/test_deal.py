@@ -6,7 +6,8 @@ from __future__ import annotations
 import threading
 
 from tunicorn.balance import ConnectionCounter, imbalance
-from tunicorn.deal import credit, dealt_by_race, summarise
+from tunicorn.deal import credit, dealt_by_race, merged, summarise
+from tunicorn.rank import hands_text
 from tunicorn.record import (
     ClientStats,
     Deal,
@@ -89,3 +90,16 @@ def test_trial_keeps_connections_and_deals_through_json() -> None:
     assert back.worker_connections == (9, 7, 8, 8) and back.deals == deals
     old = from_json(to_json(trial).replace('"worker_connections"', '"unknown_key"'), Trial)
     assert old.worker_connections == ()  # a record from before the field reads as unknown
+
+
+def test_hands_pooled_over_runs_keep_their_own_clients() -> None:
+    """settle measures a configuration again and deals it again; the hands pool, and a hand
+    that missed is named at the clients it ran with, not the last run's."""
+    first = summarise(10, (Deal(78.0, 165.0, False, (10, 0), clients=10),), 9.0, 140.0)
+    second = summarise(4, (Deal(77.0, 55.0, True, (4, 0), clients=4),), 9.0, 140.0)
+    both = merged([first, second])
+    assert both is not None and len(both.deals) == 2 and both.seconds == 18.0
+    assert both.low_rps == first.low_rps < second.low_rps
+    text = hands_text(both, both.low_rps, lucky=True)
+    assert "1 missed the SLO at 10 clients" in text and "over 2 deals" in text
+    assert merged([]) is None

@@ -29,6 +29,11 @@ from tunicorn.load import LoadSpec, run_load
 from tunicorn.measure import TickCallback, TrialPlan, passes, pinned
 from tunicorn.record import Deal, Deals, ServerConfig, Trial
 
+__all__ = ["DEALS", "Dealer", "TrialDealer", "deal", "deal_trial", "dealt_by_race", "merged"]
+
+DEALS = 3  # hands per configuration: the low end of three is what a front end can count on
+WARMUP_S = 0.3
+
 
 class Dealer(Protocol):
     """What tune asks of a dealer: its client model, and a measured trial dealt again
@@ -37,11 +42,6 @@ class Dealer(Protocol):
     keepalive: bool
 
     def __call__(self, trial: Trial) -> Trial: ...
-
-__all__ = ["DEALS", "Dealer", "TrialDealer", "deal", "deal_trial", "dealt_by_race", "merged"]
-
-DEALS = 3  # hands per configuration: the low end of three is what a front end can count on
-WARMUP_S = 0.3
 
 
 def dealt_by_race(config: ServerConfig, keepalive: bool) -> bool:

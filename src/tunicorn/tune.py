@@ -99,6 +99,8 @@ def expected_deals(s: TuneSettings) -> int:
     if s.keepalive:
         return KEEPALIVE_DEALS
     return settle.FINALISTS if s.both_models else 0
+
+
 LONGEST = 1.5  # a window runs at most this many times its expected length while not yet sure
 
 

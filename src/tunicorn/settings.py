@@ -180,6 +180,17 @@ PRUNE: Setting[bool] = Setting(
 RUNOFF: Setting[bool] = Setting(
     "runoff", True, "flag", "Measure a close pick again, and settle close calls in a final."
 )
+CRAWL: Setting[int | None] = Setting(
+    "crawl",
+    None,
+    "int",
+    "Follow the site's own links from / (or the --path pages), breadth-first, GET only, for up "
+    "to N pages, and load those that answer 2xx; 0 never crawls.",
+    flag="--crawl",
+    default_text="30 pages where the router has catch-all routes or few GET routes",
+    zero_ok=True,
+    commands=("tune", "profile"),
+)
 # -- bench -----------------------------------------------------------------------------
 WORKERS: Setting[int] = Setting(
     "workers",
@@ -426,6 +437,7 @@ SETTINGS: tuple[Setting[object], ...] = (
     RUNOFF,
     BOTH_MODELS,
     SINGLE_SLOT,
+    CRAWL,
     WORKERS,
     THREADS,
     WORKER_CLASS,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import click
 
 from tunicorn import record, settings
+from tunicorn import workload as workloads
 from tunicorn.cli import cli
 from tunicorn.cli.options import (
     POSITIVE_INT,
@@ -17,39 +19,34 @@ from tunicorn.cli.options import (
     parse_paths,
 )
 from tunicorn.errors import UsageError
-from tunicorn.load import Request, locust
-from tunicorn.load.scenario import load_scenario
+from tunicorn.load import locust
 from tunicorn.record import ServerConfig, Tick, Trial
 from tunicorn.report import console, terminal
-from tunicorn.target import Target, check_import, discover_routes, resolve, server_ready
+from tunicorn.target import Target, check_import, resolve, server_ready
+from tunicorn.workload import Built
 
 
 def workload(
-    target: Target, paths: tuple[str, ...], scenario: str | None, locustfile: str | None = None
-) -> tuple[Request, ...]:
-    """--path, else a scenario file, else every parameterless GET route the app's router lists
-    (Flask, Django, Starlette, FastAPI), saying which it skipped and why (with a locustfile,
-    the users' flows are the load and there are no routes to find)."""
-    if sum(map(bool, (paths, scenario, locustfile))) > 1:
-        raise UsageError("Give one of --path, --scenario and --locustfile, not several.")
-    if locustfile:
-        locust.check_locustfile(locustfile)
-        return (Request(path="/"),)
-    if scenario:
-        return load_scenario(scenario)
-    if paths:
-        return parse_paths(paths)
-    routes = discover_routes(target)
-    if routes.skipped:
-        console.info(f"Skipped {len(routes.skipped)} route(s): {routes.skipped_text()}.")
-    if not routes.found:
-        why = f" (its router could not be read: {routes.error})" if routes.error else ""
-        raise UsageError(
-            f"Found no GET route without parameters in {target.app} to load{why}: name the "
-            "paths to measure with --path /some/path (repeatable, weights as /path=3) or "
-            "--scenario FILE."
-        )
-    return tuple(Request(path=r) for r in routes.paths)
+    target: Target,
+    paths: tuple[str, ...],
+    scenario: str | None,
+    locustfile: str | None = None,
+    *,
+    crawl: int | None = None,
+    log_dir: str | None = None,
+) -> Built:
+    """What to load and its record: a locustfile's users or a scenario as given, else the
+    given paths or the router's routes (and a crawl's pages), checked at pre-flight by the
+    workload stage; printed before any load starts."""
+    named = workloads.named(parse_paths(paths) if paths else (), scenario, locustfile)
+    if named is not None:
+        return named
+    built = workloads.build(
+        target, paths=parse_paths(paths) if paths else (), crawl_pages=crawl, log_dir=log_dir,
+        say=console.info,
+    )  # fmt: skip
+    terminal.print_workload(built.workload, console.stderr)
+    return built
 
 
 def runnable(target: Target) -> Target:
@@ -104,6 +101,7 @@ class TrialPrinter:
               "[default: every GET route]")  # fmt: skip
 @click.option("--scenario", type=click.Path(dir_okay=False), default=None,
               help="TOML file of weighted requests.")  # fmt: skip
+@option(settings.CRAWL)
 @option(settings.KEEPALIVE)
 @option(settings.LOCUSTFILE)
 @option(settings.LOAD_PROCESSES)
@@ -129,6 +127,7 @@ def tune(
     budget_s: float,
     paths: tuple[str, ...],
     scenario: str | None,
+    crawl: int | None,
     keepalive: bool,
     locustfile: str | None,
     load_processes: int | None,
@@ -166,7 +165,8 @@ def tune(
             "(bench and probe take URLs)."
         )
     tgt = runnable(tgt)
-    requests = workload(tgt, paths, scenario, locustfile)
+    built = workload(tgt, paths, scenario, locustfile, crawl=crawl, log_dir=log_dir)
+    requests = built.requests
     users = None
     if locustfile:
         users = locust.options(
@@ -191,6 +191,9 @@ def tune(
         result = run_tune(tgt, requests, asked, events=events, log_dir=log_dir)
     finally:
         printer.line.clear()
+    result = dataclasses.replace(
+        result, workload=workloads.with_profile(built.workload, result.profile)
+    )
     result = with_commands(result)
     project = Path(tgt.chdir) if tgt.chdir else None
     result = with_packages(result, project)
@@ -268,6 +271,7 @@ def _emit(result: record.TuneResult, folder: Path, project: Path | None) -> None
               help="Paths to profile (repeatable). [default: every GET route]")  # fmt: skip
 @click.option("--scenario", type=click.Path(dir_okay=False), default=None,
               help="TOML file of weighted requests.")  # fmt: skip
+@option(settings.CRAWL)
 @option(settings.LOCUSTFILE)
 @option(settings.LOAD_PROCESSES)
 @click.option("--cpus", type=POSITIVE_INT, default=None, help="Pin the server to N cores.")
@@ -280,6 +284,7 @@ def profile(
     demo: str | None,
     paths: tuple[str, ...],
     scenario: str | None,
+    crawl: int | None,
     locustfile: str | None,
     load_processes: int | None,
     cpus: int | None,
@@ -295,7 +300,8 @@ def profile(
     if tgt.is_url:
         raise UsageError("profile starts the app itself: give module:app, a folder or --demo.")
     tgt = runnable(tgt)
-    requests = workload(tgt, paths, scenario, locustfile)
+    built = workload(tgt, paths, scenario, locustfile, crawl=crawl, log_dir=log_dir)
+    requests = built.requests
     users = None
     if locustfile:
         users = locust.options(locustfile, cpus=cpus, processes=load_processes, log_dir=log_dir)
@@ -306,6 +312,7 @@ def profile(
         )
     finally:
         line.clear()
+    result = dataclasses.replace(result, workload=workloads.with_profile(built.workload, result))
     terminal.print_profile(result)
     if json_path:
         record.save(result, json_path)

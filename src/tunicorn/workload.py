@@ -65,7 +65,7 @@ FEW_ROUTES = 3  # fewer usable router routes than this: crawl for more
 
 # -- what is not the site's pages -----------------------------------------------------------
 
-ADMIN = "Django's admin, which needs a login"
+ADMIN = "an admin site, which needs a login"
 DEBUG = "a debug toolbar's endpoint"
 STATIC = "static or media files"
 DOCS = "API docs"
@@ -128,7 +128,7 @@ _STATIC_EXT = frozenset(
         ".pptx", ".csv", ".exe", ".dmg", ".apk", ".iso", ".xml", ".txt",
     }
 )  # fmt: skip
-_LOGOUT = re.compile(r"(^|[/_.-])(log-?out|sign-?out|sign_out|log_out|logoff)([/_.?-]|$)", re.I)
+_LOGOUT = re.compile(r"(^|/)(log-?out|sign-?out|sign_out|log_out|log-?off)(/|\.\w+)?$", re.I)
 _LOGIN = re.compile(
     r"(^|/)(login|log-in|log_in|signin|sign-in|sign_in|auth|authenticate|sso|oauth2?)(/|$)"
     r"|/accounts/login",
@@ -147,12 +147,11 @@ def looks_like_logout(path: str) -> bool:
 
 def link_reason(path: str) -> str:
     """Why the crawl does not follow a same-site link ("" when it does)."""
-    suffix = Path(urlsplit(path).path).suffix.lower()
-    if suffix in _STATIC_EXT:
+    if reason := excluded(path):
+        return reason
+    if Path(urlsplit(path).path).suffix.lower() in _STATIC_EXT:
         return "a file, not a page"
-    if looks_like_logout(path):
-        return "a logout link"
-    return excluded(path)
+    return "a logout link" if looks_like_logout(path) else ""
 
 
 # -- links ----------------------------------------------------------------------------------
@@ -619,7 +618,8 @@ def build(
             refused += [x for x in more_left if x.path not in known]
             left += list(found.left_out)
     preflight_s = time.monotonic() - started
-    left = refused + left
+    loaded = {r.path for r in kept} | {r.via for r in kept}
+    left = [x for x in refused + left if x.path not in loaded]  # "/" with defaults, crawled
     if login:
         notes.append(login_note(login, sum(x.reason.startswith("redirects to the login")
                                            for x in left), len(checks)))  # fmt: skip

@@ -594,7 +594,8 @@ def build(
     notes: list[str] = []
     with Server(target, _preflight_config(target), log_dir=log_dir) as server:
         client = Client(server.url, headers=headers, cookies=cookies)
-        say(f"pre-flight: {len(candidates)} route(s), {TRIES} GETs each at concurrency 1")
+        if candidates:
+            say(f"pre-flight: {len(candidates)} route(s), {TRIES} GETs each at concurrency 1")
         checks, late = preflight(client, candidates)
         left += late
         kept, refused, login = judge(checks, weights)
@@ -624,7 +625,7 @@ def build(
         notes.append(login_note(login, sum(x.reason.startswith("redirects to the login")
                                            for x in left), len(checks)))  # fmt: skip
     if not kept:
-        raise UsageError(nothing_usable(target, left, login))
+        raise UsageError(nothing_usable(target, left, login, len(candidates)))
     refusals = [x for x in refused if x.status in (401, 403)]
     if refusals and len(refusals) * 2 >= len(checks):
         notes.append(
@@ -653,14 +654,17 @@ def login_note(login: str, redirected: int, checked: int) -> str:
     )
 
 
-def nothing_usable(target: Target, left: Sequence[LeftOut], login: str) -> str:
-    """The one sentence of the UsageError when no route answered 2xx."""
+def nothing_usable(
+    target: Target, left: Sequence[LeftOut], login: str, listed: int = 1
+) -> str:
+    """The one sentence of the UsageError when no route answered 2xx; `listed`: how many
+    candidates the router (or the user) gave before the crawl."""
     if login:
         return (
             f"Every page of {target.app} redirects to the login page {login}, so an anonymous "
             f"load would measure the login redirect, not the app: give {WHAT_TO_GIVE}."
         )
-    checked = [x for x in left if x.status]
+    checked = [x for x in left if x.status or x.reason.startswith("no answer")]
     examples = ", ".join(f"{x.path}: {x.reason}" for x in checked[:2])
     if checked and all(x.status in (401, 403) for x in checked):
         return (
@@ -668,15 +672,16 @@ def nothing_usable(target: Target, left: Sequence[LeftOut], login: str) -> str:
             "load would measure refusals: give credentials with --header 'Authorization: Bearer "
             "TOKEN' or --cookie NAME=VALUE, or a --locustfile that logs in."
         )
-    if checked:
+    if checked and listed:
         return (
             f"No route of {target.app} answered 2xx at pre-flight ({examples}): name pages that "
             "work with --path /some/page, or crawl from one with --path / --crawl 30."
         )
+    crawled = f" ({examples})" if examples else ""
     return (
-        f"Found no page of {target.app} to load (its router lists no GET route without "
-        "parameters and a crawl from / found no page answering 2xx): name the paths to measure "
-        "with --path /some/path (repeatable, weights as /path=3) or --scenario FILE."
+        f"Found no GET route without parameters in {target.app}'s router, and a crawl from / "
+        f"found no page answering 2xx{crawled}: name the paths to measure with --path "
+        "/some/path (repeatable, weights as /path=3) or --scenario FILE."
     )
 
 

@@ -46,6 +46,7 @@ __all__ = [
     "named",
     "links",
     "preflight",
+    "redacted",
     "status_reason",
     "with_profile",
 ]
@@ -532,7 +533,10 @@ def named(
         return Built((Request(path="/"),), Workload((route,)))
     if scenario:
         requests = load_scenario(scenario)
-        routes = [WorkloadRoute(r.path, "scenario", r.method, share=r.weight) for r in requests]
+        routes = [
+            WorkloadRoute(redacted(r.path), "scenario", r.method, share=r.weight)
+            for r in requests
+        ]
         return Built(requests, Workload(_shared(routes)))
     return None
 
@@ -633,12 +637,30 @@ def build(
             "credentials with --header 'Authorization: Bearer TOKEN' or --cookie NAME=VALUE, "
             "or a --locustfile that logs in."
         )
+    chosen = _shared(kept)
+    requests = tuple(Request(path=r.path, weight=r.share) for r in chosen)
+    # What the user typed may carry a token in its query: the record keeps the names only.
+    shown = tuple(
+        dataclasses.replace(r, path=redacted(r.path), via=redacted(r.via))
+        if r.source == "given" else r
+        for r in chosen
+    )  # fmt: skip
+    left = [dataclasses.replace(x, path=redacted(x.path)) if x.source == "given" else x
+            for x in left]  # fmt: skip
     workload = Workload(
-        routes=_shared(kept), left_out=tuple(left), notes=tuple(notes), crawled=fetched,
+        routes=shown, left_out=tuple(left), notes=tuple(notes), crawled=fetched,
         preflight_s=round(preflight_s, 2),
     )  # fmt: skip
-    requests = tuple(Request(path=r.path, weight=r.share) for r in workload.routes)
     return Built(requests, workload)
+
+
+def redacted(path: str) -> str:
+    """/x?token=abc&page=2 → /x?token=…&page=…: a query's names, never its values."""
+    base, sep, query = path.partition("?")
+    if not sep:
+        return path
+    names = [pair.partition("=")[0] for pair in query.split("&") if pair]
+    return base + "?" + "&".join(f"{n}=…" for n in names)
 
 
 WHAT_TO_GIVE = (
@@ -690,6 +712,7 @@ def with_profile(workload: Workload, profile: Profile | None) -> Workload:
     if profile is None:
         return workload
     by_route = {(r.method, r.path): r for r in profile.routes}
+    by_route.update({(r.method, redacted(r.path)): r for r in profile.routes})
     routes = []
     for r in workload.routes:
         measured = by_route.get((r.method, r.path))

@@ -230,3 +230,27 @@ def test_the_workload_round_trips_and_renders_in_html() -> None:
 def test_a_client_for_another_host_is_refused() -> None:
     with pytest.raises(workload.UsageError):
         workload.Client("http://example.com/")
+
+
+def test_query_values_are_redacted_in_the_record() -> None:
+    assert workload.redacted("/x?token=abc&page=2") == "/x?token=…&page=…"
+    assert workload.redacted("/plain/") == "/plain/"
+
+
+def test_a_scenario_is_recorded_without_its_query_values(tmp_path: Path) -> None:
+    scenario = tmp_path / "s.toml"
+    scenario.write_text('[[request]]\npath = "/?token=tok-5ekrit"\nweight = 3\n'
+                        '[[request]]\npath = "/io"\n')  # fmt: skip
+    built = workload.named((), str(scenario), None)
+    assert built is not None and built.requests[0].path == "/?token=tok-5ekrit"
+    assert [(r.path, r.source, r.share) for r in built.workload.routes] == [
+        ("/?token=…", "scenario", 0.75), ("/io", "scenario", 0.25),
+    ]  # fmt: skip
+    assert "5ekrit" not in record.to_json(built.workload)
+
+
+def test_one_workload_source_at_a_time() -> None:
+    from tunicorn.load import Request
+
+    with pytest.raises(workload.UsageError, match="not several"):
+        workload.named((Request("/"),), "s.toml", None)

@@ -38,13 +38,12 @@ def workload(
     """What to load and its record: a locustfile's users or a scenario as given, else the
     given paths or the router's routes (and a crawl's pages), checked at pre-flight by the
     workload stage; printed before any load starts."""
-    named = workloads.named(parse_paths(paths) if paths else (), scenario, locustfile)
-    if named is not None:
-        return named
-    built = workloads.build(
-        target, paths=parse_paths(paths) if paths else (), crawl_pages=crawl, log_dir=log_dir,
-        say=console.info,
-    )  # fmt: skip
+    built = workloads.named(parse_paths(paths) if paths else (), scenario, locustfile)
+    if built is None:
+        built = workloads.build(
+            target, paths=parse_paths(paths) if paths else (), crawl_pages=crawl,
+            log_dir=log_dir, say=console.info,
+        )  # fmt: skip
     terminal.print_workload(built.workload, console.stderr)
     return built
 

@@ -117,3 +117,14 @@ def test_profile_prints_and_saves_the_workload(tmp_path: Path) -> None:
     assert all(r["status"] == 200 and r["cpu_ms"] is not None for r in routes.values())
     again = cli("report", str(out))
     assert again.returncode == 0 and again.stdout == proc.stdout
+
+
+def test_headers_and_cookies_go_with_the_pre_flight() -> None:
+    from tunicorn.load import Request
+
+    asked = (Request("/api/users/"),)
+    with pytest.raises(workload.UsageError, match="401"):
+        built("django_toolbar", paths=asked)
+    b = built("django_toolbar", paths=asked, headers={"Authorization": "Bearer tests-only"},
+              cookies={"theme": "dark"})  # fmt: skip
+    assert [(r.path, r.status) for r in b.workload.routes] == [("/api/users/", 200)]

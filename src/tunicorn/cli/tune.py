@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from pathlib import Path
 
 import click
@@ -34,6 +35,8 @@ def workload(
     *,
     crawl: int | None = None,
     log_dir: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    cookies: Mapping[str, str] | None = None,
 ) -> Built:
     """What to load and its record: a locustfile's users or a scenario as given, else the
     given paths or the router's routes (and a crawl's pages), checked at pre-flight by the
@@ -42,7 +45,7 @@ def workload(
     if built is None:
         built = workloads.build(
             target, paths=parse_paths(paths) if paths else (), crawl_pages=crawl,
-            log_dir=log_dir, say=console.info,
+            headers=headers, cookies=cookies, log_dir=log_dir, say=console.info,
         )  # fmt: skip
     terminal.print_workload(built.workload, console.stderr)
     return built

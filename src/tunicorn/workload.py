@@ -71,6 +71,9 @@ DEBUG = "a debug toolbar's endpoint"
 STATIC = "static or media files"
 DOCS = "API docs"
 HEALTH = "a health check"
+LOGOUT = "a logout link"
+# A language prefix (/en/, /pt-br/, /zh-hans/) as Django's i18n_patterns put before every route.
+_LANGUAGE = re.compile(r"^[a-z]{2}(-[a-z]{2,4})?$")
 _FIRST_SEGMENT: dict[str, str] = {
     "admin": ADMIN,
     "__debug__": DEBUG,
@@ -93,6 +96,8 @@ def excluded(path: str) -> str:
     """Why a route is not one of the site's pages by default ("" when it is one): the admin,
     a debug toolbar, static files, API docs, health checks. `--path` brings any back."""
     parts = [p for p in urlsplit(path).path.split("/") if p]
+    if len(parts) > 1 and _LANGUAGE.match(parts[0]):
+        parts = parts[1:]  # /en/admin/ is the admin under Django's i18n_patterns
     if not parts:
         return ""
     first, last = parts[0].lower(), parts[-1].lower()
@@ -102,6 +107,8 @@ def excluded(path: str) -> str:
         return DOCS
     if first in _HEALTH or last in _HEALTH:
         return HEALTH
+    if looks_like_logout(path):
+        return LOGOUT
     return ""
 
 
@@ -152,7 +159,7 @@ def link_reason(path: str) -> str:
         return reason
     if Path(urlsplit(path).path).suffix.lower() in _STATIC_EXT:
         return "a file, not a page"
-    return "a logout link" if looks_like_logout(path) else ""
+    return ""
 
 
 # -- links ----------------------------------------------------------------------------------
@@ -571,15 +578,18 @@ def build(
         candidates = [(r.path, "given") for r in paths]
     else:
         routes = routes if routes is not None else discover_routes(target)
-        catch_alls = [p for p, _ in routes.skipped if catch_all(p)]
+        catch_alls: list[str] = []
         for p, why in routes.skipped:
-            if catch_all(p):
+            reason = excluded(p)
+            if reason:  # /static/<path:…> is a catch-all of files, not of pages
+                left.append(LeftOut(p, reason, "router"))
+            elif catch_all(p):
+                catch_alls.append(p)
                 left.append(LeftOut(p, "a catch-all pattern: its pages are found by the crawl",
                                     "router"))  # fmt: skip
             else:
-                reason = excluded(p) or why
-                left.append(LeftOut(p, "path parameters" if why.startswith("path param")
-                                    and reason == why else reason, "router"))  # fmt: skip
+                brief = "path parameters" if why.startswith("path param") else why
+                left.append(LeftOut(p, brief, "router"))
         for p in routes.paths:
             reason = excluded(p)
             if reason:

@@ -254,3 +254,18 @@ def test_one_workload_source_at_a_time() -> None:
 
     with pytest.raises(workload.UsageError, match="not several"):
         workload.named((Request("/"),), "s.toml", None)
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        ("/en/admin/", workload.ADMIN),  # Django's i18n_patterns
+        ("/pt-br/healthz/", workload.HEALTH),
+        ("/en/account/logout/", workload.LOGOUT),
+        ("/en/", ""),
+        ("/en/blog/", ""),
+        ("/static/(?P<path>.*)", workload.STATIC),  # DEBUG's static(): files, not pages
+    ],
+)
+def test_exclusions_under_a_language_prefix(path: str, reason: str) -> None:
+    assert workload.excluded(path) == reason

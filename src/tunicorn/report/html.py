@@ -576,7 +576,7 @@ def workload_section(workload: Workload) -> str:
 
     rows = [
         ("", [f"{r.method} {r.path}", r.source,
-              (str(r.status) if r.status else "—") + (f" (from {r.via})" if r.via else ""),
+              (str(r.status) if r.status else "—") + (f" ← {r.via}" if r.via else ""),
               f"{r.share:.0%}", num(r.cpu_ms) if r.cpu_ms is not None else "—",
               num(r.wait_ms) if r.wait_ms is not None else "—"])
         for r in workload.routes

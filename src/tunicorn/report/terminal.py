@@ -153,17 +153,19 @@ def workload_table(workload: Workload) -> Table:
         title=f"Workload ({len(workload.routes)} routes{crawled}{checked})",
         title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
     )  # fmt: skip
-    columns = ["route", "from", "pre-flight", "share"]
+    get_only = all(r.method == "GET" for r in workload.routes)
+    columns = ["GET route" if get_only else "route", "from", "pre-flight", "share"]
     if profiled:
         columns += ["CPU ms", "wait ms"]
     for name in columns:
-        left = name in ("route", "from", "pre-flight")
-        table.add_column(name, justify="left" if left else "right")
+        left = name in ("route", "GET route", "from", "pre-flight")
+        table.add_column(name, justify="left" if left else "right", overflow="fold")
     for r in workload.routes:
         status = str(r.status) if r.status else "—"
         if r.via:
-            status += f" (from {r.via})"
-        row = [escape(f"{r.method} {r.path}"), r.source, escape(status), f"{r.share:.0%}"]
+            status += f" ← {r.via}"  # the route that redirected here
+        route = r.path if get_only else f"{r.method} {r.path}"
+        row = [escape(route), r.source, escape(status), f"{r.share:.0%}"]
         if profiled:
             row += [ms(r.cpu_ms) if r.cpu_ms is not None else "—",
                     ms(r.wait_ms) if r.wait_ms is not None else "—"]  # fmt: skip

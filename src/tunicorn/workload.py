@@ -370,8 +370,8 @@ def check_route(client: Client, path: str, source: str, tries: int = TRIES) -> C
     decides (a route that fails once fails a load)."""
     started = time.monotonic()
     result = Check(path, source, path, 0)
-    for i in range(tries):
-        landed, answer, stopped = client.follow(path, read_body=i == 0)
+    for _ in range(tries):
+        landed, answer, stopped = client.follow(path)
         result = Check(path, source, landed, answer.status, stopped or answer.error, answer)
         if not result.ok or time.monotonic() - started > SLOW_ROUTE_S:
             break
@@ -627,7 +627,7 @@ def build(
             ok = [c for c in found.pages if c.ok]
             # A crawled page is kept once it has answered 2xx TRIES times, as a route is.
             rechecked, _ = preflight(client, [(c.path, "crawl") for c in ok if c.path not in known],
-                                     tries=max(1, TRIES - 1))  # fmt: skip
+                                     tries=max(1, TRIES - 1), budget_s=CRAWL_S)  # fmt: skip
             more, more_left, _ = judge(rechecked + [c for c in found.pages if not c.ok])
             kept += [r for r in more if r.path not in {k.path for k in kept}]
             refused += [x for x in more_left if x.path not in known]

@@ -269,3 +269,48 @@ def test_one_workload_source_at_a_time() -> None:
 )
 def test_exclusions_under_a_language_prefix(path: str, reason: str) -> None:
     assert workload.excluded(path) == reason
+
+
+class FakeSite:
+    """Stands in for `workload.Client`: pages by path, each with its links, no network."""
+
+    site = SITE
+
+    def __init__(self, pages: dict[str, str]) -> None:
+        self.pages = pages
+        self.fetched: list[str] = []
+
+    def url(self, path: str) -> str:
+        return f"http://{SITE}{path}"
+
+    def follow(self, path: str, *, read_body: bool = False) -> tuple[str, Answer, str]:
+        self.fetched.append(path)
+        if path not in self.pages:
+            return path, Answer(404), ""
+        body = self.pages[path].encode()
+        return path, Answer(200, content_type="text/html; charset=utf-8", body=body), ""
+
+
+def test_the_crawl_is_breadth_first_bounded_and_skips_what_is_not_a_page() -> None:
+    site = FakeSite({
+        "/": '<a href="/a/">a</a><a href="/b/">b</a><a href="/logout/">out</a>'
+             '<a href="/x.css">css</a><a href="https://example.com/">ext</a>',
+        "/a/": '<a href="/a/1/">1</a><a href="/">home</a>',
+        "/b/": '<a href="/b/1/">1</a><a href="/missing/">?</a>',
+        "/a/1/": "", "/b/1/": "",
+    })  # fmt: skip
+    found = workload.crawl(site, ["/"], max_pages=4)  # type: ignore[arg-type]
+    assert site.fetched == ["/", "/a/", "/b/", "/a/1/"]  # breadth first, 4 pages, each once
+    assert [c.path for c in found.pages if c.ok] == site.fetched
+    assert {x.path: x.reason for x in found.left_out} == {
+        "/logout/": workload.LOGOUT, "/x.css": "a file, not a page",
+    }  # fmt: skip
+    everything = workload.crawl(site, ["/"], max_pages=30)  # type: ignore[arg-type]
+    assert [c.path for c in everything.pages if not c.ok] == ["/missing/"]
+    assert everything.fetched == 6
+
+
+def test_the_crawl_stops_at_its_time_bound() -> None:
+    site = FakeSite({"/": '<a href="/a/">a</a>', "/a/": ""})
+    found = workload.crawl(site, ["/"], max_s=0.0)  # type: ignore[arg-type]
+    assert found.fetched == 0 and site.fetched == []

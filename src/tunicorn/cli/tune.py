@@ -187,7 +187,7 @@ def tune(
     console.info(
         f"Tuning {tgt.app} for {plan_name or f'{n_cpus} cores, {memory:.0f} MiB'} within "
         f"{budget_s:g} s, workload: "
-        + (f"the users of {locustfile}" if locustfile else ", ".join(r.path for r in requests))
+        + (f"the users of {locustfile}" if locustfile else f"the {len(requests)} route(s) above")
     )
     try:
         result = run_tune(tgt, requests, asked, events=events, log_dir=log_dir)

@@ -704,6 +704,12 @@ def nothing_usable(
             "load would measure refusals: give credentials with --header 'Authorization: Bearer "
             "TOKEN' or --cookie NAME=VALUE, or a --locustfile that logs in."
         )
+    if checked and all(x.status == 400 for x in checked) and target.framework == "django":
+        return (
+            f"Every route of {target.app} answered 400 Bad Request at pre-flight ({examples}), "
+            "as Django does for a Host that ALLOWED_HOSTS does not list: add '127.0.0.1' to "
+            "ALLOWED_HOSTS (where tunicorn runs it) and run again."
+        )
     if checked and listed:
         return (
             f"No route of {target.app} answered 2xx at pre-flight ({examples}): name pages that "

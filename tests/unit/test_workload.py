@@ -314,3 +314,9 @@ def test_the_crawl_stops_at_its_time_bound() -> None:
     site = FakeSite({"/": '<a href="/a/">a</a>', "/a/": ""})
     found = workload.crawl(site, ["/"], max_s=0.0)  # type: ignore[arg-type]
     assert found.fetched == 0 and site.fetched == []
+
+
+def test_a_django_app_refusing_the_host_is_told_about_allowed_hosts() -> None:
+    target = workload.Target(kind="app", app="mysite.wsgi:application", framework="django")
+    refused = [record.LeftOut("/", workload.status_reason(400), "router", 400)]
+    assert "ALLOWED_HOSTS" in workload.nothing_usable(target, refused, "")

@@ -440,8 +440,27 @@ def judge(
                 kept[c.landed] = WorkloadRoute(
                     c.landed, c.source, status=c.status, via=c.path if redirected else ""
                 )
+    if login:  # the login page's neighbours (sign-up, password reset) are not the app either
+        for path in [p for p in kept if login_flow(p, login)]:
+            route = kept.pop(path)
+            left.append(LeftOut(path, "part of the login flow", route.source, route.status))
     routes = [dataclasses.replace(r, share=shares[r.path]) for r in kept.values()]
     return routes, left, login
+
+
+_AUTH_FLOW = re.compile(
+    r"(^|/)(register|signup|sign-up|sign_up|join|password[\w-]*|reset[\w-]*|forgot[\w-]*|"
+    r"activate|verify|confirm[\w-]*)(/|$)",
+    re.I,
+)
+
+
+def login_flow(path: str, login: str) -> bool:
+    """A page beside the login page (/auth/register beside /auth/login) or one of the pages
+    around a login (sign-up, password reset): what anonymous users of a login-only app see."""
+    parent = urlsplit(login).path.rstrip("/").rsplit("/", 1)[0]
+    where = urlsplit(path).path
+    return bool((parent and where.startswith(parent + "/")) or _AUTH_FLOW.search(where))
 
 
 # -- crawl ----------------------------------------------------------------------------------

@@ -320,3 +320,16 @@ def test_a_django_app_refusing_the_host_is_told_about_allowed_hosts() -> None:
     target = workload.Target(kind="app", app="mysite.wsgi:application", framework="django")
     refused = [record.LeftOut("/", workload.status_reason(400), "router", 400)]
     assert "ALLOWED_HOSTS" in workload.nothing_usable(target, refused, "")
+
+
+def test_where_most_routes_need_a_login_its_sign_up_and_reset_pages_are_not_the_app() -> None:
+    checks = [check(p, 200, landed="/auth/login?next=" + p) for p in ("/", "/a", "/b", "/c")]
+    checks += [check("/auth/register", 200), check("/auth/reset_password_request", 200),
+               check("/signup/", 200), check("/about", 200)]  # fmt: skip
+    routes, left, login = workload.judge(checks)
+    assert login == "/auth/login" and [r.path for r in routes] == ["/about"]
+    flow = {x.path for x in left if x.reason == "part of the login flow"}
+    assert flow == {"/auth/register", "/auth/reset_password_request", "/signup/"}
+    # Where most routes are public, the same pages are pages like any other.
+    public = [check(p, 200) for p in ("/", "/a", "/b", "/auth/register")]
+    assert len(workload.judge(public)[0]) == 4

@@ -542,9 +542,7 @@ def _shared(routes: Sequence[WorkloadRoute]) -> tuple[WorkloadRoute, ...]:
     return tuple(dataclasses.replace(r, share=round(r.share / total, 4)) for r in routes)
 
 
-def named(
-    paths: tuple[Request, ...], scenario: str | None, locustfile: str | None
-) -> Built | None:
+def named(paths: tuple[Request, ...], scenario: str | None, locustfile: str | None) -> Built | None:
     """A workload the user named whole, a locustfile's users or a scenario's requests (not
     checked: a scenario may POST, a locustfile logs in), or None when the app's routes are to
     be found and checked (`build`, with the given `paths` if any)."""
@@ -560,8 +558,7 @@ def named(
     if scenario:
         requests = load_scenario(scenario)
         routes = [
-            WorkloadRoute(redacted(r.path), "scenario", r.method, share=r.weight)
-            for r in requests
+            WorkloadRoute(redacted(r.path), "scenario", r.method, share=r.weight) for r in requests
         ]
         return Built(requests, Workload(_shared(routes)))
     return None
@@ -705,9 +702,7 @@ def login_note(login: str, redirected: int, checked: int) -> str:
     )
 
 
-def nothing_usable(
-    target: Target, left: Sequence[LeftOut], login: str, listed: int = 1
-) -> str:
+def nothing_usable(target: Target, left: Sequence[LeftOut], login: str, listed: int = 1) -> str:
     """The one sentence of the UsageError when no route answered 2xx; `listed`: how many
     candidates the router (or the user) gave before the crawl."""
     if login:

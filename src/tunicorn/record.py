@@ -377,6 +377,7 @@ class WorkloadRoute:
     via: str = ""
     cpu_ms: float | None = None
     wait_ms: float | None = None
+    seen: str = ""  # what an access log or HAR file shows it answered: "200 (91%), 304"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -28,6 +28,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
+from tunicorn import redact
 from tunicorn.errors import UsageError
 from tunicorn.load.scenario import Request
 from tunicorn.record import LeftOut, Profile, ServerConfig, Workload, WorkloadRoute
@@ -558,10 +559,35 @@ def named(paths: tuple[Request, ...], scenario: str | None, locustfile: str | No
     if scenario:
         requests = load_scenario(scenario)
         routes = [
-            WorkloadRoute(redacted(r.path), "scenario", r.method, share=r.weight) for r in requests
+            WorkloadRoute(redacted(r.path), "scenario", r.method, share=r.weight)
+            for r in requests
+            if not r.once  # a login: setup, not load
         ]
         return Built(requests, Workload(_shared(routes)))
     return None
+
+
+def _logged_in(client: Client, setup: Sequence[Request]) -> str:
+    """The Cookie line of one client after the setup requests (`load.session`, as each load
+    client does it); a UsageError from there when the login fails."""
+    from tunicorn.load import session
+
+    first, _, seeds = session.split(setup)
+    jar = session.start(first, seeds, 1, host=client.host, port=client.port, base="",
+                        host_header=client.site, timeout=client.timeout_s)  # fmt: skip
+    return jar.clients[0].line.decode("latin-1")
+
+
+def recorded(requests: tuple[Request, ...]) -> Built:
+    """The record of real traffic (an access log, a HAR file) as read: its requests are what
+    people sent, with the statuses they saw; they are loaded as they are, not checked."""
+    routes = [
+        WorkloadRoute(redacted(r.path), r.source or "traffic", r.method, share=r.weight,
+                      seen=r.seen_status)
+        for r in requests
+        if not r.once
+    ]  # fmt: skip
+    return Built(requests, Workload(_shared(routes)))
 
 
 def _preflight_config(target: Target) -> ServerConfig:
@@ -579,11 +605,13 @@ def build(
     log_dir: str | Path | None = None,
     say: Say = lambda _: None,
     routes: Routes | None = None,
+    setup: Sequence[Request] = (),
 ) -> Built:
     """The checked workload of an app: the given paths, else the router's routes less the
     default exclusions, with a crawl where the router has catch-alls or few GET routes (or
     `crawl_pages` asks for one; 0 never crawls). A UsageError in one sentence when nothing
-    answers 2xx. `headers` and `cookies` go with every pre-flight request (a login)."""
+    answers 2xx. `headers` and `cookies` go with every pre-flight request, after the cookies
+    that `setup` (a scenario's once requests: a login) set on one client."""
     from tunicorn.launch import Server
 
     left: list[LeftOut] = []
@@ -624,6 +652,9 @@ def build(
     notes: list[str] = []
     with Server(target, _preflight_config(target), log_dir=log_dir) as server:
         client = Client(server.url, headers=headers, cookies=cookies)
+        if setup:
+            say(f"pre-flight: logging in with the scenario's {len(setup)} once request(s)")
+            client.headers["Cookie"] = _logged_in(client, setup)
         if candidates:
             say(f"pre-flight: {len(candidates)} route(s), {TRIES} GETs each at concurrency 1")
         checks, late = preflight(client, candidates)
@@ -681,12 +712,8 @@ def build(
 
 
 def redacted(path: str) -> str:
-    """/x?token=abc&page=2 → /x?token=…&page=…: a query's names, never its values."""
-    base, sep, query = path.partition("?")
-    if not sep:
-        return path
-    names = [pair.partition("=")[0] for pair in query.split("&") if pair]
-    return base + "?" + "&".join(f"{n}=…" for n in names)
+    """The path as every output shows it: query values redacted (`tunicorn.redact`)."""
+    return redact.path(path)
 
 
 WHAT_TO_GIVE = (

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tunicorn import workload
+from tunicorn import record, workload
 from tunicorn.target import check_import, resolve
 
 APPS = Path(__file__).resolve().parents[1] / "apps"
@@ -128,3 +128,25 @@ def test_headers_and_cookies_go_with_the_pre_flight() -> None:
     b = built("django_toolbar", paths=asked, headers={"Authorization": "Bearer tests-only"},
               cookies={"theme": "dark"})  # fmt: skip
     assert [(r.path, r.status) for r in b.workload.routes] == [("/api/users/", 200)]
+
+
+CSRF_PASSWORD = "pw-5ekrit-csrf-9090"  # tests/apps/csrf_login.py's
+
+
+def test_the_pre_flight_logs_in_with_a_once_scenario(
+    postgres: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app's pages all redirect to its login: anonymous, that is exit 2; with the once
+    login (its CSRF token read from the form) the router's pages answer 2xx and are loaded."""
+    from tunicorn.load import Request
+
+    monkeypatch.setenv("TUNICORN_TEST_DB", postgres)
+    target = check_import(resolve(str(APPS / "csrf_login.py")))
+    with pytest.raises(workload.UsageError, match="redirects to the login page /auth/login"):
+        workload.build(target)
+    login = Request(path="/auth/login", method="POST", once=True,
+                    body=f"username=alice&password={CSRF_PASSWORD}&csrf_token=".encode())
+    b = workload.build(target, setup=(login,))
+    assert {r.path for r in b.workload.routes} >= {"/", "/notes"}
+    assert all(200 <= r.status < 300 for r in b.workload.routes)
+    assert CSRF_PASSWORD not in record.to_json(b.workload)

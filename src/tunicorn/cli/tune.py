@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 from pathlib import Path
 
 import click
@@ -14,13 +13,17 @@ from tunicorn.cli import cli
 from tunicorn.cli.options import (
     POSITIVE_INT,
     announce,
+    credentials_for_engine,
     demo_option,
+    login_scenario,
     machine,
     option,
     parse_paths,
+    real_traffic,
 )
 from tunicorn.errors import UsageError
-from tunicorn.load import locust
+from tunicorn.load import Request, locust
+from tunicorn.load.scenario import with_credentials
 from tunicorn.record import ServerConfig, Tick, Trial
 from tunicorn.report import console, terminal
 from tunicorn.target import Target, check_import, resolve, server_ready
@@ -33,19 +36,31 @@ def workload(
     scenario: str | None,
     locustfile: str | None = None,
     *,
+    access_log: str | None = None,
+    har: str | None = None,
     crawl: int | None = None,
     log_dir: str | None = None,
-    headers: Mapping[str, str] | None = None,
-    cookies: Mapping[str, str] | None = None,
+    login: tuple[Request, ...] = (),
+    header: tuple[str, ...] = (),
+    cookie: tuple[str, ...] = (),
 ) -> Built:
-    """What to load and its record: a locustfile's users or a scenario as given, else the
-    given paths or the router's routes (and a crawl's pages), checked at pre-flight by the
-    workload stage; printed before any load starts."""
-    built = workloads.named(parse_paths(paths) if paths else (), scenario, locustfile)
+    """What to load and its record: an access log's or a HAR file's requests, a locustfile's
+    users or a scenario as given, else the given paths or the router's routes (and a crawl's
+    pages) checked at pre-flight by the workload stage, logged in with `login` (a scenario's
+    once requests), --header and --cookie; printed before any load starts."""
+    if sum(map(bool, (paths, scenario, locustfile, access_log, har))) > 1:
+        raise UsageError(
+            "Give one of --path, --scenario, --locustfile, --access-log and --har, not several."
+        )
+    traffic = real_traffic(access_log, har)
+    built = workloads.recorded(traffic.requests) if traffic is not None else None
+    built = built or workloads.named(parse_paths(paths) if paths else (), scenario, locustfile)
     if built is None:
+        [credentials] = with_credentials((Request(),), header, cookie)
         built = workloads.build(
             target, paths=parse_paths(paths) if paths else (), crawl_pages=crawl,
-            headers=headers, cookies=cookies, log_dir=log_dir, say=console.info,
+            headers=dict(credentials.headers), setup=with_credentials(login, header, cookie),
+            log_dir=log_dir, say=console.info,
         )  # fmt: skip
     terminal.print_workload(built.workload, console.stderr)
     return built
@@ -103,6 +118,10 @@ class TrialPrinter:
               "[default: every GET route]")  # fmt: skip
 @click.option("--scenario", type=click.Path(dir_okay=False), default=None,
               help="TOML file of weighted requests.")  # fmt: skip
+@option(settings.ACCESS_LOG)
+@option(settings.HAR)
+@option(settings.HEADER)
+@option(settings.COOKIE)
 @option(settings.CRAWL)
 @option(settings.KEEPALIVE)
 @option(settings.LOCUSTFILE)
@@ -129,6 +148,10 @@ def tune(
     budget_s: float,
     paths: tuple[str, ...],
     scenario: str | None,
+    access_log: str | None,
+    har: str | None,
+    header: tuple[str, ...],
+    cookie: tuple[str, ...],
     crawl: int | None,
     keepalive: bool,
     locustfile: str | None,
@@ -167,8 +190,13 @@ def tune(
             "(bench and probe take URLs)."
         )
     tgt = runnable(tgt)
-    built = workload(tgt, paths, scenario, locustfile, crawl=crawl, log_dir=log_dir)
-    requests = built.requests
+    login, scenario = login_scenario(scenario)
+    credentials_for_engine(header, cookie, locustfile, login=bool(login))
+    built = workload(
+        tgt, paths, scenario, locustfile, access_log=access_log, har=har, crawl=crawl,
+        log_dir=log_dir, login=login, header=header, cookie=cookie,
+    )  # fmt: skip
+    requests = with_credentials(login + built.requests, header, cookie)
     users = None
     if locustfile:
         users = locust.options(
@@ -187,7 +215,8 @@ def tune(
     console.info(
         f"Tuning {tgt.app} for {plan_name or f'{n_cpus} cores, {memory:.0f} MiB'} within "
         f"{budget_s:g} s, workload: "
-        + (f"the users of {locustfile}" if locustfile else f"the {len(requests)} route(s) above")
+        + (f"the users of {locustfile}" if locustfile
+           else f"the {len(built.requests)} route(s) above")  # fmt: skip
     )
     try:
         result = run_tune(tgt, requests, asked, events=events, log_dir=log_dir)
@@ -273,6 +302,10 @@ def _emit(result: record.TuneResult, folder: Path, project: Path | None) -> None
               help="Paths to profile (repeatable). [default: every GET route]")  # fmt: skip
 @click.option("--scenario", type=click.Path(dir_okay=False), default=None,
               help="TOML file of weighted requests.")  # fmt: skip
+@option(settings.ACCESS_LOG)
+@option(settings.HAR)
+@option(settings.HEADER)
+@option(settings.COOKIE)
 @option(settings.CRAWL)
 @option(settings.LOCUSTFILE)
 @option(settings.LOAD_PROCESSES)
@@ -286,6 +319,10 @@ def profile(
     demo: str | None,
     paths: tuple[str, ...],
     scenario: str | None,
+    access_log: str | None,
+    har: str | None,
+    header: tuple[str, ...],
+    cookie: tuple[str, ...],
     crawl: int | None,
     locustfile: str | None,
     load_processes: int | None,
@@ -302,8 +339,13 @@ def profile(
     if tgt.is_url:
         raise UsageError("profile starts the app itself: give module:app, a folder or --demo.")
     tgt = runnable(tgt)
-    built = workload(tgt, paths, scenario, locustfile, crawl=crawl, log_dir=log_dir)
-    requests = built.requests
+    login, scenario = login_scenario(scenario)
+    credentials_for_engine(header, cookie, locustfile, login=bool(login))
+    built = workload(
+        tgt, paths, scenario, locustfile, access_log=access_log, har=har, crawl=crawl,
+        log_dir=log_dir, login=login, header=header, cookie=cookie,
+    )  # fmt: skip
+    requests = with_credentials(login + built.requests, header, cookie)
     users = None
     if locustfile:
         users = locust.options(locustfile, cpus=cpus, processes=load_processes, log_dir=log_dir)

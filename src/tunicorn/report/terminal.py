@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from tunicorn import eventloop
+from tunicorn import eventloop, redact
 from tunicorn.check import concurrency_line
 from tunicorn.record import (
     BenchResult,
@@ -32,7 +32,7 @@ from tunicorn.record import (
 from tunicorn.report import console
 
 if TYPE_CHECKING:
-    from tunicorn.load import LoadSpec
+    from tunicorn.load import LoadSpec, Request
 
 
 def describe_load(spec: LoadSpec) -> str:
@@ -44,14 +44,40 @@ def describe_load(spec: LoadSpec) -> str:
             f"{spec.concurrency} Locust users from {o.locustfile} on {where} worker(s), "
             f"{spec.duration_s:g} s after {spec.warmup_s:g} s warm-up"
         )
-    paths = ", ".join(
-        r.path + (f"×{r.weight:g}" if len(spec.requests) > 1 else "") for r in spec.requests
-    )
     if spec.rate is None:
         how = f"closed loop, {spec.concurrency} clients"
     else:
         how = f"open loop, {spec.rate:g} req/s (at most {spec.concurrency} connections)"
-    return f"{how}, {spec.duration_s:g} s after {spec.warmup_s:g} s warm-up, GET {paths}"
+    return (
+        f"{how}, {spec.duration_s:g} s after {spec.warmup_s:g} s warm-up, "
+        + describe_requests(spec.requests)
+    )
+
+
+SHOWN_REQUESTS = 8
+
+
+def describe_requests(requests: tuple[Request, ...]) -> str:
+    """The mix as the terminal shows it: method, path (query values redacted, `redact.path`)
+    and weight; the setup requests (`once`) said apart, as they are not measured."""
+    mix = [r for r in requests if not r.once]
+    setup = [r for r in requests if r.once]
+    weights: dict[str, float] = {}  # requests that differ only in hidden values: one entry
+    for r in mix:
+        name = ("" if r.method == "GET" else f"{r.method} ") + redact.path(r.path)
+        weights[name] = weights.get(name, 0.0) + r.weight
+    shown = [
+        name + (f"×{weight:g}" if len(mix) > 1 else "")
+        for name, weight in list(weights.items())[:SHOWN_REQUESTS]
+    ]
+    if len(weights) > SHOWN_REQUESTS:
+        shown.append(f"and {len(weights) - SHOWN_REQUESTS} more")
+    text = "GET " + ", ".join(shown)
+    if setup:
+        text += " (each client first: " + ", ".join(
+            f"{r.method} {redact.path(r.path)}" for r in setup
+        ) + ", not measured)"
+    return text
 
 
 def ms(value: float) -> str:
@@ -143,6 +169,10 @@ def left_out_lines(workload: Workload, examples: int = 3) -> list[str]:
     return lines
 
 
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" + ("" if n == 1 else "s")
+
+
 def workload_table(workload: Workload) -> Table:
     """Route, where it came from, its status at pre-flight, its share of the load, and (once
     profiled) its CPU and waiting time per request."""
@@ -150,11 +180,14 @@ def workload_table(workload: Workload) -> Table:
     crawled = f", {workload.crawled} pages crawled" if workload.crawled else ""
     checked = f", pre-flight {workload.preflight_s:.1f} s" if workload.preflight_s else ""
     table = Table(
-        title=f"Workload ({len(workload.routes)} routes{crawled}{checked})",
+        title=f"Workload ({_count(len(workload.routes), 'route')}{crawled}{checked})",
         title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
     )  # fmt: skip
     get_only = all(r.method == "GET" for r in workload.routes)
+    seen = any(r.seen for r in workload.routes)
     columns = ["GET route" if get_only else "route", "from", "pre-flight", "share"]
+    if seen:
+        columns.insert(3, "in the traffic")
     if profiled:
         columns += ["CPU ms", "wait ms"]
     for name in columns:
@@ -166,6 +199,8 @@ def workload_table(workload: Workload) -> Table:
             status += f" ← {r.via}"  # the route that redirected here
         route = r.path if get_only else f"{r.method} {r.path}"
         row = [escape(route), r.source, escape(status), f"{r.share:.0%}"]
+        if seen:
+            row.insert(3, escape(r.seen or "—"))
         if profiled:
             row += [ms(r.cpu_ms) if r.cpu_ms is not None else "—",
                     ms(r.wait_ms) if r.wait_ms is not None else "—"]  # fmt: skip

@@ -580,14 +580,20 @@ def _logged_in(client: Client, setup: Sequence[Request]) -> str:
 
 def recorded(requests: tuple[Request, ...]) -> Built:
     """The record of real traffic (an access log, a HAR file) as read: its requests are what
-    people sent, with the statuses they saw; they are loaded as they are, not checked."""
-    routes = [
-        WorkloadRoute(redacted(r.path), r.source or "traffic", r.method, share=r.weight,
-                      seen=r.seen_status)
-        for r in requests
-        if not r.once
-    ]  # fmt: skip
-    return Built(requests, Workload(_shared(routes)))
+    people sent, with the statuses they saw; they are loaded as they are, not checked. Requests
+    that differ only in redacted values (`/a?page=1`, `/a?page=2`) are one row."""
+    rows: dict[tuple[str, str], WorkloadRoute] = {}
+    for r in requests:
+        if r.once:
+            continue  # a login: setup, not load
+        key = (r.method, redacted(r.path))
+        row = rows.get(key)
+        rows[key] = (
+            WorkloadRoute(key[1], r.source or "traffic", r.method, share=r.weight,
+                          seen=r.seen_status)
+            if row is None else dataclasses.replace(row, share=row.share + r.weight)
+        )  # fmt: skip
+    return Built(requests, Workload(_shared(list(rows.values()))))
 
 
 def _preflight_config(target: Target) -> ServerConfig:

@@ -333,3 +333,18 @@ def test_where_most_routes_need_a_login_its_sign_up_and_reset_pages_are_not_the_
     # Where most routes are public, the same pages are pages like any other.
     public = [check(p, 200) for p in ("/", "/a", "/b", "/auth/register")]
     assert len(workload.judge(public)[0]) == 4
+
+
+def test_real_traffic_is_recorded_as_read_one_row_per_shown_path() -> None:
+    from tunicorn.load import Request
+
+    login = Request("/login", "POST", once=True, body=b"password=pw-5ekrit")
+    read = (login, Request("/a?page=1", weight=1.0, source="access log", seen_status="200"),
+            Request("/a?page=2", weight=1.0, source="access log", seen_status="200"),
+            Request("/b", weight=2.0, source="access log", seen_status="200 (90%), 500"))
+    built = workload.recorded(read)
+    assert built.requests == read  # loaded as read
+    assert [(r.path, r.share, r.seen) for r in built.workload.routes] == [
+        ("/a?page=<redacted>", 0.5, "200"), ("/b", 0.5, "200 (90%), 500"),
+    ]  # fmt: skip
+    assert "5ekrit" not in record.to_json(built.workload)

@@ -692,7 +692,7 @@ def build(
         notes.append(login_note(login, sum(x.reason.startswith("redirects to the login")
                                            for x in left), len(checks)))  # fmt: skip
     if not kept:
-        raise UsageError(nothing_usable(target, left, login, len(candidates)))
+        raise UsageError(nothing_usable(target, left, login, len(candidates), bool(setup)))
     refusals = [x for x in refused if x.status in (401, 403)]
     if refusals and len(refusals) * 2 >= len(checks):
         notes.append(
@@ -735,9 +735,17 @@ def login_note(login: str, redirected: int, checked: int) -> str:
     )
 
 
-def nothing_usable(target: Target, left: Sequence[LeftOut], login: str, listed: int = 1) -> str:
+def nothing_usable(
+    target: Target, left: Sequence[LeftOut], login: str, listed: int = 1, logged_in: bool = False
+) -> str:
     """The one sentence of the UsageError when no route answered 2xx; `listed`: how many
     candidates the router (or the user) gave before the crawl."""
+    if login and logged_in:
+        return (
+            f"Every page of {target.app} still redirects to the login page {login} after the "
+            "scenario's once login, so the login did not take: check its path, its form fields "
+            "and the password (a failed login often answers a redirect back to the form)."
+        )
     if login:
         return (
             f"Every page of {target.app} redirects to the login page {login}, so an anonymous "

@@ -348,3 +348,9 @@ def test_real_traffic_is_recorded_as_read_one_row_per_shown_path() -> None:
         ("/a?page=<redacted>", 0.5, "200"), ("/b", 0.5, "200 (90%), 500"),
     ]  # fmt: skip
     assert "5ekrit" not in record.to_json(built.workload)
+
+
+def test_a_login_that_did_not_take_is_named() -> None:
+    target = workload.Target(kind="app", app="app:app")
+    said = workload.nothing_usable(target, [], "/login", logged_in=True)
+    assert "did not take" in said and "password" in said and "--cookie" not in said

@@ -25,6 +25,8 @@ from tunicorn.record import (
     Profile,
     Recommendation,
     Rehearsal,
+    StallCheck,
+    StalledStats,
     Trial,
     TuneResult,
 )
@@ -50,7 +52,10 @@ def describe_load(spec: LoadSpec) -> str:
         how = f"closed loop, {spec.concurrency} clients"
     else:
         how = f"open loop, {spec.rate:g} req/s (at most {spec.concurrency} connections)"
-    return f"{how}, {spec.duration_s:g} s after {spec.warmup_s:g} s warm-up, GET {paths}"
+    stall = ""
+    if spec.stall_share > 0:
+        stall = f"; {spec.stall_share:.0%} of requests stall {spec.stall_s:g} s in the app"
+    return f"{how}, {spec.duration_s:g} s after {spec.warmup_s:g} s warm-up, GET {paths}{stall}"
 
 
 def ms(value: float) -> str:
@@ -66,6 +71,16 @@ def errors_text(result: BenchResult) -> str:
         return "none"
     kinds = ", ".join(f"{k} {v}" for k, v in sorted(result.errors_by_kind.items()) if v)
     return f"{result.errors} ({kinds})"
+
+
+def stalled_text(st: StalledStats) -> str:
+    """The stalled requests (--stall), apart from the others whose figures the table gives."""
+    errors = ", ".join(f"{k} {v}" for k, v in sorted(st.errors_by_kind.items()) if v)
+    return (
+        f"{st.requests:,} requests ({st.share:.0%} marked) waited {st.stall_s:g} s in the app: "
+        f"p50 {ms(st.latency_ms.p50)}  max {ms(st.latency_ms.max)} ms; "
+        f"errors {errors or 'none'} (the rows above are the other requests)"
+    )
 
 
 def bench_table(result: BenchResult) -> Table:
@@ -95,6 +110,8 @@ def bench_table(result: BenchResult) -> Table:
         f"p99 {ms(lat.p99)}  max {ms(lat.max)}",
     )
     table.add_row("Errors", errors_text(result))
+    if result.stalled is not None:
+        table.add_row("Stalled", stalled_text(result.stalled))
     for e in info.endpoints:
         table.add_row(
             f"  {e.method} {escape(e.name)}",
@@ -216,7 +233,35 @@ def tune_tables(result: TuneResult) -> list[Table]:
                 _ratio(rec.capacity_rps, b.capacity_rps),
             )  # fmt: skip
         tables.append(base)
+    if result.stall is not None and result.stall.runs:
+        tables.append(stall_table(result.stall))
     return tables
+
+
+def stall_table(check: StallCheck) -> Table:
+    """Each finalist under the stall check: holds or not, with the others' figures."""
+    table = Table(
+        title=f"Under a stalled upstream: {check.share:.0%} of requests wait {check.stall_s:g} s, "
+        f"open loop at {check.rate_rps:g} req/s ({check.rate_basis}), {check.duration_s:g} s each",
+        title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+    )  # fmt: skip
+    for name, justify in (
+        ("configuration", "left"), ("role", "left"), ("others' p95 ms", "right"),
+        (f"within {check.slo_p95_ms:.0f} ms", "right"), ("stalled", "right"),
+        ("errors", "right"), ("model gives way at", "right"), ("verdict", "left"),
+    ):  # fmt: skip
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for r in check.runs:
+        picked = r.trial == check.picked
+        way = "never" if r.gives_way_rps == float("inf") else f"{r.gives_way_rps:,.1f} req/s"
+        table.add_row(
+            r.config.label + (" ◀ pick" if picked else ""), r.role,
+            ms(r.latency_ms.p95) if r.requests else "—", f"{r.within_slo:.0%}",
+            f"{r.stalled.requests:,}", f"{r.errors:,}", way,
+            "holds" if r.holds else f"gives way: {escape(r.reason)}"[:70],
+            style="bold green" if picked else (None if r.holds else "yellow"),
+        )  # fmt: skip
+    return table
 
 
 def print_tune(result: TuneResult, out: Console | None = None) -> None:

@@ -434,7 +434,7 @@ STALL_RATE_MAX = 1e6  # the search for where a configuration gives way stops her
 
 
 def stalled_in_flight(rate_rps: float, share: float, stall_s: float) -> float:
-    """Little's law: stalled requests in flight at `rate_rps` when `share` of them wait `stall_s`."""
+    """Little's law: stalled requests in flight at `rate_rps`, `share` of them waiting `stall_s`."""
     _check_non_negative(rate_rps=rate_rps, share=share, stall_s=stall_s)
     return rate_rps * share * stall_s
 

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from tunicorn import model, recommend, search, settings, settle
+from tunicorn import model, recommend, search, settings, settle, stall
 from tunicorn.load import LocustOptions, Request
 from tunicorn.measure import Measure, TrialMeter, TrialPlan, split_cores, unmeasured
 from tunicorn.profile import gevent_applies
@@ -56,6 +56,9 @@ class TuneSettings:
     single_slot: bool = settings.SINGLE_SLOT.default  # allow a pick that serves one at a time
     both_models: bool = settings.BOTH_MODELS.default  # finalists under both client models
     locust: LocustOptions | None = None  # load with a locustfile's users on Locust instead
+    stall: stall.Stall = stall.DEFAULT  # the stalled upstream the finalists are checked under
+    stall_check: bool = settings.STALL_CHECK.default  # False: skip that check
+    expected_rps: float | None = settings.EXPECTED_RPS.default  # the check's load; None: a share
 
 
 @dataclasses.dataclass
@@ -76,7 +79,9 @@ def default_slo(profile: Profile) -> float:
 class Budget:
     """The time a tune may spend; the search keeps room for settling close calls."""
 
-    def __init__(self, s: TuneSettings, stop: threading.Event | None) -> None:
+    def __init__(
+        self, s: TuneSettings, stop: threading.Event | None, *, stall_check: bool = False
+    ) -> None:
         self.started = time.monotonic()
         self.budget_s = s.budget_s
         # A typical trial: its peak, two steps of the capacity ladder, a server start and stop.
@@ -85,6 +90,9 @@ class Budget:
         self.reserve_s = self.per_trial_s * (
             (2 if s.runoff else 0) + (settle.FINALISTS if s.both_models else 0)
         )
+        # … and the finalists under a stall, where they will run.
+        self.stall_s = stall.reserve_s(s.stall) if stall_check else 0.0
+        self.reserve_s += self.stall_s
         self.stop = stop
 
     def elapsed(self) -> float:
@@ -233,7 +241,8 @@ def tune(
     between the tuner and its grid).
     """
     events = events or TuneEvents()
-    budget = Budget(s, stop)
+    stall_check = s.stall_check and s.locust is None and measure is None
+    budget = Budget(s, stop, stall_check=stall_check)
     cores = split_cores(s.cpus)
     server_cores = len(cores.server) or s.cpus  # for "the CPU is busy"
     if profile is None:
@@ -310,18 +319,38 @@ def tune(
         warnings.append(recommend.few_cores_warning(profile.cores_here, s.cpus))
     if starved:
         # Room for a few search trials and the settling reserve after the fixed part.
-        enough = int(math.ceil((fixed_s + 5 * budget.per_trial_s) / 10.0) * 10)
+        enough = int(math.ceil((fixed_s + 5 * budget.per_trial_s + budget.stall_s) / 10.0) * 10)
         warnings.append(recommend.starved_warning(s.budget_s, fixed_s, enough))
     constraints = Constraints(
         cpus=s.cpus, memory_mib=round(s.memory_mib, 1), slo_p95_ms=slo, plan=s.plan,
         cores_here=profile.cores_here, rules=sp.rules,
     )  # fmt: skip
-    return recommend.decide(
-        target=target.label, app=target.app, trials=trials.by_key,
-        profile=profile, constraints=constraints, cores=server_cores, settlement=settled,
-        elapsed_s=budget.elapsed(), run_warnings=warnings,
-        baselines=search.asgi_baselines(s.cpus) if asgi else None,
-    )  # fmt: skip
+
+    def decide(allowed: frozenset[str] | None = None) -> TuneResult:
+        return recommend.decide(
+            target=target.label, app=target.app, trials=trials.by_key,
+            profile=profile, constraints=constraints, cores=server_cores, settlement=settled,
+            elapsed_s=budget.elapsed(), run_warnings=warnings,
+            baselines=search.asgi_baselines(s.cpus) if asgi else None, allowed=allowed,
+        )  # fmt: skip
+
+    result = decide()
+
+    # 5. The finalists under a stalled upstream (--stall): the pick is one that holds.
+    if stall_check and result.recommendation:
+        events.say(f"the finalists under a stalled upstream ({s.stall.words()})")
+        check = stall.check(
+            result, s.stall, requests,
+            stall.server_runner(target, s.cpus, log_dir=log_dir, stop=stop),
+            expected_rps=s.expected_rps, keepalive=s.keepalive, say=events.say,
+            go=lambda: not budget.stopped() and budget.elapsed() < budget.budget_s,
+        )  # fmt: skip
+        allowed = recommend.stall_allowed(check)
+        repicked = decide(allowed) if allowed is not None else None
+        if repicked is not None and repicked.recommendation is not None:
+            result = repicked
+        result = recommend.under_stall(result, check)
+    return result
 
 
 def _asgi_opening(

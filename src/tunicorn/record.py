@@ -660,7 +660,7 @@ class StallRun:
     within_slo: float  # share of the others answered within the SLO
     stalled: StalledStats
     model_holds: bool  # what the stall model says for its slots (model.stall_holds)
-    gives_way_rps: float  # where the model says its slots give way (inf: never)
+    gives_way_rps: float | None  # where the model says its slots give way (None: never)
     histogram: str = ""  # the others' latency (base64 HDR, µs)
     rate_missed: bool = False
 

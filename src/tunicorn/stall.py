@@ -44,8 +44,8 @@ from tunicorn.target import Target
 # The offered load of the check, as a share of the pick's capacity, when --expected-rps is
 # not given: a busy hour that leaves the pick room, as a plan is sized in production.
 LOAD_SHARE = settings.STALL_LOAD.default
-WINDOW_MIN_S = 8.0  # each finalist's measured window, at least …
-WINDOW_STALLS = 4.0  # … and this many stall lengths, so stalls start and end inside it
+WINDOW_MIN_S = 6.0  # each finalist's measured window, at least …
+WINDOW_STALLS = 3.0  # … and this many stall lengths, so stalls start and end inside it
 WINDOW_STALLED_MIN = 5  # … and long enough for this many stalled requests on average
 WINDOW_MAX_S = 30.0  # … and at most this (the check counts in the budget)
 START_S = 3.0  # a server's start and stop, for the budget
@@ -126,12 +126,12 @@ def run_s(stall: Stall, rate_rps: float) -> float:
     return stall.seconds + window_s(stall, rate_rps) + START_S
 
 
-RESERVED_FINALISTS = 5  # the budget's guess: some roles fall on the same configuration
+RESERVED_FINALISTS = 3  # the pick and the seed's two: the rest run while the budget lasts
 
 
 def reserve_s(stall: Stall) -> float:
-    """What the search leaves in the budget for the check: five finalists at the shortest
-    window (a longer window or more finalists may run past it, by the check's bound)."""
+    """What the search leaves in the budget for the check: three finalists at the shortest
+    window (more run while the budget lasts; the one under way when it ends finishes)."""
     return RESERVED_FINALISTS * (
         stall.seconds + max(WINDOW_MIN_S, WINDOW_STALLS * stall.seconds) + START_S
     )
@@ -147,16 +147,17 @@ def clients(stall: Stall, rate_rps: float) -> int:
 def rate(pick: Trial, expected_rps: float | None) -> tuple[float, str]:
     """The check's offered load, and how it was chosen, in words."""
     if expected_rps:
-        return round(expected_rps, 2), "the expected load (--expected-rps)"
+        return round(expected_rps, 1), "the expected load, --expected-rps"
     return (
-        round(LOAD_SHARE * pick.capacity_rps, 2),
-        f"{LOAD_SHARE:.0%} of the pick's capacity ({pick.capacity_rps:.0f} req/s)",
+        round(LOAD_SHARE * pick.capacity_rps, 1),
+        f"{LOAD_SHARE:.0%} of the pick's {pick.capacity_rps:.0f} req/s capacity",
     )
 
 
 def finalists(result: TuneResult) -> list[tuple[str, Trial]]:
-    """(role, trial) that run under the stall: the pick, its rivals by capacity, the
-    measured trial with the most slots, and the baselines that were measured."""
+    """(role, trial) that run under the stall, in the order they run (the budget may stop
+    the later ones): the pick, the seed's two (App Service's 1×1 and its fix, 3×6), the
+    pick's rivals by capacity, the measured trial with the most slots, the other baselines."""
     pick = result.pick
     if pick is None:
         return []
@@ -169,6 +170,10 @@ def finalists(result: TuneResult) -> list[tuple[str, Trial]]:
             out.append((role, trial))
 
     rules = result.constraints.rules
+    seed = ("app-service-default", "seed-3x6", "quickstart")
+    for b in result.baselines:
+        if b.role in seed:
+            add(b.role, result.trial(b.trial))
     rivals = sorted(
         (t for t in result.trials if search.eligible(t, rules) and t.key != pick.key),
         key=lambda t: -t.capacity_rps,
@@ -222,6 +227,12 @@ def verdict(bench: BenchResult, slo_p95_ms: float) -> tuple[bool, str]:
     return True, ""
 
 
+def gives_way(slots: int, stall: Stall, service_s: float) -> float | None:
+    """Where the model says `slots` give way under `stall`, to 0.1 req/s (None: never)."""
+    edge = model.stall_gives_way_rps(slots, stall.share, stall.seconds, service_s)
+    return round(edge, 1) if math.isfinite(edge) else None
+
+
 def stall_run(
     role: str,
     trial: Trial,
@@ -247,7 +258,7 @@ def stall_run(
         within_slo=round(within(bench.histogram, slo_p95_ms), 4),
         stalled=bench.stalled or StalledStats(share=stall.share, stall_s=stall.seconds),
         model_holds=model.stall_holds(slots, rate_rps, stall.share, stall.seconds, service_s),
-        gives_way_rps=model.stall_gives_way_rps(slots, stall.share, stall.seconds, service_s),
+        gives_way_rps=gives_way(slots, stall, service_s),
         histogram=bench.histogram,
         rate_missed=bench.rate_missed,
     )
@@ -263,7 +274,7 @@ def failed_run(
         rate_rps=rate_rps, throughput_rps=0.0, requests=0, errors=0, latency_ms=Latency(),
         within_slo=0.0, stalled=StalledStats(share=stall.share, stall_s=stall.seconds),
         model_holds=model.stall_holds(slots, rate_rps, stall.share, stall.seconds, service_s),
-        gives_way_rps=model.stall_gives_way_rps(slots, stall.share, stall.seconds, service_s),
+        gives_way_rps=gives_way(slots, stall, service_s),
     )  # fmt: skip
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.reportdata import histogram_b64, make_bench, make_tune
 from tunicorn import model, recommend, stall, stallwrap
 from tunicorn.errors import UsageError
 from tunicorn.load.scenario import LoadSpec, Request
@@ -19,14 +20,12 @@ from tunicorn.load.wire import _Target, stall_marks
 from tunicorn.record import Latency, StallCheck, StalledStats, StallRun, TuneResult
 from tunicorn.target import Target
 
-from tests.reportdata import histogram_b64, make_bench, make_tune
-
 # -- the spec ---------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("text", "share", "seconds"),
-    [("2%:5s", 0.02, 5.0), ("0.05:2", 0.05, 2.0), ("5%:500ms", 0.05, 0.5), (" 10 % : 1 s ", 0.1, 1)],
+    [("2%:5s", 0.02, 5), ("0.05:2", 0.05, 2), ("5%:500ms", 0.05, 0.5), (" 10 % : 1 s ", 0.1, 1)],
 )
 def test_a_stall_is_a_share_and_a_wait(text: str, share: float, seconds: float) -> None:
     parsed = stall.parse(text)
@@ -42,7 +41,7 @@ def test_a_bad_stall_is_one_sentence_of_usage(text: str) -> None:
 
 
 def test_the_default_stall_is_the_declared_one() -> None:
-    assert stall.DEFAULT == stall.parse("5%:2s")
+    assert stall.parse("5%:2s") == stall.DEFAULT
 
 
 # -- the model --------------------------------------------------------------------------------
@@ -177,8 +176,10 @@ SLO = 300.0
 
 
 def stalled(requests: int = 5, errors: dict[str, int] | None = None) -> StalledStats:
-    return StalledStats(share=0.05, stall_s=2.0, requests=requests, ok=requests,
-                        errors_by_kind=errors or {}, latency_ms=Latency(p50=2000, max=2100))  # fmt: skip
+    return StalledStats(
+        share=0.05, stall_s=2.0, requests=requests, ok=requests,
+        errors_by_kind=errors or {}, latency_ms=Latency(p50=2000, max=2100),
+    )  # fmt: skip
 
 
 def bench_under_stall(p95: float, st: StalledStats, errors: dict[str, int] | None = None) -> Any:
@@ -284,3 +285,17 @@ def test_the_sentence_gives_each_finalists_share_within_the_slo() -> None:
     sentence = recommend.stall_sentence(check)
     assert sentence.startswith("With 5% of requests waiting 2 s on an upstream, at 20 req/s")
     assert f"{result.pick.config.label} keeps all" in sentence and "keeps 60%" in sentence
+
+
+def test_the_check_round_trips_json_and_reaches_the_page_and_the_terminal() -> None:
+    from tunicorn import record
+    from tunicorn.report import html, terminal
+
+    from tests.reportdata import with_stall
+
+    result = with_stall(make_tune())
+    again = record.from_json(record.to_json(result), TuneResult)
+    assert again == result and again.stall is not None
+    assert 'id="plot-stall"' in html.render_tune(again)
+    titles = [str(t.title) for t in terminal.tune_tables(again)]
+    assert any("Under a stalled upstream" in t for t in titles)

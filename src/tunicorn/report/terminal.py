@@ -253,7 +253,7 @@ def stall_table(check: StallCheck) -> Table:
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for r in check.runs:
         picked = r.trial == check.picked
-        way = "never" if r.gives_way_rps == float("inf") else f"{r.gives_way_rps:,.1f} req/s"
+        way = "never" if r.gives_way_rps is None else f"{r.gives_way_rps:,.1f} req/s"
         table.add_row(
             r.config.label + (" ◀ pick" if picked else ""), r.role,
             ms(r.latency_ms.p95) if r.requests else "—", f"{r.within_slo:.0%}",

@@ -288,10 +288,9 @@ def test_the_sentence_gives_each_finalists_share_within_the_slo() -> None:
 
 
 def test_the_check_round_trips_json_and_reaches_the_page_and_the_terminal() -> None:
+    from tests.reportdata import with_stall
     from tunicorn import record
     from tunicorn.report import html, terminal
-
-    from tests.reportdata import with_stall
 
     result = with_stall(make_tune())
     again = record.from_json(record.to_json(result), TuneResult)

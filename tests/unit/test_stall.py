@@ -298,3 +298,16 @@ def test_the_check_round_trips_json_and_reaches_the_page_and_the_terminal() -> N
     assert 'id="plot-stall"' in html.render_tune(again)
     titles = [str(t.title) for t in terminal.tune_tables(again)]
     assert any("Under a stalled upstream" in t for t in titles)
+
+
+@pytest.mark.parametrize("command", ["bench", "tune"])
+def test_a_bad_stall_on_the_command_line_exits_2_before_anything_runs(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tunicorn.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--demo", "--stall", "half:2s"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--stall 'half:2s' is not FRACTION:SECONDS" in err and "Traceback" not in err

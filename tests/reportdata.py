@@ -464,7 +464,7 @@ def with_stall(result: TuneResult, *, holding: int = 2) -> TuneResult:
         runs.append(
             StallRun(
                 config=t.config, role=role, trial=t.key, holds=holds,
-                reason="" if holds else f"the others' p95 {p95:.0f} ms is over {SLO_MS:.0f} ms",
+                reason="" if holds else f"others' p95 {p95:,.0f} ms > {SLO_MS:.0f} ms",
                 rate_rps=rate, throughput_rps=round(rate * 0.95, 1), requests=int(rate * 8),
                 errors=0, latency_ms=Latency(p50=p95 / 3, p90=p95 * 0.8, p95=p95, p99=p95 * 1.2,
                                              max=p95 * 1.5),

@@ -682,6 +682,7 @@ class StallCheck:
     first: str = ""  # the trial key picked by capacity before the check
     note: str = ""  # where none holds: what would
     skipped: str = ""  # why the check did not run, "" when it did
+    service_ms: float = 0.0  # the others' time in the app, one at a time, that the model used
 
     def run(self, key: str) -> StallRun | None:
         return next((r for r in self.runs if r.trial == key), None)

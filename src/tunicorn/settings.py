@@ -376,7 +376,7 @@ STALL_CHECK: Setting[bool] = Setting(
 )
 STALL_LOAD: Setting[float] = Setting(
     "stall_load",
-    0.5,
+    0.25,
     "ratio",
     "The stall check's offered load as a share of the pick's capacity (without --expected-rps).",
 )
@@ -386,7 +386,7 @@ EXPECTED_RPS: Setting[float | None] = Setting(
     "float",
     "The load the app must carry in production, req/s: the stall check runs at it.",
     flag="--expected-rps",
-    default_text="half the pick's capacity",
+    default_text="a quarter of the pick's capacity",
     commands=("tune",),
 )
 # -- check --rehearse --------------------------------------------------------------------

@@ -197,7 +197,7 @@ def test_a_finalist_holds_when_the_others_keep_p95_and_nothing_fails() -> None:
 @pytest.mark.parametrize(
     ("p95", "st", "errors", "why"),
     [
-        (900, stalled(), None, "p95 900 ms is over 300"),
+        (900, stalled(), None, "p95 900 ms > 300 ms"),
         (100, stalled(errors={"timeout": 2}), None, "timeout 2"),
         (100, stalled(), {"http_5xx": 1}, "http_5xx 1"),
         (100, stalled(requests=0), None, "no stalled request"),
@@ -236,7 +236,7 @@ def check_of(result: TuneResult, holding: set[str]) -> StallCheck:
     runs = tuple(
         StallRun(
             config=t.config, role=role, trial=t.key, holds=t.key in holding,
-            reason="" if t.key in holding else "the others' p95 2400 ms is over 300 ms",
+            reason="" if t.key in holding else "others' p95 2,400 ms > 300 ms",
             rate_rps=20.0, throughput_rps=19.0, requests=190, errors=0,
             latency_ms=Latency(p95=100 if t.key in holding else 2400),
             within_slo=1.0 if t.key in holding else 0.6, stalled=stalled(),

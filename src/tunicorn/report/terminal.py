@@ -238,6 +238,14 @@ def tune_tables(result: TuneResult) -> list[Table]:
     return tables
 
 
+_ROLES = {
+    "app-service-default": "1×1 default",
+    "multiworkers": "MULTIWORKERS",
+    "seed-3x6": "the seed's 3×6",
+    "most-slots": "most slots",
+}
+
+
 def stall_table(check: StallCheck) -> Table:
     """Each finalist under the stall check: holds or not, with the others' figures."""
     table = Table(
@@ -255,10 +263,10 @@ def stall_table(check: StallCheck) -> Table:
         picked = r.trial == check.picked
         way = "never" if r.gives_way_rps is None else f"{r.gives_way_rps:,.1f} req/s"
         table.add_row(
-            r.config.label + (" ◀ pick" if picked else ""), r.role,
+            r.config.label + (" ◀ pick" if picked else ""), _ROLES.get(r.role, r.role),
             ms(r.latency_ms.p95) if r.requests else "—", f"{r.within_slo:.0%}",
             f"{r.stalled.requests:,}", f"{r.errors:,}", way,
-            "holds" if r.holds else f"gives way: {escape(r.reason)}"[:70],
+            "holds" if r.holds else f"gives way: {escape(r.reason)}"[:60],
             style="bold green" if picked else (None if r.holds else "yellow"),
         )  # fmt: skip
     return table

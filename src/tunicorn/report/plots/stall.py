@@ -34,11 +34,17 @@ def stall_finalists(result: TuneResult) -> go.Figure | None:
         verdict = "holds" if run.holds else f"gives way: {run.reason}"
         fig.add_trace(
             go.Scatter(
-                x=[run.rate_rps], y=[max(p95, FLOOR_MS)], mode="markers+text",
+                x=[run.rate_rps],
+                y=[max(p95, FLOOR_MS)],
+                mode="markers+text",
                 name=f"{'★ ' if run.trial == check.picked else ''}{run.config.label} ({run.role})",
-                marker={"color": _colour(run, check.picked), "size": 13,
-                        "symbol": "circle" if run.holds else "x"},
-                text=[run.config.label], textposition="middle right",
+                marker={
+                    "color": _colour(run, check.picked),
+                    "size": 13,
+                    "symbol": "circle" if run.holds else "x",
+                },
+                text=[run.config.label],
+                textposition="middle right",
                 hovertemplate=(
                     f"{run.config.label}<br>others' p95 %{{y:,.0f}} ms, "
                     f"{run.within_slo:.0%} within {check.slo_p95_ms:.0f} ms<br>"

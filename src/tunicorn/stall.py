@@ -165,11 +165,12 @@ def finalists(result: TuneResult) -> list[tuple[str, Trial]]:
         return []
     out: list[tuple[str, Trial]] = [("pick", pick)]
     seen = {pick.key}
+    roles = {b.trial: b.role for b in result.baselines}  # a baseline is named as one
 
     def add(role: str, trial: Trial | None) -> None:
         if trial is not None and trial.key not in seen and trial.feasible and trial.server:
             seen.add(trial.key)
-            out.append((role, trial))
+            out.append((roles.get(trial.key, role), trial))
 
     rules = result.constraints.rules
     seed = ("app-service-default", "seed-3x6", "quickstart")

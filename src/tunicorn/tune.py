@@ -350,6 +350,7 @@ def tune(
         if repicked is not None and repicked.recommendation is not None:
             result = repicked
         result = recommend.under_stall(result, check)
+        result = dataclasses.replace(result, elapsed_s=round(budget.elapsed(), 1))
     return result
 
 

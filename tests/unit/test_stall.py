@@ -235,12 +235,20 @@ def check_of(result: TuneResult, holding: set[str]) -> StallCheck:
     assert result.pick is not None
     runs = tuple(
         StallRun(
-            config=t.config, role=role, trial=t.key, holds=t.key in holding,
+            config=t.config,
+            role=role,
+            trial=t.key,
+            holds=t.key in holding,
             reason="" if t.key in holding else "others' p95 2,400 ms > 300 ms",
-            rate_rps=20.0, throughput_rps=19.0, requests=190, errors=0,
+            rate_rps=20.0,
+            throughput_rps=19.0,
+            requests=190,
+            errors=0,
             latency_ms=Latency(p95=100 if t.key in holding else 2400),
-            within_slo=1.0 if t.key in holding else 0.6, stalled=stalled(),
-            model_holds=True, gives_way_rps=40.0,
+            within_slo=1.0 if t.key in holding else 0.6,
+            stalled=stalled(),
+            model_holds=True,
+            gives_way_rps=40.0,
         )  # fmt: skip
         for role, t in stall.finalists(result)
     )
@@ -311,3 +319,47 @@ def test_a_bad_stall_on_the_command_line_exits_2_before_anything_runs(
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert "--stall 'half:2s' is not FRACTION:SECONDS" in err and "Traceback" not in err
+
+
+def test_the_check_runs_each_finalist_once_at_one_load_while_the_budget_lasts() -> None:
+    from tunicorn.record import BenchResult, ServerConfig
+
+    result = make_tune()
+    assert result.pick is not None
+    seen: list[tuple[str, float | None, float]] = []
+
+    def fake(config: ServerConfig, spec: LoadSpec) -> BenchResult:
+        seen.append((config.key, spec.rate, spec.stall_share))
+        slow = config.slots < 4
+        return bench_under_stall(2000 if slow else 100, stalled())
+
+    check = stall.check(result, stall.DEFAULT, (Request("/"),), fake)
+    keys = [r.trial for r in check.runs]
+    assert keys == [t.key for _, t in stall.finalists(result)] == [k for k, _, _ in seen]
+    assert {rate for _, rate, _ in seen} == {check.rate_rps}
+    assert check.rate_rps == pytest.approx(0.25 * result.pick.capacity_rps, abs=0.05)
+    assert all(share == stall.DEFAULT.share for _, _, share in seen)
+    assert all(r.holds == (r.config.slots >= 4) for r in check.runs)
+    budget = iter([True, True, False])
+    cut = stall.check(result, stall.DEFAULT, (Request("/"),), fake, go=lambda: next(budget))
+    assert len(cut.runs) == 2
+    expected = stall.check(result, stall.DEFAULT, (Request("/"),), fake, expected_rps=12.5)
+    assert expected.rate_rps == 12.5 and "--expected-rps" in expected.rate_basis
+
+
+def test_decide_picks_only_among_the_allowed() -> None:
+    from tunicorn.record import Settlement
+
+    result = make_tune()
+    assert result.pick is not None and result.profile is not None
+    trials = {t.key: t for t in result.trials}
+    others = [k for _, t in stall.finalists(result) if (k := t.key) != result.pick.key]
+    usable = [k for k in others if trials[k].feasible and trials[k].config.slots >= 2]
+    assert usable
+    again = recommend.decide(
+        target="demo", app="app:app", trials=trials, profile=result.profile,
+        constraints=result.constraints, cores=1, settlement=Settlement(), elapsed_s=1.0,
+        allowed=frozenset(usable[:1]),
+    )  # fmt: skip
+    assert again.recommendation is not None and again.recommendation.trial == usable[0]
+    assert len(again.trials) == len(result.trials)  # every trial is still reported

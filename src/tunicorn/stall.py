@@ -305,6 +305,30 @@ def server_runner(
     return run
 
 
+def spec_for(check: StallCheck, requests: Sequence[Request], keepalive: bool) -> LoadSpec:
+    """The open loop every finalist of `check` runs: its rate, its window, the stall on."""
+    stall = Stall(check.share, check.stall_s)
+    return LoadSpec(
+        url="", requests=tuple(requests), concurrency=clients(stall, check.rate_rps),
+        rate=check.rate_rps, duration_s=check.duration_s, warmup_s=stall.seconds,
+        timeout_s=max(30.0, 4 * stall.seconds), keepalive=keepalive, stall_share=stall.share,
+        stall_s=stall.seconds,
+    )  # fmt: skip
+
+
+def run_one(
+    check: StallCheck, role: str, trial: Trial, spec: LoadSpec, run: RunOne
+) -> StallRun:
+    """One finalist under the check's stall and load; a server that stops does not hold."""
+    stall = Stall(check.share, check.stall_s)
+    service_s = check.service_ms / 1000
+    try:
+        bench = run(trial.config, spec)
+    except ServerError as exc:
+        return failed_run(role, trial, stall, check.rate_rps, service_s, str(exc))
+    return stall_run(role, trial, bench, stall, check.rate_rps, check.slo_p95_ms, service_s)
+
+
 def check(
     result: TuneResult,
     stall: Stall,
@@ -327,30 +351,70 @@ def check(
             slo_p95_ms=slo, duration_s=0.0, skipped="no configuration was picked",
         )  # fmt: skip
     rate_rps, basis = rate(pick, expected_rps)
-    window = window_s(stall, rate_rps)
     service_s = (result.profile.wall_ms if result.profile else 0.0) / 1000
-    base = LoadSpec(
-        url="", requests=tuple(requests), concurrency=clients(stall, rate_rps), rate=rate_rps,
-        duration_s=window, warmup_s=stall.seconds, timeout_s=max(30.0, 4 * stall.seconds),
-        keepalive=keepalive, stall_share=stall.share, stall_s=stall.seconds,
+    done = StallCheck(
+        share=stall.share, stall_s=stall.seconds, rate_rps=rate_rps, rate_basis=basis,
+        slo_p95_ms=slo, duration_s=window_s(stall, rate_rps), first=pick.key, picked=pick.key,
+        service_ms=round(service_s * 1000, 3),
     )  # fmt: skip
+    spec = spec_for(done, requests, keepalive)
     runs: list[StallRun] = []
     for role, trial in finalists(result):
         if not go():
             break
         say(f"under a stall ({stall.words()}), at {rate_rps:g} req/s: {trial.config.label}")
-        try:
-            bench = run(trial.config, base)
-        except ServerError as exc:
-            runs.append(failed_run(role, trial, stall, rate_rps, service_s, str(exc)))
-            continue
-        runs.append(stall_run(role, trial, bench, stall, rate_rps, slo, service_s))
+        runs.append(run_one(done, role, trial, spec, run))
     skipped = "" if runs else "the budget ran out before it"
-    return StallCheck(
-        share=stall.share, stall_s=stall.seconds, rate_rps=rate_rps, rate_basis=basis,
-        slo_p95_ms=slo, duration_s=window, runs=tuple(runs), first=pick.key, picked=pick.key,
-        skipped=skipped, service_ms=round(service_s * 1000, 3),
-    )  # fmt: skip
+    return dataclasses.replace(done, runs=tuple(runs), skipped=skipped)
+
+
+def extended(
+    check: StallCheck,
+    trial: Trial,
+    requests: Sequence[Request],
+    run: RunOne,
+    *,
+    keepalive: bool = False,
+) -> StallCheck:
+    """`check` with one more finalist (`wider`'s, measured after none held) under the same
+    stall and load."""
+    spec = spec_for(check, requests, keepalive)
+    return dataclasses.replace(
+        check, runs=(*check.runs, run_one(check, "more-slots", trial, spec, run))
+    )
+
+
+def slots_needed(check: StallCheck) -> int:
+    """The fewest slots the model holds at the check's load and stall."""
+    need = 1
+    while need < 100_000 and not model.stall_holds(
+        need, check.rate_rps, check.share, check.stall_s, check.service_ms / 1000
+    ):
+        need += 1
+    return need
+
+
+WIDER_MARGIN = 1.5  # a gthread worker queues behind its own stalled threads: more than the model
+
+
+def wider(
+    check: StallCheck,
+    pick: ServerConfig,
+    fits: Callable[[ServerConfig], bool],
+    max_threads: int,
+) -> ServerConfig | None:
+    """Where no finalist held: the pick's workers with threads enough for the model's slots
+    and a margin (gthread), within memory and the thread cap; None where there is no such
+    configuration with more slots than every finalist had."""
+    if settings.event_loop(pick.worker_class):
+        return None
+    most = max((r.config.slots for r in check.runs), default=0)
+    want = max(math.ceil(slots_needed(check) * WIDER_MARGIN), most + 1)
+    threads = min(max_threads, math.ceil(want / pick.workers))
+    config = ServerConfig(pick.workers, threads, settings.class_for_threads(threads))
+    if config.slots <= most or not fits(config):
+        return None
+    return config
 
 
 def holding(check: StallCheck) -> list[str]:
@@ -360,11 +424,7 @@ def holding(check: StallCheck) -> list[str]:
 
 def none_holds_note(check: StallCheck, slots_now: Iterable[int]) -> str:
     """Where no finalist holds: what would, from the model (slots), and the other ways out."""
-    need = 1
-    while need < 100_000 and not model.stall_holds(
-        need, check.rate_rps, check.share, check.stall_s, check.service_ms / 1000
-    ):
-        need += 1
+    need = slots_needed(check)
     most = max(slots_now, default=0)
     more = (
         f"at least {need} slots for the others to get through (the finalists had at most {most})"

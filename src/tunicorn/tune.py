@@ -339,12 +339,21 @@ def tune(
     # 5. The finalists under a stalled upstream (--stall): the pick is one that holds.
     if stall_check and result.recommendation:
         events.say(f"the finalists under a stalled upstream ({s.stall.words()})")
+        runner = stall.server_runner(target, s.cpus, log_dir=log_dir, stop=stop)
         check = stall.check(
-            result, s.stall, requests,
-            stall.server_runner(target, s.cpus, log_dir=log_dir, stop=stop),
+            result, s.stall, requests, runner,
             expected_rps=s.expected_rps, keepalive=s.keepalive, say=events.say,
             go=lambda: not budget.stopped() and budget.elapsed() < budget.budget_s,
         )  # fmt: skip
+        # None held: the pick's workers with the slots the model asks for, if there is time.
+        cap = min(s.max_threads, sp.rules.max_threads or s.max_threads)
+        wide = None
+        if check.runs and not stall.holding(check) and result.pick is not None:
+            wide = stall.wider(check, result.pick.config, fits, cap)
+        if wide is not None and budget.room(2):
+            wider = trials.measure(wide, "stall")
+            if wider.feasible:
+                check = stall.extended(check, wider, requests, runner, keepalive=s.keepalive)
         allowed = recommend.stall_allowed(check)
         repicked = decide(allowed) if allowed is not None else None
         if repicked is not None and repicked.recommendation is not None:

@@ -17,7 +17,7 @@ from tunicorn import model, recommend, stall, stallwrap
 from tunicorn.errors import UsageError
 from tunicorn.load.scenario import LoadSpec, Request
 from tunicorn.load.wire import _Target, stall_marks
-from tunicorn.record import Latency, StallCheck, StalledStats, StallRun, TuneResult
+from tunicorn.record import Latency, ServerConfig, StallCheck, StalledStats, StallRun, TuneResult
 from tunicorn.target import Target
 
 # -- the spec ---------------------------------------------------------------------------------
@@ -322,7 +322,7 @@ def test_a_bad_stall_on_the_command_line_exits_2_before_anything_runs(
 
 
 def test_the_check_runs_each_finalist_once_at_one_load_while_the_budget_lasts() -> None:
-    from tunicorn.record import BenchResult, ServerConfig
+    from tunicorn.record import BenchResult
 
     result = make_tune()
     assert result.pick is not None
@@ -363,3 +363,19 @@ def test_decide_picks_only_among_the_allowed() -> None:
     )  # fmt: skip
     assert again.recommendation is not None and again.recommendation.trial == usable[0]
     assert len(again.trials) == len(result.trials)  # every trial is still reported
+
+
+def test_where_none_held_the_wider_shape_has_the_models_slots_within_memory() -> None:
+    result = make_tune()
+    check = dataclasses.replace(check_of(result, set()), service_ms=50.0)
+    need = stall.slots_needed(check)
+    assert model.stall_holds(need, 20.0, 0.05, 2.0, 0.05)
+    assert not model.stall_holds(need - 1, 20.0, 0.05, 2.0, 0.05)
+    pick = ServerConfig(2, 4, "gthread")
+    wide = stall.wider(check, pick, lambda c: True, 64)
+    assert wide is not None and wide.workers == 2 and wide.worker_class == "gthread"
+    assert wide.slots >= need * stall.WIDER_MARGIN and wide.slots > max(
+        r.config.slots for r in check.runs
+    )
+    assert stall.wider(check, pick, lambda c: False, 64) is None  # over memory
+    assert stall.wider(check, ServerConfig(2, 1, "gevent"), lambda c: True, 64) is None

@@ -243,6 +243,7 @@ _ROLES = {
     "multiworkers": "MULTIWORKERS",
     "seed-3x6": "the seed's 3×6",
     "most-slots": "most slots",
+    "more-slots": "the model's slots",
 }
 
 

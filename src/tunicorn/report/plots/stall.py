@@ -20,7 +20,7 @@ def _colour(run: StallRun, picked: str) -> str:
         return PICK
     if run.role == DEFAULT_ROLE:
         return DEFAULT
-    return BASELINE if run.role not in ("rival", "most-slots") else GREY
+    return BASELINE if run.role not in ("rival", "most-slots", "more-slots") else GREY
 
 
 def stall_finalists(result: TuneResult) -> go.Figure | None:

@@ -257,17 +257,17 @@ def stall_table(check: StallCheck) -> Table:
     for name, justify in (
         ("configuration", "left"), ("role", "left"), ("others' p95 ms", "right"),
         (f"within {check.slo_p95_ms:.0f} ms", "right"), ("stalled", "right"),
-        ("errors", "right"), ("model gives way at", "right"), ("verdict", "left"),
+        ("errors", "right"), ("slots give way (model)", "right"), ("verdict", "left"),
     ):  # fmt: skip
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for r in check.runs:
         picked = r.trial == check.picked
-        way = "never" if r.gives_way_rps is None else f"{r.gives_way_rps:,.1f} req/s"
+        way = "never" if r.gives_way_rps is None else f"{r.gives_way_rps:,.1f}"
         table.add_row(
             r.config.label + (" ◀ pick" if picked else ""), _ROLES.get(r.role, r.role),
             ms(r.latency_ms.p95) if r.requests else "—", f"{r.within_slo:.0%}",
             f"{r.stalled.requests:,}", f"{r.errors:,}", way,
-            "holds" if r.holds else f"gives way: {escape(r.reason)}"[:60],
+            "holds" if r.holds else "gives way",
             style="bold green" if picked else (None if r.holds else "yellow"),
         )  # fmt: skip
     return table

@@ -112,8 +112,8 @@ def gunicorn_server(tmp_path: Path) -> Iterator[Callable[..., GunicornServer]]:
 def postgres() -> Iterator[str]:
     """A PostgreSQL server on 127.0.0.1 for the session (its URL), stopped at the end.
 
-    Not skipped when PostgreSQL is missing: the pool tests are the point. `.ci/run` installs
-    Debian's postgresql; elsewhere apt-get install -y postgresql.
+    Not skipped when PostgreSQL is missing: the pool tests are the point. scripts/test (the
+    README's test command) installs Debian's postgresql.
     """
     from tests.postgres import Postgres, PostgresUnavailable
 

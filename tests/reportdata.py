@@ -283,7 +283,7 @@ def make_tune(*, with_profile: bool = True, specs: tuple[TrialSpec, ...] = SPECS
             threads=c.threads,
             worker_class=c.worker_class,
             startup_command=(
-                f"gunicorn --bind=0.0.0.0 --timeout 600 --workers {c.workers} "
+                f"gunicorn --bind=0.0.0.0 --timeout 230 --workers {c.workers} "
                 f"--threads {c.threads} app:app"
             ),
             throughput_rps=pick.throughput_rps,

@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tunicorn import eventloop, model, settings
+from tunicorn import eventloop, model, redact, settings
 from tunicorn.eventloop import ANYIO_THREADS, PARALLEL_CLIENTS
 from tunicorn.launch import Server
 from tunicorn.load import LoadSpec, LocustOptions, Request, run_load
@@ -87,13 +87,15 @@ def profile(
     handlers = route_handlers(target) if asgi else {}
     if locust is not None:
         requests = (Request(path=Path(locust.locustfile).name, method="USERS"),)
+    # Setup requests (`once`: a login) go with every route's run and are not routes themselves.
+    setup = tuple(r for r in requests if r.once)
     with Server(target, one_worker, cpus=cores.server, log_dir=log_dir) as server:
         startup_s = server.ready_s
         reader = TreeReader(server.pid)
         with pinned(cores.client):
-            for req in requests:
-                say(f"profiling {req.method} {req.path} at concurrency 1")
-                one = (dataclasses.replace(req, weight=1.0),)
+            for req in (r for r in requests if not r.once):
+                say(f"profiling {req.method} {redact.path(req.path)} at concurrency 1")
+                one = (*setup, dataclasses.replace(req, weight=1.0))
                 # Warm the route up (imports, caches) before the CPU window opens.
                 if locust is None:
                     run_load(LoadSpec(url=server.url, requests=one, concurrency=1, duration_s=0.3,
@@ -111,17 +113,18 @@ def profile(
                 cpu_s = (after.cpu_seconds - before.cpu_seconds) if before and after else 0.0
                 cpu_ms = 1000.0 * cpu_s / max(load.requests, 1)  # `requests` includes errors
                 route = RouteProfile(
-                    method=req.method, path=req.path, weight=req.weight,
+                    method=req.method, path=redact.path(req.path), weight=req.weight,
                     wall_ms=round(load.latency_ms.mean, 3),
                     cpu_ms=round(min(cpu_ms, load.latency_ms.mean or cpu_ms), 3),
                     requests=load.requests, errors=load.errors,
                     handler=handlers.get(req.path, ""),
                 )  # fmt: skip
                 if asgi:
-                    say(f"profiling {req.method} {req.path} with {PARALLEL_CLIENTS} at once")
+                    shown = f"{req.method} {redact.path(req.path)}"
+                    say(f"profiling {shown} with {PARALLEL_CLIENTS} at once")
                     route = _parallel(server.url, route, one, keepalive)
                 routes.append(route)
-            if len(requests) > 1:
+            if len(requests) - len(setup) > 1:
                 say("profiling the mixed workload at concurrency 1")
                 mix = run_load(
                     LoadSpec(url=server.url, requests=requests, concurrency=1, duration_s=2.0,

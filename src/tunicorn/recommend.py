@@ -17,7 +17,7 @@ import dataclasses
 import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
 
-from tunicorn import eventloop, model, search, settings, stall
+from tunicorn import eventloop, model, search, settings, stall, unmet
 from tunicorn.errors import UsageError
 from tunicorn.record import (
     Assumptions,
@@ -299,7 +299,9 @@ def decide(
         elapsed_s=round(elapsed_s, 1),
         model=figures(profile, constraints.cpus, budget_mib),
         warnings=(*run_warnings, *trial_warnings(measured)),
-        verdict=verdict(recommendation, measured_baselines, constraints.slo_p95_ms or 0.0),
+        verdict=verdict(
+            recommendation, measured_baselines, constraints.slo_p95_ms or 0.0, measured, budget_mib
+        ),
     )
 
 
@@ -478,12 +480,15 @@ def ratio(a: float, b: float) -> str:
     return f"{a / b:.1f}×"
 
 
-def verdict(rec: Recommendation | None, baselines: tuple[Baseline, ...], slo: float) -> str:
-    if rec is None:
-        return (
-            f"No configuration met p95 ≤ {slo:.0f} ms without errors: raise --slo-p95, give the "
-            "plan more memory, or look at the trials' errors."
-        )
+def verdict(
+    rec: Recommendation | None,
+    baselines: tuple[Baseline, ...],
+    slo: float,
+    trials: tuple[Trial, ...] = (),
+    budget_mib: float = 0.0,
+) -> str:
+    if rec is None:  # the cause the trials share, and what to do about it
+        return unmet.verdict(trials, slo, budget_mib)
     default = next((b for b in baselines if b.role == "app-service-default"), None)
     quickstart = next((b for b in baselines if b.role == "quickstart"), None)
     vs = (

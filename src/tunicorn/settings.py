@@ -90,11 +90,15 @@ class Setting(Generic[T]):
     default_text: str = ""  # how the help shows a default that is computed, not fixed
     zero_ok: bool = False  # a number that may be zero (a warm-up, a ratio)
     commands: tuple[str, ...] = ()  # where the flag appears, for the generated docs
+    repeatable: bool = False  # the flag may be given several times (a tuple of values)
 
 
 # gunicorn's own default worker timeout; App Service's startup script passes 600.
 GUNICORN_TIMEOUT = 30
 APP_SERVICE_TIMEOUT = 600
+# App Service's front end drops a request after 230 s: a longer worker timeout only keeps a
+# worker busy on an answer nobody receives, so what tunicorn writes uses this (and check agrees).
+FRONTEND_TIMEOUT = 230
 
 # -- the plan -------------------------------------------------------------------------
 PLAN: Setting[str] = Setting(
@@ -220,9 +224,11 @@ TIMEOUT: Setting[int] = Setting(
 )
 DEPLOY_TIMEOUT: Setting[int] = Setting(
     "deploy_timeout",
-    APP_SERVICE_TIMEOUT,
+    FRONTEND_TIMEOUT,
     "int",
-    "Worker timeout written into the deployed command (App Service uses 600).",
+    "Worker timeout written into the deployed command: App Service's front end drops a "
+    "request after 230 s, so a longer one (App Service's default 600) only keeps a worker "
+    "busy on an answer nobody receives, and check warns about it.",
     flag="--timeout",
     commands=("emit",),
 )
@@ -260,6 +266,46 @@ REQUEST_TIMEOUT: Setting[float] = Setting(
     "Seconds before a request counts as timed out.",
     flag="--request-timeout",
     commands=("bench",),
+)
+# -- what the load sends: real traffic and logins -----------------------------------------
+ACCESS_LOG: Setting[str | None] = Setting(
+    "access_log",
+    None,
+    "text",
+    "Load the GET paths of this access log (gunicorn's default format, common or combined as "
+    "nginx and App Service write), weighted by their share of it.",
+    flag="--access-log",
+    commands=("bench", "tune", "profile"),
+)
+HAR: Setting[str | None] = Setting(
+    "har",
+    None,
+    "text",
+    "Load the same-site requests of this browser HAR export (DevTools → Save all as HAR), "
+    "weighted by count; static assets and other hosts are left out.",
+    flag="--har",
+    commands=("bench", "tune", "profile"),
+)
+HEADER: Setting[tuple[str, ...]] = Setting(
+    "header",
+    (),
+    "text",
+    "'Name: value' header sent with every request of the built-in engine (repeatable); its "
+    "value is never shown or written.",
+    flag="--header",
+    short="-H",
+    commands=("bench", "tune", "profile"),
+    repeatable=True,
+)
+COOKIE: Setting[tuple[str, ...]] = Setting(
+    "cookie",
+    (),
+    "text",
+    "name=value cookie every client starts with (repeatable); each client keeps its own jar "
+    "from then on. Its value is never shown or written.",
+    flag="--cookie",
+    commands=("bench", "tune", "profile"),
+    repeatable=True,
 )
 # -- Locust (the locust load engine) ----------------------------------------------------
 LOCUSTFILE: Setting[str | None] = Setting(
@@ -474,6 +520,10 @@ SETTINGS: tuple[Setting[object], ...] = (
     DURATION,
     BENCH_WARMUP,
     REQUEST_TIMEOUT,
+    ACCESS_LOG,
+    HAR,
+    HEADER,
+    COOKIE,
     LOCUSTFILE,
     LOAD_PROCESSES,
     EXPECT_WORKERS,
@@ -497,7 +547,7 @@ def markdown() -> str:
     for s in SETTINGS:
         if not s.flag:
             continue
-        shown = s.default_text or ("—" if s.default is None else _shown(s))
+        shown = s.default_text or ("—" if s.default in (None, ()) else _shown(s))
         rows.append(f"| `{s.flag}` | {', '.join(s.commands)} | {shown} | {s.help} |")
     return "\n".join(rows)
 

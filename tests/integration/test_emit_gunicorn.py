@@ -83,7 +83,8 @@ def printed(config: str) -> dict[str, str]:
 
 
 def expect(spec: emit.EmitSpec) -> dict[str, str]:
-    want = {"workers": str(spec.workers), "worker_class": spec.worker_class, "timeout": "600"}
+    want = {"workers": str(spec.workers), "worker_class": spec.worker_class}
+    want["timeout"] = str(emit.FRONTEND_TIMEOUT)
     if spec.worker_class != "gevent":
         want["threads"] = str(spec.threads)
     return want

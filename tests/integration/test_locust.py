@@ -197,6 +197,48 @@ def test_master_waits_for_two_workers_started_elsewhere(
     assert result["errors"] == 0 and result["requests"] > 0
 
 
+def test_a_worker_started_with_its_own_locustfile_is_refused_with_the_command(
+    watched: list[Watch], tmp_path: Path
+) -> None:
+    """Locust's docs start a worker with `locust -f locustfile.py --worker`: it joins, but
+    without tunicorn's plugin its users would run unmeasured. The run ends in exit 2 naming the
+    command that works, never in a result of nothing."""
+    port = free_port()
+    run = Watch(
+        tunicorn(
+            "bench", "hello:app", "--locustfile", "locust_hello.py", "--expect-workers", "1",
+            "--master-bind", f"127.0.0.1:{port}", "-c", "2", *SHORT,
+        )  # fmt: skip
+    )
+    watched.append(run)
+    assert run.proc.stderr is not None
+    printed = ""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and "--worker" not in printed:
+        printed += run.proc.stderr.readline()
+    log = open(tmp_path / "worker.log", "wb")  # noqa: SIM115 - closed below
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "locust", "-f", "locust_hello.py", "--worker",
+         "--master-host", "127.0.0.1", "--master-port", str(port)],
+        stdout=log, stderr=subprocess.STDOUT, cwd=APPS, start_new_session=True,
+    )  # fmt: skip
+    log.close()
+    try:
+        code, _, err = run.finish()
+        worker.wait(15)  # the master told it to quit
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+    run.assert_none_left()
+    err = printed + err
+    assert code == 2, err
+    assert "without tunicorn's plugin" in err, err
+    command = f"locust -f - --worker --master-host 127.0.0.1 --master-port {port}"
+    assert f"start each worker with `{command}`" in err
+    assert "Traceback" not in err and "lengthen --duration" not in err
+
+
 def test_workers_that_never_come_end_in_one_sentence(watched: list[Watch]) -> None:
     port = free_port()
     code, _, err, _ = bench(

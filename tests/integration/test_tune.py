@@ -44,7 +44,7 @@ def test_io_route_gets_many_more_slots_than_the_default(tmp_path: Path) -> None:
     default = next(b for b in result.baselines if b.workers == 1 and b.threads == 1)
     assert rec.capacity_rps > 3 * default.capacity_rps
     assert {b.name for b in result.baselines} >= {"App Service default", "the seed's 3×6"}
-    assert "gunicorn --bind=0.0.0.0 --timeout 600" in rec.startup_command
+    assert "gunicorn --bind=0.0.0.0 --timeout 230" in rec.startup_command
     assert rec.startup_command.endswith("tunicorn.demo.app:app")
     assert result.profile is not None and result.profile.wait_compute_ratio > 5
 

@@ -22,7 +22,7 @@ def test_recommend_plan_b1() -> None:
     assert code == 0, stderr
     assert "model only — not measured; run tunicorn tune to measure" in stdout
     assert (
-        "gunicorn --bind=0.0.0.0 --timeout 600 --workers 3 --threads 5 "
+        "gunicorn --bind=0.0.0.0 --timeout 230 --workers 3 --threads 5 "
         "--worker-class gthread app:app" in stdout
     )
     assert "Assumed 60 MiB per worker" in stderr
@@ -41,7 +41,7 @@ def test_recommend_cpus_memory_and_json(tmp_path: Path) -> None:
     assert (rec["workers"], rec["threads"], rec["worker_class"]) == (5, 1, "sync")
     assert (
         rec["startup_command"]
-        == "gunicorn --bind=0.0.0.0 --timeout 600 --workers 5 --threads 1 main:app"
+        == "gunicorn --bind=0.0.0.0 --timeout 230 --workers 5 --threads 1 main:app"
     )
     assert data["constraints"] == {
         "cpus": 2,

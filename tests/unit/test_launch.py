@@ -130,6 +130,7 @@ def test_log_warnings_count_timeouts_kills_and_restarts() -> None:
         "1 worker(s) hit the 30 s timeout and were killed",
         "1 worker(s) were killed by SIGKILL (out of memory?)",
         "workers were restarted 1 time(s) during the run",
+        'the server log\'s last error: "Worker (pid:10) was sent SIGKILL! Perhaps out of memory?"',
     ]
     assert gunicorn.log_warnings(ServerConfig(2), log("boot_gthread.log")) == []
 

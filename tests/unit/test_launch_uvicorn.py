@@ -56,3 +56,7 @@ def test_uvicorns_exit_is_read_from_its_log() -> None:
     assert uvicorn.log_warnings(ServerConfig(2, 1, "uvicorn"), died) == [
         "workers were restarted 2 time(s) during the run"
     ]
+    died += "ERROR:    Exception in ASGI application\nINFO:     Child process [14] died\n"
+    assert uvicorn.log_warnings(ServerConfig(2, 1, "uvicorn"), died)[1:] == [
+        'the server log\'s last error: "Exception in ASGI application"'
+    ]

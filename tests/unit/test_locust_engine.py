@@ -3,6 +3,7 @@ checks it makes before any process starts, and its figures read into the common 
 
 from __future__ import annotations
 
+import re
 import sys
 
 import pytest
@@ -93,7 +94,8 @@ def test_the_masters_figures_become_the_common_record() -> None:
         "ok": 90, "p50": 2.5, "p90": 4.0, "p95": 5.0, "p99": 9.0, "max": 12.3456, "mean": 3.0,
     }  # fmt: skip
     event = {
-        "version": "2.47.0", "wall_s": 2.0, "workers": 2, "users": 8, "total": figures,
+        "version": "2.47.0", "wall_s": 2.0, "workers": 2, "expected": 2, "users": 8,
+        "total": figures,
         "failures": 10, "kinds": {"http_5xx": 6}, "status": {"200": 90, "500": 6},
         "times": [[2.5, 50], [5.0, 40]],
         "endpoints": [{"method": "GET", "name": "/", "failures": 10, **figures}],
@@ -109,3 +111,27 @@ def test_the_masters_figures_become_the_common_record() -> None:
     assert result.load.engine == "locust" and result.load.locustfile == "lf.py"
     assert result.load.endpoints[0].requests == 100 and result.load.workers == 2
     assert result.histogram
+
+
+NOTHING = {
+    "version": "2.47.0", "wall_s": 2.0, "workers": 0, "expected": 1, "users": 0,
+    "total": {"ok": 0, "p50": 0, "p90": 0, "p95": 0, "p99": 0, "max": 0, "mean": 0},
+    "failures": 0, "kinds": {}, "status": {}, "times": [], "endpoints": [], "cpu_s": 0.0,
+    "busy": 0.0,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        ({}, "Only 0 of 1 Locust workers sent their measured window"),
+        ({"workers": 2, "expected": 3, "users": 4}, "Only 2 of 3 Locust workers"),
+        ({"workers": 1}, "The 1 Locust worker(s) ran no user in the measured window"),
+    ],
+)
+def test_figures_with_no_measured_user_are_an_error_that_says_why(
+    change: dict[str, object], said: str
+) -> None:
+    opts = LocustOptions("/x/lf.py", processes=1)
+    with pytest.raises(UsageError, match=re.escape(said)):
+        locust._result(LoadSpec(url="", concurrency=2), opts, {**NOTHING, **change}, [])

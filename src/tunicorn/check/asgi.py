@@ -18,7 +18,7 @@ from tunicorn import eventloop, find
 from tunicorn.check.commands import Gunicorn
 from tunicorn.find import parse
 from tunicorn.record import Finding
-from tunicorn.settings import APP_SERVICE_TIMEOUT, DEPRECATED_UVICORN_WORKER, UVICORN_WORKER
+from tunicorn.settings import DEPRECATED_UVICORN_WORKER, FRONTEND_TIMEOUT, UVICORN_WORKER
 
 
 def startup_for(app: str, interface: str, cores: int | None) -> str:
@@ -28,11 +28,11 @@ def startup_for(app: str, interface: str, cores: int | None) -> str:
     module = f"'{app}'" if "(" in app else app
     if interface == "asgi":
         return (
-            f"gunicorn --bind=0.0.0.0 --timeout {APP_SERVICE_TIMEOUT} --workers "
+            f"gunicorn --bind=0.0.0.0 --timeout {FRONTEND_TIMEOUT} --workers "
             f"{2 * (cores or 1)} --worker-class {UVICORN_WORKER} {module}"
         )
     return (
-        f"gunicorn --bind=0.0.0.0 --timeout {APP_SERVICE_TIMEOUT} --workers 3 --threads 4 {module}"
+        f"gunicorn --bind=0.0.0.0 --timeout {FRONTEND_TIMEOUT} --workers 3 --threads 4 {module}"
     )
 
 

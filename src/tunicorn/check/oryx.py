@@ -19,13 +19,13 @@ from pathlib import Path
 from tunicorn.check.commands import Gunicorn, read_conf, resolve_gunicorn, split
 from tunicorn.find import parse, read, top_level_names
 from tunicorn.record import Finding
-from tunicorn.settings import APP_SERVICE_TIMEOUT
+from tunicorn.settings import APP_SERVICE_TIMEOUT, FRONTEND_TIMEOUT
 
 # Oryx's generated command (scriptgenerator.go, buildGunicornCommandForModule).
 ORYX_BASE_ARGS = f"--timeout {APP_SERVICE_TIMEOUT} --access-logfile '-' --error-logfile '-'"
 ORYX_BIND = "--bind=0.0.0.0:8000"
 ORYX_CHDIR = "--chdir=/home/site/wwwroot"
-FRONTEND_TIMEOUT_S = 230  # the App Service front end drops a request after 230 s
+FRONTEND_TIMEOUT_S = FRONTEND_TIMEOUT  # the App Service front end drops a request after 230 s
 
 MULTIWORKERS = "PYTHON_ENABLE_GUNICORN_MULTIWORKERS"
 WORKER_NUM = "PYTHON_GUNICORN_CUSTOM_WORKER_NUM"

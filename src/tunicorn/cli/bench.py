@@ -13,14 +13,17 @@ from tunicorn.cli.options import (
     POSITIVE_FLOAT,
     POSITIVE_INT,
     announce,
+    credentials_for_engine,
     demo_option,
+    login_scenario,
     option,
     parse_paths,
+    real_traffic,
 )
 from tunicorn.errors import UsageError
 from tunicorn.launch import SERVERS, ServerName
 from tunicorn.load import LoadSpec, engine_for, locust
-from tunicorn.load.scenario import load_scenario
+from tunicorn.load.scenario import load_scenario, with_credentials
 from tunicorn.measure import measure, measure_url
 from tunicorn.record import ServerConfig
 from tunicorn.report import console, terminal
@@ -50,6 +53,10 @@ from tunicorn.target import is_loopback, preflight, resolve, server_class
               "--path /io=3 --path /cpu.")  # fmt: skip
 @click.option("--scenario", type=click.Path(dir_okay=False), default=None,
               help="TOML file of weighted requests (see the README).")  # fmt: skip
+@option(settings.ACCESS_LOG)
+@option(settings.HAR)
+@option(settings.HEADER)
+@option(settings.COOKIE)
 @option(settings.KEEPALIVE)
 @option(settings.LOCUSTFILE)
 @option(settings.LOAD_PROCESSES)
@@ -91,6 +98,10 @@ def bench(
     bench_warmup_s: float,
     paths: tuple[str, ...],
     scenario: str | None,
+    access_log: str | None,
+    har: str | None,
+    header: tuple[str, ...],
+    cookie: tuple[str, ...],
     keepalive: bool,
     locustfile: str | None,
     load_processes: int | None,
@@ -123,9 +134,17 @@ def bench(
       tunicorn bench --demo --path /fast --workers 2 --rate 20 --stall 5%:2s
     """
     tgt = resolve(target, demo=demo or False)
-    if sum(map(bool, (paths, scenario, locustfile))) > 1:
-        raise UsageError("Give one of --path, --scenario and --locustfile, not several.")
-    requests = load_scenario(scenario) if scenario else parse_paths(paths)
+    login, scenario = login_scenario(scenario)
+    if sum(map(bool, (paths, scenario, locustfile, access_log, har))) > 1:
+        raise UsageError(
+            "Give one of --path, --scenario, --locustfile, --access-log and --har, not several."
+        )
+    credentials_for_engine(header, cookie, locustfile, login=bool(login))
+    traffic = real_traffic(access_log, har)
+    if traffic is not None:
+        requests = traffic.requests
+    else:
+        requests = load_scenario(scenario) if scenario else parse_paths(paths)
     if tgt.is_url:
         parts = urlsplit(tgt.url)
         if not is_loopback(parts.hostname or "") and not allow_remote:
@@ -134,10 +153,10 @@ def bench(
                 "targets loopback unless you pass --allow-remote for a server you own "
                 "(tunicorn probe sends a small, bounded number of requests instead)."
             )
-        if not paths and not scenario:
+        if not paths and not scenario and traffic is None:
             requests = parse_paths((parts.path or "/",))
         base = f"{parts.scheme}://{parts.netloc}"
-        preflight(base + requests[0].path)
+        preflight(base + next(r for r in requests if not r.once).path)
     else:
         from tunicorn.target import check_import, server_ready
 
@@ -148,6 +167,7 @@ def bench(
         for note in notes:
             console.warn(note)
         base = ""
+    requests = with_credentials(login + requests, header, cookie)
     default_c = settings.CONCURRENCY.default if rate is None else max(64, int(rate * 2))
     spec = LoadSpec(
         url=base,

@@ -11,27 +11,37 @@ from tunicorn.cli import cli
 from tunicorn.cli.options import (
     POSITIVE_INT,
     announce,
+    credentials_for_engine,
     demo_option,
+    login_scenario,
     machine,
     option,
     parse_paths,
+    real_traffic,
 )
 from tunicorn.errors import UsageError
 from tunicorn.load import Request, locust
-from tunicorn.load.scenario import load_scenario
+from tunicorn.load.scenario import load_scenario, with_credentials
 from tunicorn.record import ServerConfig, Tick, Trial
 from tunicorn.report import console, terminal
 from tunicorn.target import Target, check_import, discover_routes, resolve, server_ready
 
 
 def workload(
-    target: Target, paths: tuple[str, ...], scenario: str | None, locustfile: str | None = None
-) -> tuple[Request, ...]:
-    """--path, else a scenario file, else every parameterless GET route the app's router lists
-    (Flask, Django, Starlette, FastAPI), saying which it skipped and why (with a locustfile,
-    the users' flows are the load and there are no routes to find)."""
-    if sum(map(bool, (paths, scenario, locustfile))) > 1:
-        raise UsageError("Give one of --path, --scenario and --locustfile, not several.")
+    target: Target, paths: tuple[str, ...], scenario: str | None, locustfile: str | None = None,
+    *, access_log: str | None = None, har: str | None = None,
+) -> tuple[Request, ...]:  # fmt: skip
+    """--path, else a scenario file, else an access log or a HAR file, else every
+    parameterless GET route the app's router lists (Flask, Django, Starlette, FastAPI),
+    saying which it skipped and why (with a locustfile, the users' flows are the load and
+    there are no routes to find)."""
+    if sum(map(bool, (paths, scenario, locustfile, access_log, har))) > 1:
+        raise UsageError(
+            "Give one of --path, --scenario, --locustfile, --access-log and --har, not several."
+        )
+    traffic = real_traffic(access_log, har)
+    if traffic is not None:
+        return traffic.requests
     if locustfile:
         locust.check_locustfile(locustfile)
         return (Request(path="/"),)
@@ -104,6 +114,10 @@ class TrialPrinter:
               "[default: every GET route]")  # fmt: skip
 @click.option("--scenario", type=click.Path(dir_okay=False), default=None,
               help="TOML file of weighted requests.")  # fmt: skip
+@option(settings.ACCESS_LOG)
+@option(settings.HAR)
+@option(settings.HEADER)
+@option(settings.COOKIE)
 @option(settings.KEEPALIVE)
 @option(settings.LOCUSTFILE)
 @option(settings.LOAD_PROCESSES)
@@ -132,6 +146,10 @@ def tune(
     budget_s: float,
     paths: tuple[str, ...],
     scenario: str | None,
+    access_log: str | None,
+    har: str | None,
+    header: tuple[str, ...],
+    cookie: tuple[str, ...],
     keepalive: bool,
     locustfile: str | None,
     load_processes: int | None,
@@ -180,7 +198,10 @@ def tune(
             "(bench and probe take URLs)."
         )
     tgt = runnable(tgt)
-    requests = workload(tgt, paths, scenario, locustfile)
+    login, scenario = login_scenario(scenario)
+    credentials_for_engine(header, cookie, locustfile, login=bool(login))
+    requests = workload(tgt, paths, scenario, locustfile, access_log=access_log, har=har)
+    requests = with_credentials(login + requests, header, cookie)
     users = None
     if locustfile:
         users = locust.options(
@@ -200,7 +221,7 @@ def tune(
     console.info(
         f"Tuning {tgt.app} for {plan_name or f'{n_cpus} cores, {memory:.0f} MiB'} within "
         f"{budget_s:g} s, workload: "
-        + (f"the users of {locustfile}" if locustfile else ", ".join(r.path for r in requests))
+        + (f"the users of {locustfile}" if locustfile else terminal.describe_requests(requests))
     )
     try:
         result = run_tune(tgt, requests, asked, events=events, log_dir=log_dir)
@@ -283,6 +304,10 @@ def _emit(result: record.TuneResult, folder: Path, project: Path | None) -> None
               help="Paths to profile (repeatable). [default: every GET route]")  # fmt: skip
 @click.option("--scenario", type=click.Path(dir_okay=False), default=None,
               help="TOML file of weighted requests.")  # fmt: skip
+@option(settings.ACCESS_LOG)
+@option(settings.HAR)
+@option(settings.HEADER)
+@option(settings.COOKIE)
 @option(settings.LOCUSTFILE)
 @option(settings.LOAD_PROCESSES)
 @click.option("--cpus", type=POSITIVE_INT, default=None, help="Pin the server to N cores.")
@@ -295,6 +320,10 @@ def profile(
     demo: str | None,
     paths: tuple[str, ...],
     scenario: str | None,
+    access_log: str | None,
+    har: str | None,
+    header: tuple[str, ...],
+    cookie: tuple[str, ...],
     locustfile: str | None,
     load_processes: int | None,
     cpus: int | None,
@@ -310,7 +339,10 @@ def profile(
     if tgt.is_url:
         raise UsageError("profile starts the app itself: give module:app, a folder or --demo.")
     tgt = runnable(tgt)
-    requests = workload(tgt, paths, scenario, locustfile)
+    login, scenario = login_scenario(scenario)
+    credentials_for_engine(header, cookie, locustfile, login=bool(login))
+    requests = workload(tgt, paths, scenario, locustfile, access_log=access_log, har=har)
+    requests = with_credentials(login + requests, header, cookie)
     users = None
     if locustfile:
         users = locust.options(locustfile, cpus=cpus, processes=load_processes, log_dir=log_dir)

@@ -17,7 +17,7 @@ from tunicorn.emit.interface import DEFAULT_APP, EmitSpec, Emitter, make_spec
 from tunicorn.errors import UsageError
 from tunicorn.record import Recommendation, TuneResult
 from tunicorn.requirements import read_project
-from tunicorn.settings import APP_SERVICE_TIMEOUT, WORKER_CLASSES, WorkerClass
+from tunicorn.settings import APP_SERVICE_TIMEOUT, FRONTEND_TIMEOUT, WORKER_CLASSES, WorkerClass
 
 Format = Literal["azure", "az", "appsettings", "conf", "procfile", "dockerfile"]
 FORMATS: tuple[Format, ...] = get_args(Format)
@@ -26,6 +26,7 @@ __all__ = [
     "APP_SERVICE_TIMEOUT",
     "DEFAULT_APP",
     "FORMATS",
+    "FRONTEND_TIMEOUT",
     "WORKER_CLASSES",
     "EmitSpec",
     "Emitter",

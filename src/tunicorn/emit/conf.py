@@ -2,7 +2,7 @@
 
 App Service's default command reads gunicorn.conf.py from the app folder, so this file
 changes workers and threads without a custom startup command (its `timeout` is
-overridden there by the command line's 600).
+overridden there by the command line's 600; a startup command keeps it).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def render(spec: EmitSpec) -> str:
     lines += [
         f"# {_CLASS_WHY[spec.worker_class]}",
         f"worker_class = {spec.class_path!r}",
-        "# App Service's own value; its front end drops a request after 230 s anyway.",
+        "# The front end drops a request after 230 s: a worker stuck longer is freed here.",
         f"timeout = {spec.timeout}",
         "# Logs to stdout/stderr, where App Service's log stream collects them.",
         'accesslog = "-"',

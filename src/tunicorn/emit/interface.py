@@ -12,10 +12,10 @@ from collections.abc import Callable
 
 from tunicorn.errors import UsageError
 from tunicorn.settings import (
-    APP_SERVICE_TIMEOUT,
     ASGI_CLASSES,
     CLASS_ALIASES,
     CLASS_PATHS,
+    FRONTEND_TIMEOUT,
     WORKER_CLASSES,
     WorkerClass,
     class_for_threads,
@@ -23,8 +23,8 @@ from tunicorn.settings import (
     event_loop,
 )
 
-# App Service's own timeout (settings.APP_SERVICE_TIMEOUT); its front end gives up after 230 s
-# whatever gunicorn says.
+# The timeout written is the front end's limit (settings.FRONTEND_TIMEOUT, 230 s), not App
+# Service's own 600: past 230 s the user already has an error, so `tunicorn check` warns.
 DEFAULT_APP = "app:app"
 
 
@@ -36,7 +36,7 @@ class EmitSpec:
     threads: int = 1
     worker_class: WorkerClass = "sync"
     app: str = DEFAULT_APP
-    timeout: int = APP_SERVICE_TIMEOUT
+    timeout: int = FRONTEND_TIMEOUT
     bind: str = "0.0.0.0"
     # The port is not fixed here: each format says how its platform passes it
     # (App Service: gunicorn's default 8000; Procfile: $PORT; Docker: ${PORT:-8000}).
@@ -94,7 +94,7 @@ def make_spec(
     worker_class: str | None = None,
     *,
     app: str = DEFAULT_APP,
-    timeout: int = APP_SERVICE_TIMEOUT,
+    timeout: int = FRONTEND_TIMEOUT,
 ) -> EmitSpec:
     """Validate what the user asked for and say what gunicorn will really run.
 

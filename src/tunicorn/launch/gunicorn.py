@@ -16,7 +16,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from tunicorn.launch.interface import ExitReason, ServerProgram, killed
+from tunicorn.launch.interface import ExitReason, ServerProgram, died_warnings, killed
 from tunicorn.record import ServerConfig
 from tunicorn.settings import ASGI_CLASSES, CLASS_PATHS
 from tunicorn.target import Target
@@ -100,9 +100,7 @@ def log_warnings(config: ServerConfig, log: str) -> list[str]:
     if oom:
         found.append(f"{oom} worker(s) were killed by SIGKILL (out of memory?)")
     boots = len(re.findall(r"Booting worker with pid", log))
-    if boots > config.workers:
-        found.append(f"workers were restarted {boots - config.workers} time(s) during the run")
-    return found
+    return found + died_warnings(boots - config.workers, log)
 
 
 # -- why it stopped ------------------------------------------------------------------------------

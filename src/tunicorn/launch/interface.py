@@ -10,6 +10,7 @@ touching the runner or anything that calls it, and each piece is tested without 
 from __future__ import annotations
 
 import dataclasses
+import re
 import signal
 import socket
 from collections.abc import Callable, Mapping
@@ -19,6 +20,31 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from tunicorn.record import ServerConfig
     from tunicorn.target import Target
+
+
+# The phrases a run's notes use for workers that died, read back by `unmet` to say why no
+# configuration met the target: one place writes and reads them.
+RESTARTED = "workers were restarted {n} time(s) during the run"
+LAST_ERROR = "the server log's last error: "
+# A line logged at WARNING or above, by gunicorn ("[…] [pid] [ERROR] …") or uvicorn ("ERROR: …").
+_LOUD = re.compile(
+    r"^(?:(?:\[[^\]]*\]\s*)*\[(?:WARNING|ERROR|CRITICAL)\]|(?:WARNING|ERROR|CRITICAL):)\s*(\S.*)$",
+    re.MULTILINE,
+)
+
+
+def died_warnings(restarts: int, log: str) -> list[str]:
+    """Workers that died during a run, and the log's last error line, which says how (a signal
+    such as SIGSEGV, an exit code, an exception): the first thing to read when every trial
+    fails."""
+    if restarts <= 0:
+        return []
+    found = [RESTARTED.format(n=restarts)]
+    lines = [m.group(1).strip() for m in _LOUD.finditer(log)]
+    lines = [ln for ln in lines if "SIGTERM" not in ln and "Handling signal" not in ln]
+    if lines:
+        found.append(f'{LAST_ERROR}"{lines[-1][:200]}"')  # quoted: it ends as the log says
+    return found
 
 
 @dataclasses.dataclass(frozen=True)

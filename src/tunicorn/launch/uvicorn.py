@@ -16,7 +16,7 @@ from pathlib import Path
 
 from tunicorn.errors import UsageError
 from tunicorn.launch.gunicorn import _clip, _traceback_evidence
-from tunicorn.launch.interface import ExitReason, ServerProgram, killed
+from tunicorn.launch.interface import ExitReason, ServerProgram, died_warnings, killed
 from tunicorn.record import ServerConfig
 from tunicorn.target import Target
 
@@ -66,8 +66,7 @@ def running_class(config: ServerConfig, log: str) -> str:
 
 
 def log_warnings(config: ServerConfig, log: str) -> list[str]:
-    died = len(re.findall(r"Child process \[\d+\] died", log))
-    return [f"workers were restarted {died} time(s) during the run"] if died else []
+    return died_warnings(len(re.findall(r"Child process \[\d+\] died", log)), log)
 
 
 _LOAD_ERROR = re.compile(r"Error loading ASGI app[^\n]*")

@@ -28,6 +28,8 @@ from tunicorn.load.conn import _Conn
 from tunicorn.load.interface import Engine
 from tunicorn.load.loop import IN, OUT, Loop
 from tunicorn.load.scenario import LoadSpec
+from tunicorn.load.session import Sessions
+from tunicorn.load.session import start as session_start
 from tunicorn.load.wire import (
     HIST_HIGHEST_US,
     HIST_LOWEST_US,
@@ -63,8 +65,10 @@ class _Engine:
         loop: Loop,
         on_tick: Callable[[Tick], None] | None,
         stop: threading.Event | None,
+        sessions: Sessions | None = None,
     ) -> None:
         self.spec = spec
+        self.sessions = sessions  # clients with cookie jars (`load.session`), or None
         self.loop = loop
         self.on_tick = on_tick
         self.stop_event = stop
@@ -126,6 +130,8 @@ class _Engine:
         conn.stalled = self.stalls[i]
         i += 1
         self.seq_i = 0 if i == self.seq_len else i
+        if self.sessions is not None:
+            payload = conn.client.payload(payload)  # type: ignore[attr-defined]
         conn.payload = payload
         conn.start = start
         conn.busy = True
@@ -279,7 +285,7 @@ class _Engine:
     def open_conn(
         self, start: float, payload: bytes, *, pending: bool = False, stalled: bool = False
     ) -> None:
-        conn = _Conn(self)
+        conn = _Conn(self) if self.sessions is None else self.sessions.conn(self)
         conn.start = start
         conn.payload = payload
         conn.stalled = stalled
@@ -637,13 +643,20 @@ def _run(
     stop: threading.Event | None,
 ) -> LoadResult:
     target = _Target(spec)
+    sessions = None
+    if target.sessions:  # each client logs in (its `once` requests) before the load
+        _family, host, port = target.addrs[0]
+        sessions = session_start(
+            target.setup, target.seed_cookies, max(1, spec.concurrency), host=host, port=port,
+            base=target.base, host_header=target.host_header, timeout=spec.timeout_s, stop=stop,
+        )  # fmt: skip
     loop = Loop()
     # No cycle is made per request (a closed connection lets go of its parser), so the cyclic
     # collector would only walk the process's objects again and again: off for the run.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        engine = _Engine(spec, target, loop, on_tick, stop)
+        engine = _Engine(spec, target, loop, on_tick, stop, sessions)
         engine.run()
         if engine.callback_error is not None:
             raise engine.callback_error

@@ -391,6 +391,8 @@ def _follow(
         kind = event.get("event")
         if kind == "worker":
             connected = int(event["connected"])
+        elif kind == "foreign":
+            raise UsageError(_foreign(opts))
         elif kind == "spawned":
             spawned = True
             window_by = now + spec.warmup_s + spec.duration_s + 30.0
@@ -439,6 +441,40 @@ def _no_workers(connected: int, opts: LocustOptions) -> str:
     )
 
 
+def _foreign(opts: LocustOptions) -> str:
+    at = f"{opts.master_host}:{opts.master_port}"
+    if not opts.expect_workers:
+        return (
+            f"A Locust worker joined the master at {at} without tunicorn's plugin, so its users "
+            "could not be measured: stop the Locust workers you started against this port."
+        )
+    return (
+        f"A Locust worker joined {at} without tunicorn's plugin (started with its own "
+        "`-f locustfile.py`?), so its users could not be measured: start each worker with "
+        f"`{worker_command(opts)}`, which downloads the locustfile and the plugin from the master."
+    )
+
+
+def _unmeasured(opts: LocustOptions, data: dict[str, Any]) -> str:
+    """Why the master's figures hold no measured user, or "" when they do."""
+    sent, users = int(data["workers"]), int(data["users"])
+    expected = int(data.get("expected", sent))
+    if sent < expected:
+        return (
+            f"Only {sent} of {expected} Locust workers sent their measured window to the master "
+            "(the others stopped or lost their connection during the run): see the workers' "
+            "logs (--log-dir), and retry."
+        )
+    requests = int(data["total"]["ok"]) + int(data["failures"])
+    if users == 0 and requests == 0:
+        return (
+            f"The {sent} Locust worker(s) ran no user in the measured window, so no request was "
+            f"made: check that {Path(opts.locustfile).name}'s user classes can be spawned "
+            "(weight or fixed_count above 0) and keep running (no StopUser or self.stop())."
+        )
+    return ""
+
+
 def _died(master: _Child, connected: int, opts: LocustOptions) -> str:
     with contextlib.suppress(subprocess.TimeoutExpired):
         master.proc.wait(STOP_S)
@@ -459,8 +495,13 @@ def _died(master: _Child, connected: int, opts: LocustOptions) -> str:
 def _result(
     spec: LoadSpec, opts: LocustOptions, data: dict[str, Any], timeline: list[Tick]
 ) -> LoadResult:
-    """Locust's merged figures as the same record the built-in engine returns."""
+    """Locust's merged figures as the same record the built-in engine returns; figures with no
+    measured user are no result, and the error says why."""
     from tunicorn.load.wire import HIST_HIGHEST_US, HIST_LOWEST_US, new_histogram
+
+    unmeasured = _unmeasured(opts, data)
+    if unmeasured:
+        raise UsageError(unmeasured)
 
     wall = float(data["wall_s"])
     total = data["total"]

@@ -13,13 +13,23 @@ if TYPE_CHECKING:
 
 @dataclasses.dataclass(frozen=True)
 class Request:
-    """One kind of request in the mix; `weight` is its share of all requests sent."""
+    """One kind of request in the mix; `weight` is its share of all requests sent.
+
+    A `once` request is setup, not load: each client sends it before its mix (a login), in
+    file order, and it is not measured (`load.session`). `csrf_from` names the page whose
+    form holds the CSRF token that the body's token field is filled from. `source` says
+    where the request came from (the router, an access log, a HAR file…; "" when given).
+    """
 
     path: str = "/"
     method: str = "GET"
     headers: tuple[tuple[str, str], ...] = ()
     body: bytes = b""
     weight: float = 1.0
+    once: bool = False
+    csrf_from: str = ""
+    source: str = ""
+    seen_status: str = ""  # what an access log or HAR shows it answered: "200 (91%), 304"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,6 +99,8 @@ class _Req(msgspec.Struct, forbid_unknown_fields=True):
     headers: dict[str, str] = {}
     body: str = ""
     weight: float = 1.0
+    once: bool = False
+    csrf_from: str = ""
 
 
 class _File(msgspec.Struct, forbid_unknown_fields=True):
@@ -107,6 +119,12 @@ def load_scenario(path: str) -> tuple[Request, ...]:
         path = "/orders"
         headers = { "Content-Type" = "application/json" }
         body = '{"item": 1}'
+        [[request]]          # setup: each client logs in first, not measured
+        once = true
+        method = "POST"
+        path = "/login"
+        body = "username=alice&password=…&csrf_token="
+        csrf_from = "/login"  # optional: the token field is found by its common names
     """
     import re
     import sys
@@ -142,7 +160,8 @@ def load_scenario(path: str) -> tuple[Request, ...]:
             line = _line_of(text, int(found.group(1)), key)
             where = f" (line {line})" if line else ""
         raise UsageError(
-            f"{path}{where}: {message}; each [[request]] takes path, method, headers, body, weight."
+            f"{path}{where}: {message}; each [[request]] takes path, method, headers, body, "
+            "weight, once, csrf_from."
         ) from None
     out = []
     for i, req in enumerate(parsed.request):
@@ -155,10 +174,17 @@ def load_scenario(path: str) -> tuple[Request, ...]:
         method = req.method.upper()
         if not method.isalpha():
             raise UsageError(f"{at}: {req.method!r} is not an HTTP method.")
+        if req.csrf_from and not req.csrf_from.startswith("/"):
+            raise UsageError(f"{at}: csrf_from {req.csrf_from!r} must be a path (start with /).")
+        if req.csrf_from and not req.once:
+            raise UsageError(
+                f"{at}: csrf_from works on a setup request: add once = true to this request."
+            )
         out.append(
             Request(
                 path=req.path, method=method, headers=tuple(req.headers.items()),
-                body=req.body.encode(), weight=req.weight,
+                body=req.body.encode(), weight=req.weight, once=req.once,
+                csrf_from=req.csrf_from,
             )  # fmt: skip
         )
     if not out:
@@ -179,3 +205,47 @@ def _line_of(text: str, index: int, key: str | None) -> int:
             if lines[n].strip().startswith(key):
                 return n + 1
     return start + 1
+
+
+def with_credentials(
+    requests: tuple[Request, ...], headers: tuple[str, ...] = (), cookies: tuple[str, ...] = ()
+) -> tuple[Request, ...]:
+    """Every request with the --header values (replacing a header of the same name) and the
+    --cookie pairs (merged into its Cookie header, which makes each client a cookie jar that
+    starts with them: `load.session`). A malformed one raises UsageError, without its value."""
+    from tunicorn.errors import UsageError
+
+    extra: list[tuple[str, str]] = []
+    for n, item in enumerate(headers, 1):
+        name, sep, value = item.partition(":")
+        name = name.strip()
+        if not sep or not name or not all(c.isalnum() or c in "-_" for c in name):
+            raise UsageError(  # which one by its place: its text may be the secret
+                f"--header number {n} is not 'Name: value': give it as e.g. "
+                "--header 'Authorization: Bearer …'."
+            )
+        if name.lower() in ("host", "content-length", "connection", "transfer-encoding"):
+            raise UsageError(f"--header {name}: the load engine sets {name} itself; leave it out.")
+        extra.append((name, value.strip()))
+    pairs: list[str] = []
+    for n, item in enumerate(cookies, 1):
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or not name or any(c in name for c in " ;,\t"):
+            raise UsageError(
+                f"--cookie number {n} is not name=value: give it as e.g. --cookie session=…."
+            )
+        pairs.append(f"{name}={value.strip()}")
+    if not extra and not pairs:
+        return requests
+    names = {n.lower() for n, _ in extra}
+    out = []
+    for req in requests:
+        kept = [(n, v) for n, v in req.headers if n.lower() not in names]
+        kept.extend(extra)
+        if pairs:
+            had = [v for n, v in kept if n.lower() == "cookie"]
+            kept = [(n, v) for n, v in kept if n.lower() != "cookie"]
+            kept.append(("Cookie", "; ".join(had + pairs)))
+        out.append(dataclasses.replace(req, headers=tuple(kept)))
+    return tuple(out)

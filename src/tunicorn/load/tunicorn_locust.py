@@ -42,6 +42,7 @@ from locust.stats import RequestStats, StatsEntry
 
 FD_ENV = "TUNICORN_LOCUST_FD"  # the master writes its JSON lines to this file descriptor
 RESULT_WAIT_S = 15.0  # how long the master waits for the workers' windows after closing it
+HELLO_WAIT_S = 10.0  # a worker with this plugin says so right after it connects (and its init)
 TICK_LAG_S = 0.1
 REDACTED = "<redacted>"
 MAX_SECRETS = 512
@@ -241,6 +242,9 @@ class Worker:
         self.runner.register_message("tunicorn_begin", self.begin)
         self.runner.register_message("tunicorn_end", self.end)
         environment.events.request.add_listener(self.on_request)
+        # The master cannot tell a worker that loaded this file from one started with the
+        # user's locustfile alone (whose users it could not measure) unless the worker says so.
+        self.runner.send_message("tunicorn_hello", {"pid": os.getpid()})
 
     def reset(self) -> None:
         self.ok = RequestStats(use_response_times_cache=False)  # successful requests only
@@ -337,11 +341,14 @@ class Master:
         self.started = False
         self.ending = False
         self.results: dict[str, dict[str, Any]] = {}
+        self.hello: set[str] = set()
+        self.foreign = False
         self.tick_ok = self.tick_errors = 0
         self.total_ok = self.total_errors = 0
         self.tick_times: Counter[float] = Counter()
         self.runner.register_message("tunicorn_tick", self.on_tick)
         self.runner.register_message("tunicorn_result", self.on_result)
+        self.runner.register_message("tunicorn_hello", self.on_hello)
         environment.events.worker_connect.add_listener(self.on_worker)
         environment.events.spawning_complete.add_listener(self.on_spawned)
         gevent.signal_handler(signal.SIGUSR1, self.end_now)  # tunicorn's stop: end the window now
@@ -354,6 +361,21 @@ class Master:
 
     def on_worker(self, client_id: str, **_: Any) -> None:
         self.emit("worker", connected=len(self.runner.clients))
+        gevent.spawn(self.expect_hello, client_id)
+
+    def on_hello(self, environment: Any, msg: Any) -> None:
+        self.hello.add(msg.node_id)
+
+    def expect_hello(self, client_id: str) -> None:
+        """A worker that does not say hello runs the user's locustfile without this plugin: its
+        users would run unmeasured, so the run ends here, and tunicorn says how to start it."""
+        deadline = time.monotonic() + HELLO_WAIT_S
+        while client_id not in self.hello and time.monotonic() < deadline:
+            gevent.sleep(0.05)
+        if client_id not in self.hello and not self.foreign:
+            self.foreign = True
+            self.emit("foreign", node=client_id, connected=len(self.runner.clients))
+            self.runner.quit()
 
     def on_spawned(self, user_count: int, **_: Any) -> None:
         if not self.started:
@@ -380,6 +402,16 @@ class Master:
         self.emit("spawned", users=user_count)
         self._sleep_until(time.monotonic() + self.warmup_s)
         workers = list(self.runner.clients.keys())
+        deadline = time.monotonic() + HELLO_WAIT_S
+        while not self.foreign and time.monotonic() < deadline and set(workers) - self.hello:
+            gevent.sleep(0.05)
+        if self.foreign or set(workers) - self.hello:
+            if not self.foreign:
+                self.foreign = True
+                self.emit("foreign", node=sorted(set(workers) - self.hello)[0],
+                          connected=len(workers))  # fmt: skip
+                self.runner.quit()
+            return
         cpu0 = _cpu()
         t0 = time.monotonic()
         self.runner.send_message("tunicorn_begin", {"tick_s": self.tick_s})

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from hdrh.histogram import HdrHistogram
 
 from tunicorn.errors import UsageError
+from tunicorn.load import session
 from tunicorn.load.scenario import LoadSpec, Request
 from tunicorn.stallwrap import HEADER as STALL_HEADER
 
@@ -89,8 +90,17 @@ class _Target:
                 self.addrs.append(entry)
         base = parts.path.rstrip("/")
         host_header = parts.netloc.rpartition("@")[2]
-        weights = [r.weight for r in spec.requests]
-        payloads = [self._payload(r, base, host_header, spec.keepalive) for r in spec.requests]
+        self.base, self.host_header = base, host_header
+        # Setup requests (`once`) and shared cookies make per-client jars (`load.session`);
+        # without them the payloads are fixed bytes, as before.
+        self.setup, mix, self.seed_cookies = session.split(spec.requests)
+        self.sessions = bool(self.setup or self.seed_cookies)
+        if self.sessions:
+            mix = [session.without_cookie(r) for r in mix]
+        if not mix:
+            raise UsageError("Every request is a setup request (once): add one to load.")
+        weights = [r.weight for r in mix]
+        payloads = [self._payload(r, base, host_header, spec.keepalive) for r in mix]
         order = weighted_cycle(weights)
         self.sequence = [payloads[i] for i in order]
         # --stall: the same mix, with an exact share marked to wait (evenly spread, so the
@@ -100,8 +110,7 @@ class _Target:
             marks = stall_marks(spec.stall_share)
             order = [order[i % len(order)] for i in range(len(marks))]
             stalled = [
-                self._payload(r, base, host_header, spec.keepalive, spec.stall_s)
-                for r in spec.requests
+                self._payload(r, base, host_header, spec.keepalive, spec.stall_s) for r in mix
             ]
             self.sequence = [
                 (stalled if mark else payloads)[i] for i, mark in zip(order, marks, strict=True)

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from tunicorn import eventloop
+from tunicorn import eventloop, redact
 from tunicorn.check import concurrency_line
 from tunicorn.record import (
     BenchResult,
@@ -33,7 +33,7 @@ from tunicorn.record import (
 from tunicorn.report import console
 
 if TYPE_CHECKING:
-    from tunicorn.load import LoadSpec
+    from tunicorn.load import LoadSpec, Request
 
 
 def describe_load(spec: LoadSpec) -> str:
@@ -45,9 +45,6 @@ def describe_load(spec: LoadSpec) -> str:
             f"{spec.concurrency} Locust users from {o.locustfile} on {where} worker(s), "
             f"{spec.duration_s:g} s after {spec.warmup_s:g} s warm-up"
         )
-    paths = ", ".join(
-        r.path + (f"×{r.weight:g}" if len(spec.requests) > 1 else "") for r in spec.requests
-    )
     if spec.rate is None:
         how = f"closed loop, {spec.concurrency} clients"
     else:
@@ -55,7 +52,37 @@ def describe_load(spec: LoadSpec) -> str:
     stall = ""
     if spec.stall_share > 0:
         stall = f"; {spec.stall_share:.0%} of requests stall {spec.stall_s:g} s in the app"
-    return f"{how}, {spec.duration_s:g} s after {spec.warmup_s:g} s warm-up, GET {paths}{stall}"
+    return (
+        f"{how}, {spec.duration_s:g} s after {spec.warmup_s:g} s warm-up, "
+        + describe_requests(spec.requests)
+        + stall
+    )
+
+
+SHOWN_REQUESTS = 8
+
+
+def describe_requests(requests: tuple[Request, ...]) -> str:
+    """The mix as the terminal shows it: method, path (query values redacted, `redact.path`)
+    and weight; the setup requests (`once`) said apart, as they are not measured."""
+    mix = [r for r in requests if not r.once]
+    setup = [r for r in requests if r.once]
+    weights: dict[str, float] = {}  # requests that differ only in hidden values: one entry
+    for r in mix:
+        name = ("" if r.method == "GET" else f"{r.method} ") + redact.path(r.path)
+        weights[name] = weights.get(name, 0.0) + r.weight
+    shown = [
+        name + (f"×{weight:g}" if len(mix) > 1 else "")
+        for name, weight in list(weights.items())[:SHOWN_REQUESTS]
+    ]
+    if len(weights) > SHOWN_REQUESTS:
+        shown.append(f"and {len(weights) - SHOWN_REQUESTS} more")
+    text = "GET " + ", ".join(shown)
+    if setup:
+        text += " (each client first: " + ", ".join(
+            f"{r.method} {redact.path(r.path)}" for r in setup
+        ) + ", not measured)"
+    return text
 
 
 def ms(value: float) -> str:

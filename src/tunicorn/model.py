@@ -444,12 +444,14 @@ def poisson_at_least(mean: float, k: int) -> float:
     _check_non_negative(mean=mean)
     if k <= 0:
         return 1.0
-    term = math.exp(-mean)
-    below = term
-    for i in range(1, k):
-        term *= mean / i
-        below += term
-    return max(0.0, 1.0 - below)
+    if mean == 0:
+        return 0.0
+    # P(N < k) summed in logs: e^-mean underflows past a mean of about 745 (an event loop's
+    # thousands of slots at a high load).
+    logs = [i * math.log(mean) - mean - math.lgamma(i + 1) for i in range(k)]
+    top = max(logs)
+    below = math.exp(top) * math.fsum(math.exp(x - top) for x in logs)
+    return min(1.0, max(0.0, 1.0 - below))
 
 
 def stall_holds(

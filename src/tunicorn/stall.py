@@ -122,12 +122,6 @@ def window_s(stall: Stall, rate_rps: float) -> float:
     return round(min(WINDOW_MAX_S, max(WINDOW_MIN_S, WINDOW_STALLS * stall.seconds, enough)), 1)
 
 
-def run_s(stall: Stall, rate_rps: float) -> float:
-    """One finalist's run: the warm-up (one stall long, so stalls are in flight when the
-    window opens), the window, and the server's start and stop."""
-    return stall.seconds + window_s(stall, rate_rps) + START_S
-
-
 RESERVED_FINALISTS = 3  # the pick and the seed's two: the rest run while the budget lasts
 
 
@@ -316,9 +310,7 @@ def spec_for(check: StallCheck, requests: Sequence[Request], keepalive: bool) ->
     )  # fmt: skip
 
 
-def run_one(
-    check: StallCheck, role: str, trial: Trial, spec: LoadSpec, run: RunOne
-) -> StallRun:
+def run_one(check: StallCheck, role: str, trial: Trial, spec: LoadSpec, run: RunOne) -> StallRun:
     """One finalist under the check's stall and load; a server that stops does not hold."""
     stall = Stall(check.share, check.stall_s)
     service_s = check.service_ms / 1000
@@ -384,14 +376,30 @@ def extended(
     )
 
 
+SLOTS_MAX = 1 << 20  # the search for the slots the model needs stops here
+
+
 def slots_needed(check: StallCheck) -> int:
-    """The fewest slots the model holds at the check's load and stall."""
-    need = 1
-    while need < 100_000 and not model.stall_holds(
-        need, check.rate_rps, check.share, check.stall_s, check.service_ms / 1000
-    ):
-        need += 1
-    return need
+    """The fewest slots the model holds at the check's load and stall (more slots only
+    help, so doubling, then bisection, finds it)."""
+
+    def holds(slots: int) -> bool:
+        return model.stall_holds(
+            slots, check.rate_rps, check.share, check.stall_s, check.service_ms / 1000
+        )
+
+    low, high = 0, 1
+    while not holds(high):
+        if high >= SLOTS_MAX:
+            return SLOTS_MAX
+        low, high = high, high * 2
+    while high - low > 1:
+        mid = (low + high) // 2
+        if holds(mid):
+            high = mid
+        else:
+            low = mid
+    return high
 
 
 WIDER_MARGIN = 1.5  # a gthread worker queues behind its own stalled threads: more than the model

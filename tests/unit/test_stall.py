@@ -379,3 +379,11 @@ def test_where_none_held_the_wider_shape_has_the_models_slots_within_memory() ->
     )
     assert stall.wider(check, pick, lambda c: False, 64) is None  # over memory
     assert stall.wider(check, ServerConfig(2, 1, "gevent"), lambda c: True, 64) is None
+
+
+def test_the_model_does_not_underflow_on_an_event_loops_thousands_of_slots() -> None:
+    assert model.poisson_at_least(800.0, 1) == pytest.approx(1.0)
+    assert model.poisson_at_least(800.0, 2000) == pytest.approx(0.0, abs=1e-9)
+    assert 0.4 < model.poisson_at_least(800.0, 800) < 0.6
+    one, eight = (model.stall_gives_way_rps(n * 1000, 0.05, 2.0, 0.1) for n in (1, 8))
+    assert eight > 4 * one

@@ -142,6 +142,7 @@ def to_bench(
         warnings=tuple(warnings),
         program=program,
         load=load.load,
+        stalled=load.stalled,
     )
 
 

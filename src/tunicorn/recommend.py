@@ -13,10 +13,11 @@ reader knows what to measure.
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
-from tunicorn import eventloop, interval, model, rank, search, settings, unmet
+from tunicorn import eventloop, interval, model, rank, search, settings, stall, unmet
 from tunicorn.errors import UsageError
 from tunicorn.record import (
     Assumptions,
@@ -29,6 +30,7 @@ from tunicorn.record import (
     RecommendedConfig,
     ServerConfig,
     Settlement,
+    StallCheck,
     Trial,
     TuneResult,
 )
@@ -235,6 +237,7 @@ def decide(
     run_warnings: Iterable[str] = (),
     baselines: Sequence[tuple[str, str, ServerConfig]] | None = None,
     tie_break: rank.TieBreak = rank.robust,
+    allowed: Collection[str] | None = None,
 ) -> TuneResult:
     """The recommendation from measured trials, as a record that says everything.
 
@@ -242,21 +245,25 @@ def decide(
     cores (for "the CPU is busy"); `run_warnings` are what the driver knows about the run
     itself (too few cores here, a budget spent before searching). `baselines` are (name, role,
     configuration) where they are not the WSGI rules of thumb (an ASGI app's). `tie_break`
-    orders trials the intervals cannot separate (rank.robust: more slots, less memory).
+    orders trials the intervals cannot separate (rank.robust: more slots, less memory);
+    `allowed` names the only trials the pick may be (those that held under a stall), None for
+    any.
     """
     budget_mib = model.memory_budget_mib(constraints.memory_mib)
     rules = constraints.rules
-    pick = rank.best(trials.values(), cores, rules, tie_break)
+    candidates = [t for k, t in trials.items() if allowed is None or k in allowed]
+    pick = rank.best(candidates, cores, rules, tie_break)
     settled = trials.get(settlement.key) if settlement.key else None
-    if settled is not None and settled.feasible:
+    if settled is not None and settled.feasible and (allowed is None or settled.key in allowed):
         pick = settled
     first = pick
     if pick is not None and pick is not settled:
-        pick = rank.holds_up(pick, trials.values(), rules)
+        pick = rank.holds_up(pick, candidates, rules)
     if pick is not None:
         # Never below a rule of thumb whose interval lies wholly above the pick (settle
-        # measured it again against the pick; if it still stands above, it is the answer).
-        above = rank.baseline_above(trials.values(), pick)
+        # measured it again against the pick; if it still stands above, it is the answer),
+        # unless the stall check ruled it out.
+        above = rank.baseline_above(candidates, pick)
         if above is not None and rank.eligible(above, rules):
             pick = above
     if baselines is None:
@@ -628,7 +635,66 @@ def reasons(
     return out
 
 
-
 def capacity_text(trial: Trial) -> str:
     """"1,023 ± 40": a trial's capacity with its 95% interval."""
     return interval.text(trial.capacity_rps, trial.capacity_ci)
+
+
+# -- the finalists under a stalled upstream (stall.check) ----------------------------------------
+
+
+def stall_allowed(check: StallCheck) -> frozenset[str] | None:
+    """The trials the pick may be after the stall check: those that held, where the pick by
+    capacity did not and another did; None where the pick stands (it held, or none did)."""
+    pick = check.run(check.first)
+    held = stall.holding(check)
+    if pick is None or pick.holds or not held:
+        return None
+    return frozenset(held)
+
+
+def _kept(share: float) -> str:
+    if share >= 0.9995:
+        return "all"
+    return f"{math.floor(share * 1000) / 10:g}%"
+
+
+def stall_sentence(check: StallCheck) -> str:
+    """The check in one sentence: what each finalist kept within the SLO under the stall."""
+    parts = [
+        f"{r.config.label} keeps {_kept(r.within_slo)}"
+        + ("" if r.holds else f" (gives way: {r.reason})")
+        for r in check.runs
+    ]
+    return (
+        f"With {check.share * 100:g}% of requests waiting {check.stall_s:g} s on an upstream, at "
+        f"{check.rate_rps:g} req/s ({check.rate_basis}), the other requests within "
+        f"{check.slo_p95_ms:.0f} ms: " + "; ".join(parts) + "."
+    )
+
+
+def under_stall(result: TuneResult, check: StallCheck) -> TuneResult:
+    """The result with the stall check recorded, its sentence among the pick's reasons and,
+    where no finalist held, what would."""
+    rec = result.recommendation
+    picked = rec.trial if rec is not None else ""
+    check = dataclasses.replace(check, picked=picked)
+    warnings = list(result.warnings)
+    if check.skipped:
+        warnings.append(f"The stall check did not run: {check.skipped}.")
+        return dataclasses.replace(result, stall=check, warnings=tuple(warnings))
+    why = [stall_sentence(check)]
+    first = check.run(check.first)
+    now = check.run(picked)
+    if first is not None and now is not None and first is not now:
+        why.append(
+            f"Picked for holding under the stall: {now.config.label} holds; "
+            f"{first.config.label}, first by capacity, gives way ({first.reason})."
+        )
+    if not stall.holding(check):
+        note = stall.none_holds_note(check, (r.config.slots for r in check.runs))
+        check = dataclasses.replace(check, note=note)
+        warnings.append(note)
+    if rec is not None:
+        rec = dataclasses.replace(rec, reasons=(*rec.reasons, *why))
+    return dataclasses.replace(result, recommendation=rec, stall=check, warnings=tuple(warnings))

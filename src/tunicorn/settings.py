@@ -434,6 +434,41 @@ UPSTREAM: Setting[tuple[str, ...]] = Setting(
     multiple=True,
     metavar="VAR=+MS",
 )
+# -- a stalled upstream (tunicorn.stall; the model: model.stall_holds) ----------------------
+STALL: Setting[str] = Setting(
+    "stall",
+    "5%:2s",
+    "text",
+    "A stalled upstream, FRACTION:SECONDS: that share of requests waits that long inside the "
+    "app (a real wait, as on a slow API), counted apart from the others.",
+    flag="--stall",
+    default_text="tune: 5%:2s for the finalists' check; bench: off",
+    commands=("bench", "tune"),
+)
+STALL_CHECK: Setting[bool] = Setting(
+    "stall_check",
+    True,
+    "switch",
+    "After the search, run the finalists at a fixed load with the stall on, and pick among "
+    "those whose other requests keep p95 within the SLO.",
+    flag="--stall-check/--no-stall-check",
+    commands=("tune",),
+)
+STALL_LOAD: Setting[float] = Setting(
+    "stall_load",
+    0.25,
+    "ratio",
+    "The stall check's offered load as a share of the pick's capacity (without --expected-rps).",
+)
+EXPECTED_RPS: Setting[float | None] = Setting(
+    "expected_rps",
+    None,
+    "float",
+    "The load the app must carry in production, req/s: the stall check runs at it.",
+    flag="--expected-rps",
+    default_text="a quarter of the pick's capacity",
+    commands=("tune",),
+)
 # -- check --rehearse --------------------------------------------------------------------
 REHEARSE: Setting[bool] = Setting(
     "rehearse",
@@ -508,6 +543,10 @@ SETTINGS: tuple[Setting[object], ...] = (
     SINGLE_SLOT,
     UPSTREAM,
     CRAWL,
+    STALL,
+    STALL_CHECK,
+    STALL_LOAD,
+    EXPECTED_RPS,
     WORKERS,
     THREADS,
     WORKER_CLASS,

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from tunicorn import model, rank, recommend, search, settings, settle
+from tunicorn import model, rank, recommend, search, settings, settle, stall
 from tunicorn.load import LocustOptions, Request
 from tunicorn.measure import (
     MAX_WINDOW_S,
@@ -64,6 +64,9 @@ class TuneSettings:
     single_slot: bool = settings.SINGLE_SLOT.default  # allow a pick that serves one at a time
     both_models: bool = settings.BOTH_MODELS.default  # finalists under both client models
     locust: LocustOptions | None = None  # load with a locustfile's users on Locust instead
+    stall: stall.Stall = stall.DEFAULT  # the stalled upstream the finalists are checked under
+    stall_check: bool = settings.STALL_CHECK.default  # False: skip that check
+    expected_rps: float | None = settings.EXPECTED_RPS.default  # the check's load; None: a share
 
 
 @dataclasses.dataclass
@@ -122,7 +125,9 @@ def derived_budget(s: TuneSettings, profile: Profile, profiled_s: float = 0.0) -
 class Budget:
     """The time a tune may spend; the search keeps room for settling close calls."""
 
-    def __init__(self, s: TuneSettings, stop: threading.Event | None) -> None:
+    def __init__(
+        self, s: TuneSettings, stop: threading.Event | None, *, stall_check: bool = False
+    ) -> None:
         self.started = time.monotonic()
         self.settings = s
         self.budget_s = s.budget_s if s.budget_s is not None else BUDGET_MAX_S
@@ -130,6 +135,8 @@ class Budget:
         self.reserve_s = 0.0
         self.reserve_trials = 0
         self.taken: list[float] = []
+        # The finalists under a stall, where they will run, keep their own room.
+        self.stall_s = stall.reserve_s(s.stall) if stall_check else 0.0
         self.stop = stop
         self.fit(0.0)
 
@@ -142,7 +149,7 @@ class Budget:
             self.budget_s = budget_s
         # The search leaves room for a round of close calls and the finalists' other model.
         self.reserve_trials = (2 if s.runoff else 0) + (settle.FINALISTS if s.both_models else 0)
-        self.reserve_s = self.per_trial_s * self.reserve_trials
+        self.reserve_s = self.per_trial_s * self.reserve_trials + self.stall_s
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -154,7 +161,7 @@ class Budget:
         if len(self.taken) >= 2:
             mean = sum(self.taken) / len(self.taken)
             self.per_trial_s = max(0.5 * self.estimate_s, mean)
-            self.reserve_s = self.per_trial_s * self.reserve_trials
+            self.reserve_s = self.per_trial_s * self.reserve_trials + self.stall_s
 
     def stopped(self) -> bool:
         return self.stop is not None and self.stop.is_set()
@@ -313,7 +320,8 @@ def tune(
     between the tuner and its grid).
     """
     events = events or TuneEvents()
-    budget = Budget(s, stop)
+    stall_check = s.stall_check and s.locust is None and measure is None
+    budget = Budget(s, stop, stall_check=stall_check)
     cores = split_cores(s.cpus)
     server_cores = len(cores.server) or s.cpus  # for "the CPU is busy"
     if profile is None:
@@ -401,18 +409,48 @@ def tune(
         warnings.append(recommend.few_cores_warning(profile.cores_here, s.cpus))
     if starved:
         # Room for a few search trials and the settling reserve after the fixed part.
-        enough = int(math.ceil((fixed_s + 5 * budget.per_trial_s) / 10.0) * 10)
+        enough = int(math.ceil((fixed_s + 5 * budget.per_trial_s + budget.stall_s) / 10.0) * 10)
         warnings.append(recommend.starved_warning(budget.budget_s, fixed_s, enough))
     constraints = Constraints(
         cpus=s.cpus, memory_mib=round(s.memory_mib, 1), slo_p95_ms=slo, plan=s.plan,
         cores_here=profile.cores_here, rules=sp.rules,
     )  # fmt: skip
-    return recommend.decide(
-        target=target.label, app=target.app, trials=trials.by_key,
-        profile=profile, constraints=constraints, cores=server_cores, settlement=settled,
-        elapsed_s=budget.elapsed(), run_warnings=warnings,
-        baselines=search.asgi_baselines(s.cpus) if asgi else None,
-    )  # fmt: skip
+
+    def decide(allowed: frozenset[str] | None = None) -> TuneResult:
+        return recommend.decide(
+            target=target.label, app=target.app, trials=trials.by_key,
+            profile=profile, constraints=constraints, cores=server_cores, settlement=settled,
+            elapsed_s=budget.elapsed(), run_warnings=warnings,
+            baselines=search.asgi_baselines(s.cpus) if asgi else None, allowed=allowed,
+        )  # fmt: skip
+
+    result = decide()
+
+    # 5. The finalists under a stalled upstream (--stall): the pick is one that holds.
+    if stall_check and result.recommendation:
+        events.say(f"the finalists under a stalled upstream ({s.stall.words()})")
+        runner = stall.server_runner(target, s.cpus, log_dir=log_dir, stop=stop)
+        check = stall.check(
+            result, s.stall, requests, runner,
+            expected_rps=s.expected_rps, keepalive=s.keepalive, say=events.say,
+            go=lambda: not budget.stopped() and budget.elapsed() < budget.budget_s,
+        )  # fmt: skip
+        # None held: the pick's workers with the slots the model asks for, if there is time.
+        cap = min(s.max_threads, sp.rules.max_threads or s.max_threads)
+        wide = None
+        if check.runs and not stall.holding(check) and result.pick is not None:
+            wide = stall.wider(check, result.pick.config, fits, cap)
+        if wide is not None and budget.room(2):
+            wider = trials.measure(wide, "stall")
+            if wider.feasible:
+                check = stall.extended(check, wider, requests, runner, keepalive=s.keepalive)
+        allowed = recommend.stall_allowed(check)
+        repicked = decide(allowed) if allowed is not None else None
+        if repicked is not None and repicked.recommendation is not None:
+            result = repicked
+        result = recommend.under_stall(result, check)
+        result = dataclasses.replace(result, elapsed_s=round(budget.elapsed(), 1))
+    return result
 
 
 def _asgi_opening(

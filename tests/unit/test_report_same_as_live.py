@@ -74,6 +74,17 @@ def test_tune(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert again.stdout == ran.stdout
 
 
+def test_tune_with_a_stall_check(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    stalled = reportdata.with_stall(TUNED)
+    monkeypatch.setattr("tunicorn.tune.tune", returns(stalled))
+    ran, again = live_then_report(
+        ["tune", "--demo", "--plan", "B1", "--path", "/io"], tmp_path / "tune.json"
+    )
+    assert ran.exit_code == 0, ran.output
+    assert "Under a stalled upstream" in ran.stdout and "gives way" in ran.stdout
+    assert again.stdout == ran.stdout
+
+
 @pytest.mark.parametrize(
     "probe",
     [

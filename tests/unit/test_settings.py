@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 import pytest
 
-from tunicorn import settings
+from tunicorn import settings, stall
 from tunicorn.cli import cli
 from tunicorn.tune import TuneSettings
 
@@ -37,6 +37,7 @@ def test_each_flag_is_on_the_commands_it_names(setting: settings.Setting[object]
 def test_the_tuners_defaults_are_the_declared_ones() -> None:
     declared = {s.name: s.default for s in settings.SETTINGS}
     del declared["plan"]  # TuneSettings.plan is the resolved plan's name ("" for --cpus/--memory)
+    declared["stall"] = stall.parse(str(declared["stall"]))  # TuneSettings holds it parsed
     for field in dataclasses.fields(TuneSettings):
         if field.name in declared and field.default is not dataclasses.MISSING:
             assert field.default == declared[field.name], field.name

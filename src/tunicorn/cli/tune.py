@@ -144,6 +144,9 @@ class TrialPrinter:
 @option(settings.SINGLE_SLOT)
 @option(settings.BOTH_MODELS)
 @option(settings.UPSTREAM)
+@option(settings.STALL)
+@option(settings.STALL_CHECK)
+@option(settings.EXPECTED_RPS)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
               help="Write the whole run as JSON.")  # fmt: skip
 @click.option("--html", "html_path", type=click.Path(dir_okay=False), default=None,
@@ -175,6 +178,9 @@ def tune(
     single_slot: bool,
     both_models: bool,
     upstream: tuple[str, ...],
+    stall: str,
+    stall_check: bool,
+    expected_rps: float | None,
     json_path: str | None,
     html_path: str | None,
     emit_dir: str | None,
@@ -188,7 +194,9 @@ def tune(
       tunicorn tune --demo
       tunicorn tune app:app --plan B2 --slo-p95 300 --json run.json --html run.html
       tunicorn tune . --cpus 2 --memory 3.5GB --emit deploy/
+      tunicorn tune app:app --stall 2%:5s --expected-rps 40
     """
+    from tunicorn import stall as stalls
     from tunicorn.emit import with_commands, with_packages
     from tunicorn.tune import TuneEvents, TuneSettings
     from tunicorn.tune import tune as run_tune
@@ -198,6 +206,12 @@ def tune(
         console.info(
             f"No --plan given: tuning for {plan_name} ({n_cpus} vCPU, {memory / 1024:g} GB), "
             "App Service's usual starting plan."
+        )
+    injected = stalls.parse(stall)  # a bad --stall is refused before anything starts
+    if locustfile and stall_check and (stall != settings.STALL.default or expected_rps):
+        raise UsageError(
+            "--stall and --expected-rps run with the built-in engine: leave out --locustfile, "
+            "or them."
         )
     tgt = resolve(target, demo=demo or False)
     if tgt.is_url:
@@ -221,7 +235,8 @@ def tune(
     asked = TuneSettings(
         cpus=n_cpus, memory_mib=memory, slo_p95_ms=slo_p95_ms, budget_s=budget_s,
         plan=plan_name, gevent=gevent, keepalive=keepalive, single_slot=single_slot,
-        both_models=both_models, locust=users,
+        both_models=both_models, locust=users, stall=injected, stall_check=stall_check,
+        expected_rps=expected_rps,
     )  # fmt: skip
     printer = TrialPrinter()
     events = TuneEvents(

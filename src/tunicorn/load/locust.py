@@ -182,6 +182,11 @@ def _check(spec: LoadSpec) -> None:
             "--rate is the built-in engine's open loop; with --locustfile the users' own wait "
             "times set the pace: pass --concurrency (the number of users) instead."
         )
+    if spec.stall_share > 0:
+        raise UsageError(
+            "--stall marks requests with the built-in engine; a locustfile's users send their "
+            "own: leave out --locustfile, or --stall (tune: --no-stall-check)."
+        )
     if spec.concurrency < 1:
         raise UsageError("Locust needs at least one user: pass --concurrency 1 or more.")
     if opts.processes < 0 or opts.expect_workers < 0 or opts.workers < 1:

@@ -25,6 +25,8 @@ from tunicorn.record import (
     Profile,
     Recommendation,
     Rehearsal,
+    StallCheck,
+    StalledStats,
     Trial,
     TuneResult,
     UpstreamDelay,
@@ -50,9 +52,13 @@ def describe_load(spec: LoadSpec) -> str:
         how = f"closed loop, {spec.concurrency} clients"
     else:
         how = f"open loop, {spec.rate:g} req/s (at most {spec.concurrency} connections)"
+    stall = ""
+    if spec.stall_share > 0:
+        stall = f"; {spec.stall_share:.0%} of requests stall {spec.stall_s:g} s in the app"
     return (
         f"{how}, {spec.duration_s:g} s after {spec.warmup_s:g} s warm-up, "
         + describe_requests(spec.requests)
+        + stall
     )
 
 
@@ -97,6 +103,16 @@ def errors_text(result: BenchResult) -> str:
     return f"{result.errors} ({kinds})"
 
 
+def stalled_text(st: StalledStats) -> str:
+    """The stalled requests (--stall), apart from the others whose figures the table gives."""
+    errors = ", ".join(f"{k} {v}" for k, v in sorted(st.errors_by_kind.items()) if v)
+    return (
+        f"{st.requests:,} requests ({st.share:.0%} marked) waited {st.stall_s:g} s in the app: "
+        f"p50 {ms(st.latency_ms.p50)}  max {ms(st.latency_ms.max)} ms; "
+        f"errors {errors or 'none'} (the rows above are the other requests)"
+    )
+
+
 def bench_table(result: BenchResult) -> Table:
     config = result.config.label if result.config else "already running"
     if result.program == "uvicorn" and result.config is not None:
@@ -124,6 +140,8 @@ def bench_table(result: BenchResult) -> Table:
         f"p99 {ms(lat.p99)}  max {ms(lat.max)}",
     )
     table.add_row("Errors", errors_text(result))
+    if result.stalled is not None:
+        table.add_row("Stalled", stalled_text(result.stalled))
     for e in info.endpoints:
         table.add_row(
             f"  {e.method} {escape(e.name)}",
@@ -335,7 +353,44 @@ def tune_tables(result: TuneResult) -> list[Table]:
                    and rec.capacity_ci[1] > 0 and b.capacity_ci[1] > 0 else ""),
             )  # fmt: skip
         tables.append(base)
+    if result.stall is not None and result.stall.runs:
+        tables.append(stall_table(result.stall))
     return tables
+
+
+_ROLES = {
+    "app-service-default": "1×1 default",
+    "multiworkers": "MULTIWORKERS",
+    "seed-3x6": "the seed's 3×6",
+    "most-slots": "most slots",
+    "more-slots": "the model's slots",
+}
+
+
+def stall_table(check: StallCheck) -> Table:
+    """Each finalist under the stall check: holds or not, with the others' figures."""
+    table = Table(
+        title=f"Under a stalled upstream: {check.share:.0%} of requests wait {check.stall_s:g} s, "
+        f"open loop at {check.rate_rps:g} req/s ({check.rate_basis}), {check.duration_s:g} s each",
+        title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+    )  # fmt: skip
+    for name, justify in (
+        ("configuration", "left"), ("role", "left"), ("others' p95 ms", "right"),
+        (f"within {check.slo_p95_ms:.0f} ms", "right"), ("stalled", "right"),
+        ("errors", "right"), ("slots give way (model)", "right"), ("verdict", "left"),
+    ):  # fmt: skip
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for r in check.runs:
+        picked = r.trial == check.picked
+        way = "never" if r.gives_way_rps is None else f"{r.gives_way_rps:,.1f}"
+        table.add_row(
+            r.config.label + (" ◀ pick" if picked else ""), _ROLES.get(r.role, r.role),
+            ms(r.latency_ms.p95) if r.requests else "—", f"{r.within_slo:.0%}",
+            f"{r.stalled.requests:,}", f"{r.errors:,}", way,
+            "holds" if r.holds else "gives way",
+            style="bold green" if picked else (None if r.holds else "yellow"),
+        )  # fmt: skip
+    return table
 
 
 def print_tune(result: TuneResult, out: Console | None = None) -> None:

@@ -17,7 +17,7 @@ import dataclasses
 import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
 
-from tunicorn import eventloop, interval, model, rank, search, settings, stall, unmet
+from tunicorn import eventloop, interval, machine, model, rank, search, settings, stall, unmet
 from tunicorn.errors import UsageError
 from tunicorn.record import (
     Assumptions,
@@ -185,7 +185,7 @@ def model_only(
             slots=slots,
             memory_mib_estimate=round(estimate, 1),
         ),
-        constraints=Constraints(cpus=cpus, memory_mib=round(memory_mib, 1), plan=plan),
+        constraints=machine.planned(cpus, memory_mib, plan),
         assumptions=Assumptions(
             worker_memory_mib=worker_memory_mib,
             thread_memory_mib=thread_memory_mib,
@@ -231,7 +231,6 @@ def decide(
     trials: Mapping[str, Trial],
     profile: Profile,
     constraints: Constraints,
-    cores: int,
     settlement: Settlement,
     elapsed_s: float,
     run_warnings: Iterable[str] = (),
@@ -241,18 +240,19 @@ def decide(
 ) -> TuneResult:
     """The recommendation from measured trials, as a record that says everything.
 
-    `trials` are keyed by the configuration that was asked for; `cores` are the server's
-    cores (for "the CPU is busy"); `run_warnings` are what the driver knows about the run
+    `trials` are keyed by the configuration that was asked for; `constraints` are the machine
+    (its server's cores, for "the CPU is busy"), the SLO and the rules; `run_warnings` are
+    what the driver knows about the run
     itself (too few cores here, a budget spent before searching). `baselines` are (name, role,
     configuration) where they are not the WSGI rules of thumb (an ASGI app's). `tie_break`
     orders trials the intervals cannot separate (rank.robust: more slots, less memory);
     `allowed` names the only trials the pick may be (those that held under a stall), None for
     any.
     """
-    budget_mib = model.memory_budget_mib(constraints.memory_mib)
+    budget_mib = constraints.memory_budget_mib
     rules = constraints.rules
     candidates = [t for k, t in trials.items() if allowed is None or k in allowed]
-    pick = rank.best(candidates, cores, rules, tie_break)
+    pick = rank.best(candidates, constraints.server_cores, rules, tie_break)
     settled = trials.get(settlement.key) if settlement.key else None
     if settled is not None and settled.feasible and (allowed is None or settled.key in allowed):
         pick = settled
@@ -279,7 +279,7 @@ def decide(
     recommendation = None
     measured = tuple(trials.values())
     if pick is not None:
-        why = reasons(pick, measured, profile, constraints, cores)
+        why = reasons(pick, measured, profile, constraints)
         if profile.interface == "asgi":
             why[1:1] = eventloop.reasons(profile)
         if pick is settled:
@@ -310,7 +310,7 @@ def decide(
         model=figures(profile, constraints.cpus, budget_mib),
         warnings=(*run_warnings, *trial_warnings(measured), *unstable_warning(pick)),
         verdict=verdict(
-            recommendation, measured_baselines, constraints.slo_p95_ms or 0.0, measured, budget_mib
+            recommendation, measured_baselines, constraints.slo_p95_ms, measured, budget_mib
         ),
     )
 
@@ -384,13 +384,6 @@ def unstable_warning(pick: Trial | None) -> list[str]:
     ]
 
 
-def few_cores_warning(cores_here: int, cpus: int) -> str:
-    return (
-        f"This machine has {cores_here} cores, fewer than the plan's {cpus} + 1 for the load "
-        "generator: the figures are an upper bound."
-    )
-
-
 def starved_warning(budget_s: float, fixed_s: float, enough_s: int) -> str:
     return (
         f"The budget ({budget_s:g} s) ran out before the search began: the profile, the three "
@@ -425,11 +418,12 @@ def client_model_reasons(pick: Trial, first: Trial | None) -> list[str]:
 
 
 def limiting(
-    pick: Trial, trials: tuple[Trial, ...], prof: Profile, constraints: Constraints, cores: int
+    pick: Trial, trials: tuple[Trial, ...], prof: Profile, constraints: Constraints
 ) -> str:
     """What limits the pick, measured, in one sentence: the CPU, one process's limit (a pool or
     a lock), memory, or the latency target."""
     busy = pick.server.cpu_cores_busy if pick.server else 0.0
+    cores = constraints.server_cores
     if rank.cpu_bound(pick, cores):
         return (
             f"What limits it: the CPU. At its peak the server kept {busy:.2f} of {cores} "
@@ -448,7 +442,7 @@ def limiting(
             f"{max(st.throughput_rps for st in process.steps):.0f}), so capacity comes from "
             f"processes: {pick.config.workers} × {pick.config.threads}."
         )
-    budget = model.memory_budget_mib(constraints.memory_mib)
+    budget = constraints.memory_budget_mib
     bigger = [
         t for t in trials if t.reason == "memory"
         and search.family(t.config) == search.family(pick.config)
@@ -460,7 +454,7 @@ def limiting(
             f"What limits it: memory. {nearest.config.label} would need about "
             f"{nearest.predicted_pss_mib:.0f} MiB, over the {budget:.0f} MiB budget."
         )
-    slo = constraints.slo_p95_ms or 0.0
+    slo = constraints.slo_p95_ms
     if pick.capacity_rps >= pick.throughput_rps * (1 - model.TIE):
         if pick.config.worker_class == "gevent":
             return (
@@ -534,13 +528,12 @@ def reasons(
     trials: tuple[Trial, ...],
     prof: Profile,
     constraints: Constraints,
-    cores: int = 0,
 ) -> list[str]:
     """Why this configuration: what limits it, then which bound or measurement decided."""
-    out = [limiting(pick, trials, prof, constraints, cores)]
+    out = [limiting(pick, trials, prof, constraints)]
     wc = prof.wait_compute_ratio
     cpus = constraints.cpus
-    slo = constraints.slo_p95_ms or 0.0
+    slo = constraints.slo_p95_ms
     if prof.cpu_ms > 0:
         out.append(
             f"Each request computes {prof.cpu_ms:.1f} ms and waits {prof.wait_ms:.1f} ms "
@@ -559,7 +552,7 @@ def reasons(
             )
         out.append(line + ".")
     mem = prof.memory
-    budget_mib = model.memory_budget_mib(constraints.memory_mib)
+    budget_mib = constraints.memory_budget_mib
     per_thread = "" if prof.interface == "asgi" else f", +{mem.per_thread_mib:.1f} MiB per thread"
     out.append(
         f"Memory: {mem.base_mib:.0f} MiB for 1×1, +{mem.per_worker_mib:.0f} MiB per worker"

@@ -351,7 +351,7 @@ class ModelRecommendation:
     """`tunicorn recommend`: an answer from the models alone, labelled as such."""
 
     recommendation: RecommendedConfig
-    constraints: Constraints
+    constraints: Machine  # the plan's cores and memory: no SLO, nothing measured
     assumptions: Assumptions
     reasons: tuple[str, ...]
     baselines: tuple[ModelBaseline, ...]
@@ -689,15 +689,55 @@ class Rules:
 
 
 @dataclasses.dataclass(frozen=True)
-class Constraints:
-    """What the configuration must fit: the plan's cores and memory, tune's SLO and rules."""
+class CorePlan:
+    """Which cores the server gets and which the load generator keeps (machine.split_cores)."""
+
+    server: tuple[int, ...]
+    client: tuple[int, ...]
+    warning: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Machine:
+    """The plan a run emulates and how this machine holds it, resolved once from --plan or
+    --cpus/--memory (machine.emulate), so no stage works the cores or the budget out again:
+    the plan's cores and memory, the share of that memory a configuration may fill
+    (model.memory_budget_mib), the cores the server is pinned to and those the load
+    generator keeps, and how many cores this machine has."""
 
     cpus: int
     memory_mib: float
-    slo_p95_ms: float | None = None
+    memory_budget_mib: float = 0.0
     plan: str = ""
+    cores: CorePlan = CorePlan(server=(), client=())
     cores_here: int = 0
+
+    @property
+    def server_cores(self) -> int:
+        """How many cores the server runs on, for "the CPU is busy": the plan's, or fewer
+        where this machine has fewer."""
+        return len(self.cores.server) or self.cpus
+
+    @property
+    def warning(self) -> str:
+        """Why this machine cannot emulate the plan faithfully ("" where it can)."""
+        return self.cores.warning
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Constraints(Machine):
+    """What the configuration must fit: the machine (the plan's cores and memory, its memory
+    budget), tune's SLO as resolved (given, or derived from the profile) and its rules. The
+    machine's fields stay at the top level of the JSON (`constraints.cpus`, DESIGN.md)."""
+
+    slo_p95_ms: float
     rules: Rules = dataclasses.field(default_factory=Rules)
+
+    @classmethod
+    def of(cls, machine: Machine, slo_p95_ms: float, rules: Rules | None = None) -> Constraints:
+        """`machine` with tune's resolved SLO and rules."""
+        fields = {f.name: getattr(machine, f.name) for f in dataclasses.fields(Machine)}
+        return cls(**fields, slo_p95_ms=slo_p95_ms, rules=rules or Rules())
 
 
 @dataclasses.dataclass(frozen=True)

@@ -24,7 +24,6 @@ from tunicorn.measure import (
     Measure,
     TrialMeter,
     TrialPlan,
-    split_cores,
     unmeasured,
     window_s,
 )
@@ -32,6 +31,7 @@ from tunicorn.profile import gevent_applies
 from tunicorn.profile import profile as run_profile
 from tunicorn.record import (
     Constraints,
+    Machine,
     Profile,
     ServerConfig,
     Settlement,
@@ -47,11 +47,9 @@ from tunicorn.target import Target
 class TuneSettings:
     """What one tune is asked; every default is declared once, in settings.py."""
 
-    cpus: int
-    memory_mib: float
+    machine: Machine  # the plan's cores and memory, resolved once (machine.emulate)
     slo_p95_ms: float | None = settings.SLO_P95.default  # None: derived from the profile
     budget_s: float | None = settings.BUDGET.default  # None: derived from the profile
-    plan: str = ""
     warmup_s: float = settings.WARMUP.default
     saturate_s: float = settings.SATURATE.default
     verify_s: float = settings.VERIFY.default
@@ -118,7 +116,7 @@ def per_trial_s(s: TuneSettings, rate_rps: float = 0.0) -> float:
 def derived_budget(s: TuneSettings, profile: Profile, profiled_s: float = 0.0) -> float:
     """The default budget: the profile's time, then EXPECTED_TRIALS at this app's window
     lengths, within sane bounds (a 1 ms page and an 80 ms page cannot share one figure)."""
-    enough = profiled_s + EXPECTED_TRIALS * per_trial_s(s, expected_rate(profile, s.cpus))
+    enough = profiled_s + EXPECTED_TRIALS * per_trial_s(s, expected_rate(profile, s.machine.cpus))
     return float(min(BUDGET_MAX_S, max(BUDGET_MIN_S, math.ceil(enough / 10.0) * 10)))
 
 
@@ -211,7 +209,6 @@ class Trials:
         requests: tuple[Request, ...],
         s: TuneSettings,
         profile: Profile,
-        slo_p95_ms: float,
         *,
         events: TuneEvents,
         log_dir: str | Path | None = None,
@@ -222,16 +219,18 @@ class Trials:
         other: Measure | None = None,
         longest_s: float = 0.0,
     ) -> Trials:
-        """A store whose trials run on real servers (or on `measure`, where one is given);
+        """A store whose trials run on real servers (or on `measure`, where one is given) on
+        `s`'s machine and within its SLO (tune resolves it; unset, the profile's default);
         `other` measures with the other client model (on servers too, unless `measure` is
         given: then only where `other` is)."""
-        budget_mib = model.memory_budget_mib(s.memory_mib)
+        m = s.machine
+        budget_mib = m.memory_budget_mib
         if measure is None:
             plan = TrialPlan(
-                target=target, requests=requests, cores=split_cores(s.cpus),
-                slo_p95_ms=slo_p95_ms, budget_mib=budget_mib,
+                target=target, requests=requests, cores=m.cores,
+                slo_p95_ms=s.slo_p95_ms or default_slo(profile), budget_mib=budget_mib,
                 gevent_clients=model.slots_at_load(
-                    s.cpus, profile.wall_ms, profile.cpu_ms, profile.gevent_process),
+                    m.cpus, profile.wall_ms, profile.cpu_ms, profile.gevent_process),
                 single_ms=profile.wall_ms,
                 warmup_s=s.warmup_s, saturate_s=s.saturate_s, verify_s=s.verify_s,
                 keepalive=s.keepalive, log_dir=log_dir, locust=s.locust,
@@ -322,16 +321,16 @@ def tune(
     events = events or TuneEvents()
     stall_check = s.stall_check and s.locust is None and measure is None
     budget = Budget(s, stop, stall_check=stall_check)
-    cores = split_cores(s.cpus)
-    server_cores = len(cores.server) or s.cpus  # for "the CPU is busy"
+    m = s.machine
     if profile is None:
         events.say("profiling the app (CPU vs waiting per route, memory per worker/thread)")
         profile = run_profile(
-            target, requests, cpus=s.cpus, log_dir=log_dir, say=events.say,
+            target, requests, cores=m.cores, log_dir=log_dir, say=events.say,
             keepalive=s.keepalive, gevent=s.gevent, locust=s.locust,
         )  # fmt: skip
     slo = s.slo_p95_ms or default_slo(profile)
-    rate = expected_rate(profile, s.cpus)
+    s = dataclasses.replace(s, slo_p95_ms=slo)  # the SLO resolved, for the trials and the record
+    rate = expected_rate(profile, m.cpus)
     derived = derived_budget(s, profile, budget.elapsed())
     budget.fit(rate, derived if s.budget_s is None else s.budget_s)  # --budget: the user's cap
     events.say(
@@ -342,7 +341,7 @@ def tune(
            "would be derived)")
     )
     trials = Trials.on_servers(
-        target, requests, s, profile, slo, events=events, log_dir=log_dir, stop=stop,
+        target, requests, s, profile, events=events, log_dir=log_dir, stop=stop,
         out_of_time=lambda: not budget.searching(), spent=lambda: not budget.searching(),
         measure=measure, other=measure_other, longest_s=longest_window(s, rate),
     )  # fmt: skip
@@ -350,18 +349,18 @@ def tune(
         trials.timed = budget.observe
 
     def fits(config: ServerConfig) -> bool:
-        return model.fits(profile.memory, config, trials.budget_mib)
+        return model.fits(profile.memory, config, m.memory_budget_mib)
 
     sp = search.space(
-        profile, s.cpus, server_cores, fits,
+        profile, m, fits,
         max_threads=s.max_threads, max_workers_per_core=s.max_workers_per_core,
         single_slot=s.single_slot,
     )  # fmt: skip
     asgi = target.is_asgi
     if asgi:
-        start = search.asgi_start(profile, s.cpus, sp.max_workers, fits)
+        start = search.asgi_start(profile, m.cpus, sp.max_workers, fits)
     else:
-        start = search.model_start(profile, s.cpus, fits, sp.max_workers, sp.rules.min_slots)
+        start = search.model_start(profile, m.cpus, fits, sp.max_workers, sp.rules.min_slots)
 
     def beat(source: str) -> float:
         """The capacity a trial must beat to matter; 0 measures it in full (baselines are
@@ -403,25 +402,20 @@ def tune(
 
     # 4. The decision.
     warnings = list(profile.warnings)
-    if cores.warning:
-        warnings.append(cores.warning)
-    elif profile.cores_here and profile.cores_here < s.cpus + 1:
-        warnings.append(recommend.few_cores_warning(profile.cores_here, s.cpus))
+    if m.warning:
+        warnings.append(m.warning)
     if starved:
         # Room for a few search trials and the settling reserve after the fixed part.
         enough = int(math.ceil((fixed_s + 5 * budget.per_trial_s + budget.stall_s) / 10.0) * 10)
         warnings.append(recommend.starved_warning(budget.budget_s, fixed_s, enough))
-    constraints = Constraints(
-        cpus=s.cpus, memory_mib=round(s.memory_mib, 1), slo_p95_ms=slo, plan=s.plan,
-        cores_here=profile.cores_here, rules=sp.rules,
-    )  # fmt: skip
+    constraints = Constraints.of(m, slo, sp.rules)
 
     def decide(allowed: frozenset[str] | None = None) -> TuneResult:
         return recommend.decide(
             target=target.label, app=target.app, trials=trials.by_key,
-            profile=profile, constraints=constraints, cores=server_cores, settlement=settled,
+            profile=profile, constraints=constraints, settlement=settled,
             elapsed_s=budget.elapsed(), run_warnings=warnings,
-            baselines=search.asgi_baselines(s.cpus) if asgi else None, allowed=allowed,
+            baselines=search.asgi_baselines(m.cpus) if asgi else None, allowed=allowed,
         )  # fmt: skip
 
     result = decide()
@@ -429,7 +423,7 @@ def tune(
     # 5. The finalists under a stalled upstream (--stall): the pick is one that holds.
     if stall_check and result.recommendation:
         events.say(f"the finalists under a stalled upstream ({s.stall.words()})")
-        runner = stall.server_runner(target, s.cpus, log_dir=log_dir, stop=stop)
+        runner = stall.server_runner(target, m.cpus, log_dir=log_dir, stop=stop)
         check = stall.check(
             result, s.stall, requests, runner,
             expected_rps=s.expected_rps, keepalive=s.keepalive, say=events.say,
@@ -459,7 +453,7 @@ def _asgi_opening(
     """An ASGI app's opening, with App Service's default recorded as the trial it would be
     (sync gunicorn cannot serve it) instead of a server started to show it."""
     default = next(
-        c for _, role, c in search.asgi_baselines(sp.cpus) if role == "app-service-default"
+        c for _, role, c in search.asgi_baselines(sp.machine.cpus) if role == "app-service-default"
     )
     trials.known(unmeasured(default, "baseline", "interface", 0.0, search.ASGI_DEFAULT_NOTE))
     yield from search.asgi_opening(trials.by_key, sp, start)

@@ -16,6 +16,7 @@ import pytest
 from tunicorn.cli.tune import workload
 from tunicorn.emit import with_commands
 from tunicorn.load import Request
+from tunicorn.machine import emulate
 from tunicorn.record import TuneResult
 from tunicorn.target import Target, check_import, resolve
 from tunicorn.tune import TuneSettings, tune
@@ -34,7 +35,7 @@ def cli(*args: str, cwd: Path = APPS, timeout: float = 300) -> subprocess.Comple
 
 
 def run_tune(target: Target, requests: tuple[Request, ...], tmp_path: Path) -> TuneResult:
-    settings = TuneSettings(cpus=1, memory_mib=1792.0, budget_s=40.0, gevent=False, **FAST)  # type: ignore[arg-type]
+    settings = TuneSettings(machine=emulate(1, 1792.0), budget_s=40.0, gevent=False, **FAST)  # type: ignore[arg-type]
     return with_commands(tune(target, requests, settings, log_dir=tmp_path))
 
 

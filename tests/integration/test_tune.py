@@ -12,6 +12,7 @@ import pytest
 from tunicorn import rank, record, search
 from tunicorn.emit import with_commands
 from tunicorn.load import Request
+from tunicorn.machine import emulate
 from tunicorn.record import TuneResult
 from tunicorn.target import Target, resolve
 from tunicorn.tune import TuneSettings, tune
@@ -23,9 +24,12 @@ pytestmark = pytest.mark.integration
 FAST = {"warmup_s": 0.5, "saturate_s": 1.5, "verify_s": 1.5}
 
 
-def run(target: Target, paths: tuple[str, ...], tmp_path: Path, **settings: object) -> TuneResult:
+def run(
+    target: Target, paths: tuple[str, ...], tmp_path: Path, memory_mib: float = 1792.0,
+    **settings: object,
+) -> TuneResult:  # fmt: skip
     config = {
-        "cpus": 1, "memory_mib": 1792.0, "budget_s": 60.0, "gevent": False, **FAST, **settings,
+        "machine": emulate(1, memory_mib), "budget_s": 60.0, "gevent": False, **FAST, **settings,
     }  # fmt: skip
     result = tune(
         target,

@@ -4,6 +4,7 @@ trial length from real trials."""
 from __future__ import annotations
 
 from tests.reportdata import flat_profile
+from tunicorn.machine import emulate
 from tunicorn.measure import MAX_WINDOW_S
 from tunicorn.tune import (
     BUDGET_MAX_S,
@@ -17,7 +18,7 @@ from tunicorn.tune import (
 
 
 def settings(**kw: object) -> TuneSettings:
-    return TuneSettings(cpus=1, memory_mib=1792.0, **kw)  # type: ignore[arg-type]
+    return TuneSettings(machine=emulate(1, 1792.0), **kw)  # type: ignore[arg-type]
 
 
 def test_a_slow_page_gets_a_larger_budget_and_longer_windows_than_a_fast_one() -> None:

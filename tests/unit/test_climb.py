@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from tests.reportdata import flat_profile
 from tunicorn import interval, model, rank, search, settle
+from tunicorn.machine import emulate
 from tunicorn.measure import cannot_win, unmeasured
 from tunicorn.record import (
     ClientStats,
@@ -82,7 +83,7 @@ class Formula:
 
 
 def run(formula: Formula, prof: Profile, **settings: object) -> TuneResult:
-    base = {"cpus": 1, "memory_mib": 1792.0, "gevent": True, "budget_s": 1e9, **settings}
+    base = {"machine": emulate(1, 1792.0), "gevent": True, "budget_s": 1e9, **settings}
     formula.memory = prof.memory  # a trial uses what the profile predicts for it
     return tune(
         Target(kind="app", app="m:app", label="t"), (), TuneSettings(**base),  # type: ignore[arg-type]
@@ -339,7 +340,7 @@ def test_the_pick_holds_up_under_both_client_models() -> None:
     assert result.recommendation is not None and result.recommendation.worker_class == "gthread"
     both = tune(
         Target(kind="app", app="m:app", label="t"), (),
-        TuneSettings(cpus=1, memory_mib=1792.0, gevent=True, budget_s=1e9),
+        TuneSettings(machine=emulate(1, 1792.0), gevent=True, budget_s=1e9),
         profile=prof, measure=new, measure_other=kept,
     )  # fmt: skip
     rec = both.recommendation
@@ -367,7 +368,7 @@ def asgi_profile(limit: float | None, cpu_ms: float = 1.0, wall_ms: float = 200.
 
 
 def run_asgi(formula: Formula, prof: Profile, **settings: object) -> TuneResult:
-    base = {"cpus": 1, "memory_mib": 1792.0, "gevent": True, "budget_s": 1e9, **settings}
+    base = {"machine": emulate(1, 1792.0), "gevent": True, "budget_s": 1e9, **settings}
     formula.memory = prof.memory
     target = Target(kind="app", app="main:app", label="t", interface="asgi", framework="fastapi")
     return tune(target, (), TuneSettings(**base), profile=prof, measure=formula)  # type: ignore[arg-type]

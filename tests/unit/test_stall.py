@@ -358,7 +358,7 @@ def test_decide_picks_only_among_the_allowed() -> None:
     assert usable
     again = recommend.decide(
         target="demo", app="app:app", trials=trials, profile=result.profile,
-        constraints=result.constraints, cores=1, settlement=Settlement(), elapsed_s=1.0,
+        constraints=result.constraints, settlement=Settlement(), elapsed_s=1.0,
         allowed=frozenset(usable[:1]),
     )  # fmt: skip
     assert again.recommendation is not None and again.recommendation.trial == usable[0]

@@ -26,6 +26,7 @@ from tunicorn.errors import UsageError
 from tunicorn.launch import SERVERS, ServerName
 from tunicorn.load import LoadSpec, engine_for, locust
 from tunicorn.load.scenario import load_scenario, with_credentials
+from tunicorn.machine import split_cores
 from tunicorn.measure import measure, measure_url
 from tunicorn.record import ServerConfig
 from tunicorn.report import console, terminal
@@ -226,7 +227,8 @@ def bench(
             f"{spec.locust.expect_workers} worker(s) started elsewhere; start each with:"
         )
         console.info(f"  {locust.worker_command(spec.locust)}")
-    with delays(upstream, cpus or 0, log_dir) as added, TickPrinter(spec) as progress:
+    load_cores = split_cores(cpus).client  # where --upstream's proxies run
+    with delays(upstream, load_cores, log_dir) as added, TickPrinter(spec) as progress:
         if tgt.is_url:
             result = measure_url(tgt, spec, on_tick=progress.tick)
         else:

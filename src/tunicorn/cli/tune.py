@@ -26,7 +26,7 @@ from tunicorn.cli.options import (
 from tunicorn.errors import UsageError
 from tunicorn.load import Request, locust
 from tunicorn.load.scenario import with_credentials
-from tunicorn.measure import split_cores
+from tunicorn.machine import split_cores
 from tunicorn.record import ServerConfig, Tick, Trial
 from tunicorn.report import console, terminal
 from tunicorn.target import Target, check_import, resolve, server_ready
@@ -72,9 +72,11 @@ def workload(
 
 
 @contextlib.contextmanager
-def delays(texts: tuple[str, ...], cpus: int, log_dir: str | None) -> Iterator[Upstreams]:
-    """--upstream's proxies, on the load generator's cores, for as long as the servers run."""
-    with upstreams_running(texts, cpus=split_cores(cpus).client, log_dir=log_dir) as added:
+def delays(
+    texts: tuple[str, ...], cores: tuple[int, ...], log_dir: str | None
+) -> Iterator[Upstreams]:
+    """--upstream's proxies, on the load generator's `cores`, for as long as the servers run."""
+    with upstreams_running(texts, cpus=cores, log_dir=log_dir) as added:
         if added.endpoints:
             console.info(added.describe())
         yield added
@@ -201,10 +203,11 @@ def tune(
     from tunicorn.tune import TuneEvents, TuneSettings
     from tunicorn.tune import tune as run_tune
 
-    n_cpus, memory, plan_name = machine(plan, cpus, memory_mib, default=settings.PLAN.default)
+    here = machine(plan, cpus, memory_mib, default=settings.PLAN.default)
     if not (plan or cpus or memory_mib):
         console.info(
-            f"No --plan given: tuning for {plan_name} ({n_cpus} vCPU, {memory / 1024:g} GB), "
+            f"No --plan given: tuning for {here.plan} ({here.cpus} vCPU, "
+            f"{here.memory_mib / 1024:g} GB), "
             "App Service's usual starting plan."
         )
     injected = stalls.parse(stall)  # a bad --stall is refused before anything starts
@@ -230,11 +233,11 @@ def tune(
     users = None
     if locustfile:
         users = locust.options(
-            locustfile, cpus=n_cpus, processes=load_processes, log_dir=log_dir
+            locustfile, cpus=here.cpus, processes=load_processes, log_dir=log_dir
         )
     asked = TuneSettings(
-        cpus=n_cpus, memory_mib=memory, slo_p95_ms=slo_p95_ms, budget_s=budget_s,
-        plan=plan_name, gevent=gevent, keepalive=keepalive, single_slot=single_slot,
+        machine=here, slo_p95_ms=slo_p95_ms, budget_s=budget_s,
+        gevent=gevent, keepalive=keepalive, single_slot=single_slot,
         both_models=both_models, locust=users, stall=injected, stall_check=stall_check,
         expected_rps=expected_rps,
     )  # fmt: skip
@@ -244,13 +247,15 @@ def tune(
         tick=printer.tick,
     )  # fmt: skip
     console.info(
-        f"Tuning {tgt.app} for {plan_name or f'{n_cpus} cores, {memory:.0f} MiB'} within "
+        f"Tuning {tgt.app} for "
+        + (here.plan or f"{here.cpus} cores, {here.memory_mib:.0f} MiB")
+        + " within "
         + (f"{budget_s:g} s at most" if budget_s else "a budget derived from the profile")
         + ", workload: "
         + (f"the users of {locustfile}" if locustfile
            else f"the {len(built.requests)} route(s) above")  # fmt: skip
     )
-    with delays(upstream, n_cpus, log_dir) as added:
+    with delays(upstream, here.cores.client, log_dir) as added:
         try:
             result = run_tune(added.apply(tgt), requests, asked, events=events, log_dir=log_dir)
         finally:
@@ -387,10 +392,11 @@ def profile(
     if locustfile:
         users = locust.options(locustfile, cpus=cpus, processes=load_processes, log_dir=log_dir)
     line = LiveLine()
-    with delays(upstream, cpus or 1, log_dir) as added:
+    cores = split_cores(cpus or 1)
+    with delays(upstream, cores.client, log_dir) as added:
         try:
             result = run_profile(
-                added.apply(tgt), requests, cpus=cpus or 1, log_dir=log_dir, say=line.show,
+                added.apply(tgt), requests, cores=cores, log_dir=log_dir, say=line.show,
                 locust=users,
             )  # fmt: skip
         finally:

@@ -113,10 +113,14 @@ def per_trial_s(s: TuneSettings, rate_rps: float = 0.0) -> float:
     return s.warmup_s + sat + step + 0.3 + 2
 
 
-def derived_budget(s: TuneSettings, profile: Profile, profiled_s: float = 0.0) -> float:
+def derived_budget(
+    s: TuneSettings, profile: Profile, profiled_s: float = 0.0, stall_s: float = 0.0
+) -> float:
     """The default budget: the profile's time, then EXPECTED_TRIALS at this app's window
-    lengths, within sane bounds (a 1 ms page and an 80 ms page cannot share one figure)."""
-    enough = profiled_s + EXPECTED_TRIALS * per_trial_s(s, expected_rate(profile, s.machine.cpus))
+    lengths and the stall check's finalists (`stall_s`), within sane bounds (a 1 ms page and
+    an 80 ms page cannot share one figure)."""
+    rate = expected_rate(profile, s.machine.cpus)
+    enough = profiled_s + EXPECTED_TRIALS * per_trial_s(s, rate) + stall_s
     return float(min(BUDGET_MAX_S, max(BUDGET_MIN_S, math.ceil(enough / 10.0) * 10)))
 
 
@@ -331,7 +335,7 @@ def tune(
     slo = s.slo_p95_ms or default_slo(profile)
     s = dataclasses.replace(s, slo_p95_ms=slo)  # the SLO resolved, for the trials and the record
     rate = expected_rate(profile, m.cpus)
-    derived = derived_budget(s, profile, budget.elapsed())
+    derived = derived_budget(s, profile, budget.elapsed(), budget.stall_s)
     budget.fit(rate, derived if s.budget_s is None else s.budget_s)  # --budget: the user's cap
     events.say(
         f"expect about {budget.expect_s():.0f} s for this app: about {rate:,.0f} req/s at "

@@ -19,18 +19,20 @@ group's `with` and the exit's cleanup also handle.
 
 from __future__ import annotations
 
-import _thread
 import atexit
 import contextlib
 import ctypes
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import FrameType, TracebackType
+from typing import IO
 
 PR_SET_PDEATHSIG = 1
 STOP_GRACE_S = 8.0  # SIGTERM → SIGKILL: gunicorn's workers finish the request they hold
@@ -95,6 +97,7 @@ class Group:
         pass_fds: Sequence[int] = (),
         cpus: Sequence[int] = (),
         pipe_stdout: bool = False,
+        stderr_path: Path | None = None,
         log_mode: str = "ab",
         grace_s: float = STOP_GRACE_S,
     ) -> None:
@@ -105,6 +108,7 @@ class Group:
         self.pass_fds = tuple(pass_fds)
         self.cpus = tuple(cpus)
         self.pipe_stdout = pipe_stdout
+        self.stderr_path = stderr_path
         self.log_mode = log_mode
         self.grace_s = grace_s
         self.proc: subprocess.Popen[bytes] | None = None
@@ -116,15 +120,23 @@ class Group:
         cpus = self.cpus
 
         def child() -> None:
+            # The mask is inherited across exec: a child started while signals are held
+            # would otherwise ignore the SIGTERM that stops it.
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
             if cpus:
                 os.sched_setaffinity(0, cpus)
             die_with_parent()
 
-        with open(self.log_path, self.log_mode) as log, signals_held():
+        with contextlib.ExitStack() as files:
+            log = files.enter_context(open(self.log_path, self.log_mode))
+            if self.stderr_path is not None:
+                err: IO[bytes] | int = files.enter_context(open(self.stderr_path, "wb"))
+            else:
+                err = log if self.pipe_stdout else subprocess.STDOUT
+            files.enter_context(signals_held())
             self.proc = subprocess.Popen(
                 self.argv, cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE if self.pipe_stdout else log,
-                stderr=log if self.pipe_stdout else subprocess.STDOUT,
+                stdout=subprocess.PIPE if self.pipe_stdout else log, stderr=err,
                 pass_fds=self.pass_fds, start_new_session=True, preexec_fn=child,
             )  # fmt: skip
             with _live_lock:
@@ -193,6 +205,41 @@ def _reap(group: Group, timeout: float) -> None:
             proc.wait(timeout=timeout)
 
 
+def run(
+    argv: Sequence[str],
+    *,
+    timeout: float,
+    cwd: Path | str | None = None,
+    env: Mapping[str, str] | None = None,
+    grace_s: float = STOP_GRACE_S,
+) -> subprocess.CompletedProcess[str]:
+    """`subprocess.run(argv, capture_output=True, text=True)` as a supervised group: its own
+    session, dies with tunicorn, stopped whole (what it started too) on a timeout
+    (subprocess.TimeoutExpired) or a stop asked for (Interrupted)."""
+    folder = Path(tempfile.mkdtemp(prefix="tunicorn-run-"))
+    out, err = folder / "stdout", folder / "stderr"
+    try:
+        with Group(
+            argv, log_path=out, stderr_path=err, cwd=cwd, env=env, log_mode="wb", grace_s=grace_s
+        ) as group:
+            assert group.proc is not None
+            deadline = time.monotonic() + timeout
+            while True:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    group.proc.wait(timeout=min(0.05, max(0.0, deadline - time.monotonic())))
+                if group.proc.returncode is not None:
+                    break
+                checkpoint()
+                if time.monotonic() >= deadline:
+                    raise subprocess.TimeoutExpired(list(argv), timeout)
+        return subprocess.CompletedProcess(
+            list(argv), group.proc.returncode, out.read_text(errors="replace"),
+            err.read_text(errors="replace"),
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def live() -> list[Group]:
     """The groups started and not yet stopped."""
     with _live_lock:
@@ -254,7 +301,9 @@ def _watch(read_fd: int) -> None:
         with _active_lock:
             if _active and not _noticed and not _insist:
                 _insist = True
-                _thread.interrupt_main(signal.SIGINT)  # runs _handler in the main thread
+                # A real signal, so a blocking call (sleep, wait) returns with EINTR and
+                # _handler raises there; interrupt_main() would wait for it to return.
+                signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
     os.close(read_fd)
 
 

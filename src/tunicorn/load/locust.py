@@ -35,6 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from tunicorn import supervise
 from tunicorn.errors import UsageError
 from tunicorn.load.interface import Engine
 from tunicorn.load.scenario import LoadSpec, LocustOptions
@@ -134,10 +135,9 @@ def options(
 def _user_classes(path: str, mtime_ns: int, size: int) -> tuple[tuple[str, ...], str]:
     """(user classes, "") or ((), what Locust said) for one version of a file: `locust --list`
     imports it in a child process, so a broken file cannot touch this one."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "locust", "-f", path, "--list"],
-        capture_output=True, text=True, timeout=LIST_TIMEOUT_S, env=_child_env(),
-        stdin=subprocess.DEVNULL, start_new_session=True,
+    proc = supervise.run(
+        [sys.executable, "-m", "locust", "-f", path, "--list"], timeout=LIST_TIMEOUT_S,
+        env=_child_env(),
     )  # fmt: skip
     if proc.returncode != 0:
         return (), _last_line(proc.stderr) or _last_line(proc.stdout)

@@ -331,6 +331,8 @@ def handling_signals() -> Iterator[None]:
             wake, _wake = _wake, None
             os.close(wake)  # the watcher reads the end of its pipe and quits
         watcher.join(timeout=1.0)
+        STOP.clear()  # the stop was this command's; what runs next in this process starts afresh
+        SIG_QUEUE.clear()
 
 
 @contextlib.contextmanager

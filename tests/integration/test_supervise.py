@@ -29,22 +29,30 @@ def _groups_alive(pgids: set[int]) -> list[str]:
     return left
 
 
-def _terminate_when_serving(argv: list[str], logs: Path) -> tuple[int, str, set[int], set[int]]:
+def _terminate_when_serving(
+    argv: list[str], logs: Path, seen: dict[int, str] | None = None
+) -> tuple[int, str, set[int], set[int]]:
     """Run tunicorn until its first server answered and has load on it, SIGTERM it, and return
-    (exit code, stderr, the pids it started, their process groups)."""
+    (exit code, stderr, the pids it started, their process groups); `seen` gets their command
+    lines. An --upstream proxy in front of a port nothing listens on joins the run: the demo
+    never connects to it, but it is one more group to stop."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tunicorn", *argv, "--log-dir", str(logs)],
+        [sys.executable, "-m", "tunicorn", *argv, "--log-dir", str(logs),
+         "--upstream", "TUNICORN_TEST_UP=+1ms"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+        env={**os.environ, "TUNICORN_TEST_UP": "postgresql://u@127.0.0.1:9/db"},
     )  # fmt: skip
     pids: set[int] = set()
     pgids: set[int] = set()
+    seen = {} if seen is None else seen
 
     def look() -> None:
         with contextlib.suppress(psutil.Error):
             for child in psutil.Process(proc.pid).children(recursive=True):
-                with contextlib.suppress(ProcessLookupError):
+                with contextlib.suppress(ProcessLookupError, psutil.Error):
                     pgids.add(os.getpgid(child.pid))
                     pids.add(child.pid)
+                    seen[child.pid] = " ".join(child.cmdline())
 
     try:
         deadline = time.monotonic() + START_S
@@ -82,10 +90,12 @@ def _assert_stopped_cleanly(code: int, err: str, pids: set[int], pgids: set[int]
 
 def test_sigterm_to_bench_stops_every_group_and_exits_cleanly(tmp_path: Path) -> None:
     logs = tmp_path / "logs"
+    seen: dict[int, str] = {}
     code, err, pids, pgids = _terminate_when_serving(
-        ["bench", "--demo", "--path", "/io", "-w", "2", "-c", "4", "-d", "60"], logs
+        ["bench", "--demo", "--path", "/io", "-w", "2", "-c", "4", "-d", "60"], logs, seen
     )
     _assert_stopped_cleanly(code, err, pids, pgids)
+    assert any("tunicorn.upstream" in cmd for cmd in seen.values()), seen
     # The server was stopped by its SIGTERM (its master shut its workers down), not killed.
     (log,) = [p for p in logs.glob("gunicorn-*.log")]
     assert "Shutting down: Master" in log.read_text(errors="replace")

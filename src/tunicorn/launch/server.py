@@ -194,4 +194,3 @@ class Server:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
-

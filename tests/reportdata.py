@@ -28,6 +28,7 @@ from tunicorn.record import (
     Constraints,
     LadderStep,
     Latency,
+    LeftOut,
     MemoryProfile,
     ModelFigures,
     ProbeResult,
@@ -42,6 +43,8 @@ from tunicorn.record import (
     Trial,
     TuneResult,
     Wave,
+    Workload,
+    WorkloadRoute,
 )
 
 # The demo workload: /io ×3, /cpu ×1, / ×1 (weighted means below match the routes).
@@ -448,3 +451,34 @@ def flat_profile(cpu_ms: float, wall_ms: float) -> Profile:
         p95_ms=wall_ms, cores_here=2,
         memory=MemoryProfile(base_mib=40.0, per_worker_mib=15.0, per_thread_mib=0.1, source="pss"),
     )  # fmt: skip
+
+
+def make_workload() -> Workload:
+    """The demo's workload as the workload stage records it: its three routes from the
+    router, all 200 at pre-flight, and a few routes left out as a Django project's would be."""
+    from tunicorn import workload
+
+    return Workload(
+        routes=tuple(
+            WorkloadRoute(r.path, "router", status=200, share=round(r.weight / 5.0, 4))
+            for r in ROUTES
+        ),
+        left_out=(
+            LeftOut("/admin/", workload.ADMIN, "router"),
+            LeftOut("/__debug__/render_panel/", workload.DEBUG, "router"),
+            LeftOut("/__debug__/history_sidebar/", workload.DEBUG, "router"),
+            LeftOut("/api/users", workload.status_reason(401), "router", 401),
+        ),
+        notes=(),
+        preflight_s=0.4,
+    )
+
+
+def make_built() -> object:
+    """What the workload stage returns for the demo (requests and record), for CLI tests
+    that replace the measurement."""
+    from tunicorn.load import Request
+    from tunicorn.workload import Built
+
+    wl = make_workload()
+    return Built(tuple(Request(r.path, weight=r.share) for r in wl.routes), wl)

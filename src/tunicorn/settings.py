@@ -193,6 +193,17 @@ PRUNE: Setting[bool] = Setting(
 RUNOFF: Setting[bool] = Setting(
     "runoff", True, "flag", "Measure close calls again, until their intervals separate or they tie."
 )
+CRAWL: Setting[int | None] = Setting(
+    "crawl",
+    None,
+    "int",
+    "Follow the site's own links from / (or the --path pages), breadth-first, GET only, for up "
+    "to N pages, and load those that answer 2xx; 0 never crawls.",
+    flag="--crawl",
+    default_text="30 pages where the router has catch-all routes or few GET routes",
+    zero_ok=True,
+    commands=("tune", "profile"),
+)
 # -- bench -----------------------------------------------------------------------------
 WORKERS: Setting[int] = Setting(
     "workers",
@@ -496,6 +507,7 @@ SETTINGS: tuple[Setting[object], ...] = (
     BOTH_MODELS,
     SINGLE_SLOT,
     UPSTREAM,
+    CRAWL,
     WORKERS,
     THREADS,
     WORKER_CLASS,

@@ -100,7 +100,7 @@ def test_tune_starlette_over_uvicorn_workers(tmp_path: Path) -> None:
         Target(kind="app", app="starlette_app:app", chdir=str(APPS), label="starlette")
     )
     assert target.is_asgi and target.framework == "starlette"
-    result = run_tune(target, workload(target, (), None), tmp_path)
+    result = run_tune(target, workload(target, (), None).requests, tmp_path)
     assert result.profile is not None and result.profile.interface == "asgi"
     assert {r.path for r in result.profile.routes} == {"/", "/io", "/api/plain"}
     rec = result.recommendation
@@ -178,8 +178,9 @@ def test_tune_a_django_project_with_its_routes_found(django_project: Path, tmp_p
     target = check_import(resolve(str(django_project)))
     assert target.app == "mysite.wsgi:application" and target.framework == "django"
     assert target.interface == "wsgi"
-    requests = workload(target, (), None)  # no --path: Django's URL resolver
-    assert {r.path for r in requests} == {"/", "/io/", "/health/"}  # not the POST-only /submit/
+    requests = workload(target, (), None).requests  # no --path: Django's URL resolver
+    # not the POST-only /submit/, nor the health check (the workload stage's default)
+    assert {r.path for r in requests} == {"/", "/io/"}
     result = run_tune(target, requests, tmp_path)
     rec = result.recommendation
     assert rec is not None and rec.app == "mysite.wsgi:application"

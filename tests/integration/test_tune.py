@@ -117,6 +117,10 @@ def test_cli_tune_writes_json_that_report_reloads(tmp_path: Path) -> None:
         assert key in data["recommendation"]
     assert data["constraints"]["cpus"] == 1 and data["elapsed_s"] > 0
     assert all("throughput_rps" in t and "config" in t for t in data["trials"])
+    # The workload stage's record: the given path, 2xx at pre-flight, with the profile's CPU.
+    [route] = data["workload"]["routes"]
+    assert (route["path"], route["source"], route["status"]) == ("/io", "given", 200)
+    assert route["share"] == 1.0 and route["cpu_ms"] is not None
     loaded = record.from_json(out.read_text(), TuneResult)
     assert record.from_json(record.to_json(loaded), TuneResult) == loaded
     assert "Startup Command" in proc.stdout

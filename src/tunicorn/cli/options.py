@@ -93,6 +93,7 @@ class Positive(_AnyParamType):
 POSITIVE_INT = Positive(int)
 POSITIVE_FLOAT = Positive(float)
 NON_NEGATIVE_FLOAT = Positive(float, allow_zero=True)
+NON_NEGATIVE_INT = Positive(int, allow_zero=True)
 SIZE = Size()
 
 
@@ -136,7 +137,7 @@ _UNSET = object()
 def _param_type(setting: Setting[Any]) -> _AnyParamType | None:
     kind = setting.kind
     if kind == "int":
-        return POSITIVE_INT
+        return NON_NEGATIVE_INT if setting.zero_ok else POSITIVE_INT
     if kind == "float":
         return POSITIVE_FLOAT
     if kind in ("seconds", "ratio"):

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from tunicorn import record, settings
+from tunicorn import workload as workloads
 from tunicorn.cli import cli
 from tunicorn.cli.options import (
     POSITIVE_INT,
@@ -24,48 +25,50 @@ from tunicorn.cli.options import (
 )
 from tunicorn.errors import UsageError
 from tunicorn.load import Request, locust
-from tunicorn.load.scenario import load_scenario, with_credentials
+from tunicorn.load.scenario import with_credentials
 from tunicorn.measure import split_cores
 from tunicorn.record import ServerConfig, Tick, Trial
 from tunicorn.report import console, terminal
-from tunicorn.target import Target, check_import, discover_routes, resolve, server_ready
+from tunicorn.target import Target, check_import, resolve, server_ready
 from tunicorn.upstream import Upstreams
 from tunicorn.upstream import running as upstreams_running
+from tunicorn.workload import Built
 
 
 def workload(
-    target: Target, paths: tuple[str, ...], scenario: str | None, locustfile: str | None = None,
-    *, access_log: str | None = None, har: str | None = None,
-) -> tuple[Request, ...]:  # fmt: skip
-    """--path, else a scenario file, else an access log or a HAR file, else every
-    parameterless GET route the app's router lists (Flask, Django, Starlette, FastAPI),
-    saying which it skipped and why (with a locustfile, the users' flows are the load and
-    there are no routes to find)."""
+    target: Target,
+    paths: tuple[str, ...],
+    scenario: str | None,
+    locustfile: str | None = None,
+    *,
+    access_log: str | None = None,
+    har: str | None = None,
+    crawl: int | None = None,
+    log_dir: str | None = None,
+    login: tuple[Request, ...] = (),
+    header: tuple[str, ...] = (),
+    cookie: tuple[str, ...] = (),
+) -> Built:
+    """What to load and its record: an access log's or a HAR file's requests, a locustfile's
+    users or a scenario as given, else the given paths or the router's routes (and a crawl's
+    pages) checked at pre-flight by the workload stage, logged in with `login` (a scenario's
+    once requests), --header and --cookie; printed before any load starts."""
     if sum(map(bool, (paths, scenario, locustfile, access_log, har))) > 1:
         raise UsageError(
             "Give one of --path, --scenario, --locustfile, --access-log and --har, not several."
         )
     traffic = real_traffic(access_log, har)
-    if traffic is not None:
-        return traffic.requests
-    if locustfile:
-        locust.check_locustfile(locustfile)
-        return (Request(path="/"),)
-    if scenario:
-        return load_scenario(scenario)
-    if paths:
-        return parse_paths(paths)
-    routes = discover_routes(target)
-    if routes.skipped:
-        console.info(f"Skipped {len(routes.skipped)} route(s): {routes.skipped_text()}.")
-    if not routes.found:
-        why = f" (its router could not be read: {routes.error})" if routes.error else ""
-        raise UsageError(
-            f"Found no GET route without parameters in {target.app} to load{why}: name the "
-            "paths to measure with --path /some/path (repeatable, weights as /path=3) or "
-            "--scenario FILE."
-        )
-    return tuple(Request(path=r) for r in routes.paths)
+    built = workloads.recorded(traffic.requests) if traffic is not None else None
+    built = built or workloads.named(parse_paths(paths) if paths else (), scenario, locustfile)
+    if built is None:
+        [credentials] = with_credentials((Request(),), header, cookie)
+        built = workloads.build(
+            target, paths=parse_paths(paths) if paths else (), crawl_pages=crawl,
+            headers=dict(credentials.headers), setup=with_credentials(login, header, cookie),
+            log_dir=log_dir, say=console.info,
+        )  # fmt: skip
+    terminal.print_workload(built.workload, console.stderr)
+    return built
 
 
 @contextlib.contextmanager
@@ -133,6 +136,7 @@ class TrialPrinter:
 @option(settings.HAR)
 @option(settings.HEADER)
 @option(settings.COOKIE)
+@option(settings.CRAWL)
 @option(settings.KEEPALIVE)
 @option(settings.LOCUSTFILE)
 @option(settings.LOAD_PROCESSES)
@@ -163,6 +167,7 @@ def tune(
     har: str | None,
     header: tuple[str, ...],
     cookie: tuple[str, ...],
+    crawl: int | None,
     keepalive: bool,
     locustfile: str | None,
     load_processes: int | None,
@@ -203,8 +208,11 @@ def tune(
     tgt = runnable(tgt)
     login, scenario = login_scenario(scenario)
     credentials_for_engine(header, cookie, locustfile, login=bool(login))
-    requests = workload(tgt, paths, scenario, locustfile, access_log=access_log, har=har)
-    requests = with_credentials(login + requests, header, cookie)
+    built = workload(
+        tgt, paths, scenario, locustfile, access_log=access_log, har=har, crawl=crawl,
+        log_dir=log_dir, login=login, header=header, cookie=cookie,
+    )  # fmt: skip
+    requests = with_credentials(login + built.requests, header, cookie)
     users = None
     if locustfile:
         users = locust.options(
@@ -224,14 +232,19 @@ def tune(
         f"Tuning {tgt.app} for {plan_name or f'{n_cpus} cores, {memory:.0f} MiB'} within "
         + (f"{budget_s:g} s at most" if budget_s else "a budget derived from the profile")
         + ", workload: "
-        + (f"the users of {locustfile}" if locustfile else terminal.describe_requests(requests))
+        + (f"the users of {locustfile}" if locustfile
+           else f"the {len(built.requests)} route(s) above")  # fmt: skip
     )
     with delays(upstream, n_cpus, log_dir) as added:
         try:
             result = run_tune(added.apply(tgt), requests, asked, events=events, log_dir=log_dir)
         finally:
             printer.line.clear()
-    result = dataclasses.replace(result, upstream=added.records())
+    result = dataclasses.replace(
+        result,
+        upstream=added.records(),
+        workload=workloads.with_profile(built.workload, result.profile),
+    )
     result = with_commands(result)
     project = Path(tgt.chdir) if tgt.chdir else None
     result = with_packages(result, project)
@@ -313,6 +326,7 @@ def _emit(result: record.TuneResult, folder: Path, project: Path | None) -> None
 @option(settings.HAR)
 @option(settings.HEADER)
 @option(settings.COOKIE)
+@option(settings.CRAWL)
 @option(settings.LOCUSTFILE)
 @option(settings.LOAD_PROCESSES)
 @option(settings.UPSTREAM)
@@ -330,6 +344,7 @@ def profile(
     har: str | None,
     header: tuple[str, ...],
     cookie: tuple[str, ...],
+    crawl: int | None,
     locustfile: str | None,
     load_processes: int | None,
     upstream: tuple[str, ...],
@@ -348,8 +363,11 @@ def profile(
     tgt = runnable(tgt)
     login, scenario = login_scenario(scenario)
     credentials_for_engine(header, cookie, locustfile, login=bool(login))
-    requests = workload(tgt, paths, scenario, locustfile, access_log=access_log, har=har)
-    requests = with_credentials(login + requests, header, cookie)
+    built = workload(
+        tgt, paths, scenario, locustfile, access_log=access_log, har=har, crawl=crawl,
+        log_dir=log_dir, login=login, header=header, cookie=cookie,
+    )  # fmt: skip
+    requests = with_credentials(login + built.requests, header, cookie)
     users = None
     if locustfile:
         users = locust.options(locustfile, cpus=cpus, processes=load_processes, log_dir=log_dir)
@@ -362,7 +380,9 @@ def profile(
             )  # fmt: skip
         finally:
             line.clear()
-    result = dataclasses.replace(result, upstream=added.records())
+    result = dataclasses.replace(
+        result, upstream=added.records(), workload=workloads.with_profile(built.workload, result)
+    )
     terminal.print_profile(result)
     if json_path:
         record.save(result, json_path)

@@ -28,6 +28,7 @@ from tunicorn.record import (
     Trial,
     TuneResult,
     UpstreamDelay,
+    Workload,
 )
 from tunicorn.report import console
 from tunicorn.report.phrases import expectation_text, upstream_line
@@ -175,6 +176,73 @@ def print_upstream(added: tuple[UpstreamDelay, ...], out: Console | None = None)
             )
 
 
+# -- workload ---------------------------------------------------------------------------------
+
+
+def left_out_lines(workload: Workload, examples: int = 3) -> list[str]:
+    """What was left out, by reason: "104 × Django's admin, which needs a login (/admin/, …)"."""
+    by_reason: dict[str, list[str]] = {}
+    for x in workload.left_out:
+        by_reason.setdefault(x.reason, []).append(x.path)
+    lines = []
+    for reason, paths in sorted(by_reason.items(), key=lambda kv: -len(kv[1])):
+        shown = ", ".join(paths[:examples]) + (", …" if len(paths) > examples else "")
+        lines.append(f"{len(paths)} × {reason} ({shown})")
+    return lines
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" + ("" if n == 1 else "s")
+
+
+def workload_table(workload: Workload) -> Table:
+    """Route, where it came from, its status at pre-flight, its share of the load, and (once
+    profiled) its CPU and waiting time per request."""
+    profiled = any(r.cpu_ms is not None for r in workload.routes)
+    crawled = f", {workload.crawled} pages crawled" if workload.crawled else ""
+    checked = f", pre-flight {workload.preflight_s:.1f} s" if workload.preflight_s else ""
+    table = Table(
+        title=f"Workload ({_count(len(workload.routes), 'route')}{crawled}{checked})",
+        title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+    )  # fmt: skip
+    get_only = all(r.method == "GET" for r in workload.routes)
+    seen = any(r.seen for r in workload.routes)
+    columns = ["GET route" if get_only else "route", "from", "pre-flight", "share"]
+    if seen:
+        columns.insert(3, "in the traffic")
+    if profiled:
+        columns += ["CPU ms", "wait ms"]
+    for name in columns:
+        left = name in ("route", "GET route", "from", "pre-flight")
+        table.add_column(name, justify="left" if left else "right", overflow="fold")
+    for r in workload.routes:
+        status = str(r.status) if r.status else "—"
+        if r.via:
+            status += f" ← {r.via}"  # the route that redirected here
+        route = r.path if get_only else f"{r.method} {r.path}"
+        row = [escape(route), r.source, escape(status), f"{r.share:.0%}"]
+        if seen:
+            row.insert(3, escape(r.seen or "—"))
+        if profiled:
+            row += [ms(r.cpu_ms) if r.cpu_ms is not None else "—",
+                    ms(r.wait_ms) if r.wait_ms is not None else "—"]  # fmt: skip
+        table.add_row(*row)
+    return table
+
+
+def print_workload(workload: Workload, out: Console | None = None) -> None:
+    """The workload table, then what was left out and why, then what to give for a login."""
+    out = out or console.stdout
+    out.print(workload_table(workload))
+    lines = left_out_lines(workload)
+    if lines:
+        out.print(f"Left out ({len(workload.left_out)}):")
+        for line in lines:
+            out.print(f"  {escape(line)}", soft_wrap=True)
+    for note in workload.notes:
+        out.print(f"[yellow]![/] {escape(note)}", soft_wrap=True)
+
+
 # -- tune and profile ---------------------------------------------------------------------------
 
 _REASONS = {
@@ -272,6 +340,8 @@ def tune_tables(result: TuneResult) -> list[Table]:
 
 def print_tune(result: TuneResult, out: Console | None = None) -> None:
     out = out or console.stdout
+    if result.workload is not None:
+        print_workload(result.workload, out)
     for table in tune_tables(result):
         out.print(table)
     print_upstream(result.upstream, out)
@@ -329,6 +399,8 @@ def print_packages(rec: Recommendation, out: Console | None = None) -> None:
 
 def print_profile(result: Profile, out: Console | None = None) -> None:
     out = out or console.stdout
+    if result.workload is not None:
+        print_workload(result.workload, out)
     asgi = result.interface == "asgi"
     where = "one uvicorn worker" if asgi else "1 worker × 1 thread"
     table = Table(

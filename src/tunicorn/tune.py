@@ -82,8 +82,9 @@ def default_slo(profile: Profile) -> float:
     return float(max(100.0, round(2.5 * profile.p95_ms / 10.0) * 10.0))
 
 
-# What a derived budget pays for after the profile: the opening (three baselines, the
-# model's start, one gevent worker), a short climb, and a round of close calls.
+# What a derived budget pays for after the profile, besides the reserve the search keeps for
+# settling (reserve_trials) and the stall check: the opening (three baselines, the model's
+# start, one gevent worker) and a short climb.
 EXPECTED_TRIALS = 7
 BUDGET_MIN_S, BUDGET_MAX_S = 60.0, 1200.0
 LONGEST = 1.5  # a window runs at most this many times its expected length while not yet sure
@@ -113,6 +114,12 @@ def per_trial_s(s: TuneSettings, rate_rps: float = 0.0) -> float:
     return s.warmup_s + sat + step + 0.3 + 2
 
 
+def reserve_trials(s: TuneSettings) -> int:
+    """The trials the search leaves room for: a round of close calls and the finalists under
+    the other client model."""
+    return (2 if s.runoff else 0) + (settle.FINALISTS if s.both_models else 0)
+
+
 def derived_budget(
     s: TuneSettings, profile: Profile, profiled_s: float = 0.0, stall_s: float = 0.0
 ) -> float:
@@ -120,7 +127,8 @@ def derived_budget(
     lengths and the stall check's finalists (`stall_s`), within sane bounds (a 1 ms page and
     an 80 ms page cannot share one figure)."""
     rate = expected_rate(profile, s.machine.cpus)
-    enough = profiled_s + EXPECTED_TRIALS * per_trial_s(s, rate) + stall_s
+    trials = EXPECTED_TRIALS + reserve_trials(s)
+    enough = profiled_s + trials * per_trial_s(s, rate) + stall_s
     return float(min(BUDGET_MAX_S, max(BUDGET_MIN_S, math.ceil(enough / 10.0) * 10)))
 
 
@@ -149,8 +157,7 @@ class Budget:
         self.per_trial_s = self.estimate_s = per_trial_s(s, rate_rps)
         if budget_s is not None:
             self.budget_s = budget_s
-        # The search leaves room for a round of close calls and the finalists' other model.
-        self.reserve_trials = (2 if s.runoff else 0) + (settle.FINALISTS if s.both_models else 0)
+        self.reserve_trials = reserve_trials(s)
         self.reserve_s = self.per_trial_s * self.reserve_trials + self.stall_s
 
     def elapsed(self) -> float:
@@ -180,8 +187,11 @@ class Budget:
 
     def expect_s(self) -> float:
         """How long this tune expects to take in all: the time so far, then EXPECTED_TRIALS
-        at this app's trial length, within the budget."""
-        return min(self.budget_s, self.elapsed() + EXPECTED_TRIALS * self.per_trial_s)
+        at this app's trial length and the reserve for settling and the stall check, within
+        the budget."""
+        return min(
+            self.budget_s, self.elapsed() + EXPECTED_TRIALS * self.per_trial_s + self.reserve_s
+        )
 
 
 class Trials:
@@ -410,7 +420,7 @@ def tune(
         warnings.append(m.warning)
     if starved:
         # Room for a few search trials and the settling reserve after the fixed part.
-        enough = int(math.ceil((fixed_s + 5 * budget.per_trial_s + budget.stall_s) / 10.0) * 10)
+        enough = int(math.ceil((fixed_s + 5 * budget.per_trial_s + budget.reserve_s) / 10.0) * 10)
         warnings.append(recommend.starved_warning(budget.budget_s, fixed_s, enough))
     constraints = Constraints.of(m, slo, sp.rules)
 

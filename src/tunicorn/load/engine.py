@@ -43,6 +43,7 @@ from tunicorn.load.wire import (
     weighted_cycle,
 )
 from tunicorn.record import ClientStats, Latency, LoadResult, StalledStats, Tick
+from tunicorn.supervise import stopping
 
 __all__ = ["ENGINE", "ERROR_KINDS", "new_histogram", "run_load", "weighted_cycle"]
 
@@ -412,7 +413,7 @@ class _Engine:
             return
         now = _now()
         if self.pooling:  # the clock starts once the pool is up (or POOL_WAIT_S passed)
-            if self.stop_event is not None and self.stop_event.is_set():
+            if self.stopped():
                 self.finish()
                 return
             self.loop.call_at(now + HOUSEKEEP_S, self.housekeep)
@@ -427,13 +428,17 @@ class _Engine:
         if now >= self.next_sweep:
             self.sweep(now)
             self.next_sweep = now + self.sweep_every
-        if now >= self.t_end or (self.stop_event is not None and self.stop_event.is_set()):
+        if now >= self.t_end or self.stopped():
             self.finish()
             return
         wake = min(now + HOUSEKEEP_S, self.t_end)
         if not self.measuring:
             wake = min(wake, self.t_measure)
         self.loop.call_at(wake, self.housekeep)
+
+    def stopped(self) -> bool:
+        """The caller's stop, or Ctrl-C/SIGTERM to tunicorn (which `run_load` then raises)."""
+        return stopping() or (self.stop_event is not None and self.stop_event.is_set())
 
     def begin_measuring(self, now: float) -> None:
         self.measuring = True

@@ -421,7 +421,7 @@ def baselines(cores: int) -> tuple[ModelBaseline, ...]:
 
 
 # --- a stalled upstream (--stall) -----------------------------------------------------------
-# The stall model (README, "A stalled upstream"): a share s of requests waits D seconds on an
+# The stall model (docs/stalls.md): a share s of requests waits D seconds on an
 # upstream; at an offered load of λ req/s, Little's law puts λ·s·D of them in flight on average,
 # and with arrivals that are independent (production's users) their number at any instant is
 # Poisson with that mean (an M/G/∞ queue: exact whatever the waits' spread). Each holds a slot.

@@ -2,8 +2,8 @@
 
 In the spirit of gunicorn's `config.py` (one class per setting, generating the CLI and the
 docs), but as typed frozen declarations in a tuple: `cli/options.py` turns a declaration into
-a click option, the tuner's `TuneSettings` takes its defaults from here, and the README's
-settings table is generated from the same tuple (a test keeps them equal).
+a click option, the tuner's `TuneSettings` takes its defaults from here, and the settings
+table in docs/settings.md is generated from the same tuple (a test keeps them equal).
 
 The worker classes and the rule gunicorn applies to them silently (sync with threads > 1
 runs as gthread) live here too, so that every stage asks one function what really runs.
@@ -578,7 +578,7 @@ SETTINGS: tuple[Setting[object], ...] = (
 
 
 def markdown() -> str:
-    """The README's table of command-line settings, generated from SETTINGS."""
+    """The table of command-line settings in docs/settings.md, generated from SETTINGS."""
     rows = ["| option | commands | default | what it sets |", "| --- | --- | --- | --- |"]
     for s in SETTINGS:
         if not s.flag:

@@ -11,8 +11,8 @@ requests apart from the others (`record.StalledStats`).
 After the search, `check` runs each finalist (the pick, its rivals, the one with the most
 slots, the baselines) at one offered load, open loop, with the stall on. A finalist *holds*
 when the other requests keep p95 within the SLO with no error or timeout, stalled requests
-included. The model that chose the default stall is `model.stall_holds` (README, "A stalled
-upstream").
+included. The model that chose the default stall is `model.stall_holds` (docs/stalls.md,
+"A stalled upstream").
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Settings are declared once (settings.py): the CLI, the tuner's defaults and the README's
-table all come from the same declarations, so they cannot drift apart."""
+"""Settings are declared once (settings.py): the CLI, the tuner's defaults and the settings
+table in docs/settings.md all come from the same declarations, so they cannot drift apart."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ from tunicorn import settings, stall
 from tunicorn.cli import cli
 from tunicorn.tune import TuneSettings
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+TABLE_PAGE = Path(__file__).resolve().parents[2] / "docs" / "settings.md"
 
 
-def test_the_readme_table_is_the_generated_one() -> None:
+def test_the_docs_table_is_the_generated_one() -> None:
     table = settings.markdown()
-    assert table in README.read_text(encoding="utf-8"), (
-        "README's settings table is out of date: paste tunicorn.settings.markdown() into it"
+    assert table in TABLE_PAGE.read_text(encoding="utf-8"), (
+        "docs/settings.md's table is out of date: paste tunicorn.settings.markdown() into it"
     )
 
 

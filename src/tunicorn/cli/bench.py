@@ -55,7 +55,7 @@ from tunicorn.target import is_loopback, preflight, resolve, server_class
               help="Request path, repeatable, with an optional weight: "
               "--path /io=3 --path /cpu.")  # fmt: skip
 @click.option("--scenario", type=click.Path(dir_okay=False), default=None,
-              help="TOML file of weighted requests (see the README).")  # fmt: skip
+              help="TOML file of weighted requests (see docs/workload.md).")  # fmt: skip
 @option(settings.ACCESS_LOG)
 @option(settings.HAR)
 @option(settings.HEADER)

@@ -526,7 +526,7 @@ def render_tune(result: TuneResult) -> str:
                 "The finalists under a stalled upstream",
                 "Each finalist at one offered load while a share of requests waits on a slow "
                 "upstream: the p95 of the other requests, against the SLO (✕: it gives way). "
-                "The stall model (README, \"A stalled upstream\") holds a server while at most "
+                "The stall model (docs/stalls.md) holds a server while at most "
                 "5% of the others find every slot held by a stalled request (their number is "
                 "Poisson with mean load × share × wait, by Little's law) and the free slots keep "
                 "up with the rest; the dotted lines are where it says the seed's 1×1 and the "

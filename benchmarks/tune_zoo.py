@@ -63,7 +63,7 @@ from tunicorn.profile import gevent_available  # noqa: E402
 from pool_vs_wrk import CLIENTS as WRK_CLIENTS  # noqa: E402
 from pool_vs_wrk import wrk_run  # noqa: E402
 from tunicorn.launch import Server  # noqa: E402
-from tunicorn.measure import split_cores  # noqa: E402
+from tunicorn.machine import emulate, split_cores  # noqa: E402
 from tunicorn.tune import (  # noqa: E402
     Trials,
     TuneEvents,
@@ -183,7 +183,7 @@ def app_target(name: str) -> Target:
 def trial_settings(args) -> dict:
     """What every trial of the benchmark runs with: the B1 plan and the phases' lengths."""
     return dict(
-        cpus=B1_CPUS, memory_mib=B1_MEMORY_MIB, plan="B1",
+        machine=emulate(B1_CPUS, B1_MEMORY_MIB, "B1"),
         warmup_s=args.warmup_s, saturate_s=args.saturate_s, verify_s=args.verify_s,
     )  # fmt: skip
 
@@ -235,8 +235,9 @@ def run_app(name: str, args, stop: threading.Event, say) -> dict:
         return _side_by_side(out, name, args, stop, say, target, requests, log_dir, common, slo,
                              result, pick, best_config)  # fmt: skip
     gclock = Clock(say)
-    oracle = Trials.on_servers(target, requests, TuneSettings(**common, prune=False, runoff=False),
-                               profile, slo, events=gclock.events("grid"), log_dir=log_dir,
+    oracle = Trials.on_servers(target, requests,
+                               TuneSettings(**common, slo_p95_ms=slo, prune=False, runoff=False),
+                               profile, events=gclock.events("grid"), log_dir=log_dir,
                                stop=stop)  # fmt: skip
     for config in grid(args.quick):
         if stop.is_set():
@@ -276,8 +277,9 @@ def _side_by_side(out, name, args, stop, say, target, requests, log_dir, common,
         for i, (who, config) in enumerate(order):
             if stop.is_set():
                 break
-            fresh = Trials.on_servers(target, requests, TuneSettings(**common, prune=False, runoff=False),
-                                      result.profile, slo, events=sclock.events(f"side:{who}"),
+            fresh = Trials.on_servers(target, requests,
+                                      TuneSettings(**common, slo_p95_ms=slo, prune=False, runoff=False),
+                                      result.profile, events=sclock.events(f"side:{who}"),
                                       log_dir=log_dir, stop=stop)  # fmt: skip
             side.setdefault(who, []).append(brief(fresh.measure(config, "side-by-side")))
         out["side_by_side_wall_s"] = round(sclock.total, 1)
@@ -438,8 +440,9 @@ def client_models_side(saved: dict, names: list[str], args, stop, say) -> list[d
                     tag = f"{who}:{'kept-alive' if keepalive else 'new-conn'}"
                     store = Trials.on_servers(
                         target, (Request(path="/work"),),
-                        TuneSettings(**common, prune=False, runoff=False, keepalive=keepalive),
-                        result.profile, slo, events=Clock(say).events(tag),
+                        TuneSettings(**common, slo_p95_ms=slo, prune=False, runoff=False,
+                                     keepalive=keepalive),
+                        result.profile, events=Clock(say).events(tag),
                         log_dir=Path(args.log_dir) / name, stop=stop,
                     )  # fmt: skip
                     runs.setdefault(tag, []).append(store.measure(configs[who], "side").capacity_rps)

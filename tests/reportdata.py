@@ -28,6 +28,7 @@ from tunicorn.record import (
     Constraints,
     LadderStep,
     Latency,
+    LeftOut,
     MemoryProfile,
     ModelFigures,
     ProbeResult,
@@ -42,6 +43,8 @@ from tunicorn.record import (
     Trial,
     TuneResult,
     Wave,
+    Workload,
+    WorkloadRoute,
 )
 
 # The demo workload: /io ×3, /cpu ×1, / ×1 (weighted means below match the routes).
@@ -448,3 +451,68 @@ def flat_profile(cpu_ms: float, wall_ms: float) -> Profile:
         p95_ms=wall_ms, cores_here=2,
         memory=MemoryProfile(base_mib=40.0, per_worker_mib=15.0, per_thread_mib=0.1, source="pss"),
     )  # fmt: skip
+
+
+def make_workload() -> Workload:
+    """The demo's workload as the workload stage records it: its three routes from the
+    router, all 200 at pre-flight, and a few routes left out as a Django project's would be."""
+    from tunicorn import workload
+
+    return Workload(
+        routes=tuple(
+            WorkloadRoute(r.path, "router", status=200, share=round(r.weight / 5.0, 4))
+            for r in ROUTES
+        ),
+        left_out=(
+            LeftOut("/admin/", workload.ADMIN, "router"),
+            LeftOut("/__debug__/render_panel/", workload.DEBUG, "router"),
+            LeftOut("/__debug__/history_sidebar/", workload.DEBUG, "router"),
+            LeftOut("/api/users", workload.status_reason(401), "router", 401),
+        ),
+        notes=(),
+        preflight_s=0.4,
+    )
+
+
+def make_built() -> object:
+    """What the workload stage returns for the demo (requests and record), for CLI tests
+    that replace the measurement."""
+    from tunicorn.load import Request
+    from tunicorn.workload import Built
+
+    wl = make_workload()
+    return Built(tuple(Request(r.path, weight=r.share) for r in wl.routes), wl)
+def with_stall(result: TuneResult, *, holding: int = 2) -> TuneResult:
+    """`result` after a stall check in which the pick and the finalists after the first
+    `holding` - 1 others hold, and App Service's 1×1 gives way (its model edge finite, an
+    event loop's None), as `recommend.under_stall` records it."""
+    from tunicorn import stall
+    from tunicorn.record import StallCheck, StalledStats, StallRun
+
+    pick = result.pick
+    assert pick is not None
+    share, wait, rate = 0.05, 2.0, round(pick.capacity_rps / 2, 1)
+    runs = []
+    for i, (role, t) in enumerate(stall.finalists(result)):
+        holds = i < holding and role != "app-service-default"
+        p95 = 180.0 + 10 * i if holds else 2300.0 + 100 * i
+        runs.append(
+            StallRun(
+                config=t.config, role=role, trial=t.key, holds=holds,
+                reason="" if holds else f"others' p95 {p95:,.0f} ms > {SLO_MS:.0f} ms",
+                rate_rps=rate, throughput_rps=round(rate * 0.95, 1), requests=int(rate * 8),
+                errors=0, latency_ms=Latency(p50=p95 / 3, p90=p95 * 0.8, p95=p95, p99=p95 * 1.2,
+                                             max=p95 * 1.5),
+                within_slo=0.995 if holds else 0.6 - 0.01 * i,
+                stalled=StalledStats(share=share, stall_s=wait, requests=int(rate * 0.4), ok=int(
+                    rate * 0.4), latency_ms=Latency(p50=2003, p95=2010, max=2020)),
+                model_holds=holds, gives_way_rps=stall.gives_way(t.config.slots, stall.Stall(
+                    share, wait), 0.2),
+                histogram=histogram_b64([p95 / 3] * 90 + [p95] * 10),
+            )
+        )  # fmt: skip
+    check = StallCheck(
+        share=share, stall_s=wait, rate_rps=rate, rate_basis="50% of the pick's capacity",
+        slo_p95_ms=SLO_MS, duration_s=8.0, runs=tuple(runs), first=pick.key, picked=pick.key,
+    )  # fmt: skip
+    return recommend.under_stall(result, check)

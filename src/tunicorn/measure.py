@@ -32,9 +32,11 @@ from tunicorn.errors import ServerError
 from tunicorn.launch import Server, ServerName
 from tunicorn.launch import program as server_program
 from tunicorn.load import LoadSpec, LocustOptions, Request, run_load
+from tunicorn.machine import split_cores
 from tunicorn.record import (
     BenchResult,
     ClientStats,
+    CorePlan,
     Latency,
     LoadResult,
     ServerConfig,
@@ -47,34 +49,6 @@ from tunicorn.settings import event_loop, running_class
 from tunicorn.target import Target
 
 TickCallback = Callable[[Tick], None]
-
-
-@dataclasses.dataclass(frozen=True)
-class CorePlan:
-    """Which cores the server gets and which the load generator keeps."""
-
-    server: tuple[int, ...]
-    client: tuple[int, ...]
-    warning: str = ""
-
-
-def split_cores(cpus: int | None, available: tuple[int, ...] | None = None) -> CorePlan:
-    """Give the server the last `cpus` cores and the load generator the rest."""
-    cores = tuple(sorted(available if available is not None else os.sched_getaffinity(0)))
-    if not cpus:
-        return CorePlan(server=(), client=())
-    if cpus >= len(cores):
-        have = len(cores)
-        return CorePlan(
-            server=cores,
-            client=cores,
-            warning=(
-                f"--cpus {cpus} needs {cpus + 1} cores (the server's and one for the load "
-                f"generator) but this machine has {have}: the server gets {min(cpus, have)} and "
-                "shares them with the load generator, so the figures are only a rough bound."
-            ),
-        )
-    return CorePlan(server=cores[-cpus:], client=cores[:-cpus])
 
 
 @contextlib.contextmanager
@@ -142,6 +116,7 @@ def to_bench(
         warnings=tuple(warnings),
         program=program,
         load=load.load,
+        stalled=load.stalled,
     )
 
 

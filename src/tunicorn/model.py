@@ -420,6 +420,71 @@ def baselines(cores: int) -> tuple[ModelBaseline, ...]:
     )
 
 
+# --- a stalled upstream (--stall) -----------------------------------------------------------
+# The stall model (docs/stalls.md): a share s of requests waits D seconds on an
+# upstream; at an offered load of λ req/s, Little's law puts λ·s·D of them in flight on average,
+# and with arrivals that are independent (production's users) their number at any instant is
+# Poisson with that mean (an M/G/∞ queue: exact whatever the waits' spread). Each holds a slot.
+# The others keep their p95 within the SLO only while (1) at most 5% of them arrive to find
+# every slot held by a stalled request, and (2) the slots left free are not overrun by the
+# others' own work (Little again: λ·(1−s)·R of them in flight, R their time in the app).
+STALL_BLOCKED_MAX = 0.05  # the p95's 5%: the others that may find every slot stalled
+STALL_FREE_BUSY_MAX = 0.8  # the others' use of the free slots past which queues build
+STALL_RATE_MAX = 1e6  # the search for where a configuration gives way stops here
+
+
+def stalled_in_flight(rate_rps: float, share: float, stall_s: float) -> float:
+    """Little's law: stalled requests in flight at `rate_rps`, `share` of them waiting `stall_s`."""
+    _check_non_negative(rate_rps=rate_rps, share=share, stall_s=stall_s)
+    return rate_rps * share * stall_s
+
+
+def poisson_at_least(mean: float, k: int) -> float:
+    """P(N ≥ k) for N Poisson with `mean`: the chance that k or more stalls overlap."""
+    _check_non_negative(mean=mean)
+    if k <= 0:
+        return 1.0
+    if mean == 0:
+        return 0.0
+    # P(N < k) summed in logs: e^-mean underflows past a mean of about 745 (an event loop's
+    # thousands of slots at a high load).
+    logs = [i * math.log(mean) - mean - math.lgamma(i + 1) for i in range(k)]
+    top = max(logs)
+    below = math.exp(top) * math.fsum(math.exp(x - top) for x in logs)
+    return min(1.0, max(0.0, 1.0 - below))
+
+
+def stall_holds(
+    slots: int, rate_rps: float, share: float, stall_s: float, service_s: float
+) -> bool:
+    """Does a server of `slots` keep the other requests' p95 within the SLO at `rate_rps` while
+    `share` of requests wait `stall_s` (the model above; `service_s`: the others' time in the
+    app, one at a time)? Only the number of slots matters, not how they are made."""
+    _check_non_negative(service_s=service_s)
+    mean = stalled_in_flight(rate_rps, share, stall_s)
+    if poisson_at_least(mean, slots) > STALL_BLOCKED_MAX:
+        return False
+    others = rate_rps * (1 - share) * service_s
+    return others <= STALL_FREE_BUSY_MAX * max(0.0, slots - mean)
+
+
+def stall_gives_way_rps(slots: int, share: float, stall_s: float, service_s: float) -> float:
+    """The offered load at which `slots` stop holding under the stall (req/s, to 0.1%):
+    `stall_holds` only turns false as the load grows, so bisection finds the edge."""
+    low, high = 0.0, 1.0
+    while stall_holds(slots, high, share, stall_s, service_s):
+        low, high = high, high * 2
+        if high > STALL_RATE_MAX:
+            return math.inf
+    while high - low > max(1e-3, low * 1e-3):
+        mid = (low + high) / 2
+        if stall_holds(slots, mid, share, stall_s, service_s):
+            low = mid
+        else:
+            high = mid
+    return low
+
+
 # --- checks ------------------------------------------------------------------------------------
 
 

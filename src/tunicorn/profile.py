@@ -30,8 +30,9 @@ from tunicorn import eventloop, model, redact, settings
 from tunicorn.eventloop import ANYIO_THREADS, PARALLEL_CLIENTS
 from tunicorn.launch import Server
 from tunicorn.load import LoadSpec, LocustOptions, Request, run_load
-from tunicorn.measure import CorePlan, pinned, sampled_load, split_cores
+from tunicorn.measure import pinned, sampled_load
 from tunicorn.record import (
+    CorePlan,
     LadderStep,
     MemoryProfile,
     ProcessLimit,
@@ -70,7 +71,7 @@ def profile(
     target: Target,
     requests: tuple[Request, ...],
     *,
-    cpus: int | None = None,
+    cores: CorePlan,
     log_dir: str | Path | None = None,
     say: Say = _quiet,
     keepalive: bool = False,
@@ -79,8 +80,8 @@ def profile(
 ) -> Profile:
     """`gevent` as tune's --gevent/--no-gevent (None: when installed and the app mostly
     waits) decides whether one gevent worker's limit is measured too. With `locust`, the
-    locustfile's users are the load everywhere, and its whole flow is the one "route"."""
-    cores = split_cores(cpus)
+    locustfile's users are the load everywhere, and its whole flow is the one "route". The
+    server runs on `cores.server` and the load on `cores.client` (machine.split_cores)."""
     routes: list[RouteProfile] = []
     asgi = target.is_asgi
     one_worker = ServerConfig(1, 1, "uvicorn" if asgi else "sync")

@@ -13,10 +13,11 @@ reader knows what to measure.
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
-from tunicorn import eventloop, interval, model, rank, search, settings, unmet
+from tunicorn import eventloop, interval, machine, model, rank, search, settings, stall, unmet
 from tunicorn.errors import UsageError
 from tunicorn.record import (
     Assumptions,
@@ -29,6 +30,7 @@ from tunicorn.record import (
     RecommendedConfig,
     ServerConfig,
     Settlement,
+    StallCheck,
     Trial,
     TuneResult,
 )
@@ -183,7 +185,7 @@ def model_only(
             slots=slots,
             memory_mib_estimate=round(estimate, 1),
         ),
-        constraints=Constraints(cpus=cpus, memory_mib=round(memory_mib, 1), plan=plan),
+        constraints=machine.planned(cpus, memory_mib, plan),
         assumptions=Assumptions(
             worker_memory_mib=worker_memory_mib,
             thread_memory_mib=thread_memory_mib,
@@ -229,34 +231,39 @@ def decide(
     trials: Mapping[str, Trial],
     profile: Profile,
     constraints: Constraints,
-    cores: int,
     settlement: Settlement,
     elapsed_s: float,
     run_warnings: Iterable[str] = (),
     baselines: Sequence[tuple[str, str, ServerConfig]] | None = None,
     tie_break: rank.TieBreak = rank.robust,
+    allowed: Collection[str] | None = None,
 ) -> TuneResult:
     """The recommendation from measured trials, as a record that says everything.
 
-    `trials` are keyed by the configuration that was asked for; `cores` are the server's
-    cores (for "the CPU is busy"); `run_warnings` are what the driver knows about the run
+    `trials` are keyed by the configuration that was asked for; `constraints` are the machine
+    (its server's cores, for "the CPU is busy"), the SLO and the rules; `run_warnings` are
+    what the driver knows about the run
     itself (too few cores here, a budget spent before searching). `baselines` are (name, role,
     configuration) where they are not the WSGI rules of thumb (an ASGI app's). `tie_break`
-    orders trials the intervals cannot separate (rank.robust: more slots, less memory).
+    orders trials the intervals cannot separate (rank.robust: more slots, less memory);
+    `allowed` names the only trials the pick may be (those that held under a stall), None for
+    any.
     """
-    budget_mib = model.memory_budget_mib(constraints.memory_mib)
+    budget_mib = constraints.memory_budget_mib
     rules = constraints.rules
-    pick = rank.best(trials.values(), cores, rules, tie_break)
+    candidates = [t for k, t in trials.items() if allowed is None or k in allowed]
+    pick = rank.best(candidates, constraints.server_cores, rules, tie_break)
     settled = trials.get(settlement.key) if settlement.key else None
-    if settled is not None and settled.feasible:
+    if settled is not None and settled.feasible and (allowed is None or settled.key in allowed):
         pick = settled
     first = pick
     if pick is not None and pick is not settled:
-        pick = rank.holds_up(pick, trials.values(), rules)
+        pick = rank.holds_up(pick, candidates, rules)
     if pick is not None:
         # Never below a rule of thumb whose interval lies wholly above the pick (settle
-        # measured it again against the pick; if it still stands above, it is the answer).
-        above = rank.baseline_above(trials.values(), pick)
+        # measured it again against the pick; if it still stands above, it is the answer),
+        # unless the stall check ruled it out.
+        above = rank.baseline_above(candidates, pick)
         if above is not None and rank.eligible(above, rules):
             pick = above
     if baselines is None:
@@ -272,7 +279,7 @@ def decide(
     recommendation = None
     measured = tuple(trials.values())
     if pick is not None:
-        why = reasons(pick, measured, profile, constraints, cores)
+        why = reasons(pick, measured, profile, constraints)
         if profile.interface == "asgi":
             why[1:1] = eventloop.reasons(profile)
         if pick is settled:
@@ -304,7 +311,7 @@ def decide(
         model=figures(profile, constraints.cpus, budget_mib),
         warnings=(*run_warnings, *trial_warnings(measured), *unstable_warning(pick)),
         verdict=verdict(
-            recommendation, measured_baselines, constraints.slo_p95_ms or 0.0, measured, budget_mib
+            recommendation, measured_baselines, constraints.slo_p95_ms, measured, budget_mib
         ),
     )
 
@@ -411,13 +418,6 @@ def unstable_warning(pick: Trial | None) -> list[str]:
     ]
 
 
-def few_cores_warning(cores_here: int, cpus: int) -> str:
-    return (
-        f"This machine has {cores_here} cores, fewer than the plan's {cpus} + 1 for the load "
-        "generator: the figures are an upper bound."
-    )
-
-
 def starved_warning(budget_s: float, fixed_s: float, enough_s: int) -> str:
     return (
         f"The budget ({budget_s:g} s) ran out before the search began: the profile, the three "
@@ -465,11 +465,12 @@ def client_model_reasons(pick: Trial, first: Trial | None) -> list[str]:
 
 
 def limiting(
-    pick: Trial, trials: tuple[Trial, ...], prof: Profile, constraints: Constraints, cores: int
+    pick: Trial, trials: tuple[Trial, ...], prof: Profile, constraints: Constraints
 ) -> str:
     """What limits the pick, measured, in one sentence: the CPU, one process's limit (a pool or
     a lock), memory, or the latency target."""
     busy = pick.server.cpu_cores_busy if pick.server else 0.0
+    cores = constraints.server_cores
     if rank.cpu_bound(pick, cores):
         return (
             f"What limits it: the CPU. At its peak the server kept {busy:.2f} of {cores} "
@@ -488,7 +489,7 @@ def limiting(
             f"{max(st.throughput_rps for st in process.steps):.0f}), so capacity comes from "
             f"processes: {pick.config.workers} × {pick.config.threads}."
         )
-    budget = model.memory_budget_mib(constraints.memory_mib)
+    budget = constraints.memory_budget_mib
     bigger = [
         t for t in trials if t.reason == "memory"
         and search.family(t.config) == search.family(pick.config)
@@ -500,7 +501,7 @@ def limiting(
             f"What limits it: memory. {nearest.config.label} would need about "
             f"{nearest.predicted_pss_mib:.0f} MiB, over the {budget:.0f} MiB budget."
         )
-    slo = constraints.slo_p95_ms or 0.0
+    slo = constraints.slo_p95_ms
     if pick.capacity_rps >= pick.throughput_rps * (1 - model.TIE):
         if pick.config.worker_class == "gevent":
             return (
@@ -574,13 +575,12 @@ def reasons(
     trials: tuple[Trial, ...],
     prof: Profile,
     constraints: Constraints,
-    cores: int = 0,
 ) -> list[str]:
     """Why this configuration: what limits it, then which bound or measurement decided."""
-    out = [limiting(pick, trials, prof, constraints, cores)]
+    out = [limiting(pick, trials, prof, constraints)]
     wc = prof.wait_compute_ratio
     cpus = constraints.cpus
-    slo = constraints.slo_p95_ms or 0.0
+    slo = constraints.slo_p95_ms
     if prof.cpu_ms > 0:
         out.append(
             f"Each request computes {prof.cpu_ms:.1f} ms and waits {prof.wait_ms:.1f} ms "
@@ -599,7 +599,7 @@ def reasons(
             )
         out.append(line + ".")
     mem = prof.memory
-    budget_mib = model.memory_budget_mib(constraints.memory_mib)
+    budget_mib = constraints.memory_budget_mib
     per_thread = "" if prof.interface == "asgi" else f", +{mem.per_thread_mib:.1f} MiB per thread"
     out.append(
         f"Memory: {mem.base_mib:.0f} MiB for 1×1, +{mem.per_worker_mib:.0f} MiB per worker"
@@ -675,8 +675,67 @@ def reasons(
     return out
 
 
-
 def capacity_text(trial: Trial) -> str:
     """"1,023 ± 40": a trial's capacity with its 95% interval (a dealt kept-alive capacity:
     the low end of its hands, as rank judges it)."""
     return interval.text(rank.figure(trial), judged_ci(trial))
+
+
+# -- the finalists under a stalled upstream (stall.check) ----------------------------------------
+
+
+def stall_allowed(check: StallCheck) -> frozenset[str] | None:
+    """The trials the pick may be after the stall check: those that held, where the pick by
+    capacity did not and another did; None where the pick stands (it held, or none did)."""
+    pick = check.run(check.first)
+    held = stall.holding(check)
+    if pick is None or pick.holds or not held:
+        return None
+    return frozenset(held)
+
+
+def _kept(share: float) -> str:
+    if share >= 0.9995:
+        return "all"
+    return f"{math.floor(share * 1000) / 10:g}%"
+
+
+def stall_sentence(check: StallCheck) -> str:
+    """The check in one sentence: what each finalist kept within the SLO under the stall."""
+    parts = [
+        f"{r.config.label} keeps {_kept(r.within_slo)}"
+        + ("" if r.holds else f" (gives way: {r.reason})")
+        for r in check.runs
+    ]
+    return (
+        f"With {check.share * 100:g}% of requests waiting {check.stall_s:g} s on an upstream, at "
+        f"{check.rate_rps:g} req/s ({check.rate_basis}), the other requests within "
+        f"{check.slo_p95_ms:.0f} ms: " + "; ".join(parts) + "."
+    )
+
+
+def under_stall(result: TuneResult, check: StallCheck) -> TuneResult:
+    """The result with the stall check recorded, its sentence among the pick's reasons and,
+    where no finalist held, what would."""
+    rec = result.recommendation
+    picked = rec.trial if rec is not None else ""
+    check = dataclasses.replace(check, picked=picked)
+    warnings = list(result.warnings)
+    if check.skipped:
+        warnings.append(f"The stall check did not run: {check.skipped}.")
+        return dataclasses.replace(result, stall=check, warnings=tuple(warnings))
+    why = [stall_sentence(check)]
+    first = check.run(check.first)
+    now = check.run(picked)
+    if first is not None and now is not None and first is not now:
+        why.append(
+            f"Picked for holding under the stall: {now.config.label} holds; "
+            f"{first.config.label}, first by capacity, gives way ({first.reason})."
+        )
+    if not stall.holding(check):
+        note = stall.none_holds_note(check, (r.config.slots for r in check.runs))
+        check = dataclasses.replace(check, note=note)
+        warnings.append(note)
+    if rec is not None:
+        rec = dataclasses.replace(rec, reasons=(*rec.reasons, *why))
+    return dataclasses.replace(result, recommendation=rec, stall=check, warnings=tuple(warnings))

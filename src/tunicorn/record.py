@@ -117,6 +117,23 @@ class LoadInfo:
 
 
 @dataclasses.dataclass(frozen=True)
+class StalledStats:
+    """The requests the load engine made wait on an injected stalled upstream (`--stall`),
+    counted apart from the others: the others' figures are the record's own."""
+
+    share: float  # of the requests sent, marked to stall
+    stall_s: float  # how long each waits inside the app
+    requests: int = 0  # stalled requests that ended in the window (ok or not)
+    ok: int = 0
+    errors_by_kind: dict[str, int] = dataclasses.field(default_factory=dict)
+    latency_ms: Latency = Latency()
+
+    @property
+    def errors(self) -> int:
+        return sum(self.errors_by_kind.values())
+
+
+@dataclasses.dataclass(frozen=True)
 class LoadResult:
     """The outcome of the load stage over its measured window (warm-up excluded)."""
 
@@ -136,6 +153,7 @@ class LoadResult:
     late_fraction: float = 0.0
     histogram: str = ""  # base64 HDR histogram of latency in µs, for re-rendering
     load: LoadInfo = LoadInfo()
+    stalled: StalledStats | None = None  # with --stall: those requests, apart from the above
 
     @property
     def errors(self) -> int:
@@ -213,6 +231,7 @@ class BenchResult:
     program: str = ""  # the server program that ran it ("gunicorn", "uvicorn"); "" for a URL
     load: LoadInfo = LoadInfo()
     upstream: tuple[UpstreamDelay, ...] = ()  # round trips added in front of its upstreams
+    stalled: StalledStats | None = None  # with --stall: those requests, apart from the above
     kind: str = "bench"
     schema: int = SCHEMA_VERSION
 
@@ -332,7 +351,7 @@ class ModelRecommendation:
     """`tunicorn recommend`: an answer from the models alone, labelled as such."""
 
     recommendation: RecommendedConfig
-    constraints: Constraints
+    constraints: Machine  # the plan's cores and memory: no SLO, nothing measured
     assumptions: Assumptions
     reasons: tuple[str, ...]
     baselines: tuple[ModelBaseline, ...]
@@ -378,6 +397,47 @@ def load_kind(path: str | Path) -> str:
 
 
 # -- profile and tune -----------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkloadRoute:
+    """One request of the load and where it came from: `source` is "router", "crawl",
+    "given", "scenario" or "locustfile" (more as sources are added); `status` is what the
+    pre-flight got (0: not checked), `via` the path that redirected here; `cpu_ms` and
+    `wait_ms` come from the profile once it has run (None before)."""
+
+    path: str
+    source: str
+    method: str = "GET"
+    status: int = 0
+    share: float = 0.0
+    via: str = ""
+    cpu_ms: float | None = None
+    wait_ms: float | None = None
+    seen: str = ""  # what an access log or HAR file shows it answered: "200 (91%), 304"
+
+
+@dataclasses.dataclass(frozen=True)
+class LeftOut:
+    """A route or page kept out of the load, and why (`reason` groups them: "Django's admin",
+    "401 Unauthorized — needs credentials", …)."""
+
+    path: str
+    reason: str
+    source: str = ""
+    status: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class Workload:
+    """What the load sends, checked at pre-flight, and what was left out; `notes` say what to
+    give where the app needs more than anonymous GETs (a login)."""
+
+    routes: tuple[WorkloadRoute, ...]
+    left_out: tuple[LeftOut, ...] = ()
+    notes: tuple[str, ...] = ()
+    crawled: int = 0  # pages the crawl fetched
+    preflight_s: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -477,6 +537,7 @@ class Profile:
     thread_pool: int = 0  # threads per worker for plain def routes (anyio's 40), 0 if none
     warnings: tuple[str, ...] = ()  # what the profile found that the user must fix
     upstream: tuple[UpstreamDelay, ...] = ()  # round trips added in front of its upstreams
+    workload: Workload | None = None  # `tunicorn profile`'s own run: what it loaded
     kind: str = "profile"
     schema: int = SCHEMA_VERSION
 
@@ -635,15 +696,55 @@ class Rules:
 
 
 @dataclasses.dataclass(frozen=True)
-class Constraints:
-    """What the configuration must fit: the plan's cores and memory, tune's SLO and rules."""
+class CorePlan:
+    """Which cores the server gets and which the load generator keeps (machine.split_cores)."""
+
+    server: tuple[int, ...]
+    client: tuple[int, ...]
+    warning: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Machine:
+    """The plan a run emulates and how this machine holds it, resolved once from --plan or
+    --cpus/--memory (machine.emulate), so no stage works the cores or the budget out again:
+    the plan's cores and memory, the share of that memory a configuration may fill
+    (model.memory_budget_mib), the cores the server is pinned to and those the load
+    generator keeps, and how many cores this machine has."""
 
     cpus: int
     memory_mib: float
-    slo_p95_ms: float | None = None
+    memory_budget_mib: float = 0.0
     plan: str = ""
+    cores: CorePlan = CorePlan(server=(), client=())
     cores_here: int = 0
+
+    @property
+    def server_cores(self) -> int:
+        """How many cores the server runs on, for "the CPU is busy": the plan's, or fewer
+        where this machine has fewer."""
+        return len(self.cores.server) or self.cpus
+
+    @property
+    def warning(self) -> str:
+        """Why this machine cannot emulate the plan faithfully ("" where it can)."""
+        return self.cores.warning
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Constraints(Machine):
+    """What the configuration must fit: the machine (the plan's cores and memory, its memory
+    budget), tune's SLO as resolved (given, or derived from the profile) and its rules. The
+    machine's fields stay at the top level of the JSON (`constraints.cpus`, DESIGN.md)."""
+
+    slo_p95_ms: float
     rules: Rules = dataclasses.field(default_factory=Rules)
+
+    @classmethod
+    def of(cls, machine: Machine, slo_p95_ms: float, rules: Rules | None = None) -> Constraints:
+        """`machine` with tune's resolved SLO and rules."""
+        fields = {f.name: getattr(machine, f.name) for f in dataclasses.fields(Machine)}
+        return cls(**fields, slo_p95_ms=slo_p95_ms, rules=rules or Rules())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -686,6 +787,53 @@ class Recommendation:
 
 
 @dataclasses.dataclass(frozen=True)
+class StallRun:
+    """One finalist at the stall check's offered load with the stall on (`stall.check`):
+    whether it holds, and the figures that say so. The latency and counts are the other
+    requests'; the stalled ones are in `stalled`."""
+
+    config: ServerConfig
+    role: str  # "pick", "rival", "most-slots", or a baseline's role
+    trial: str  # the key of its trial in the run
+    holds: bool
+    reason: str  # why it does not hold, in a phrase ("" when it holds)
+    rate_rps: float  # offered
+    throughput_rps: float  # of the others
+    requests: int  # the others that ended in the window
+    errors: int  # every error, stalled requests' too
+    latency_ms: Latency
+    within_slo: float  # share of the others answered within the SLO
+    stalled: StalledStats
+    model_holds: bool  # what the stall model says for its slots (model.stall_holds)
+    gives_way_rps: float | None  # where the model says its slots give way (None: never)
+    histogram: str = ""  # the others' latency (base64 HDR, µs)
+    rate_missed: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class StallCheck:
+    """The finalists under a stalled upstream: `share` of requests wait `stall_s` inside
+    the app while the finalists each serve `rate_rps` (open loop); the pick is chosen among
+    those that hold."""
+
+    share: float
+    stall_s: float
+    rate_rps: float
+    rate_basis: str  # how the rate was chosen, in words
+    slo_p95_ms: float
+    duration_s: float  # each finalist's measured window
+    runs: tuple[StallRun, ...] = ()
+    picked: str = ""  # the trial key picked after the check ("" when none was picked)
+    first: str = ""  # the trial key picked by capacity before the check
+    note: str = ""  # where none holds: what would
+    skipped: str = ""  # why the check did not run, "" when it did
+    service_ms: float = 0.0  # the others' time in the app, one at a time, that the model used
+
+    def run(self, key: str) -> StallRun | None:
+        return next((r for r in self.runs if r.trial == key), None)
+
+
+@dataclasses.dataclass(frozen=True)
 class TuneResult:
     target: str
     app: str
@@ -699,6 +847,8 @@ class TuneResult:
     warnings: tuple[str, ...] = ()
     verdict: str = ""
     upstream: tuple[UpstreamDelay, ...] = ()  # round trips added in front of its upstreams
+    workload: Workload | None = None  # what was loaded, from where, and what was left out
+    stall: StallCheck | None = None  # the finalists under a stalled upstream (--stall)
     kind: str = "tune"
     schema: int = SCHEMA_VERSION
 

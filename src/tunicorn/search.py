@@ -18,7 +18,7 @@ import math
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 
 from tunicorn import model, rank
-from tunicorn.record import Profile, Rules, ServerConfig, Trial
+from tunicorn.record import Machine, Profile, Rules, ServerConfig, Trial
 from tunicorn.settings import class_for_threads, event_loop
 
 THREAD_LADDER = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
@@ -208,12 +208,11 @@ Trials = Mapping[str, Trial]
 
 @dataclasses.dataclass(frozen=True)
 class Space:
-    """Where the search may go and what it knows before measuring: the plan's cores (for
-    "one sync worker per core" and the CPU bound), the server's cores (for "the CPU is
-    busy"), the lattice's bounds, and the memory model's verdict on a configuration."""
+    """Where the search may go and what it knows before measuring: the machine (the plan's
+    cores, for "one sync worker per core" and the CPU bound; the server's cores, for "the CPU
+    is busy"), the lattice's bounds, and the memory model's verdict on a configuration."""
 
-    cpus: int
-    cores: int
+    machine: Machine
     max_workers: int
     max_threads: int
     fits: Callable[[ServerConfig], bool]
@@ -224,8 +223,7 @@ class Space:
 
 def space(
     profile: Profile,
-    cpus: int,
-    cores: int,
+    machine: Machine,
     fits: Callable[[ServerConfig], bool],
     *,
     max_threads: int,
@@ -237,6 +235,7 @@ def space(
     processes (a per-process lock or pool, code that is unsafe under threads). Threads stop
     near one process's limit when the profile found a pool or a lock: beyond it they queue.
     Unless `single_slot`, the pick keeps two requests in flight per core."""
+    cpus = machine.cpus
     max_workers = max(2 * cpus + 2, cpus + 3, max_workers_per_core * cpus)
     limit = per_process_limit(profile)
     cap = 0
@@ -245,20 +244,20 @@ def space(
         max_threads = min(max_threads, cap)
     rules = Rules(min_slots=0 if single_slot else 2 * cpus, max_threads=cap)
     return Space(
-        cpus, cores, max_workers, max_threads, fits, profile.wall_ms, profile.cpu_ms, rules
+        machine, max_workers, max_threads, fits, profile.wall_ms, profile.cpu_ms, rules
     )
 
 
 def simple(sp: Space) -> ServerConfig:
     """The answer for a compute-bound app: one sync worker per core, or as many as the pick
     needs to keep two requests in flight per core (one slow request must not stop everyone)."""
-    return ServerConfig(max(sp.cpus, sp.rules.min_slots), 1, "sync")
+    return ServerConfig(max(sp.machine.cpus, sp.rules.min_slots), 1, "sync")
 
 
 def compute_bound(trials: Trials, sp: Space) -> bool:
     """Did one request per process (`simple`), measured and usable, keep the cores busy?"""
     one = trials.get(simple(sp).key)
-    return one is not None and one.feasible and rank.cpu_bound(one, sp.cores)
+    return one is not None and one.feasible and rank.cpu_bound(one, sp.machine.server_cores)
 
 
 def opening(
@@ -266,10 +265,10 @@ def opening(
 ) -> Iterator[tuple[ServerConfig, str]]:
     """What every tune measures before searching: the three baselines, the model's start and,
     where gevent is tried, one gevent worker per core (unless the app broke under threads)."""
-    for _name, config in baselines(sp.cpus):
+    for _name, config in baselines(sp.machine.cpus):
         yield config, "baseline"
     yield start, "model"
-    one_gevent = gevent_start(profile, sp.cpus, sp.max_workers)
+    one_gevent = gevent_start(profile, sp.machine.cpus, sp.max_workers)
     if gevent and worth(trials, one_gevent):
         yield one_gevent, "model"
 
@@ -309,7 +308,7 @@ def _step(
     # its slots, not the latency target, bounded what it served.
     ceiling: float = math.inf
     if (
-        current is not None and rank.cpu_bound(current, sp.cores)
+        current is not None and rank.cpu_bound(current, sp.machine.server_cores)
         and not rank.backlog_within_slo(current)
     ):  # fmt: skip
         ceiling = current.config.slots
@@ -388,7 +387,7 @@ def moved(trials: Trials, fam: str, current: Trial) -> bool:
 def promise(config: ServerConfig, sp: Space) -> float:
     """Little's law and the CPU bound, for ordering trials only (never for choosing)."""
     wall_s = max(sp.wall_ms, 0.001) / 1000
-    bound = model.cpu_bound_or_zero(sp.cpus, sp.cpu_ms) or math.inf
+    bound = model.cpu_bound_or_zero(sp.machine.cpus, sp.cpu_ms) or math.inf
     return min(min(config.slots, 512) / wall_s, bound) - 0.001 * config.slots
 
 
@@ -430,7 +429,7 @@ def asgi_opening(
 ) -> Iterator[tuple[ServerConfig, str]]:
     """What every tune of an ASGI app measures before searching: the baselines that can run
     (App Service's default cannot, and is recorded unmeasured), then the model's start."""
-    for _name, role, config in asgi_baselines(sp.cpus):
+    for _name, role, config in asgi_baselines(sp.machine.cpus):
         if role != "app-service-default":
             yield config, "baseline"
     yield start, "model"

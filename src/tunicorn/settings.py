@@ -2,8 +2,8 @@
 
 In the spirit of gunicorn's `config.py` (one class per setting, generating the CLI and the
 docs), but as typed frozen declarations in a tuple: `cli/options.py` turns a declaration into
-a click option, the tuner's `TuneSettings` takes its defaults from here, and the README's
-settings table is generated from the same tuple (a test keeps them equal).
+a click option, the tuner's `TuneSettings` takes its defaults from here, and the settings
+table in docs/settings.md is generated from the same tuple (a test keeps them equal).
 
 The worker classes and the rule gunicorn applies to them silently (sync with threads > 1
 runs as gthread) live here too, so that every stage asks one function what really runs.
@@ -192,6 +192,17 @@ PRUNE: Setting[bool] = Setting(
 )
 RUNOFF: Setting[bool] = Setting(
     "runoff", True, "flag", "Measure close calls again, until their intervals separate or they tie."
+)
+CRAWL: Setting[int | None] = Setting(
+    "crawl",
+    None,
+    "int",
+    "Follow the site's own links from / (or the --path pages), breadth-first, GET only, for up "
+    "to N pages, and load those that answer 2xx; 0 never crawls.",
+    flag="--crawl",
+    default_text="30 pages where the router has catch-all routes or few GET routes",
+    zero_ok=True,
+    commands=("tune", "profile"),
 )
 # -- bench -----------------------------------------------------------------------------
 WORKERS: Setting[int] = Setting(
@@ -423,6 +434,41 @@ UPSTREAM: Setting[tuple[str, ...]] = Setting(
     multiple=True,
     metavar="VAR=+MS",
 )
+# -- a stalled upstream (tunicorn.stall; the model: model.stall_holds) ----------------------
+STALL: Setting[str] = Setting(
+    "stall",
+    "5%:2s",
+    "text",
+    "A stalled upstream, FRACTION:SECONDS: that share of requests waits that long inside the "
+    "app (a real wait, as on a slow API), counted apart from the others.",
+    flag="--stall",
+    default_text="tune: 5%:2s for the finalists' check; bench: off",
+    commands=("bench", "tune"),
+)
+STALL_CHECK: Setting[bool] = Setting(
+    "stall_check",
+    True,
+    "switch",
+    "After the search, run the finalists at a fixed load with the stall on, and pick among "
+    "those whose other requests keep p95 within the SLO.",
+    flag="--stall-check/--no-stall-check",
+    commands=("tune",),
+)
+STALL_LOAD: Setting[float] = Setting(
+    "stall_load",
+    0.25,
+    "ratio",
+    "The stall check's offered load as a share of the pick's capacity (without --expected-rps).",
+)
+EXPECTED_RPS: Setting[float | None] = Setting(
+    "expected_rps",
+    None,
+    "float",
+    "The load the app must carry in production, req/s: the stall check runs at it.",
+    flag="--expected-rps",
+    default_text="a quarter of the pick's capacity",
+    commands=("tune",),
+)
 # -- check --rehearse --------------------------------------------------------------------
 REHEARSE: Setting[bool] = Setting(
     "rehearse",
@@ -496,6 +542,11 @@ SETTINGS: tuple[Setting[object], ...] = (
     BOTH_MODELS,
     SINGLE_SLOT,
     UPSTREAM,
+    CRAWL,
+    STALL,
+    STALL_CHECK,
+    STALL_LOAD,
+    EXPECTED_RPS,
     WORKERS,
     THREADS,
     WORKER_CLASS,
@@ -527,7 +578,7 @@ SETTINGS: tuple[Setting[object], ...] = (
 
 
 def markdown() -> str:
-    """The README's table of command-line settings, generated from SETTINGS."""
+    """The table of command-line settings in docs/settings.md, generated from SETTINGS."""
     rows = ["| option | commands | default | what it sets |", "| --- | --- | --- | --- |"]
     for s in SETTINGS:
         if not s.flag:

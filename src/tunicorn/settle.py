@@ -141,7 +141,7 @@ class Settler:
         pick and its strongest rival (another family first) get the other model's figure;
         recommend.decide then picks what holds up under both.
         """
-        cores, low = self.sp.cores, self.sp.rules
+        cores, low = self.sp.machine.server_cores, self.sp.rules
         pick = self.trials.get(settled.key) if settled.key else None
         pick = pick or rank.best(self.trials.values(), cores, low, self.tie_break)
         if pick is None:
@@ -214,7 +214,9 @@ class Settler:
         for _ in range(MAX_ROUNDS):
             if self.clock.stopped():
                 break
-            pick = rank.best(self.trials.values(), self.sp.cores, self.sp.rules, self.tie_break)
+            pick = rank.best(
+                self.trials.values(), self.sp.machine.server_cores, self.sp.rules, self.tie_break
+            )
             found = self.challenger(pick) if pick is not None else None
             if pick is None or found is None:
                 break

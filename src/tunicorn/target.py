@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from tunicorn import find, inapp
+from tunicorn import find, inapp, supervise
 from tunicorn.demo import DEMO_NAMES, DEMOS
 from tunicorn.errors import UsageError
 from tunicorn.find import APP_SERVICE_MODULES, detect_module
@@ -360,11 +360,10 @@ def _run_in_app(command: str, target: Target, timeout: float) -> tuple[dict[str,
     sys.path; its last stdout line is JSON. The module's source is passed with -c, so nothing of
     tunicorn is importable there that the app could mistake for its own modules (`settings`)."""
     try:
-        proc = subprocess.run(
+        proc = supervise.run(
             [sys.executable, "-c", _inapp_source(), command, target.app, target.chdir,
              "1" if target.named else "0"],
-            capture_output=True, text=True, timeout=timeout, cwd=target.chdir or None,
-            stdin=subprocess.DEVNULL,
+            timeout=timeout, cwd=target.chdir or None,
         )  # fmt: skip
     except subprocess.TimeoutExpired:
         raise UsageError(

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from tunicorn import model, rank, recommend, search, settings, settle
+from tunicorn import model, rank, recommend, search, settings, settle, stall
 from tunicorn.deal import Dealer, TrialDealer, dealt_by_race
 from tunicorn.load import LocustOptions, Request
 from tunicorn.measure import (
@@ -25,7 +25,6 @@ from tunicorn.measure import (
     Measure,
     TrialMeter,
     TrialPlan,
-    split_cores,
     unmeasured,
     window_s,
 )
@@ -33,6 +32,7 @@ from tunicorn.profile import gevent_applies
 from tunicorn.profile import profile as run_profile
 from tunicorn.record import (
     Constraints,
+    Machine,
     Profile,
     ServerConfig,
     Settlement,
@@ -48,11 +48,9 @@ from tunicorn.target import Target
 class TuneSettings:
     """What one tune is asked; every default is declared once, in settings.py."""
 
-    cpus: int
-    memory_mib: float
+    machine: Machine  # the plan's cores and memory, resolved once (machine.emulate)
     slo_p95_ms: float | None = settings.SLO_P95.default  # None: derived from the profile
     budget_s: float | None = settings.BUDGET.default  # None: derived from the profile
-    plan: str = ""
     warmup_s: float = settings.WARMUP.default
     saturate_s: float = settings.SATURATE.default
     verify_s: float = settings.VERIFY.default
@@ -65,6 +63,9 @@ class TuneSettings:
     single_slot: bool = settings.SINGLE_SLOT.default  # allow a pick that serves one at a time
     both_models: bool = settings.BOTH_MODELS.default  # finalists under both client models
     locust: LocustOptions | None = None  # load with a locustfile's users on Locust instead
+    stall: stall.Stall = stall.DEFAULT  # the stalled upstream the finalists are checked under
+    stall_check: bool = settings.STALL_CHECK.default  # False: skip that check
+    expected_rps: float | None = settings.EXPECTED_RPS.default  # the check's load; None: a share
 
 
 @dataclasses.dataclass
@@ -82,23 +83,22 @@ def default_slo(profile: Profile) -> float:
     return float(max(100.0, round(2.5 * profile.p95_ms / 10.0) * 10.0))
 
 
-# What a derived budget pays for after the profile: the opening (three baselines, the
-# model's start, one gevent worker), a short climb, and a round of close calls.
+# What a derived budget pays for after the profile, besides the reserve the search keeps for
+# settling (reserve_trials) and the stall check: the opening (three baselines, the model's
+# start, one gevent worker) and a short climb.
 EXPECTED_TRIALS = 7
 BUDGET_MIN_S, BUDGET_MAX_S = 60.0, 1200.0
 # Kept-alive capacities dealt again (deal.py), each about one trial more: with --keep-alive
-# about half the configurations tried have several workers that race to accept; otherwise
-# the finalists under the other (kept-alive) client model.
+# about half the configurations tried have several workers that race to accept (otherwise
+# the finalists under the other, kept-alive, client model: reserve_trials counts those).
 KEEPALIVE_DEALS = 3
 DEAL_LEADS = 2  # leads dealt after the search, where it had no room to deal them
 
 
-def expected_deals(s: TuneSettings) -> int:
-    """How many kept-alive capacities a tune on `s` expects to deal again (each about one
-    trial): the budget pays for them, so judging by the low end does not starve the search."""
-    if s.keepalive:
-        return KEEPALIVE_DEALS
-    return settle.FINALISTS if s.both_models else 0
+def search_deals(s: TuneSettings) -> int:
+    """How many kept-alive capacities a --keep-alive search expects to deal again (each about
+    one trial): the budget pays for them, so judging by the low end does not starve it."""
+    return KEEPALIVE_DEALS if s.keepalive else 0
 
 
 LONGEST = 1.5  # a window runs at most this many times its expected length while not yet sure
@@ -128,18 +128,32 @@ def per_trial_s(s: TuneSettings, rate_rps: float = 0.0) -> float:
     return s.warmup_s + sat + step + 0.3 + 2
 
 
-def derived_budget(s: TuneSettings, profile: Profile, profiled_s: float = 0.0) -> float:
+def reserve_trials(s: TuneSettings) -> int:
+    """The trials the search leaves room for: a round of close calls and the finalists under
+    the other client model (dealt again under kept-alive connections: about one trial each)."""
+    finalists = settle.FINALISTS * (1 if s.keepalive else 2) if s.both_models else 0
+    return (2 if s.runoff else 0) + finalists
+
+
+def derived_budget(
+    s: TuneSettings, profile: Profile, profiled_s: float = 0.0, stall_s: float = 0.0
+) -> float:
     """The default budget: the profile's time, then EXPECTED_TRIALS at this app's window
-    lengths, within sane bounds (a 1 ms page and an 80 ms page cannot share one figure)."""
-    trials = EXPECTED_TRIALS + expected_deals(s)
-    enough = profiled_s + trials * per_trial_s(s, expected_rate(profile, s.cpus))
+    lengths and the stall check's finalists (`stall_s`), within sane bounds (a 1 ms page and
+    an 80 ms page cannot share one figure); the kept-alive deals a --keep-alive search makes
+    count too (`search_deals`)."""
+    rate = expected_rate(profile, s.machine.cpus)
+    trials = EXPECTED_TRIALS + reserve_trials(s) + search_deals(s)
+    enough = profiled_s + trials * per_trial_s(s, rate) + stall_s
     return float(min(BUDGET_MAX_S, max(BUDGET_MIN_S, math.ceil(enough / 10.0) * 10)))
 
 
 class Budget:
     """The time a tune may spend; the search keeps room for settling close calls."""
 
-    def __init__(self, s: TuneSettings, stop: threading.Event | None) -> None:
+    def __init__(
+        self, s: TuneSettings, stop: threading.Event | None, *, stall_check: bool = False
+    ) -> None:
         self.started = time.monotonic()
         self.settings = s
         self.budget_s = s.budget_s if s.budget_s is not None else BUDGET_MAX_S
@@ -147,6 +161,8 @@ class Budget:
         self.reserve_s = 0.0
         self.reserve_trials = 0
         self.taken: list[float] = []
+        # The finalists under a stall, where they will run, keep their own room.
+        self.stall_s = stall.reserve_s(s.stall) if stall_check else 0.0
         self.stop = stop
         self.fit(0.0)
 
@@ -157,11 +173,8 @@ class Budget:
         self.per_trial_s = self.estimate_s = per_trial_s(s, rate_rps)
         if budget_s is not None:
             self.budget_s = budget_s
-        # The search leaves room for a round of close calls and the finalists' other model.
-        self.reserve_trials = (2 if s.runoff else 0) + (settle.FINALISTS if s.both_models else 0)
-        if s.both_models and not s.keepalive:
-            self.reserve_trials += expected_deals(s)  # the finalists' kept-alive hands
-        self.reserve_s = self.per_trial_s * self.reserve_trials
+        self.reserve_trials = reserve_trials(s)
+        self.reserve_s = self.per_trial_s * self.reserve_trials + self.stall_s
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -173,7 +186,7 @@ class Budget:
         if len(self.taken) >= 2:
             mean = sum(self.taken) / len(self.taken)
             self.per_trial_s = max(0.5 * self.estimate_s, mean)
-            self.reserve_s = self.per_trial_s * self.reserve_trials
+            self.reserve_s = self.per_trial_s * self.reserve_trials + self.stall_s
 
     def stopped(self) -> bool:
         return self.stop is not None and self.stop.is_set()
@@ -190,9 +203,10 @@ class Budget:
 
     def expect_s(self) -> float:
         """How long this tune expects to take in all: the time so far, then EXPECTED_TRIALS
-        and the kept-alive deals at this app's trial length, within the budget."""
-        trials = EXPECTED_TRIALS + expected_deals(self.settings)
-        return min(self.budget_s, self.elapsed() + trials * self.per_trial_s)
+        and the kept-alive deals of a --keep-alive search at this app's trial length and the
+        reserve for settling and the stall check, within the budget."""
+        trials = EXPECTED_TRIALS + search_deals(self.settings)
+        return min(self.budget_s, self.elapsed() + trials * self.per_trial_s + self.reserve_s)
 
 
 class Trials:
@@ -230,7 +244,6 @@ class Trials:
         requests: tuple[Request, ...],
         s: TuneSettings,
         profile: Profile,
-        slo_p95_ms: float,
         *,
         events: TuneEvents,
         log_dir: str | Path | None = None,
@@ -243,16 +256,18 @@ class Trials:
         dealer: Dealer | None = None,
         deal_other: Dealer | None = None,
     ) -> Trials:
-        """A store whose trials run on real servers (or on `measure`, where one is given);
+        """A store whose trials run on real servers (or on `measure`, where one is given) on
+        `s`'s machine and within its SLO (tune resolves it; unset, the profile's default);
         `other` measures with the other client model (on servers too, unless `measure` is
         given: then only where `other` is)."""
-        budget_mib = model.memory_budget_mib(s.memory_mib)
+        m = s.machine
+        budget_mib = m.memory_budget_mib
         if measure is None:
             plan = TrialPlan(
-                target=target, requests=requests, cores=split_cores(s.cpus),
-                slo_p95_ms=slo_p95_ms, budget_mib=budget_mib,
+                target=target, requests=requests, cores=m.cores,
+                slo_p95_ms=s.slo_p95_ms or default_slo(profile), budget_mib=budget_mib,
                 gevent_clients=model.slots_at_load(
-                    s.cpus, profile.wall_ms, profile.cpu_ms, profile.gevent_process),
+                    m.cpus, profile.wall_ms, profile.cpu_ms, profile.gevent_process),
                 single_ms=profile.wall_ms,
                 warmup_s=s.warmup_s, saturate_s=s.saturate_s, verify_s=s.verify_s,
                 keepalive=s.keepalive, log_dir=log_dir, locust=s.locust,
@@ -332,12 +347,12 @@ class Trials:
         self._events.trial_done(trial)
         return trial
 
-    def deal_lead(self, sp: search.Space, cores: int) -> None:
+    def deal_lead(self, sp: search.Space) -> None:
         """Deal the best trial again where its kept-alive capacity is luck but was measured
         when the budget had no room to deal it: the pick never stands on one lucky hand while
         there is time to deal it. The lead may change with it, so up to DEAL_LEADS times."""
         for _ in range(DEAL_LEADS):
-            lead = rank.best(self.by_key.values(), cores, sp.rules)
+            lead = rank.best(self.by_key.values(), sp.machine.server_cores, sp.rules)
             if lead is None or lead.deals is not None or self._deal is None:
                 return
             if not dealt_by_race(lead.config, self._deal.keepalive) or not self.may_deal():
@@ -385,18 +400,19 @@ def tune(
     grid).
     """
     events = events or TuneEvents()
-    budget = Budget(s, stop)
-    cores = split_cores(s.cpus)
-    server_cores = len(cores.server) or s.cpus  # for "the CPU is busy"
+    stall_check = s.stall_check and s.locust is None and measure is None
+    budget = Budget(s, stop, stall_check=stall_check)
+    m = s.machine
     if profile is None:
         events.say("profiling the app (CPU vs waiting per route, memory per worker/thread)")
         profile = run_profile(
-            target, requests, cpus=s.cpus, log_dir=log_dir, say=events.say,
+            target, requests, cores=m.cores, log_dir=log_dir, say=events.say,
             keepalive=s.keepalive, gevent=s.gevent, locust=s.locust,
         )  # fmt: skip
     slo = s.slo_p95_ms or default_slo(profile)
-    rate = expected_rate(profile, s.cpus)
-    derived = derived_budget(s, profile, budget.elapsed())
+    s = dataclasses.replace(s, slo_p95_ms=slo)  # the SLO resolved, for the trials and the record
+    rate = expected_rate(profile, m.cpus)
+    derived = derived_budget(s, profile, budget.elapsed(), budget.stall_s)
     budget.fit(rate, derived if s.budget_s is None else s.budget_s)  # --budget: the user's cap
     events.say(
         f"expect about {budget.expect_s():.0f} s for this app: about {rate:,.0f} req/s at "
@@ -406,7 +422,7 @@ def tune(
            "would be derived)")
     )
     trials = Trials.on_servers(
-        target, requests, s, profile, slo, events=events, log_dir=log_dir, stop=stop,
+        target, requests, s, profile, events=events, log_dir=log_dir, stop=stop,
         out_of_time=lambda: not budget.searching(), spent=lambda: not budget.searching(),
         measure=measure, other=measure_other, longest_s=longest_window(s, rate),
         dealer=deal, deal_other=deal_other,
@@ -416,18 +432,18 @@ def tune(
         trials.timed = budget.observe
 
     def fits(config: ServerConfig) -> bool:
-        return model.fits(profile.memory, config, trials.budget_mib)
+        return model.fits(profile.memory, config, m.memory_budget_mib)
 
     sp = search.space(
-        profile, s.cpus, server_cores, fits,
+        profile, m, fits,
         max_threads=s.max_threads, max_workers_per_core=s.max_workers_per_core,
         single_slot=s.single_slot,
     )  # fmt: skip
     asgi = target.is_asgi
     if asgi:
-        start = search.asgi_start(profile, s.cpus, sp.max_workers, fits)
+        start = search.asgi_start(profile, m.cpus, sp.max_workers, fits)
     else:
-        start = search.model_start(profile, s.cpus, fits, sp.max_workers, sp.rules.min_slots)
+        start = search.model_start(profile, m.cpus, fits, sp.max_workers, sp.rules.min_slots)
 
     def beat(source: str) -> float:
         """The capacity a trial must beat to matter; 0 measures it in full (baselines are
@@ -463,7 +479,7 @@ def tune(
     # 3. Close calls measured again, the lead first dealt where it was not (settling spends
     # the reserve, deals included).
     trials.may_deal = lambda: budget.room(1)
-    trials.deal_lead(sp, server_cores)
+    trials.deal_lead(sp)
     settled = Settlement()
     if s.runoff or s.both_models:
         settler = Settler(trials.by_key, trials.run, sp, budget, events.say)
@@ -474,25 +490,49 @@ def tune(
 
     # 4. The decision.
     warnings = list(profile.warnings)
-    if cores.warning:
-        warnings.append(cores.warning)
-    elif profile.cores_here and profile.cores_here < s.cpus + 1:
-        warnings.append(recommend.few_cores_warning(profile.cores_here, s.cpus))
+    if m.warning:
+        warnings.append(m.warning)
     if starved:
-        # Room for a search trial and the settling reserve after the fixed part.
-        room = 1 + budget.reserve_trials
-        enough = int(math.ceil((fixed_s + room * budget.per_trial_s) / 10.0) * 10)
+        # Room for a few search trials and the settling reserve after the fixed part.
+        enough = int(math.ceil((fixed_s + 5 * budget.per_trial_s + budget.reserve_s) / 10.0) * 10)
         warnings.append(recommend.starved_warning(budget.budget_s, fixed_s, enough))
-    constraints = Constraints(
-        cpus=s.cpus, memory_mib=round(s.memory_mib, 1), slo_p95_ms=slo, plan=s.plan,
-        cores_here=profile.cores_here, rules=sp.rules,
-    )  # fmt: skip
-    return recommend.decide(
-        target=target.label, app=target.app, trials=trials.by_key,
-        profile=profile, constraints=constraints, cores=server_cores, settlement=settled,
-        elapsed_s=budget.elapsed(), run_warnings=warnings,
-        baselines=search.asgi_baselines(s.cpus) if asgi else None,
-    )  # fmt: skip
+    constraints = Constraints.of(m, slo, sp.rules)
+
+    def decide(allowed: frozenset[str] | None = None) -> TuneResult:
+        return recommend.decide(
+            target=target.label, app=target.app, trials=trials.by_key,
+            profile=profile, constraints=constraints, settlement=settled,
+            elapsed_s=budget.elapsed(), run_warnings=warnings,
+            baselines=search.asgi_baselines(m.cpus) if asgi else None, allowed=allowed,
+        )  # fmt: skip
+
+    result = decide()
+
+    # 5. The finalists under a stalled upstream (--stall): the pick is one that holds.
+    if stall_check and result.recommendation:
+        events.say(f"the finalists under a stalled upstream ({s.stall.words()})")
+        runner = stall.server_runner(target, m.cpus, log_dir=log_dir, stop=stop)
+        check = stall.check(
+            result, s.stall, requests, runner,
+            expected_rps=s.expected_rps, keepalive=s.keepalive, say=events.say,
+            go=lambda: not budget.stopped() and budget.elapsed() < budget.budget_s,
+        )  # fmt: skip
+        # None held: the pick's workers with the slots the model asks for, if there is time.
+        cap = min(s.max_threads, sp.rules.max_threads or s.max_threads)
+        wide = None
+        if check.runs and not stall.holding(check) and result.pick is not None:
+            wide = stall.wider(check, result.pick.config, fits, cap)
+        if wide is not None and budget.room(2):
+            wider = trials.measure(wide, "stall")
+            if wider.feasible:
+                check = stall.extended(check, wider, requests, runner, keepalive=s.keepalive)
+        allowed = recommend.stall_allowed(check)
+        repicked = decide(allowed) if allowed is not None else None
+        if repicked is not None and repicked.recommendation is not None:
+            result = repicked
+        result = recommend.under_stall(result, check)
+        result = dataclasses.replace(result, elapsed_s=round(budget.elapsed(), 1))
+    return result
 
 
 def _asgi_opening(
@@ -501,7 +541,7 @@ def _asgi_opening(
     """An ASGI app's opening, with App Service's default recorded as the trial it would be
     (sync gunicorn cannot serve it) instead of a server started to show it."""
     default = next(
-        c for _, role, c in search.asgi_baselines(sp.cpus) if role == "app-service-default"
+        c for _, role, c in search.asgi_baselines(sp.machine.cpus) if role == "app-service-default"
     )
     trials.known(unmeasured(default, "baseline", "interface", 0.0, search.ASGI_DEFAULT_NOTE))
     yield from search.asgi_opening(trials.by_key, sp, start)

@@ -37,9 +37,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
-from tunicorn.children import die_with_parent, log_tail, signal_group
 from tunicorn.errors import TunicornError, UsageError
 from tunicorn.record import UpstreamDelay
+from tunicorn.supervise import Group, log_tail
 from tunicorn.target import Target
 
 __all__ = [
@@ -257,6 +257,7 @@ class Upstreams:
         self.cpus = tuple(cpus)
         self._log_dir = Path(log_dir) if log_dir else None
         self.log_path: Path | None = None
+        self.group: Group | None = None
         self.proc: subprocess.Popen[bytes] | None = None
         self.ports: tuple[int, ...] = ()
         self.stats: dict[str, dict[str, int]] = {}
@@ -307,20 +308,12 @@ class Upstreams:
                 str(self.max_connections)]  # fmt: skip
         for sock, ep in zip(socks, self.endpoints, strict=True):
             argv += ["--route", f"{sock.fileno()},{ep.host},{ep.port},{ep.spec.added_ms}"]
-        cpus = self.cpus
-
-        def child() -> None:
-            if cpus:
-                os.sched_setaffinity(0, cpus)
-            die_with_parent()
-
+        self.group = Group(
+            argv, log_path=self.log_path, pass_fds=tuple(s.fileno() for s in socks),
+            cpus=self.cpus, pipe_stdout=True, grace_s=STOP_GRACE_S,
+        )  # fmt: skip
         try:
-            with open(self.log_path, "ab") as log:
-                self.proc = subprocess.Popen(
-                    argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
-                    pass_fds=tuple(s.fileno() for s in socks), start_new_session=True,
-                    preexec_fn=child,
-                )  # fmt: skip
+            self.proc = self.group.start().proc
         finally:
             for sock in socks:
                 sock.close()
@@ -345,17 +338,12 @@ class Upstreams:
 
     def stop(self) -> None:
         """SIGTERM to its group, a grace period, then SIGKILL; reads what it relayed. Safe twice."""
-        proc, self.proc = self.proc, None
-        if proc is None:
+        group, self.group, self.proc = self.group, None, None
+        if group is None:
             return
-        signal_group(proc.pid, signal.SIGTERM)
-        try:
-            out, _ = proc.communicate(timeout=STOP_GRACE_S)
-        except subprocess.TimeoutExpired:
-            signal_group(proc.pid, signal.SIGKILL)
-            out, _ = proc.communicate(timeout=5)
-        signal_group(proc.pid, signal.SIGKILL)
-        for line in (out or b"").splitlines():
+        group.stop()
+        out = group.output
+        for line in out.splitlines():
             with contextlib.suppress(ValueError):
                 data = json.loads(line)
                 if isinstance(data, dict):

@@ -16,6 +16,7 @@ import pytest
 from tunicorn.cli.tune import workload
 from tunicorn.emit import with_commands
 from tunicorn.load import Request
+from tunicorn.machine import emulate
 from tunicorn.record import TuneResult
 from tunicorn.target import Target, check_import, resolve
 from tunicorn.tune import TuneSettings, tune
@@ -34,7 +35,7 @@ def cli(*args: str, cwd: Path = APPS, timeout: float = 300) -> subprocess.Comple
 
 
 def run_tune(target: Target, requests: tuple[Request, ...], tmp_path: Path) -> TuneResult:
-    settings = TuneSettings(cpus=1, memory_mib=1792.0, budget_s=40.0, gevent=False, **FAST)  # type: ignore[arg-type]
+    settings = TuneSettings(machine=emulate(1, 1792.0), budget_s=40.0, gevent=False, **FAST)  # type: ignore[arg-type]
     return with_commands(tune(target, requests, settings, log_dir=tmp_path))
 
 
@@ -100,7 +101,7 @@ def test_tune_starlette_over_uvicorn_workers(tmp_path: Path) -> None:
         Target(kind="app", app="starlette_app:app", chdir=str(APPS), label="starlette")
     )
     assert target.is_asgi and target.framework == "starlette"
-    result = run_tune(target, workload(target, (), None), tmp_path)
+    result = run_tune(target, workload(target, (), None).requests, tmp_path)
     assert result.profile is not None and result.profile.interface == "asgi"
     assert {r.path for r in result.profile.routes} == {"/", "/io", "/api/plain"}
     rec = result.recommendation
@@ -178,8 +179,9 @@ def test_tune_a_django_project_with_its_routes_found(django_project: Path, tmp_p
     target = check_import(resolve(str(django_project)))
     assert target.app == "mysite.wsgi:application" and target.framework == "django"
     assert target.interface == "wsgi"
-    requests = workload(target, (), None)  # no --path: Django's URL resolver
-    assert {r.path for r in requests} == {"/", "/io/", "/health/"}  # not the POST-only /submit/
+    requests = workload(target, (), None).requests  # no --path: Django's URL resolver
+    # not the POST-only /submit/, nor the health check (the workload stage's default)
+    assert {r.path for r in requests} == {"/", "/io/"}
     result = run_tune(target, requests, tmp_path)
     rec = result.recommendation
     assert rec is not None and rec.app == "mysite.wsgi:application"

@@ -185,7 +185,9 @@ def test_tune_emit_then_check_the_folder_is_the_two_command_deploy_check(tmp_pat
 
     root = project(tmp_path, pins("flask"))  # gunicorn left to the image: the copy pins it
     pick = Recommendation(2, 4, "gthread", 100.0, 90.0, Latency(), 80.0, app="app:app")
-    tuned = TuneResult("app", "app:app", pick, (), (), Constraints(1, 1792.0), None, 1.0)
+    tuned = TuneResult(
+        "app", "app:app", pick, (), (), Constraints(1, 1792.0, slo_p95_ms=100.0), None, 1.0
+    )
     rec = emit.with_packages(emit.with_commands(tuned), root).recommendation
     assert rec is not None and rec.requirements_add == (packages.pinned(packages.GUNICORN),)
     deploy = tmp_path / "deploy"

@@ -12,6 +12,7 @@ import pytest
 from tunicorn import rank, record, search
 from tunicorn.emit import with_commands
 from tunicorn.load import Request
+from tunicorn.machine import emulate
 from tunicorn.record import TuneResult
 from tunicorn.target import Target, resolve
 from tunicorn.tune import TuneSettings, tune
@@ -23,9 +24,12 @@ pytestmark = pytest.mark.integration
 FAST = {"warmup_s": 0.5, "saturate_s": 1.5, "verify_s": 1.5}
 
 
-def run(target: Target, paths: tuple[str, ...], tmp_path: Path, **settings: object) -> TuneResult:
+def run(
+    target: Target, paths: tuple[str, ...], tmp_path: Path, memory_mib: float = 1792.0,
+    **settings: object,
+) -> TuneResult:  # fmt: skip
     config = {
-        "cpus": 1, "memory_mib": 1792.0, "budget_s": 60.0, "gevent": False, **FAST, **settings,
+        "machine": emulate(1, memory_mib), "budget_s": 60.0, "gevent": False, **FAST, **settings,
     }  # fmt: skip
     result = tune(
         target,
@@ -63,7 +67,12 @@ def test_cpu_route_gets_one_thread_and_at_most_two_workers_per_core(tmp_path: Pa
     default target (100 ms) sits at the knee of its queue, where one 1.5 s check passes or
     fails by chance (the same 1×1 measured 83 and 111 req/s) and any configuration can win.
     """
-    result = run(resolve(None, demo=True), ("/cpu",), tmp_path, budget_s=120.0, slo_p95_ms=500.0)
+    # The search's answer: under a stalled upstream (the default check) a compute-bound pick
+    # gives way and threads take over, which tests/integration/test_stall.py covers.
+    result = run(
+        resolve(None, demo=True), ("/cpu",), tmp_path, budget_s=120.0, slo_p95_ms=500.0,
+        stall_check=False,
+    )  # fmt: skip
     assert result.profile is not None and result.profile.wait_compute_ratio < 1
     rules = result.constraints.rules
     start = search.model_start(result.profile, 1, lambda config: True, 8, rules.min_slots)
@@ -117,6 +126,10 @@ def test_cli_tune_writes_json_that_report_reloads(tmp_path: Path) -> None:
         assert key in data["recommendation"]
     assert data["constraints"]["cpus"] == 1 and data["elapsed_s"] > 0
     assert all("throughput_rps" in t and "config" in t for t in data["trials"])
+    # The workload stage's record: the given path, 2xx at pre-flight, with the profile's CPU.
+    [route] = data["workload"]["routes"]
+    assert (route["path"], route["source"], route["status"]) == ("/io", "given", 200)
+    assert route["share"] == 1.0 and route["cpu_ms"] is not None
     loaded = record.from_json(out.read_text(), TuneResult)
     assert record.from_json(record.to_json(loaded), TuneResult) == loaded
     assert "Startup Command" in proc.stdout

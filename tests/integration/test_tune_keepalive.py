@@ -14,6 +14,7 @@ from rich.console import Console
 from tunicorn import rank, record
 from tunicorn.deal import DEALS, dealt_by_race
 from tunicorn.load import Request
+from tunicorn.machine import emulate
 from tunicorn.record import TuneResult
 from tunicorn.report.html import render_tune
 from tunicorn.report.terminal import print_tune
@@ -29,8 +30,9 @@ def test_a_kept_alive_tune_deals_its_racing_configurations_and_records_the_hands
 ) -> None:
     target = Target(kind="app", app="pool_sem:app", chdir=str(APPS), label="pool")
     s = TuneSettings(
-        cpus=1, memory_mib=1792.0, budget_s=120.0, gevent=False, keepalive=True,
-        both_models=False, runoff=False, warmup_s=0.5, saturate_s=1.5, verify_s=1.5,
+        machine=emulate(1, 1792.0), budget_s=120.0, gevent=False, keepalive=True,
+        both_models=False, runoff=False, stall_check=False,
+        warmup_s=0.5, saturate_s=1.5, verify_s=1.5,
     )  # fmt: skip
     result = tune(target, (Request("/work"),), s, log_dir=tmp_path)
 

@@ -4,6 +4,7 @@ trial length from real trials."""
 from __future__ import annotations
 
 from tests.reportdata import flat_profile
+from tunicorn.machine import emulate
 from tunicorn.measure import MAX_WINDOW_S
 from tunicorn.tune import (
     BUDGET_MAX_S,
@@ -17,7 +18,7 @@ from tunicorn.tune import (
 
 
 def settings(**kw: object) -> TuneSettings:
-    return TuneSettings(cpus=1, memory_mib=1792.0, **kw)  # type: ignore[arg-type]
+    return TuneSettings(machine=emulate(1, 1792.0), **kw)  # type: ignore[arg-type]
 
 
 def test_a_slow_page_gets_a_larger_budget_and_longer_windows_than_a_fast_one() -> None:
@@ -44,3 +45,18 @@ def test_budget_caps_and_learns_the_trial_length() -> None:
     assert budget.per_trial_s > estimate
     assert budget.reserve_s == budget.reserve_trials * budget.per_trial_s > 0
     assert budget.expect_s() <= budget.budget_s == 100.0
+
+
+def test_a_derived_budget_leaves_the_search_room_after_the_opening() -> None:
+    """The opening (baselines, the model's start, gevent) and the reserve for settling and
+    the stall check must not use up a derived budget: the search gets trials of its own."""
+    for profile in (flat_profile(1.0, 1.2), flat_profile(80.0, 90.0)):
+        s = settings()
+        budget = Budget(s, None, stall_check=True)
+        assert budget.stall_s > 0
+        rate = expected_rate(profile, 1)
+        budget.fit(rate, derived_budget(s, profile, 0.0, budget.stall_s))
+        opening = 5 * budget.per_trial_s
+        budget.started -= opening  # as if the opening had taken its expected time
+        assert budget.searching(), (budget.budget_s, opening, budget.reserve_s)
+        assert budget.expect_s() <= budget.budget_s

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from tests.reportdata import flat_profile
 from tunicorn import interval, model, rank, search, settle
 from tunicorn.deal import summarise
+from tunicorn.machine import emulate
 from tunicorn.measure import cannot_win, unmeasured
 from tunicorn.record import (
     ClientStats,
@@ -84,7 +85,7 @@ class Formula:
 
 
 def run(formula: Formula, prof: Profile, **settings: object) -> TuneResult:
-    base = {"cpus": 1, "memory_mib": 1792.0, "gevent": True, "budget_s": 1e9, **settings}
+    base = {"machine": emulate(1, 1792.0), "gevent": True, "budget_s": 1e9, **settings}
     formula.memory = prof.memory  # a trial uses what the profile predicts for it
     return tune(
         Target(kind="app", app="m:app", label="t"), (), TuneSettings(**base),  # type: ignore[arg-type]
@@ -341,7 +342,7 @@ def test_the_pick_holds_up_under_both_client_models() -> None:
     assert result.recommendation is not None and result.recommendation.worker_class == "gthread"
     both = tune(
         Target(kind="app", app="m:app", label="t"), (),
-        TuneSettings(cpus=1, memory_mib=1792.0, gevent=True, budget_s=1e9),
+        TuneSettings(machine=emulate(1, 1792.0), gevent=True, budget_s=1e9),
         profile=prof, measure=new, measure_other=kept,
     )  # fmt: skip
     rec = both.recommendation
@@ -380,8 +381,7 @@ def test_a_wide_kept_alive_spread_loses_to_a_steadier_configuration_with_a_lower
     their median, every time. The pick is judged by the low end, so the steadier one wins;
     without dealing, the lucky window would."""
     prof = flat_profile(1.0, 100.0)
-    keep = {"cpus": 1, "memory_mib": 1792.0, "gevent": True, "budget_s": 1e9, "keepalive": True}
-    settings = TuneSettings(**keep)  # type: ignore[arg-type]
+    settings = TuneSettings(machine=emulate(1, 1792.0), gevent=True, budget_s=1e9, keepalive=True)
     target = Target(kind="app", app="m:app", label="t")
     lucky = tune(target, (), settings, profile=prof, measure=Formula(wait_like))
     assert lucky.recommendation is not None and lucky.recommendation.worker_class == "gthread"
@@ -412,7 +412,7 @@ def test_a_lead_the_search_had_no_room_to_deal_is_dealt_before_it_is_picked() ->
     def racing(c: ServerConfig) -> float:
         return 350.0 if c.worker_class == "gevent" else min(30.0 * c.slots, 250.0 * c.workers)
 
-    s = TuneSettings(cpus=1, memory_mib=1792.0, gevent=True, keepalive=True, budget_s=1e9)
+    s = TuneSettings(machine=emulate(1, 1792.0), gevent=True, keepalive=True, budget_s=1e9)
     said: list[str] = []
     hands = Hands()
     result = tune(
@@ -436,7 +436,7 @@ def test_the_finalists_under_kept_alive_connections_are_dealt_and_judged_by_the_
     hands = Hands()
     result = tune(
         Target(kind="app", app="m:app", label="t"), (),
-        TuneSettings(cpus=1, memory_mib=1792.0, gevent=True, budget_s=1e9),
+        TuneSettings(machine=emulate(1, 1792.0), gevent=True, budget_s=1e9),
         profile=prof, measure=Formula(wait_like), measure_other=Formula(wait_like),
         deal_other=hands,
     )  # fmt: skip
@@ -467,7 +467,7 @@ def asgi_profile(limit: float | None, cpu_ms: float = 1.0, wall_ms: float = 200.
 
 
 def run_asgi(formula: Formula, prof: Profile, **settings: object) -> TuneResult:
-    base = {"cpus": 1, "memory_mib": 1792.0, "gevent": True, "budget_s": 1e9, **settings}
+    base = {"machine": emulate(1, 1792.0), "gevent": True, "budget_s": 1e9, **settings}
     formula.memory = prof.memory
     target = Target(kind="app", app="main:app", label="t", interface="asgi", framework="fastapi")
     return tune(target, (), TuneSettings(**base), profile=prof, measure=formula)  # type: ignore[arg-type]

@@ -194,6 +194,7 @@ def test_tune_emit_writes_the_folder_and_names_the_next_step(
     result = reportdata.make_tune()
     monkeypatch.setattr("tunicorn.tune.tune", lambda *a, **k: result)
     monkeypatch.setattr("tunicorn.cli.tune.check_import", lambda target: target)
+    monkeypatch.setattr("tunicorn.workload.build", lambda *a, **k: reportdata.make_built())
     root = project(tmp_path)
     monkeypatch.chdir(root)
     ran = CliRunner().invoke(cli, ["tune", ".", "--path", "/", "--emit", str(tmp_path / "d")])

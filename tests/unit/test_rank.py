@@ -7,6 +7,7 @@ import dataclasses
 
 from tests.reportdata import flat_profile
 from tunicorn import rank, recommend
+from tunicorn.machine import emulate
 from tunicorn.record import (
     ClientStats,
     Constraints,
@@ -102,8 +103,8 @@ def test_a_baseline_wholly_above_is_found_and_overrides_a_lower_settled_pick() -
     trials = {t.key: t for t in (lower, seed, one, multi)}
     result = recommend.decide(
         target="t", app="m:app", trials=trials, profile=flat_profile(1.0, 50.0),
-        constraints=Constraints(cpus=1, memory_mib=1792.0, slo_p95_ms=100.0),
-        cores=1, settlement=Settlement(key=lower.key, note="settled"), elapsed_s=1.0,
+        constraints=Constraints.of(emulate(1, 1792.0, available=(0, 1)), slo_p95_ms=100.0),
+        settlement=Settlement(key=lower.key, note="settled"), elapsed_s=1.0,
     )  # fmt: skip
     rec = result.recommendation
     assert rec is not None and (rec.workers, rec.threads) == (3, 6)

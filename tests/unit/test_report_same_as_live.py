@@ -60,6 +60,7 @@ def test_bench(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 def test_tune(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr("tunicorn.tune.tune", returns(TUNED))
+    monkeypatch.setattr("tunicorn.workload.build", returns(reportdata.make_built()))
     ran, again = live_then_report(
         ["tune", "--demo", "--plan", "B1", "--path", "/io"], tmp_path / "tune.json"
     )
@@ -67,6 +68,20 @@ def test_tune(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     rec = with_commands(TUNED).recommendation  # the CLI has emit write the commands
     assert rec is not None and rec.startup_command and rec.startup_command in ran.stdout
     assert "◀ pick" in ran.stdout and "(mean of 2 runs)" in ran.stdout
+    # The workload: shown before the load (stderr), and with the profile's CPU ms after it.
+    assert "Workload (3 routes" in ran.stderr and "Workload (3 routes" in ran.stdout
+    assert "CPU ms" in ran.stdout and "2 × a debug toolbar's endpoint" in ran.stdout
+    assert again.stdout == ran.stdout
+
+
+def test_tune_with_a_stall_check(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    stalled = reportdata.with_stall(TUNED)
+    monkeypatch.setattr("tunicorn.tune.tune", returns(stalled))
+    ran, again = live_then_report(
+        ["tune", "--demo", "--plan", "B1", "--path", "/io"], tmp_path / "tune.json"
+    )
+    assert ran.exit_code == 0, ran.output
+    assert "Under a stalled upstream" in ran.stdout and "gives way" in ran.stdout
     assert again.stdout == ran.stdout
 
 
@@ -92,6 +107,7 @@ def test_probe(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, probe: Any) -> N
 
 def test_profile(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr("tunicorn.profile.profile", returns(reportdata.make_profile()))
+    monkeypatch.setattr("tunicorn.workload.build", returns(reportdata.make_built()))
     ran, again = live_then_report(["profile", "--demo", "--path", "/io"], tmp_path / "prof.json")
     assert ran.exit_code == 0, ran.output
     assert again.stdout == ran.stdout

@@ -1,4 +1,5 @@
-"""TOML scenarios: the README's worked example reads as it says, and errors name the bad line."""
+"""TOML scenarios: the worked example in docs/workload.md reads as it says, and errors name the
+bad line."""
 
 from __future__ import annotations
 
@@ -10,19 +11,19 @@ import pytest
 from tunicorn.errors import UsageError
 from tunicorn.load.scenario import Request, load_scenario
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+WORKLOAD_PAGE = Path(__file__).resolve().parents[2] / "docs" / "workload.md"
 
 
-def readme_example() -> str:
-    text = README.read_text(encoding="utf-8")
+def docs_example() -> str:
+    text = WORKLOAD_PAGE.read_text(encoding="utf-8")
     found = re.search(r"```toml\n# scenario.toml\n(.*?)```", text, re.S)
-    assert found, "the README lost its worked scenario example"
+    assert found, "docs/workload.md lost its worked scenario example"
     return found.group(1)
 
 
-def test_the_readme_example_is_a_form_post_with_a_header(tmp_path: Path) -> None:
+def test_the_docs_example_is_a_form_post_with_a_header(tmp_path: Path) -> None:
     path = tmp_path / "scenario.toml"
-    path.write_text(readme_example())
+    path.write_text(docs_example())
     home, login = load_scenario(str(path))
     assert home == Request(path="/", weight=3.0)
     assert login.method == "POST" and login.path == "/login" and login.weight == 1.0

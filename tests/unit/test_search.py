@@ -7,6 +7,7 @@ import dataclasses
 
 from tests.reportdata import flat_profile
 from tunicorn import model, rank, search
+from tunicorn.machine import emulate
 from tunicorn.measure import cannot_win
 from tunicorn.record import ClientStats, LadderStep, Latency, ServerConfig, ServerStats, Trial
 from tunicorn.settle import pooled as pool_runs
@@ -75,7 +76,7 @@ def test_baselines_are_measured_in_full_and_prune_off_measures_everything_in_ful
 
     def go(**settings: object) -> None:
         asked.clear()
-        base = {"cpus": 1, "memory_mib": 1792.0, "gevent": False, "budget_s": 1e9, **settings}
+        base = {"machine": emulate(1, 1792.0), "gevent": False, "budget_s": 1e9, **settings}
         tune(
             Target(kind="app", app="m:app", label="t"), (), TuneSettings(**base),  # type: ignore[arg-type]
             profile=flat_profile(1.0, 100.0), measure=measure,

@@ -5,14 +5,13 @@ One module per command in this package; each registers itself on `cli`.
 
 from __future__ import annotations
 
-import signal
 import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import click
 
-from tunicorn import __version__
+from tunicorn import __version__, supervise
 from tunicorn.errors import TunicornError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -30,18 +29,16 @@ def cli() -> None:
     """
 
 
-def _raise_interrupt(signum: int, frame: Any) -> NoReturn:
-    # SIGTERM takes the same road as Ctrl-C, so every `with Server(...)` stops its servers.
-    raise KeyboardInterrupt
-
-
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     from tunicorn.report import console as out
 
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    # Ctrl-C and SIGTERM only ask for a stop: the running loop ends at a clean point, raises
+    # supervise.Interrupted (a KeyboardInterrupt), and every `with` stops its process groups.
     code = 0
     try:
-        result = cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+        with supervise.handling_signals():
+            result = cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+            supervise.checkpoint()  # a stop asked for at the very end still says so
         code = result if isinstance(result, int) else 0
     except click.exceptions.Abort:
         out.error("Interrupted: every server tunicorn started has been stopped.")
@@ -57,8 +54,6 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     except TunicornError as exc:
         out.error(str(exc), log_path=exc.log_path)
         code = exc.exit_code
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     sys.exit(code)
 
 

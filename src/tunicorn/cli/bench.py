@@ -26,6 +26,7 @@ from tunicorn.errors import UsageError
 from tunicorn.launch import SERVERS, ServerName
 from tunicorn.load import LoadSpec, engine_for, locust
 from tunicorn.load.scenario import load_scenario, with_credentials
+from tunicorn.machine import split_cores
 from tunicorn.measure import measure, measure_url
 from tunicorn.record import ServerConfig
 from tunicorn.report import console, terminal
@@ -54,7 +55,7 @@ from tunicorn.target import is_loopback, preflight, resolve, server_class
               help="Request path, repeatable, with an optional weight: "
               "--path /io=3 --path /cpu.")  # fmt: skip
 @click.option("--scenario", type=click.Path(dir_okay=False), default=None,
-              help="TOML file of weighted requests (see the README).")  # fmt: skip
+              help="TOML file of weighted requests (see docs/workload.md).")  # fmt: skip
 @option(settings.ACCESS_LOG)
 @option(settings.HAR)
 @option(settings.HEADER)
@@ -70,6 +71,7 @@ from tunicorn.target import is_loopback, preflight, resolve, server_class
               "(emulates a plan).")  # fmt: skip
 @option(settings.REQUEST_TIMEOUT)
 @option(settings.UPSTREAM)
+@option(settings.STALL, default=None)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the result as JSON to this file.")  # fmt: skip
 @click.option("--html", "html_path", type=click.Path(dir_okay=False, writable=True), default=None,
@@ -113,6 +115,7 @@ def bench(
     cpus: int | None,
     request_timeout_s: float,
     upstream: tuple[str, ...],
+    stall: str | None,
     json_path: str | None,
     html_path: str | None,
     port: int,
@@ -133,6 +136,7 @@ def bench(
       tunicorn bench main:app --server uvicorn --workers 2
       tunicorn bench http://127.0.0.1:8000/ --concurrency 8 --duration 5
       tunicorn bench app:app --locustfile locustfile.py --concurrency 20 --load-processes 2
+      tunicorn bench --demo --path /fast --workers 2 --rate 20 --stall 5%:2s
     """
     tgt = resolve(target, demo=demo or False)
     login, scenario = login_scenario(scenario)
@@ -199,6 +203,17 @@ def bench(
             "--load-processes, --expect-workers and --master-bind set up Locust: "
             "pass --locustfile FILE too."
         )
+    if stall is not None:  # the app wrapped in the worker, an exact share of requests marked
+        from tunicorn import stall as stalls
+
+        if tgt.is_url or server_name != "gunicorn":
+            raise UsageError(
+                "--stall wraps the app in gunicorn's workers, so it needs an app that tunicorn "
+                "starts under gunicorn (not a URL, not --server uvicorn)."
+            )
+        if locustfile:
+            raise UsageError("--stall works with the built-in engine: leave out --locustfile.")
+        spec = stalls.load_spec(spec, stalls.parse(stall))
     config = ServerConfig(
         workers=workers, threads=threads, worker_class=worker_class or "sync", timeout=timeout
     )
@@ -212,12 +227,18 @@ def bench(
             f"{spec.locust.expect_workers} worker(s) started elsewhere; start each with:"
         )
         console.info(f"  {locust.worker_command(spec.locust)}")
-    with delays(upstream, cpus or 0, log_dir) as added, TickPrinter(spec) as progress:
+    load_cores = split_cores(cpus).client  # where --upstream's proxies run
+    with delays(upstream, load_cores, log_dir) as added, TickPrinter(spec) as progress:
         if tgt.is_url:
             result = measure_url(tgt, spec, on_tick=progress.tick)
         else:
+            served = tgt
+            if spec.stall_share > 0:
+                from tunicorn.stall import wrapped
+
+                served = wrapped(tgt)
             result = measure(
-                added.apply(tgt), config, spec, cpus=cpus, log_dir=log_dir,
+                added.apply(served), config, spec, cpus=cpus, log_dir=log_dir,
                 on_tick=progress.tick, on_ready=progress.ready, port=port,
                 server_name=cast(ServerName, server_name),
             )  # fmt: skip

@@ -12,6 +12,8 @@ from tunicorn import plans
 from tunicorn.demo import DEMO_NAMES
 from tunicorn.errors import UsageError
 from tunicorn.load.scenario import Request
+from tunicorn.machine import emulate, of_plan
+from tunicorn.record import Machine
 from tunicorn.settings import Setting
 
 if TYPE_CHECKING:
@@ -93,6 +95,7 @@ class Positive(_AnyParamType):
 POSITIVE_INT = Positive(int)
 POSITIVE_FLOAT = Positive(float)
 NON_NEGATIVE_FLOAT = Positive(float, allow_zero=True)
+NON_NEGATIVE_INT = Positive(int, allow_zero=True)
 SIZE = Size()
 
 
@@ -136,7 +139,7 @@ _UNSET = object()
 def _param_type(setting: Setting[Any]) -> _AnyParamType | None:
     kind = setting.kind
     if kind == "int":
-        return POSITIVE_INT
+        return NON_NEGATIVE_INT if setting.zero_ok else POSITIVE_INT
     if kind == "float":
         return POSITIVE_FLOAT
     if kind in ("seconds", "ratio"):
@@ -198,8 +201,9 @@ def option(
 
 def machine(
     plan: str | None, cpus: int | None, memory_mib: float | None, *, default: str | None = None
-) -> tuple[int, float, str]:
-    """One resolution of --plan | --cpus --memory for every command: (cores, MiB, plan name).
+) -> Machine:
+    """One resolution of --plan | --cpus --memory for every command: the Machine it emulates
+    here (cores, memory, budget, the server's and the load's cores), made once.
 
     With neither, the `default` plan is used (tune's B1), or, without one, the user is asked.
     """
@@ -210,14 +214,13 @@ def machine(
             raise UsageError(
                 "--cpus and --memory go together (e.g. --cpus 1 --memory 1.75GB), or use --plan B1."
             )
-        return cpus, memory_mib, ""
+        return emulate(cpus, memory_mib)
     if not plan and default is None:
         raise UsageError(
             "Give --plan (e.g. --plan B1) or both --cpus and --memory "
             "(e.g. --cpus 1 --memory 1.75GiB)."
         )
-    chosen = plans.get(plan or str(default))
-    return chosen.vcpus, chosen.memory_mib, chosen.name
+    return of_plan(plans.get(plan or str(default)))
 
 
 def demo_option(help: str) -> Callable[[F], F]:

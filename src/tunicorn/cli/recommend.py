@@ -55,11 +55,11 @@ def recommend_command(
       tunicorn recommend --plan B1
       tunicorn recommend --cpus 2 --memory 3.5GiB --worker-memory 150MiB --io-wait-ratio 9
     """
-    n_cpus, memory, plan_name = machine(plan, cpus, memory_mib)
+    chosen = machine(plan, cpus, memory_mib)
     result = recommend.model_only(
-        n_cpus,
-        memory,
-        plan=plan_name,
+        chosen.cpus,
+        chosen.memory_mib,
+        plan=chosen.plan,
         worker_memory_mib=worker_memory_mib,
         thread_memory_mib=thread_memory_mib,
         io_wait_ratio=io_wait_ratio,

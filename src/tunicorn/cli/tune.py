@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from tunicorn import record, settings
+from tunicorn import workload as workloads
 from tunicorn.cli import cli
 from tunicorn.cli.options import (
     POSITIVE_INT,
@@ -24,54 +25,58 @@ from tunicorn.cli.options import (
 )
 from tunicorn.errors import UsageError
 from tunicorn.load import Request, locust
-from tunicorn.load.scenario import load_scenario, with_credentials
-from tunicorn.measure import split_cores
+from tunicorn.load.scenario import with_credentials
+from tunicorn.machine import split_cores
 from tunicorn.record import ServerConfig, Tick, Trial
 from tunicorn.report import console, terminal
-from tunicorn.target import Target, check_import, discover_routes, resolve, server_ready
+from tunicorn.target import Target, check_import, resolve, server_ready
 from tunicorn.upstream import Upstreams
 from tunicorn.upstream import running as upstreams_running
+from tunicorn.workload import Built
 
 
 def workload(
-    target: Target, paths: tuple[str, ...], scenario: str | None, locustfile: str | None = None,
-    *, access_log: str | None = None, har: str | None = None,
-) -> tuple[Request, ...]:  # fmt: skip
-    """--path, else a scenario file, else an access log or a HAR file, else every
-    parameterless GET route the app's router lists (Flask, Django, Starlette, FastAPI),
-    saying which it skipped and why (with a locustfile, the users' flows are the load and
-    there are no routes to find)."""
+    target: Target,
+    paths: tuple[str, ...],
+    scenario: str | None,
+    locustfile: str | None = None,
+    *,
+    access_log: str | None = None,
+    har: str | None = None,
+    crawl: int | None = None,
+    log_dir: str | None = None,
+    login: tuple[Request, ...] = (),
+    header: tuple[str, ...] = (),
+    cookie: tuple[str, ...] = (),
+) -> Built:
+    """What to load and its record: an access log's or a HAR file's requests, a locustfile's
+    users or a scenario as given, else the given paths or the router's routes (and a crawl's
+    pages) checked at pre-flight by the workload stage, logged in with `login` (a scenario's
+    once requests), --header and --cookie; printed before any load starts."""
     if sum(map(bool, (paths, scenario, locustfile, access_log, har))) > 1:
         raise UsageError(
             "Give one of --path, --scenario, --locustfile, --access-log and --har, not several."
         )
     traffic = real_traffic(access_log, har)
-    if traffic is not None:
-        return traffic.requests
-    if locustfile:
-        locust.check_locustfile(locustfile)
-        return (Request(path="/"),)
-    if scenario:
-        return load_scenario(scenario)
-    if paths:
-        return parse_paths(paths)
-    routes = discover_routes(target)
-    if routes.skipped:
-        console.info(f"Skipped {len(routes.skipped)} route(s): {routes.skipped_text()}.")
-    if not routes.found:
-        why = f" (its router could not be read: {routes.error})" if routes.error else ""
-        raise UsageError(
-            f"Found no GET route without parameters in {target.app} to load{why}: name the "
-            "paths to measure with --path /some/path (repeatable, weights as /path=3) or "
-            "--scenario FILE."
-        )
-    return tuple(Request(path=r) for r in routes.paths)
+    built = workloads.recorded(traffic.requests) if traffic is not None else None
+    built = built or workloads.named(parse_paths(paths) if paths else (), scenario, locustfile)
+    if built is None:
+        [credentials] = with_credentials((Request(),), header, cookie)
+        built = workloads.build(
+            target, paths=parse_paths(paths) if paths else (), crawl_pages=crawl,
+            headers=dict(credentials.headers), setup=with_credentials(login, header, cookie),
+            log_dir=log_dir, say=console.info,
+        )  # fmt: skip
+    terminal.print_workload(built.workload, console.stderr)
+    return built
 
 
 @contextlib.contextmanager
-def delays(texts: tuple[str, ...], cpus: int, log_dir: str | None) -> Iterator[Upstreams]:
-    """--upstream's proxies, on the load generator's cores, for as long as the servers run."""
-    with upstreams_running(texts, cpus=split_cores(cpus).client, log_dir=log_dir) as added:
+def delays(
+    texts: tuple[str, ...], cores: tuple[int, ...], log_dir: str | None
+) -> Iterator[Upstreams]:
+    """--upstream's proxies, on the load generator's `cores`, for as long as the servers run."""
+    with upstreams_running(texts, cpus=cores, log_dir=log_dir) as added:
         if added.endpoints:
             console.info(added.describe())
         yield added
@@ -133,6 +138,7 @@ class TrialPrinter:
 @option(settings.HAR)
 @option(settings.HEADER)
 @option(settings.COOKIE)
+@option(settings.CRAWL)
 @option(settings.KEEPALIVE)
 @option(settings.LOCUSTFILE)
 @option(settings.LOAD_PROCESSES)
@@ -140,6 +146,9 @@ class TrialPrinter:
 @option(settings.SINGLE_SLOT)
 @option(settings.BOTH_MODELS)
 @option(settings.UPSTREAM)
+@option(settings.STALL)
+@option(settings.STALL_CHECK)
+@option(settings.EXPECTED_RPS)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
               help="Write the whole run as JSON.")  # fmt: skip
 @click.option("--html", "html_path", type=click.Path(dir_okay=False), default=None,
@@ -163,6 +172,7 @@ def tune(
     har: str | None,
     header: tuple[str, ...],
     cookie: tuple[str, ...],
+    crawl: int | None,
     keepalive: bool,
     locustfile: str | None,
     load_processes: int | None,
@@ -170,6 +180,9 @@ def tune(
     single_slot: bool,
     both_models: bool,
     upstream: tuple[str, ...],
+    stall: str,
+    stall_check: bool,
+    expected_rps: float | None,
     json_path: str | None,
     html_path: str | None,
     emit_dir: str | None,
@@ -183,16 +196,25 @@ def tune(
       tunicorn tune --demo
       tunicorn tune app:app --plan B2 --slo-p95 300 --json run.json --html run.html
       tunicorn tune . --cpus 2 --memory 3.5GB --emit deploy/
+      tunicorn tune app:app --stall 2%:5s --expected-rps 40
     """
+    from tunicorn import stall as stalls
     from tunicorn.emit import with_commands, with_packages
     from tunicorn.tune import TuneEvents, TuneSettings
     from tunicorn.tune import tune as run_tune
 
-    n_cpus, memory, plan_name = machine(plan, cpus, memory_mib, default=settings.PLAN.default)
+    here = machine(plan, cpus, memory_mib, default=settings.PLAN.default)
     if not (plan or cpus or memory_mib):
         console.info(
-            f"No --plan given: tuning for {plan_name} ({n_cpus} vCPU, {memory / 1024:g} GB), "
+            f"No --plan given: tuning for {here.plan} ({here.cpus} vCPU, "
+            f"{here.memory_mib / 1024:g} GB), "
             "App Service's usual starting plan."
+        )
+    injected = stalls.parse(stall)  # a bad --stall is refused before anything starts
+    if locustfile and stall_check and (stall != settings.STALL.default or expected_rps):
+        raise UsageError(
+            "--stall and --expected-rps run with the built-in engine: leave out --locustfile, "
+            "or them."
         )
     tgt = resolve(target, demo=demo or False)
     if tgt.is_url:
@@ -203,17 +225,21 @@ def tune(
     tgt = runnable(tgt)
     login, scenario = login_scenario(scenario)
     credentials_for_engine(header, cookie, locustfile, login=bool(login))
-    requests = workload(tgt, paths, scenario, locustfile, access_log=access_log, har=har)
-    requests = with_credentials(login + requests, header, cookie)
+    built = workload(
+        tgt, paths, scenario, locustfile, access_log=access_log, har=har, crawl=crawl,
+        log_dir=log_dir, login=login, header=header, cookie=cookie,
+    )  # fmt: skip
+    requests = with_credentials(login + built.requests, header, cookie)
     users = None
     if locustfile:
         users = locust.options(
-            locustfile, cpus=n_cpus, processes=load_processes, log_dir=log_dir
+            locustfile, cpus=here.cpus, processes=load_processes, log_dir=log_dir
         )
     asked = TuneSettings(
-        cpus=n_cpus, memory_mib=memory, slo_p95_ms=slo_p95_ms, budget_s=budget_s,
-        plan=plan_name, gevent=gevent, keepalive=keepalive, single_slot=single_slot,
-        both_models=both_models, locust=users,
+        machine=here, slo_p95_ms=slo_p95_ms, budget_s=budget_s,
+        gevent=gevent, keepalive=keepalive, single_slot=single_slot,
+        both_models=both_models, locust=users, stall=injected, stall_check=stall_check,
+        expected_rps=expected_rps,
     )  # fmt: skip
     printer = TrialPrinter()
     events = TuneEvents(
@@ -221,17 +247,24 @@ def tune(
         tick=printer.tick,
     )  # fmt: skip
     console.info(
-        f"Tuning {tgt.app} for {plan_name or f'{n_cpus} cores, {memory:.0f} MiB'} within "
+        f"Tuning {tgt.app} for "
+        + (here.plan or f"{here.cpus} cores, {here.memory_mib:.0f} MiB")
+        + " within "
         + (f"{budget_s:g} s at most" if budget_s else "a budget derived from the profile")
         + ", workload: "
-        + (f"the users of {locustfile}" if locustfile else terminal.describe_requests(requests))
+        + (f"the users of {locustfile}" if locustfile
+           else f"the {len(built.requests)} route(s) above")  # fmt: skip
     )
-    with delays(upstream, n_cpus, log_dir) as added:
+    with delays(upstream, here.cores.client, log_dir) as added:
         try:
             result = run_tune(added.apply(tgt), requests, asked, events=events, log_dir=log_dir)
         finally:
             printer.line.clear()
-    result = dataclasses.replace(result, upstream=added.records())
+    result = dataclasses.replace(
+        result,
+        upstream=added.records(),
+        workload=workloads.with_profile(built.workload, result.profile),
+    )
     result = with_commands(result)
     project = Path(tgt.chdir) if tgt.chdir else None
     result = with_packages(result, project)
@@ -313,6 +346,7 @@ def _emit(result: record.TuneResult, folder: Path, project: Path | None) -> None
 @option(settings.HAR)
 @option(settings.HEADER)
 @option(settings.COOKIE)
+@option(settings.CRAWL)
 @option(settings.LOCUSTFILE)
 @option(settings.LOAD_PROCESSES)
 @option(settings.UPSTREAM)
@@ -330,6 +364,7 @@ def profile(
     har: str | None,
     header: tuple[str, ...],
     cookie: tuple[str, ...],
+    crawl: int | None,
     locustfile: str | None,
     load_processes: int | None,
     upstream: tuple[str, ...],
@@ -348,21 +383,27 @@ def profile(
     tgt = runnable(tgt)
     login, scenario = login_scenario(scenario)
     credentials_for_engine(header, cookie, locustfile, login=bool(login))
-    requests = workload(tgt, paths, scenario, locustfile, access_log=access_log, har=har)
-    requests = with_credentials(login + requests, header, cookie)
+    built = workload(
+        tgt, paths, scenario, locustfile, access_log=access_log, har=har, crawl=crawl,
+        log_dir=log_dir, login=login, header=header, cookie=cookie,
+    )  # fmt: skip
+    requests = with_credentials(login + built.requests, header, cookie)
     users = None
     if locustfile:
         users = locust.options(locustfile, cpus=cpus, processes=load_processes, log_dir=log_dir)
     line = LiveLine()
-    with delays(upstream, cpus or 1, log_dir) as added:
+    cores = split_cores(cpus or 1)
+    with delays(upstream, cores.client, log_dir) as added:
         try:
             result = run_profile(
-                added.apply(tgt), requests, cpus=cpus or 1, log_dir=log_dir, say=line.show,
+                added.apply(tgt), requests, cores=cores, log_dir=log_dir, say=line.show,
                 locust=users,
             )  # fmt: skip
         finally:
             line.clear()
-    result = dataclasses.replace(result, upstream=added.records())
+    result = dataclasses.replace(
+        result, upstream=added.records(), workload=workloads.with_profile(built.workload, result)
+    )
     terminal.print_profile(result)
     if json_path:
         record.save(result, json_path)

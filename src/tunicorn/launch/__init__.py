@@ -13,7 +13,8 @@ from typing import Literal, get_args
 from tunicorn._typing import assert_never
 from tunicorn.launch import gunicorn, uvicorn
 from tunicorn.launch.interface import ExitReason, ServerProgram, answers_http
-from tunicorn.launch.server import READY_TIMEOUT_S, STOP_GRACE_S, Server, bind_socket, stop_all
+from tunicorn.launch.server import READY_TIMEOUT_S, STOP_GRACE_S, Server, bind_socket
+from tunicorn.supervise import stop_all
 
 ServerName = Literal["gunicorn", "uvicorn"]
 SERVERS: tuple[ServerName, ...] = get_args(ServerName)

@@ -2,45 +2,32 @@
 
 The listening socket is bound here and handed to the server by its file descriptor, so a
 port in use is found before anything starts and the port is known without reading logs.
-The server runs in its own session (process group) so that stopping it reaches every
-worker, and with a parent-death signal so that even a `kill -9` of tunicorn does not orphan
-it. What to run, and how to read what it says, is the `ServerProgram`'s (gunicorn today).
+The server is a `supervise.Group`: its own session (process group), so that stopping it
+reaches every worker, and a parent-death signal, so that even a `kill -9` of tunicorn does not
+orphan it. What to run, and how to read what it says, is the `ServerProgram`'s (gunicorn today).
 """
 
 from __future__ import annotations
 
-import atexit
 import errno
 import os
-import signal
 import socket
 import subprocess
 import tempfile
 import time
-import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
-from tunicorn.children import die_with_parent, log_tail, signal_group
 from tunicorn.errors import ServerError, UsageError
 from tunicorn.launch import gunicorn
 from tunicorn.launch.interface import ServerProgram
 from tunicorn.record import ServerConfig
+from tunicorn.supervise import Group, checkpoint, log_tail
 from tunicorn.target import Target
 
 READY_TIMEOUT_S = 60.0
 STOP_GRACE_S = 8.0
-
-# Every server started and not yet stopped, for the last-resort cleanup at exit.
-_live: weakref.WeakSet[Server] = weakref.WeakSet()
-
-
-def _child_setup(cpus: tuple[int, ...]) -> None:
-    """Runs in the child between fork and exec: pin cores, die with the parent."""
-    if cpus:
-        os.sched_setaffinity(0, cpus)
-    die_with_parent()
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -95,6 +82,7 @@ class Server:
         self.ready_timeout = ready_timeout
         self._log_dir = Path(log_dir) if log_dir else None
         self.log_path: Path | None = None
+        self.group: Group | None = None
         self.proc: subprocess.Popen[bytes] | None = None
         self.started_s = 0.0
         self.ready_s = 0.0  # seconds from start until the first answered request
@@ -111,24 +99,16 @@ class Server:
             f"-{self.config.worker_class}-{self.port}.log"
         )
         argv = self.program.argv(self.target, self.config, sock.fileno(), self.log_path)
-        cpus = self.cpus
         self.started_s = time.monotonic()
+        self.group = Group(
+            argv, log_path=self.log_path, cwd=self.target.chdir or None,
+            env={**self.program.env(os.environ), **dict(self.target.env)},
+            pass_fds=(sock.fileno(),), cpus=self.cpus, grace_s=STOP_GRACE_S,
+        )  # fmt: skip
         try:
-            with open(self.log_path, "ab") as log:
-                self.proc = subprocess.Popen(
-                    argv,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    pass_fds=(sock.fileno(),),
-                    start_new_session=True,
-                    preexec_fn=lambda: _child_setup(cpus),
-                    cwd=self.target.chdir or None,
-                    env={**self.program.env(os.environ), **dict(self.target.env)},
-                )
+            self.proc = self.group.start().proc
         finally:
             sock.close()
-        _live.add(self)
         try:
             self._wait_ready()
         except BaseException:
@@ -148,6 +128,7 @@ class Server:
                 )
             if self.program.ready(self.host, self.port, self.ready_path):
                 return
+            checkpoint()  # a stop asked for meanwhile: no need to wait any longer
             time.sleep(0.05)
         raise ServerError(
             f"{self._name} did not answer GET {self.ready_path} within "
@@ -188,18 +169,8 @@ class Server:
 
     def stop(self) -> None:
         """SIGTERM to the whole group, a grace period, then SIGKILL. Safe to call twice."""
-        proc = self.proc
-        if proc is None:
-            return
-        signal_group(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=STOP_GRACE_S)
-        except subprocess.TimeoutExpired:
-            signal_group(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
-        # Workers that outlived their master (rare) are still in the group.
-        signal_group(proc.pid, signal.SIGKILL)
-        _live.discard(self)
+        if self.group is not None:
+            self.group.stop()
 
     # -- facts -------------------------------------------------------------------------------
 
@@ -223,11 +194,3 @@ class Server:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
-
-
-def stop_all() -> None:
-    for server in list(_live):
-        server.stop()
-
-
-atexit.register(stop_all)

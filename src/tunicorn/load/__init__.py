@@ -14,6 +14,7 @@ from tunicorn._typing import assert_never
 from tunicorn.errors import UsageError
 from tunicorn.load.interface import ENGINES, Engine, EngineName, TickCallback
 from tunicorn.load.scenario import LoadSpec, LocustOptions, Request
+from tunicorn.supervise import checkpoint
 
 if TYPE_CHECKING:
     import threading
@@ -55,9 +56,14 @@ def run_load(
     on_tick: TickCallback | None = None,
     stop: threading.Event | None = None,
 ) -> LoadResult:
-    """Drive `spec` with its engine and summarise the measured window (see `Engine`)."""
+    """Drive `spec` with its engine and summarise the measured window (see `Engine`).
+
+    A window that Ctrl-C or SIGTERM cut short is no result: it ends in `Interrupted`."""
     if spec.engine not in ENGINES:
         raise UsageError(f"Unknown load engine {spec.engine!r}: use one of {', '.join(ENGINES)}.")
     engine = engine_for(spec.engine)
     engine.check(spec)
-    return engine.run(spec, on_tick, stop)
+    checkpoint()
+    result = engine.run(spec, on_tick, stop)
+    checkpoint()
+    return result

@@ -39,6 +39,7 @@ class _Conn:
         "got_bytes",
         "closing",
         "retried",
+        "stalled",
     )
 
     def __init__(self, eng: _Engine) -> None:
@@ -56,6 +57,7 @@ class _Conn:
         self.got_bytes = False
         self.closing = False  # closed on purpose: losing it is no error
         self.retried = False
+        self.stalled = False  # the request out asked the app to wait (--stall)
 
     def ready(self, events: int) -> None:
         """The loop's handler: the end of a connect, room to write, or something to read."""

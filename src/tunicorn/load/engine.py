@@ -42,7 +42,8 @@ from tunicorn.load.wire import (
     new_histogram,
     weighted_cycle,
 )
-from tunicorn.record import ClientStats, Latency, LoadResult, Tick
+from tunicorn.record import ClientStats, Latency, LoadResult, StalledStats, Tick
+from tunicorn.supervise import stopping
 
 __all__ = ["ENGINE", "ERROR_KINDS", "new_histogram", "run_load", "weighted_cycle"]
 
@@ -81,6 +82,7 @@ class _Engine:
         self.addrs = target.addrs
         self.addr_i = 0
         self.sequence = target.sequence
+        self.stalls = target.stalls  # parallel to `sequence`: which requests stall
         self.seq_len = len(target.sequence)
         self.seq_i = 0
         self.keepalive = spec.keepalive
@@ -113,6 +115,10 @@ class _Engine:
         self.latency_sum_us = 0  # of the values recorded into `hist`
         self.by_us: collections.Counter[int] = collections.Counter()  # not yet in `hist`
         self.timeline: list[Tick] = []
+        # --stall: the stalled requests, counted apart (few: their latencies are kept raw).
+        self.stalled_ok = 0
+        self.stalled_errors = dict.fromkeys(ERROR_KINDS, 0)
+        self.stalled_latencies: list[float] = []
 
         self.t_begin = 0.0
         self.t_measure = 0.0
@@ -130,6 +136,7 @@ class _Engine:
     def send(self, conn: _Conn, start: float) -> None:
         i = self.seq_i
         payload = self.sequence[i]
+        conn.stalled = self.stalls[i]
         i += 1
         self.seq_i = 0 if i == self.seq_len else i
         if self.sessions is not None:
@@ -198,7 +205,9 @@ class _Engine:
         self.finished += 1
         if self.measuring:
             self.status[status] += 1
-            if status < 400:
+            if conn.stalled:
+                self.stalled_answer(status, now - conn.start)
+            elif status < 400:
                 self.ok += 1
                 self.latencies.append(now - conn.start)
             elif status < 500:
@@ -215,12 +224,19 @@ class _Engine:
         else:
             self.next_closed(conn, now)
 
+    def stalled_answer(self, status: int, latency: float) -> None:
+        if status < 400:
+            self.stalled_ok += 1
+            self.stalled_latencies.append(latency)
+        else:
+            self.stalled_errors["http_4xx" if status < 500 else "http_5xx"] += 1
+
     def failed(self, conn: _Conn, kind: str) -> None:
         """The request on `conn` failed: count it, drop the connection, carry on."""
         if conn.busy:
             conn.busy = False
             conn.payload = b""
-            self.error(kind)
+            self.error(kind, conn.stalled)
         conn.closing = True
         self.conns.discard(conn)
         conn.close()
@@ -245,17 +261,17 @@ class _Engine:
             and conn.payload.startswith(IDEMPOTENT)
         ):
             # The server closed an idle keep-alive connection as we reused it: send again.
-            self.open_conn(conn.start, conn.payload, pending=True)
+            self.open_conn(conn.start, conn.payload, pending=True, stalled=conn.stalled)
             return
         if conn.busy:
             conn.busy = False
-            self.error("reset")
+            self.error("reset", conn.stalled)
         self.replace(_now())
 
-    def error(self, kind: str) -> None:
+    def error(self, kind: str, stalled: bool = False) -> None:
         self.finished += 1
         if self.measuring:
-            self.errors[kind] += 1
+            (self.stalled_errors if stalled else self.errors)[kind] += 1
         if self.finished >= self.issued and self.issued >= self.max_requests:
             self.finish()
 
@@ -281,10 +297,13 @@ class _Engine:
 
     # -- connections -------------------------------------------------------------------
 
-    def open_conn(self, start: float, payload: bytes, *, pending: bool = False) -> None:
+    def open_conn(
+        self, start: float, payload: bytes, *, pending: bool = False, stalled: bool = False
+    ) -> None:
         conn = _Conn(self) if self.sessions is None else self.sessions.conn(self)
         conn.start = start
         conn.payload = payload
+        conn.stalled = stalled
         conn.busy = pending or bool(payload)
         conn.connecting = True
         self.conns.add(conn)
@@ -339,7 +358,9 @@ class _Engine:
         if self.open_loop:
             # Nothing is listening: every request waiting for a connection fails now.
             now = _now()
-            failed = len(self.queue) + (1 if conn.payload else 0)
+            failed = len(self.queue)
+            if conn.payload:
+                self.error("connect", conn.stalled)
             # They were attempted in time: the server failed them, not the generator.
             self.sent_measured += sum(1 for due in self.queue if due >= self.t_measure)
             self.queue.clear()
@@ -348,7 +369,7 @@ class _Engine:
             self.backoff_until = now + delay
             self.loop.call_later(delay, self.fill)
         else:
-            self.error("connect")
+            self.error("connect", conn.stalled)
             self.loop.call_later(delay, lambda: self.request_closed(_now()))
 
     def fill(self) -> None:
@@ -392,7 +413,7 @@ class _Engine:
             return
         now = _now()
         if self.pooling:  # the clock starts once the pool is up (or POOL_WAIT_S passed)
-            if self.stop_event is not None and self.stop_event.is_set():
+            if self.stopped():
                 self.finish()
                 return
             self.loop.call_at(now + HOUSEKEEP_S, self.housekeep)
@@ -407,13 +428,17 @@ class _Engine:
         if now >= self.next_sweep:
             self.sweep(now)
             self.next_sweep = now + self.sweep_every
-        if now >= self.t_end or (self.stop_event is not None and self.stop_event.is_set()):
+        if now >= self.t_end or self.stopped():
             self.finish()
             return
         wake = min(now + HOUSEKEEP_S, self.t_end)
         if not self.measuring:
             wake = min(wake, self.t_measure)
         self.loop.call_at(wake, self.housekeep)
+
+    def stopped(self) -> bool:
+        """The caller's stop, or Ctrl-C/SIGTERM to tunicorn (which `run_load` then raises)."""
+        return stopping() or (self.stop_event is not None and self.stop_event.is_set())
 
     def begin_measuring(self, now: float) -> None:
         self.measuring = True
@@ -428,7 +453,7 @@ class _Engine:
         for conn in [c for c in self.conns if c.busy and c.start < limit]:
             conn.busy = False
             conn.payload = b""
-            self.error("timeout")
+            self.error("timeout", conn.stalled)
             self.drop(conn)
             self.replace(now)
         while self.queue and self.queue[0] < limit:
@@ -602,6 +627,34 @@ class _Engine:
             rate_missed=rate_missed,
             late_fraction=round(late_fraction, 4),
             histogram=hist.encode().decode("ascii"),
+            stalled=self.stalled_result(),
+        )
+
+    def stalled_result(self) -> StalledStats | None:
+        """The stalled requests' own figures (--stall), or None when none were asked for."""
+        spec = self.spec
+        if not (spec.stall_share > 0 and spec.stall_s > 0):
+            return None
+        values = sorted(self.stalled_latencies)
+        latency = Latency()
+        if values:
+            n = len(values)
+
+            def at(q: float) -> float:
+                return round(values[min(n - 1, int(n * q))] * 1000, 3)
+
+            latency = Latency(
+                p50=at(0.5), p90=at(0.9), p95=at(0.95), p99=at(0.99), max=at(1.0),
+                mean=round(sum(values) / n * 1000, 3),
+            )  # fmt: skip
+        errors = {k: v for k, v in self.stalled_errors.items() if v}
+        return StalledStats(
+            share=spec.stall_share,
+            stall_s=spec.stall_s,
+            requests=self.stalled_ok + sum(errors.values()),
+            ok=self.stalled_ok,
+            errors_by_kind=errors,
+            latency_ms=latency,
         )
 
 

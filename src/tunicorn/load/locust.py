@@ -35,11 +35,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-from tunicorn.children import die_with_parent
+from tunicorn import supervise
 from tunicorn.errors import UsageError
 from tunicorn.load.interface import Engine
 from tunicorn.load.scenario import LoadSpec, LocustOptions
 from tunicorn.record import ClientStats, Endpoint, Latency, LoadInfo, LoadResult, Tick
+from tunicorn.supervise import Group, checkpoint, stop_groups
 
 __all__ = [
     "ENGINE",
@@ -134,10 +135,9 @@ def options(
 def _user_classes(path: str, mtime_ns: int, size: int) -> tuple[tuple[str, ...], str]:
     """(user classes, "") or ((), what Locust said) for one version of a file: `locust --list`
     imports it in a child process, so a broken file cannot touch this one."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "locust", "-f", path, "--list"],
-        capture_output=True, text=True, timeout=LIST_TIMEOUT_S, env=_child_env(),
-        stdin=subprocess.DEVNULL, start_new_session=True,
+    proc = supervise.run(
+        [sys.executable, "-m", "locust", "-f", path, "--list"], timeout=LIST_TIMEOUT_S,
+        env=_child_env(),
     )  # fmt: skip
     if proc.returncode != 0:
         return (), _last_line(proc.stderr) or _last_line(proc.stdout)
@@ -181,6 +181,11 @@ def _check(spec: LoadSpec) -> None:
         raise UsageError(
             "--rate is the built-in engine's open loop; with --locustfile the users' own wait "
             "times set the pace: pass --concurrency (the number of users) instead."
+        )
+    if spec.stall_share > 0:
+        raise UsageError(
+            "--stall marks requests with the built-in engine; a locustfile's users send their "
+            "own: leave out --locustfile, or --stall (tune: --no-stall-check)."
         )
     if spec.concurrency < 1:
         raise UsageError("Locust needs at least one user: pass --concurrency 1 or more.")
@@ -229,8 +234,13 @@ def _free_port(host: str) -> int:
 @dataclasses.dataclass
 class _Child:
     name: str
-    proc: subprocess.Popen[bytes]
+    group: Group
     log: Path
+
+    @property
+    def proc(self) -> subprocess.Popen[bytes]:
+        assert self.group.proc is not None
+        return self.group.proc
 
     def tail(self) -> str:
         try:
@@ -240,7 +250,8 @@ class _Child:
 
 
 class _Group:
-    """The Locust processes of one run; `stop` ends every one of them, whatever happened."""
+    """The Locust processes of one run, each a `supervise.Group`; `stop` ends every one of
+    them, whatever happened."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -248,30 +259,17 @@ class _Group:
 
     def start(self, name: str, argv: list[str], *, env: dict[str, str], keep: int = -1) -> _Child:
         log = self.folder / f"{name}.log"
-        with open(log, "wb") as out:
-            proc = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                env=env, start_new_session=True, preexec_fn=die_with_parent,
-                pass_fds=(keep,) if keep >= 0 else (),
-            )  # fmt: skip
-        child = _Child(name, proc, log)
+        group = Group(
+            argv, log_path=log, env=env, pass_fds=(keep,) if keep >= 0 else (), log_mode="wb",
+            grace_s=STOP_S,
+        )  # fmt: skip
+        child = _Child(name, group.start(), log)
         self.children.append(child)
         return child
 
     def stop(self) -> None:
-        for child in self.children:  # the master first: it tells its workers to quit
-            if child.proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(child.proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_S
-        for child in self.children:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                child.proc.wait(max(0.0, deadline - time.monotonic()))
-        for child in self.children:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(child.proc.pid, signal.SIGKILL)  # what ignored SIGTERM, and its children
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                child.proc.wait(STOP_S)
+        # The master first: it tells its workers to quit.
+        stop_groups([child.group for child in self.children], STOP_S)
 
 
 def _reader(stream: IO[str], out: queue.Queue[dict[str, Any] | None]) -> None:
@@ -403,6 +401,7 @@ def _follow(
                 on_tick(tick)
         elif kind == "result":
             return _result(spec, opts, event, timeline)
+        checkpoint()  # Ctrl-C or SIGTERM: the window's figures would be thrown away
         if stop is not None and stop.is_set() and not stopping:
             stopping = True
             with contextlib.suppress(ProcessLookupError):

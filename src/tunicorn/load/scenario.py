@@ -79,6 +79,8 @@ class LoadSpec:
     tick_s: float = 1.0
     engine: EngineName = "builtin"  # which engine drives it (`load.ENGINES`)
     locust: LocustOptions | None = None  # the locust engine's file and processes
+    stall_share: float = 0.0  # this share of requests carries the stall header (--stall)
+    stall_s: float = 0.0  # … asking the app's wrapper (`stallwrap`) to wait this long
 
     def using(self, locust: LocustOptions | None) -> LoadSpec:
         """This spec on the locust engine with `locust`, or as it is when that is None."""

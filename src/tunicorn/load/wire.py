@@ -13,8 +13,9 @@ from hdrh.histogram import HdrHistogram
 from tunicorn.errors import UsageError
 from tunicorn.load import session
 from tunicorn.load.scenario import LoadSpec, Request
+from tunicorn.stallwrap import HEADER as STALL_HEADER
 
-__all__ = ["HIST_HIGHEST_US", "HIST_LOWEST_US", "new_histogram", "weighted_cycle"]
+__all__ = ["HIST_HIGHEST_US", "HIST_LOWEST_US", "new_histogram", "stall_marks", "weighted_cycle"]
 
 HIST_LOWEST_US = 1
 HIST_HIGHEST_US = 3600 * 1_000_000
@@ -49,6 +50,17 @@ def weighted_cycle(weights: Sequence[float], length: int = MIX_LENGTH) -> list[i
         current[best] -= total
         order.append(best)
     return order
+
+
+def stall_marks(share: float, length: int = MIX_LENGTH) -> list[bool]:
+    """Which requests of a cycle of `length` stall: round(share × length) of them (at least
+    one), evenly spread by the same smooth round-robin as the mix."""
+    if not 0 < share <= 1:
+        raise UsageError(f"The stall's share must be above 0% and at most 100%, not {share:.2%}.")
+    count = max(1, round(share * length))
+    if count >= length:
+        return [True] * length
+    return [i == 1 for i in weighted_cycle([length - count, count], length)]
 
 
 class _Target:
@@ -89,10 +101,26 @@ class _Target:
             raise UsageError("Every request is a setup request (once): add one to load.")
         weights = [r.weight for r in mix]
         payloads = [self._payload(r, base, host_header, spec.keepalive) for r in mix]
-        self.sequence = [payloads[i] for i in weighted_cycle(weights)]
+        order = weighted_cycle(weights)
+        self.sequence = [payloads[i] for i in order]
+        # --stall: the same mix, with an exact share marked to wait (evenly spread, so the
+        # stalled requests in flight stay near Little's rate × share × seconds).
+        self.stalls = [False] * len(self.sequence)
+        if spec.stall_share > 0 and spec.stall_s > 0:
+            marks = stall_marks(spec.stall_share)
+            order = [order[i % len(order)] for i in range(len(marks))]
+            stalled = [
+                self._payload(r, base, host_header, spec.keepalive, spec.stall_s) for r in mix
+            ]
+            self.sequence = [
+                (stalled if mark else payloads)[i] for i, mark in zip(order, marks, strict=True)
+            ]
+            self.stalls = marks
 
     @staticmethod
-    def _payload(req: Request, base: str, host: str, keepalive: bool) -> bytes:
+    def _payload(
+        req: Request, base: str, host: str, keepalive: bool, stall_s: float = 0.0
+    ) -> bytes:
         if req.method.upper() == "HEAD":  # the parser cannot be told to expect no body
             raise UsageError("HEAD requests are not supported by the load engine; use GET.")
         path = req.path if req.path.startswith("/") else "/" + req.path
@@ -101,6 +129,8 @@ class _Target:
         if "user-agent" not in names:
             lines.append("User-Agent: tunicorn")
         lines.extend(f"{name}: {value}" for name, value in req.headers)
+        if stall_s > 0:
+            lines.append(f"{STALL_HEADER}: {stall_s:g}")
         if req.body or req.method.upper() in ("POST", "PUT", "PATCH"):
             lines.append(f"Content-Length: {len(req.body)}")
         if not keepalive:

@@ -8,7 +8,7 @@ requirements installed into it with pip and the user's own index settings (`buil
 command `check` found, bound to a free loopback port, until one GET answers (`start`).
 
 Everything it starts runs in its own process group and is stopped on success, failure,
-Ctrl-C and SIGTERM (`process`); the temporary folder goes too unless `keep_env`. The core
+Ctrl-C and SIGTERM (`tunicorn.supervise`); the temporary folder goes too unless `keep_env`. The core
 never prints: progress goes to `say`, and the outcome is a `record.Rehearsal`.
 """
 
@@ -23,8 +23,8 @@ from pathlib import Path
 
 from tunicorn.record import CheckResult, Rehearsal
 from tunicorn.rehearse import build, start
-from tunicorn.rehearse.process import signals_held
 from tunicorn.requirements import read_project
+from tunicorn.supervise import signals_held
 
 __all__ = ["rehearse"]
 

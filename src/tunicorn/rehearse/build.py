@@ -20,8 +20,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from tunicorn import packages
-from tunicorn.rehearse.process import Group
 from tunicorn.requirements import ProjectRequirements
+from tunicorn.supervise import Group, checkpoint
 
 Say = Callable[[str], None]
 # pip lines that say what it is doing, for the progress line.
@@ -166,6 +166,7 @@ def _run(
                 return "timeout"
             doing = _last_progress(_read(log, offset)) or "starting"
             progress(f"{doing} ({time.monotonic() - began:.0f} s)")
+            checkpoint()  # a stop asked for meanwhile: the build ends here
             time.sleep(0.2)
         code = step.poll()
     return None if code == 0 else f"exit status {code}"

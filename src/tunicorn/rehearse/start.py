@@ -24,7 +24,7 @@ from tunicorn import packages
 from tunicorn.check.commands import server_invocation, split
 from tunicorn.launch.gunicorn import explain_exit
 from tunicorn.launch.interface import answers_http
-from tunicorn.rehearse.process import Group
+from tunicorn.supervise import Group, checkpoint
 
 WWWROOT = "/home/site/wwwroot"
 WARMUP_PATH = "/robots933456.txt"  # what App Service's warm-up ping requests
@@ -197,6 +197,7 @@ def boot(launch: Launch, log: Path, *, timeout_s: float, path: str, say: Say) ->
                 )
             say(f"booting  waiting for the first answer on 127.0.0.1:{launch.port} "
                 f"({waited:.0f} s)")  # fmt: skip
+            checkpoint()  # a stop asked for meanwhile: no need to wait any longer
             time.sleep(0.1)
         booted = time.monotonic() - start
         say(f"booted in {booted:.1f} s: GET {path}")

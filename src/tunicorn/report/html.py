@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from tunicorn import __version__, rank
-from tunicorn.record import Baseline, BenchResult, Latency, ProbeResult, Trial, TuneResult
+from tunicorn.record import (
+    Baseline,
+    BenchResult,
+    Latency,
+    ProbeResult,
+    Trial,
+    TuneResult,
+    Workload,
+)
 from tunicorn.report import plots
 from tunicorn.report.phrases import expectation_text, trial_note, upstream_line
 
@@ -522,6 +530,18 @@ def render_tune(result: TuneResult) -> str:
                 plots.latency_per_trial(result),
             ),
             Figure(
+                "stall",
+                "The finalists under a stalled upstream",
+                "Each finalist at one offered load while a share of requests waits on a slow "
+                "upstream: the p95 of the other requests, against the SLO (✕: it gives way). "
+                "The stall model (docs/stalls.md) holds a server while at most "
+                "5% of the others find every slot held by a stalled request (their number is "
+                "Poisson with mean load × share × wait, by Little's law) and the free slots keep "
+                "up with the rest; the dotted lines are where it says the seed's 1×1 and the "
+                "pick give way.",
+                plots.stall_finalists(result),
+            ),
+            Figure(
                 "over-time",
                 "CPU and memory over time",
                 "Why the slow app looked healthy: with App Service's default of 1 worker × 1 "
@@ -575,7 +595,39 @@ def render_tune(result: TuneResult) -> str:
         ],
         [_trial_row(t, pick, baselines) for t in trials],
     )
+    if result.workload is not None:
+        body += workload_section(result.workload)
     return page(f"tunicorn tune · {result.app or result.target}", header, body, _footer("tune"))
+
+
+def workload_section(workload: Workload) -> str:
+    """What was loaded (route, source, pre-flight status, share, CPU and waiting ms) and what
+    was left out, by reason, as the terminal prints them."""
+    from tunicorn.report.terminal import left_out_lines
+
+    rows = [
+        ("", [f"{r.method} {r.path}", r.source,
+              (str(r.status) if r.status else "—") + (f" ← {r.via}" if r.via else ""),
+              f"{r.share:.0%}", num(r.cpu_ms) if r.cpu_ms is not None else "—",
+              num(r.wait_ms) if r.wait_ms is not None else "—"])
+        for r in workload.routes
+    ]  # fmt: skip
+    lead = (
+        "Each route was requested at concurrency 1 before the load (the pre-flight); only routes "
+        "answering 2xx are loaded. CPU and waiting ms per request come from the profile."
+    )
+    section = _table(
+        "Workload", lead, ["route", "from", "pre-flight", "share", "CPU ms", "wait ms"], rows
+    )
+    left = left_out_lines(workload)
+    if left:
+        section += (
+            f'<section class="table"><h2>Left out ({len(workload.left_out)})</h2>'
+            + _list(left, "left-out") + "</section>"
+        )  # fmt: skip
+    if workload.notes:
+        section += _list(workload.notes, "warnings")
+    return section
 
 
 # -- probe ------------------------------------------------------------------------------------

@@ -25,9 +25,12 @@ from tunicorn.record import (
     Profile,
     Recommendation,
     Rehearsal,
+    StallCheck,
+    StalledStats,
     Trial,
     TuneResult,
     UpstreamDelay,
+    Workload,
 )
 from tunicorn.report import console
 from tunicorn.report.phrases import expectation_text, upstream_line
@@ -49,9 +52,13 @@ def describe_load(spec: LoadSpec) -> str:
         how = f"closed loop, {spec.concurrency} clients"
     else:
         how = f"open loop, {spec.rate:g} req/s (at most {spec.concurrency} connections)"
+    stall = ""
+    if spec.stall_share > 0:
+        stall = f"; {spec.stall_share:.0%} of requests stall {spec.stall_s:g} s in the app"
     return (
         f"{how}, {spec.duration_s:g} s after {spec.warmup_s:g} s warm-up, "
         + describe_requests(spec.requests)
+        + stall
     )
 
 
@@ -96,6 +103,16 @@ def errors_text(result: BenchResult) -> str:
     return f"{result.errors} ({kinds})"
 
 
+def stalled_text(st: StalledStats) -> str:
+    """The stalled requests (--stall), apart from the others whose figures the table gives."""
+    errors = ", ".join(f"{k} {v}" for k, v in sorted(st.errors_by_kind.items()) if v)
+    return (
+        f"{st.requests:,} requests ({st.share:.0%} marked) waited {st.stall_s:g} s in the app: "
+        f"p50 {ms(st.latency_ms.p50)}  max {ms(st.latency_ms.max)} ms; "
+        f"errors {errors or 'none'} (the rows above are the other requests)"
+    )
+
+
 def bench_table(result: BenchResult) -> Table:
     config = result.config.label if result.config else "already running"
     if result.program == "uvicorn" and result.config is not None:
@@ -123,6 +140,8 @@ def bench_table(result: BenchResult) -> Table:
         f"p99 {ms(lat.p99)}  max {ms(lat.max)}",
     )
     table.add_row("Errors", errors_text(result))
+    if result.stalled is not None:
+        table.add_row("Stalled", stalled_text(result.stalled))
     for e in info.endpoints:
         table.add_row(
             f"  {e.method} {escape(e.name)}",
@@ -173,6 +192,73 @@ def print_upstream(added: tuple[UpstreamDelay, ...], out: Console | None = None)
                 "[yellow]![/] The app opened no connection through the proxy: it does not read "
                 "that variable (or connects before the server starts), so nothing was delayed."
             )
+
+
+# -- workload ---------------------------------------------------------------------------------
+
+
+def left_out_lines(workload: Workload, examples: int = 3) -> list[str]:
+    """What was left out, by reason: "104 × Django's admin, which needs a login (/admin/, …)"."""
+    by_reason: dict[str, list[str]] = {}
+    for x in workload.left_out:
+        by_reason.setdefault(x.reason, []).append(x.path)
+    lines = []
+    for reason, paths in sorted(by_reason.items(), key=lambda kv: -len(kv[1])):
+        shown = ", ".join(paths[:examples]) + (", …" if len(paths) > examples else "")
+        lines.append(f"{len(paths)} × {reason} ({shown})")
+    return lines
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" + ("" if n == 1 else "s")
+
+
+def workload_table(workload: Workload) -> Table:
+    """Route, where it came from, its status at pre-flight, its share of the load, and (once
+    profiled) its CPU and waiting time per request."""
+    profiled = any(r.cpu_ms is not None for r in workload.routes)
+    crawled = f", {workload.crawled} pages crawled" if workload.crawled else ""
+    checked = f", pre-flight {workload.preflight_s:.1f} s" if workload.preflight_s else ""
+    table = Table(
+        title=f"Workload ({_count(len(workload.routes), 'route')}{crawled}{checked})",
+        title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+    )  # fmt: skip
+    get_only = all(r.method == "GET" for r in workload.routes)
+    seen = any(r.seen for r in workload.routes)
+    columns = ["GET route" if get_only else "route", "from", "pre-flight", "share"]
+    if seen:
+        columns.insert(3, "in the traffic")
+    if profiled:
+        columns += ["CPU ms", "wait ms"]
+    for name in columns:
+        left = name in ("route", "GET route", "from", "pre-flight")
+        table.add_column(name, justify="left" if left else "right", overflow="fold")
+    for r in workload.routes:
+        status = str(r.status) if r.status else "—"
+        if r.via:
+            status += f" ← {r.via}"  # the route that redirected here
+        route = r.path if get_only else f"{r.method} {r.path}"
+        row = [escape(route), r.source, escape(status), f"{r.share:.0%}"]
+        if seen:
+            row.insert(3, escape(r.seen or "—"))
+        if profiled:
+            row += [ms(r.cpu_ms) if r.cpu_ms is not None else "—",
+                    ms(r.wait_ms) if r.wait_ms is not None else "—"]  # fmt: skip
+        table.add_row(*row)
+    return table
+
+
+def print_workload(workload: Workload, out: Console | None = None) -> None:
+    """The workload table, then what was left out and why, then what to give for a login."""
+    out = out or console.stdout
+    out.print(workload_table(workload))
+    lines = left_out_lines(workload)
+    if lines:
+        out.print(f"Left out ({len(workload.left_out)}):")
+        for line in lines:
+            out.print(f"  {escape(line)}", soft_wrap=True)
+    for note in workload.notes:
+        out.print(f"[yellow]![/] {escape(note)}", soft_wrap=True)
 
 
 # -- tune and profile ---------------------------------------------------------------------------
@@ -287,11 +373,50 @@ def tune_tables(result: TuneResult) -> list[Table]:
                    and rec.capacity_ci[1] > 0 and b.capacity_ci[1] > 0 else ""),
             )  # fmt: skip
         tables.append(base)
+    if result.stall is not None and result.stall.runs:
+        tables.append(stall_table(result.stall))
     return tables
+
+
+_ROLES = {
+    "app-service-default": "1×1 default",
+    "multiworkers": "MULTIWORKERS",
+    "seed-3x6": "the seed's 3×6",
+    "most-slots": "most slots",
+    "more-slots": "the model's slots",
+}
+
+
+def stall_table(check: StallCheck) -> Table:
+    """Each finalist under the stall check: holds or not, with the others' figures."""
+    table = Table(
+        title=f"Under a stalled upstream: {check.share:.0%} of requests wait {check.stall_s:g} s, "
+        f"open loop at {check.rate_rps:g} req/s ({check.rate_basis}), {check.duration_s:g} s each",
+        title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+    )  # fmt: skip
+    for name, justify in (
+        ("configuration", "left"), ("role", "left"), ("others' p95 ms", "right"),
+        (f"within {check.slo_p95_ms:.0f} ms", "right"), ("stalled", "right"),
+        ("errors", "right"), ("slots give way (model)", "right"), ("verdict", "left"),
+    ):  # fmt: skip
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for r in check.runs:
+        picked = r.trial == check.picked
+        way = "never" if r.gives_way_rps is None else f"{r.gives_way_rps:,.1f}"
+        table.add_row(
+            r.config.label + (" ◀ pick" if picked else ""), _ROLES.get(r.role, r.role),
+            ms(r.latency_ms.p95) if r.requests else "—", f"{r.within_slo:.0%}",
+            f"{r.stalled.requests:,}", f"{r.errors:,}", way,
+            "holds" if r.holds else "gives way",
+            style="bold green" if picked else (None if r.holds else "yellow"),
+        )  # fmt: skip
+    return table
 
 
 def print_tune(result: TuneResult, out: Console | None = None) -> None:
     out = out or console.stdout
+    if result.workload is not None:
+        print_workload(result.workload, out)
     for table in tune_tables(result):
         out.print(table)
     print_upstream(result.upstream, out)
@@ -349,6 +474,8 @@ def print_packages(rec: Recommendation, out: Console | None = None) -> None:
 
 def print_profile(result: Profile, out: Console | None = None) -> None:
     out = out or console.stdout
+    if result.workload is not None:
+        print_workload(result.workload, out)
     asgi = result.interface == "asgi"
     where = "one uvicorn worker" if asgi else "1 worker × 1 thread"
     table = Table(

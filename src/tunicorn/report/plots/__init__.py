@@ -19,6 +19,7 @@ from tunicorn.report.plots.common import (
 )
 from tunicorn.report.plots.probe import probe_latency, probe_throughput
 from tunicorn.report.plots.profile import process_ladder, profile_memory, profile_routes
+from tunicorn.report.plots.stall import stall_finalists
 from tunicorn.report.plots.tune import (
     DEFAULT_ROLE,
     baselines_by_trial,
@@ -38,6 +39,7 @@ __all__ = [
     "OTHER",
     "PICK",
     "baselines_by_trial",
+    "stall_finalists",
     "capacity_heatmap",
     "decode_histogram",
     "latency_distribution",

@@ -275,7 +275,7 @@ def latency_per_trial(result: TuneResult) -> go.Figure | None:
             )
         )
     values = [v for t in measured for v in (t.latency_ms.p50, t.latency_ms.p99) if v > 0]
-    slo = result.constraints.slo_p95_ms or 0.0
+    slo = result.constraints.slo_p95_ms
     if slo > 0:
         values.append(slo)
         fig.add_hline(y=slo, line={"color": DEFAULT, "dash": "dash"})

@@ -1,0 +1,389 @@
+"""The stalled upstream: its spec, its model, the engine's marks, the wrapper, and the verdict.
+
+Pure logic only: the wrapper's waits are recorded by a fake sleep, never slept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import math
+from typing import Any
+
+import pytest
+
+from tests.reportdata import histogram_b64, make_bench, make_tune
+from tunicorn import model, recommend, stall, stallwrap
+from tunicorn.errors import UsageError
+from tunicorn.load.scenario import LoadSpec, Request
+from tunicorn.load.wire import _Target, stall_marks
+from tunicorn.record import Latency, ServerConfig, StallCheck, StalledStats, StallRun, TuneResult
+from tunicorn.target import Target
+
+# -- the spec ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "share", "seconds"),
+    [("2%:5s", 0.02, 5), ("0.05:2", 0.05, 2), ("5%:500ms", 0.05, 0.5), (" 10 % : 1 s ", 0.1, 1)],
+)
+def test_a_stall_is_a_share_and_a_wait(text: str, share: float, seconds: float) -> None:
+    parsed = stall.parse(text)
+    assert parsed.share == pytest.approx(share) and parsed.seconds == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["", "5%", "2s", "five:2s", "0%:2s", "150%:2s", "5%:0s", "5%:1h"])
+def test_a_bad_stall_is_one_sentence_of_usage(text: str) -> None:
+    with pytest.raises(UsageError) as err:
+        stall.parse(text)
+    message = str(err.value)
+    assert "--stall" in message and message.endswith(".") and "\n" not in message
+
+
+def test_the_default_stall_is_the_declared_one() -> None:
+    assert stall.parse("5%:2s") == stall.DEFAULT
+
+
+# -- the model --------------------------------------------------------------------------------
+
+SEED_LOAD_RPS = 2.5  # a handful of users (5), each sending a request every 2 s
+SERVICE_S = 0.2  # the seed's page: 200 ms on an external API
+
+
+def test_the_default_stall_fails_the_seeds_one_slot_at_a_handful_of_users() -> None:
+    d = stall.DEFAULT
+    assert not model.stall_holds(1, SEED_LOAD_RPS, d.share, d.seconds, SERVICE_S)
+
+
+def test_the_default_stall_holds_the_seeds_three_by_six_at_that_load_and_far_beyond() -> None:
+    d = stall.DEFAULT
+    assert model.stall_holds(18, SEED_LOAD_RPS, d.share, d.seconds, SERVICE_S)
+    assert model.stall_gives_way_rps(18, d.share, d.seconds, SERVICE_S) > 10 * SEED_LOAD_RPS
+
+
+def test_two_slots_give_way_between_one_and_three() -> None:
+    d = stall.DEFAULT
+    edges = [model.stall_gives_way_rps(n, d.share, d.seconds, 0.0) for n in (1, 2, 3, 6, 18)]
+    assert edges == sorted(edges) and len(set(edges)) == len(edges)
+    # Two slots hold while about one stall in three seconds overlaps another (P(N≥2) ≤ 5%).
+    two = edges[1]
+    assert model.poisson_at_least(model.stalled_in_flight(two, d.share, d.seconds), 2) == (
+        pytest.approx(model.STALL_BLOCKED_MAX, abs=1e-3)
+    )
+    assert model.stall_holds(2, two * 0.95, d.share, d.seconds, 0.0)
+    assert not model.stall_holds(2, two * 1.05, d.share, d.seconds, 0.0)
+
+
+def test_the_others_own_work_counts_against_the_free_slots() -> None:
+    # 10 slots, 1 stalled on average: the others at 100 req/s × 0.1 s need 10 slots themselves.
+    assert model.stall_holds(10, 20, 0.05, 1.0, 0.01)
+    assert not model.stall_holds(10, 100, 0.01, 1.0, 0.1)
+
+
+def test_poisson_tail() -> None:
+    assert model.poisson_at_least(0.0, 1) == 0.0
+    assert model.poisson_at_least(3.0, 0) == 1.0
+    assert model.poisson_at_least(1.0, 1) == pytest.approx(1 - math.exp(-1))
+
+
+def test_no_stall_never_gives_way_on_slots() -> None:
+    assert model.stall_gives_way_rps(4, 0.0, 2.0, 0.0) == math.inf
+
+
+# -- the engine's marks --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("share", [0.02, 0.05, 0.2, 0.5])
+def test_an_exact_share_of_requests_is_marked_evenly(share: float) -> None:
+    marks = stall_marks(share)
+    assert sum(marks) == round(share * len(marks))
+    gaps = [i for i, m in enumerate(marks) if m]
+    spacing = [b - a for a, b in zip(gaps, gaps[1:], strict=False)]
+    assert max(spacing) - min(spacing) <= 1  # evenly spread, no bursts
+
+
+def test_marked_requests_carry_the_header_and_keep_the_mix() -> None:
+    spec = LoadSpec(
+        url="http://127.0.0.1:9",
+        requests=(Request("/a", weight=3), Request("/b")),
+        stall_share=0.1,
+        stall_s=2.0,
+    )
+    target = _Target(spec)
+    assert len(target.sequence) == len(target.stalls)
+    marked = [p for p, m in zip(target.sequence, target.stalls, strict=True) if m]
+    plain = [p for p, m in zip(target.sequence, target.stalls, strict=True) if not m]
+    assert len(marked) == round(0.1 * len(target.sequence))
+    assert all(b"X-Tunicorn-Stall: 2\r\n" in p for p in marked)
+    assert not any(b"X-Tunicorn-Stall" in p for p in plain)
+    a = sum(p.startswith(b"GET /a ") for p in target.sequence)
+    assert a == pytest.approx(0.75 * len(target.sequence), abs=2)
+
+
+def test_without_a_stall_nothing_is_marked() -> None:
+    target = _Target(LoadSpec(url="http://127.0.0.1:9"))
+    assert not any(target.stalls) and len(target.stalls) == len(target.sequence)
+
+
+# -- the wrapper -------------------------------------------------------------------------------
+
+
+def test_the_wsgi_wrapper_waits_only_on_marked_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr(stallwrap.time, "sleep", slept.append)
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [])
+        return [b"ok"]
+
+    wrapped = stallwrap.wsgi_wrap(app)
+    assert wrapped({}, lambda *a: None) == [b"ok"]
+    assert wrapped({stallwrap.WSGI_KEY: "1.5"}, lambda *a: None) == [b"ok"]
+    assert wrapped({stallwrap.WSGI_KEY: "nonsense"}, lambda *a: None) == [b"ok"]
+    assert slept == [1.5]
+
+
+def test_the_asgi_wrapper_awaits_on_marked_http_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    slept: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr(stallwrap.asyncio, "sleep", fake_sleep)
+    seen: list[str] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(scope["type"])
+
+    wrapped = stallwrap.asgi_wrap(app)
+    header = [(b"x-tunicorn-stall", b"2")]
+    for scope in ({"type": "lifespan"}, {"type": "http", "headers": header},
+                  {"type": "http", "headers": []}):  # fmt: skip
+        asyncio.run(wrapped(scope, None, None))  # type: ignore[arg-type]
+    assert seen == ["lifespan", "http", "http"] and slept == [2.0]
+
+
+def test_the_wrapped_target_names_the_users_app_for_gunicorn() -> None:
+    wsgi = stall.wrapped(Target(kind="app", app="pkg.mod:make_app('x')", interface="wsgi"))
+    assert wsgi.app == "tunicorn.stallwrap:wsgi(\"pkg.mod:make_app('x')\")"
+    asgi = stall.wrapped(Target(kind="app", app="main:app", interface="asgi"))
+    assert asgi.app == "tunicorn.stallwrap:asgi('main:app')"
+
+
+# -- the verdict -----------------------------------------------------------------------------
+
+SLO = 300.0
+
+
+def stalled(requests: int = 5, errors: dict[str, int] | None = None) -> StalledStats:
+    return StalledStats(
+        share=0.05, stall_s=2.0, requests=requests, ok=requests,
+        errors_by_kind=errors or {}, latency_ms=Latency(p50=2000, max=2100),
+    )  # fmt: skip
+
+
+def bench_under_stall(p95: float, st: StalledStats, errors: dict[str, int] | None = None) -> Any:
+    b = make_bench()
+    return dataclasses.replace(
+        b, latency_ms=dataclasses.replace(b.latency_ms, p95=p95), stalled=st,
+        errors_by_kind=errors or {}, errors=sum((errors or {}).values()),
+    )  # fmt: skip
+
+
+def test_a_finalist_holds_when_the_others_keep_p95_and_nothing_fails() -> None:
+    assert stall.verdict(bench_under_stall(120, stalled()), SLO) == (True, "")
+
+
+@pytest.mark.parametrize(
+    ("p95", "st", "errors", "why"),
+    [
+        (900, stalled(), None, "p95 900 ms > 300 ms"),
+        (100, stalled(errors={"timeout": 2}), None, "timeout 2"),
+        (100, stalled(), {"http_5xx": 1}, "http_5xx 1"),
+        (100, stalled(requests=0), None, "no stalled request"),
+    ],
+)
+def test_a_finalist_gives_way(
+    p95: float, st: StalledStats, errors: dict[str, int] | None, why: str
+) -> None:
+    holds, reason = stall.verdict(bench_under_stall(p95, st, errors), SLO)
+    assert not holds and why in reason
+
+
+def test_within_counts_the_share_under_the_slo() -> None:
+    hist = histogram_b64([10.0] * 60 + [250.0] * 20 + [4000.0] * 20)
+    assert stall.within(hist, SLO) == pytest.approx(0.8)
+    assert stall.within("", SLO) == 0.0
+
+
+# -- the finalists and the pick among those that hold -----------------------------------------
+
+
+def test_the_finalists_are_the_pick_its_rivals_and_the_measured_baselines() -> None:
+    result = make_tune()
+    roles = stall.finalists(result)
+    keys = [t.key for _, t in roles]
+    assert roles[0] == ("pick", result.pick)
+    assert len(keys) == len(set(keys))
+    for b in result.baselines:
+        trial = result.trial(b.trial)
+        if trial is not None and trial.feasible and trial.server:
+            assert b.trial in keys
+
+
+def check_of(result: TuneResult, holding: set[str]) -> StallCheck:
+    assert result.pick is not None
+    runs = tuple(
+        StallRun(
+            config=t.config,
+            role=role,
+            trial=t.key,
+            holds=t.key in holding,
+            reason="" if t.key in holding else "others' p95 2,400 ms > 300 ms",
+            rate_rps=20.0,
+            throughput_rps=19.0,
+            requests=190,
+            errors=0,
+            latency_ms=Latency(p95=100 if t.key in holding else 2400),
+            within_slo=1.0 if t.key in holding else 0.6,
+            stalled=stalled(),
+            model_holds=True,
+            gives_way_rps=40.0,
+        )  # fmt: skip
+        for role, t in stall.finalists(result)
+    )
+    return StallCheck(
+        share=0.05, stall_s=2.0, rate_rps=20.0, rate_basis="50% of the pick's capacity",
+        slo_p95_ms=SLO, duration_s=8.0, runs=runs, first=result.pick.key,
+        picked=result.pick.key,
+    )  # fmt: skip
+
+
+def test_a_pick_that_holds_stands() -> None:
+    result = make_tune()
+    assert result.pick is not None
+    check = check_of(result, {result.pick.key})
+    assert recommend.stall_allowed(check) is None
+    after = recommend.under_stall(result, check)
+    assert after.stall is not None and after.stall.picked == result.pick.key
+    assert after.recommendation is not None
+    assert any("waiting 2 s on an upstream" in r for r in after.recommendation.reasons)
+
+
+def test_a_pick_that_gives_way_leaves_the_choice_to_those_that_hold() -> None:
+    result = make_tune()
+    others = [t.key for _, t in stall.finalists(result)][1:]
+    check = check_of(result, set(others[:1]))
+    assert recommend.stall_allowed(check) == frozenset(others[:1])
+
+
+def test_where_none_holds_the_pick_stands_and_the_run_says_what_would() -> None:
+    result = make_tune()
+    check = check_of(result, set())
+    assert recommend.stall_allowed(check) is None
+    after = recommend.under_stall(result, check)
+    assert after.stall is not None and "No finalist held" in after.stall.note
+    assert any("gevent" in w and "timeout" in w for w in after.warnings)
+
+
+def test_the_sentence_gives_each_finalists_share_within_the_slo() -> None:
+    result = make_tune()
+    assert result.pick is not None
+    check = check_of(result, {result.pick.key})
+    sentence = recommend.stall_sentence(check)
+    assert sentence.startswith("With 5% of requests waiting 2 s on an upstream, at 20 req/s")
+    assert f"{result.pick.config.label} keeps all" in sentence and "keeps 60%" in sentence
+
+
+def test_the_check_round_trips_json_and_reaches_the_page_and_the_terminal() -> None:
+    from tests.reportdata import with_stall
+    from tunicorn import record
+    from tunicorn.report import html, terminal
+
+    result = with_stall(make_tune())
+    again = record.from_json(record.to_json(result), TuneResult)
+    assert again == result and again.stall is not None
+    assert 'id="plot-stall"' in html.render_tune(again)
+    titles = [str(t.title) for t in terminal.tune_tables(again)]
+    assert any("Under a stalled upstream" in t for t in titles)
+
+
+@pytest.mark.parametrize("command", ["bench", "tune"])
+def test_a_bad_stall_on_the_command_line_exits_2_before_anything_runs(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tunicorn.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--demo", "--stall", "half:2s"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--stall 'half:2s' is not FRACTION:SECONDS" in err and "Traceback" not in err
+
+
+def test_the_check_runs_each_finalist_once_at_one_load_while_the_budget_lasts() -> None:
+    from tunicorn.record import BenchResult
+
+    result = make_tune()
+    assert result.pick is not None
+    seen: list[tuple[str, float | None, float]] = []
+
+    def fake(config: ServerConfig, spec: LoadSpec) -> BenchResult:
+        seen.append((config.key, spec.rate, spec.stall_share))
+        slow = config.slots < 4
+        return bench_under_stall(2000 if slow else 100, stalled())
+
+    check = stall.check(result, stall.DEFAULT, (Request("/"),), fake)
+    keys = [r.trial for r in check.runs]
+    assert keys == [t.key for _, t in stall.finalists(result)] == [k for k, _, _ in seen]
+    assert {rate for _, rate, _ in seen} == {check.rate_rps}
+    assert check.rate_rps == pytest.approx(0.25 * result.pick.capacity_rps, abs=0.05)
+    assert all(share == stall.DEFAULT.share for _, _, share in seen)
+    assert all(r.holds == (r.config.slots >= 4) for r in check.runs)
+    budget = iter([True, True, False])
+    cut = stall.check(result, stall.DEFAULT, (Request("/"),), fake, go=lambda: next(budget))
+    assert len(cut.runs) == 2
+    expected = stall.check(result, stall.DEFAULT, (Request("/"),), fake, expected_rps=12.5)
+    assert expected.rate_rps == 12.5 and "--expected-rps" in expected.rate_basis
+
+
+def test_decide_picks_only_among_the_allowed() -> None:
+    from tunicorn.record import Settlement
+
+    result = make_tune()
+    assert result.pick is not None and result.profile is not None
+    trials = {t.key: t for t in result.trials}
+    others = [k for _, t in stall.finalists(result) if (k := t.key) != result.pick.key]
+    usable = [k for k in others if trials[k].feasible and trials[k].config.slots >= 2]
+    assert usable
+    again = recommend.decide(
+        target="demo", app="app:app", trials=trials, profile=result.profile,
+        constraints=result.constraints, settlement=Settlement(), elapsed_s=1.0,
+        allowed=frozenset(usable[:1]),
+    )  # fmt: skip
+    assert again.recommendation is not None and again.recommendation.trial == usable[0]
+    assert len(again.trials) == len(result.trials)  # every trial is still reported
+
+
+def test_where_none_held_the_wider_shape_has_the_models_slots_within_memory() -> None:
+    result = make_tune()
+    check = dataclasses.replace(check_of(result, set()), service_ms=50.0)
+    need = stall.slots_needed(check)
+    assert model.stall_holds(need, 20.0, 0.05, 2.0, 0.05)
+    assert not model.stall_holds(need - 1, 20.0, 0.05, 2.0, 0.05)
+    pick = ServerConfig(2, 4, "gthread")
+    wide = stall.wider(check, pick, lambda c: True, 64)
+    assert wide is not None and wide.workers == 2 and wide.worker_class == "gthread"
+    assert wide.slots >= need * stall.WIDER_MARGIN and wide.slots > max(
+        r.config.slots for r in check.runs
+    )
+    assert stall.wider(check, pick, lambda c: False, 64) is None  # over memory
+    assert stall.wider(check, ServerConfig(2, 1, "gevent"), lambda c: True, 64) is None
+
+
+def test_the_model_does_not_underflow_on_an_event_loops_thousands_of_slots() -> None:
+    assert model.poisson_at_least(800.0, 1) == pytest.approx(1.0)
+    assert model.poisson_at_least(800.0, 2000) == pytest.approx(0.0, abs=1e-9)
+    assert 0.4 < model.poisson_at_least(800.0, 800) < 0.6
+    one, eight = (model.stall_gives_way_rps(n * 1000, 0.05, 2.0, 0.1) for n in (1, 8))
+    assert eight > 4 * one

@@ -1,0 +1,96 @@
+"""The supervisor with real processes: groups stop whole, signals only ask, a wait that reads
+no flag is interrupted all the same."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tunicorn import supervise
+from tunicorn.supervise import Group, Interrupted
+
+# A shell that ignores SIGTERM and leaves a grandchild in its group.
+STUBBORN = ["sh", "-c", 'trap "" TERM; sleep 30 & echo $! > "$1"; wait', "sh"]
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def _wait_for(path: Path) -> int:
+    for _ in range(200):
+        if path.exists() and path.read_text().strip():
+            return int(path.read_text())
+        time.sleep(0.01)
+    raise AssertionError(f"{path} never written")
+
+
+def test_a_group_that_ignores_sigterm_is_killed_with_its_children(tmp_path: Path) -> None:
+    marker = tmp_path / "grandchild"
+    group = Group([*STUBBORN, str(marker)], log_path=tmp_path / "log", grace_s=0.3).start()
+    grandchild = _wait_for(marker)
+    assert os.getpgid(group.pid) == group.pid != os.getpgid(0)  # its own session
+    assert group in supervise.live()
+    group.stop()
+    assert group.proc is not None and group.proc.returncode == -signal.SIGKILL
+    assert _gone(grandchild)
+    assert group not in supervise.live()
+    group.stop()  # twice is fine
+
+
+def test_a_child_started_while_signals_are_held_still_hears_sigterm(tmp_path: Path) -> None:
+    with supervise.signals_held():
+        group = Group(["sleep", "30"], log_path=tmp_path / "log").start()
+    group.stop()
+    assert group.proc is not None and group.proc.returncode == -signal.SIGTERM
+
+
+def test_run_captures_and_a_timeout_stops_the_whole_group(tmp_path: Path) -> None:
+    done = supervise.run(
+        [sys.executable, "-c", "import sys; print('out'); print('err', file=sys.stderr)"],
+        timeout=30,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "out\n", "err\n")
+    marker = tmp_path / "grandchild"
+    with pytest.raises(subprocess.TimeoutExpired):
+        supervise.run([*STUBBORN, str(marker)], timeout=0.5, grace_s=0.3)
+    assert _gone(_wait_for(marker))
+
+
+def test_sigterm_only_asks_and_the_loop_stops_at_its_checkpoint(tmp_path: Path) -> None:
+    with supervise.handling_signals():
+        supervise.checkpoint()  # nothing asked yet
+        os.kill(os.getpid(), signal.SIGTERM)  # the handler runs here, and raises nothing
+        assert supervise.SIG_QUEUE == [signal.SIGTERM]
+        assert supervise.STOP.wait(5.0)  # the watcher set the flag the loops read
+        with pytest.raises(Interrupted):
+            supervise.checkpoint()
+        with pytest.raises(Interrupted):  # nothing new starts once a stop was asked
+            Group(["sleep", "30"], log_path=tmp_path / "log").start()
+        assert not supervise.live()
+    assert signal.getsignal(signal.SIGTERM) is not supervise._handler  # put back
+
+
+def test_a_wait_that_reads_no_flag_is_interrupted_all_the_same() -> None:
+    with pytest.raises(KeyboardInterrupt), supervise.handling_signals():  # noqa: PT012
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(30)  # reads no flag: the watcher interrupts it after NOTICE_S
+        pytest.fail("not interrupted")
+
+
+def test_a_second_signal_insists() -> None:
+    with pytest.raises(KeyboardInterrupt), supervise.handling_signals():  # noqa: PT012
+        os.kill(os.getpid(), signal.SIGINT)
+        assert supervise.SIG_QUEUE == [signal.SIGINT]
+        os.kill(os.getpid(), signal.SIGTERM)
+        pytest.fail("the second signal did not interrupt")

@@ -19,7 +19,7 @@ from tunicorn.record import TuneResult
 from tunicorn.report.html import render_tune
 from tunicorn.report.terminal import print_tune
 from tunicorn.target import Target
-from tunicorn.tune import TuneSettings, tune
+from tunicorn.tune import TuneEvents, TuneSettings, tune
 
 APPS = Path(__file__).resolve().parents[1] / "apps"
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(400)]
@@ -34,7 +34,9 @@ def test_a_kept_alive_tune_deals_its_racing_configurations_and_records_the_hands
         both_models=False, runoff=False, stall_check=False,
         warmup_s=0.5, saturate_s=1.5, verify_s=1.5,
     )  # fmt: skip
-    result = tune(target, (Request("/work"),), s, log_dir=tmp_path)
+    said: list[str] = []
+    events = TuneEvents(say=said.append)
+    result = tune(target, (Request("/work"),), s, log_dir=tmp_path, events=events)
 
     dealt = [t for t in result.trials if t.deals is not None]
     assert dealt, [t.config.label for t in result.trials]
@@ -46,8 +48,8 @@ def test_a_kept_alive_tune_deals_its_racing_configurations_and_records_the_hands
             assert all(len(h.worker_connections) == t.config.workers for h in t.deals.deals)
             assert t.deals.low_rps <= t.deals.median_rps <= t.deals.high_rps
             assert rank.figure(t) <= t.capacity_rps
-        elif usable:
-            assert not dealt_by_race(t.config, keepalive=True), t.config.label  # sync, one worker
+        elif usable and dealt_by_race(t.config, keepalive=True):  # no room left to deal it
+            assert any(m.startswith(f"no time left to deal {t.config.label}'s") for m in said)
 
     back = record.from_json(record.to_json(result), TuneResult)
     assert back == result and [t.deals for t in back.trials] == [t.deals for t in result.trials]

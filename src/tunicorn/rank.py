@@ -37,8 +37,8 @@ def dealt(trial: Trial) -> bool:
 def figure(trial: Trial) -> float:
     """The capacity rank judges a trial by: its measured capacity, or for one dealt over
     several hands, the low end of them and it (a front end will not deal the lucky hand every
-    time: where kept-alive connections land decides what a configuration serves, and a hand
-    that missed the SLO counts 0)."""
+    time: where kept-alive connections land decides what a configuration serves; a hand that
+    missed the SLO counts only the rate that would meet it, `deal.credit`)."""
     if dealt(trial):
         assert trial.deals is not None
         return min(trial.capacity_rps, trial.deals.low_rps)

@@ -94,7 +94,7 @@ def hands_text(deals: Deals, judged: float, lucky: bool) -> str:
         where = "/".join(map(str, at))
         spread += f" ({missed} missed the SLO at {where} clients, {worth})"
     if not lucky:
-        return spread + f", steady whichever worker accepted; judged by {judged:.0f}"
+        return spread + f"; no hand below its own window, so judged by {judged:.0f}"
     return spread + f"; judged by its low end {judged:.0f}"
 
 

@@ -195,7 +195,7 @@ def test_a_dealt_kept_alive_capacity_is_judged_by_its_low_end() -> None:
         dealt, deals=Deals(32, (Deal(288.0, 60.0, True), Deal(295.0, 60.0, True)), 288.0,
                            291.5, 295.0, 8.0),
     )  # fmt: skip
-    assert not rank.luck(calm) and "steady whichever worker accepted" in rank.dealt_text(calm)
+    assert not rank.luck(calm) and "no hand below its own window" in rank.dealt_text(calm)
     missed = dataclasses.replace(
         dealt, deals=Deals(32, (Deal(160.0, 900.0, False), *hands[1:]), 0.0, 290.0, 305.0, 8.0)
     )

@@ -298,7 +298,40 @@ def _explain(error: str, target: Target) -> str:
         )
     if "Failed to find attribute" in error or "Failed to find application object" in error:
         return f"module {module!r} has no {attr!r}; name its WSGI callable as {module}:NAME."
+    missing = _missing_variable(error)
+    if missing:
+        return _variable_hint(missing, Path(target.chdir or "."))
     return error.rstrip(".") + "; fix the app (or install what it needs) and run again."
+
+
+def _missing_variable(error: str) -> str:
+    """The name in "KeyError: 'DBUSER'" where it looks like an environment variable."""
+    match = re.fullmatch(r"KeyError: '([A-Z_][A-Z0-9_]*)'", error.strip())
+    return match.group(1) if match else ""
+
+
+def _variable_hint(name: str, folder: Path) -> str:
+    """What to do about an environment variable the app reads at import and nothing sets: a
+    .env file that sets it is loaded by `flask run` and python-dotenv, never by gunicorn (nor
+    by App Service, where it is an app setting)."""
+    env = folder / ".env"
+    try:
+        sets = any(
+            re.match(rf"\s*(export\s+)?{name}\s*=", line)
+            for line in env.read_text(encoding="utf-8", errors="replace").splitlines()
+        )
+    except OSError:
+        sets = False
+    if sets:
+        return (
+            f"the app reads the environment variable {name}, which {env.name} in the folder "
+            "sets, but gunicorn does not load .env files (flask run does; on App Service it is "
+            f"an app setting): export them first (set -a; . {env}; set +a) and run again."
+        )
+    return (
+        f"the app reads the environment variable {name}, which is not set: set it (on App "
+        "Service it is an app setting) and run again."
+    )
 
 
 @dataclasses.dataclass(frozen=True)

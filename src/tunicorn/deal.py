@@ -21,6 +21,7 @@ import dataclasses
 import statistics
 import threading
 import time
+from typing import Protocol
 
 from tunicorn.balance import ConnectionCounter
 from tunicorn.launch import Server
@@ -28,10 +29,19 @@ from tunicorn.load import LoadSpec, run_load
 from tunicorn.measure import TickCallback, TrialPlan, passes, pinned
 from tunicorn.record import Deal, Deals, ServerConfig, Trial
 
-__all__ = ["DEALS", "deal", "deal_trial", "dealt_by_race"]
+__all__ = ["DEALS", "Dealer", "TrialDealer", "deal", "deal_trial", "dealt_by_race", "merged"]
 
 DEALS = 3  # hands per configuration: the low end of three is what a front end can count on
 WARMUP_S = 0.3
+
+
+class Dealer(Protocol):
+    """What tune asks of a dealer: its client model, and a measured trial dealt again
+    (`deal_trial` on a real server; a formula in the search's tests)."""
+
+    keepalive: bool
+
+    def __call__(self, trial: Trial) -> Trial: ...
 
 
 def dealt_by_race(config: ServerConfig, keepalive: bool) -> bool:
@@ -41,11 +51,27 @@ def dealt_by_race(config: ServerConfig, keepalive: bool) -> bool:
     return keepalive and config.workers > 1 and config.effective().worker_class != "sync"
 
 
-def summarise(clients: int, deals: tuple[Deal, ...], seconds: float) -> Deals:
-    """Low, median and high of the hands' throughput; a hand that missed the SLO counts 0 in
-    the low end (at these clients, that hand gave no capacity at all)."""
+def credit(hand: Deal, slo_p95_ms: float = 0.0) -> float:
+    """What one hand counts toward the low end: its throughput if it met the SLO; if only its
+    latency missed, the throughput scaled by SLO / p95 (a saturated closed loop's latency
+    grows with its clients at the same rate, so by Little's law fewer clients would have met
+    the SLO at about this rate; scaling it down as well keeps it a lower bound when fewer
+    clients also serve less); 0 with errors, or where no SLO was given."""
+    if hand.passed:
+        return hand.throughput_rps
+    if hand.errors or slo_p95_ms <= 0 or hand.p95_ms <= slo_p95_ms:
+        return 0.0
+    return hand.throughput_rps * slo_p95_ms / hand.p95_ms
+
+
+def summarise(
+    clients: int, deals: tuple[Deal, ...], seconds: float, slo_p95_ms: float = 0.0
+) -> Deals:
+    """Low, median and high of the hands' throughput; the low end counts a hand that missed
+    the SLO by `credit` (at these clients that hand did not meet it: it is worth at most the
+    rate that would)."""
     rates = sorted(d.throughput_rps for d in deals)
-    low = min((d.throughput_rps if d.passed else 0.0) for d in deals) if deals else 0.0
+    low = min(credit(d, slo_p95_ms) for d in deals) if deals else 0.0
     return Deals(
         clients=clients,
         deals=deals,
@@ -53,6 +79,7 @@ def summarise(clients: int, deals: tuple[Deal, ...], seconds: float) -> Deals:
         median_rps=round(statistics.median(rates), 2) if rates else 0.0,
         high_rps=round(rates[-1], 2) if rates else 0.0,
         seconds=round(seconds, 1),
+        slo_p95_ms=slo_p95_ms,
     )
 
 
@@ -95,10 +122,12 @@ def deal(
                     p95_ms=run.latency_ms.p95,
                     passed=passes(run, plan.slo_p95_ms),
                     worker_connections=counter.result(),
+                    errors=run.errors,
+                    clients=clients,
                 )
             )
         server.check_alive()
-    return summarise(clients, tuple(hands), time.monotonic() - began)
+    return summarise(clients, tuple(hands), time.monotonic() - began, plan.slo_p95_ms)
 
 
 def deal_trial(
@@ -120,3 +149,33 @@ def deal_trial(
     return dataclasses.replace(
         trial, deals=deal(plan, trial.config, clients, k, on_tick=on_tick, stop=stop)
     )
+
+
+class TrialDealer:
+    """A `Dealer` on real servers: `deal_trial` with one plan (one client model)."""
+
+    def __init__(
+        self,
+        plan: TrialPlan,
+        k: int = DEALS,
+        *,
+        on_tick: TickCallback | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.plan = plan
+        self.keepalive = plan.keepalive
+        self.k = k
+        self.on_tick = on_tick
+        self.stop = stop
+
+    def __call__(self, trial: Trial) -> Trial:
+        return deal_trial(self.plan, trial, self.k, on_tick=self.on_tick, stop=self.stop)
+
+
+def merged(runs: list[Deals]) -> Deals | None:
+    """Several runs' hands as one spread (a configuration measured again by settle deals
+    again each time: every hand it was dealt counts toward its low end)."""
+    if not runs:
+        return None
+    hands = tuple(h for d in runs for h in d.deals)
+    return summarise(runs[-1].clients, hands, sum(d.seconds for d in runs), runs[-1].slo_p95_ms)

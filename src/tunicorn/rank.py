@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from typing import Literal
 
 from tunicorn import interval
-from tunicorn.record import Rules, Trial
+from tunicorn.record import ClientModelRun, Deals, Rules, Trial
 
 Verdict = Literal["better", "tie", "worse"]
 # A closed loop that keeps the server's cores 90% busy is limited by the CPU. One sync worker
@@ -29,18 +29,73 @@ CPU_BOUND = 0.9
 TieBreak = Callable[[Trial], tuple[float, ...]]
 
 
+def dealt(trial: Trial) -> bool:
+    """Was this trial's kept-alive capacity dealt over several hands (`deal.deal_trial`)?"""
+    return trial.deals is not None and bool(trial.deals.deals) and trial.capacity_rps > 0
+
+
+def figure(trial: Trial) -> float:
+    """The capacity rank judges a trial by: its measured capacity, or for one dealt over
+    several hands, the low end of them and it (a front end will not deal the lucky hand every
+    time: where kept-alive connections land decides what a configuration serves; a hand that
+    missed the SLO counts only the rate that would meet it, `deal.credit`)."""
+    if dealt(trial):
+        assert trial.deals is not None
+        return min(trial.capacity_rps, trial.deals.low_rps)
+    return trial.capacity_rps
+
+
 def ci(trial: Trial) -> interval.Interval:
-    """The trial's capacity interval; a trial without one (no ticks, an old record) stands
-    on its figure alone. A kept-alive capacity dealt over several hands (`Trial.deals`)
-    spans them too: where the connections land is part of how sure it is, and a front end
-    will not deal the lucky hand every time."""
+    """The interval around `figure`; a trial without one (no ticks, an old record) stands on
+    its figure alone. A dealt trial is judged by its low end, with the same relative
+    uncertainty as the capacity's own window (the low end of k hands has no interval of its
+    own: each hand is one window)."""
     low, high = trial.capacity_ci
     if high <= 0 or trial.capacity_rps <= 0:
         low = high = trial.capacity_rps
     low, high = min(low, trial.capacity_rps), max(high, trial.capacity_rps)
-    if trial.deals is not None and trial.deals.deals and trial.capacity_rps > 0:
-        low, high = min(low, trial.deals.low_rps), max(high, trial.deals.high_rps)
+    judged = figure(trial)
+    if dealt(trial) and judged < trial.capacity_rps:
+        share = judged / trial.capacity_rps
+        return round(low * share, 2), round(high * share, 2)
     return low, high
+
+
+def luck(trial: Trial) -> bool:
+    """Did a dealt trial's capacity depend on where its connections landed: a hand below what
+    its own window's interval allows?"""
+    if not dealt(trial):
+        return False
+    low, _ = trial.capacity_ci if trial.capacity_ci[1] > 0 else (trial.capacity_rps, 0.0)
+    return figure(trial) < low
+
+
+def dealt_text(trial: Trial) -> str:
+    """"kept-alive: 74–304 req/s over 3 deals; judged by its low end 74": how a dealt trial's
+    hands spread ("" for one not dealt)."""
+    if not dealt(trial) or trial.deals is None:
+        return ""
+    return hands_text(trial.deals, figure(trial), luck(trial))
+
+
+def hands_text(deals: Deals, judged: float, lucky: bool) -> str:
+    """How a kept-alive capacity's hands spread and the figure it is judged by; `lucky`: the
+    spread went below what one window's interval allows (it depended on where connections
+    landed)."""
+    rates = [h.throughput_rps for h in deals.deals]
+    missed = sum(not h.passed for h in deals.deals)
+    spread = f"kept-alive: {min(rates):.0f}–{max(rates):.0f} req/s over {len(rates)} deals"
+    if missed:
+        worth = (
+            "so counts 0" if deals.slo_p95_ms <= 0 or any(h.errors for h in deals.deals)
+            else "so counts only the rate that would meet it"
+        )
+        at = sorted({h.clients or deals.clients for h in deals.deals if not h.passed})
+        where = "/".join(map(str, at))
+        spread += f" ({missed} missed the SLO at {where} clients, {worth})"
+    if not lucky:
+        return spread + f"; no hand below its own window, so judged by {judged:.0f}"
+    return spread + f"; judged by its low end {judged:.0f}"
 
 
 def compare(a: Trial, b: Trial) -> Verdict:
@@ -66,7 +121,7 @@ def top(trials: Iterable[Trial], rules: Rules = Rules()) -> Trial | None:  # noq
     """The eligible trial with the highest capacity figure (what every other is held to)."""
     return max(
         (t for t in trials if eligible(t, rules)),
-        key=lambda t: (t.capacity_rps, -t.config.slots),
+        key=lambda t: (figure(t), -t.config.slots),
         default=None,
     )
 
@@ -82,7 +137,7 @@ def ties(trials: Iterable[Trial], rules: Rules = Rules()) -> list[Trial]:  # noq
 def robust(trial: Trial) -> tuple[float, ...]:
     """The default tie-break: more slots (one slow request holds fewer of them up), then less
     memory, then fewer processes, then the higher figure."""
-    return (trial.config.slots, -pss(trial), -trial.config.workers, trial.capacity_rps)
+    return (trial.config.slots, -pss(trial), -trial.config.workers, figure(trial))
 
 
 def best(
@@ -107,7 +162,7 @@ def close_rivals(trials: Iterable[Trial], pick: Trial, rules: Rules = Rules()) -
     """Eligible trials the pick's interval cannot separate from it, the highest first."""
     return sorted(
         (t for t in trials if t is not pick and eligible(t, rules) and compare(pick, t) == "tie"),
-        key=lambda t: -t.capacity_rps,
+        key=lambda t: -figure(t),
     )
 
 
@@ -118,7 +173,7 @@ def baseline_above(trials: Iterable[Trial], pick: Trial) -> Trial | None:
         t for t in trials if t.source == "baseline" and t.feasible and t.capacity_rps > 0
         and compare(t, pick) == "better"
     ]  # fmt: skip
-    return max(above, key=lambda t: t.capacity_rps, default=None)
+    return max(above, key=figure, default=None)
 
 
 def cpu_bound(trial: Trial, cores: int) -> bool:
@@ -145,13 +200,23 @@ def backlog_within_slo(trial: Trial) -> bool:
     return trial.capacity_rps > 0 and trial.capacity_clients > trial.config.slots
 
 
+def other_figure(run: ClientModelRun) -> float:
+    """The other client model's capacity as rank judges it: 0 if unusable, and the low end of
+    its hands where it was dealt again (kept-alive connections on workers that race)."""
+    if not run.feasible:
+        return 0.0
+    if run.deals is not None and run.deals.deals and run.capacity_rps > 0:
+        return min(run.capacity_rps, run.deals.low_rps)
+    return run.capacity_rps
+
+
 def worse_model(trial: Trial) -> float:
     """A trial's capacity under the worse of the two client models (its own where the other
-    was not measured)."""
+    was not measured), each judged by its low end where it was dealt."""
     other = trial.other_model
     if other is None:
-        return trial.capacity_rps
-    return min(trial.capacity_rps, other.capacity_rps if other.feasible else 0.0)
+        return figure(trial)
+    return min(figure(trial), other_figure(other))
 
 
 def holds_up(pick: Trial, trials: Iterable[Trial], rules: Rules) -> Trial:
@@ -163,7 +228,8 @@ def holds_up(pick: Trial, trials: Iterable[Trial], rules: Rules) -> Trial:
         return pick
     found = max(both, key=worse_model)
     low, high = ci(pick)
-    share = (high - low) / 2 / pick.capacity_rps if pick.capacity_rps > 0 else 0.0
+    judged = figure(pick)
+    share = (high - low) / 2 / judged if judged > 0 else 0.0
     if worse_model(found) > worse_model(pick) * (1 + share):
         return found
     return pick

@@ -285,18 +285,19 @@ def decide(
         if pick is settled:
             why.append(settlement.note)
         why += client_model_reasons(pick, first)
+        why += dealt_reasons(pick, measured)
         recommendation = Recommendation(
             workers=pick.config.workers,
             threads=pick.config.threads,
             worker_class=pick.config.worker_class,
             throughput_rps=pick.throughput_rps,
-            capacity_rps=pick.capacity_rps,
+            capacity_rps=rank.figure(pick),  # a dealt capacity: the low end of its hands
             latency_ms=pick.latency_ms,
             pss_mib_peak=pick.server.pss_mib_peak if pick.server else 0.0,
             app=app,
             trial=pick.key,
             reasons=tuple(why),
-            capacity_ci=pick.capacity_ci,
+            capacity_ci=judged_ci(pick),
         )
     return TuneResult(
         target=target,
@@ -336,15 +337,48 @@ def baseline(name: str, role: str, trial: Trial) -> Baseline:
         threads=trial.config.threads,
         worker_class=trial.config.worker_class,
         throughput_rps=trial.throughput_rps,
-        capacity_rps=trial.capacity_rps,
+        capacity_rps=rank.figure(trial),
         latency_ms=trial.latency_ms,
         pss_mib_peak=trial.server.pss_mib_peak if trial.server else trial.predicted_pss_mib,
         feasible=trial.feasible,
         reason=trial.note if not trial.feasible else "",
         trial=trial.key,
         role=role,
-        capacity_ci=trial.capacity_ci,
+        capacity_ci=judged_ci(trial),
     )
+
+
+def judged_ci(trial: Trial) -> tuple[float, float]:
+    """The interval of the figure a trial is judged by: its own, or for a kept-alive capacity
+    dealt over several hands, rank's around the low end."""
+    return rank.ci(trial) if rank.dealt(trial) else trial.capacity_ci
+
+
+def dealt_reasons(pick: Trial, trials: tuple[Trial, ...]) -> list[str]:
+    """Where a kept-alive capacity depended on where the connections landed: the pick's hands,
+    and any configuration whose best window beat the pick but whose low end did not."""
+    out = []
+    if rank.dealt(pick):
+        out.append(
+            f"Kept-alive connections stay on the worker that won the accept race, so "
+            f"{pick.config.label} was dealt again on fresh connections: {rank.dealt_text(pick)} "
+            f"(its best window: {interval.text(pick.capacity_rps, pick.capacity_ci)} req/s). "
+            "A front end will not deal the lucky hand every time."
+        )
+    lucky = [
+        t for t in trials if t is not pick and rank.luck(t)
+        and t.capacity_rps > rank.figure(pick) >= rank.figure(t)
+    ]  # fmt: skip
+    if lucky:
+        out.append(
+            "Judged by the low end of their kept-alive hands, not their best window: "
+            + "; ".join(
+                f"{t.config.label} {t.capacity_rps:.0f} req/s at best, {rank.dealt_text(t)}"
+                for t in sorted(lucky, key=lambda t: -t.capacity_rps)[:3]
+            )
+            + "."
+        )
+    return out
 
 
 def trial_warnings(trials: tuple[Trial, ...]) -> list[str]:
@@ -399,14 +433,27 @@ def client_model_reasons(pick: Trial, first: Trial | None) -> list[str]:
         return []
 
     def name(keepalive: bool) -> str:
-        return "kept-alive connections" if keepalive else "a new connection per request"
+        if keepalive:  # what a front end that pools connections sends
+            return "kept-alive connections (as a pooling front end sends them)"
+        return "a new connection per request"
 
     own = name(not other.keepalive)
-    figure = f"{other.capacity_rps:.0f} req/s" if other.feasible else f"unusable ({other.reason})"
-    share = f" ({other.capacity_rps / pick.capacity_rps:.0%})" if other.feasible else ""
+    judged = rank.other_figure(other)
+    figure = f"{judged:.0f} req/s" if other.feasible else f"unusable ({other.reason})"
+    mine = rank.figure(pick)
+    share = f" ({judged / mine:.0%})" if other.feasible and mine > 0 else ""
+    hands = ""
+    if other.feasible and other.deals is not None and other.deals.deals:
+        # No interval of its own here: a hand 15% below its best window is luck of the deal.
+        lucky = judged < other.capacity_rps * (1 - UNSTABLE)
+        hands = (
+            f" Under kept-alive connections it was dealt again: "
+            f"{rank.hands_text(other.deals, judged, lucky)} (its best window "
+            f"{other.capacity_rps:.0f})."
+        )
     out = [
-        f"Client models: {pick.capacity_rps:.0f} req/s with {own}, {figure}{share} with "
-        f"{name(other.keepalive)} (what a front end that pools connections sends)."
+        f"Client models: {mine:.0f} req/s with {own}, {figure}{share} with "
+        f"{name(other.keepalive)}." + hands
     ]
     if first is not None and first is not pick:
         out.append(
@@ -629,8 +676,9 @@ def reasons(
 
 
 def capacity_text(trial: Trial) -> str:
-    """"1,023 ± 40": a trial's capacity with its 95% interval."""
-    return interval.text(trial.capacity_rps, trial.capacity_ci)
+    """"1,023 ± 40": a trial's capacity with its 95% interval (a dealt kept-alive capacity:
+    the low end of its hands, as rank judges it)."""
+    return interval.text(rank.figure(trial), judged_ci(trial))
 
 
 # -- the finalists under a stalled upstream (stall.check) ----------------------------------------

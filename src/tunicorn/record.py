@@ -574,6 +574,9 @@ class ClientModelRun:
     p95_ms: float
     feasible: bool
     reason: str = ""
+    # Kept-alive connections on workers that race to accept: the closed loop dealt again
+    # (`deal`); rank judges this run by the low end of its hands.
+    deals: Deals | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -585,12 +588,15 @@ class Deal:
     p95_ms: float
     passed: bool  # p95 within the SLO and no errors
     worker_connections: tuple[int, ...] = ()  # per worker, halfway through the window
+    errors: int = 0
+    clients: int = 0  # the closed loop's connections (0: an older record; see Deals.clients)
 
 
 @dataclasses.dataclass(frozen=True)
 class Deals:
     """A kept-alive capacity measured over several hands: where connections landed decides it,
-    so it is judged by its low end (`low_rps`: the worst hand, 0 if one missed the SLO)."""
+    so it is judged by its low end (`low_rps`: the worst hand; one that missed the SLO counts
+    the rate that Little's law says would meet it, one with errors 0)."""
 
     clients: int
     deals: tuple[Deal, ...]
@@ -598,6 +604,7 @@ class Deals:
     median_rps: float
     high_rps: float
     seconds: float  # what the deals cost, server start included
+    slo_p95_ms: float = 0.0  # the latency target the hands were held to (0: an older record)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -180,10 +180,11 @@ def climb_score(trial: Trial) -> float:
     """What the climb follows: capacity, or for a trial stopped as slower, what it could reach.
 
     The pick only ever uses measured capacity (`rank.best`); the climb may step through trials
-    that could not win yet, or a family that starts behind could never catch up.
+    that could not win yet, or a family that starts behind could never catch up. A kept-alive
+    capacity dealt again is followed by its low end, as rank judges it.
     """
     if trial.feasible:
-        return trial.capacity_rps
+        return rank.figure(trial)
     return trial.reachable_rps if trial.reason == "slower" else 0.0
 
 

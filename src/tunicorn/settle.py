@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from tunicorn import interval, rank, search
+from tunicorn.deal import merged
 from tunicorn.measure import Measure
 from tunicorn.record import ClientModelRun, Run, Settlement, Trial
 
@@ -84,6 +85,7 @@ def pooled(runs: list[Trial]) -> Trial:
         phases=tuple(p for t in runs for p in t.phases),
         runs=summary,
         pooled=how,
+        deals=merged([t.deals for t in runs if t.deals is not None]),  # every hand dealt
     )
 
 
@@ -165,7 +167,7 @@ class Settler:
                 other_model=ClientModelRun(
                     keepalive=other_keepalive, capacity_rps=run.capacity_rps,
                     throughput_rps=run.throughput_rps, p95_ms=run.latency_ms.p95,
-                    feasible=run.feasible, reason=run.reason,
+                    feasible=run.feasible, reason=run.reason, deals=run.deals,
                 ),  # fmt: skip
             )
 
@@ -230,8 +232,8 @@ class Settler:
                 break
             self.say(
                 f"measuring again: {other.config.label} "
-                f"({interval.text(other.capacity_rps, rank.ci(other))}) against "
-                f"{pick.config.label} ({interval.text(pick.capacity_rps, rank.ci(pick))}): {why}"
+                f"({interval.text(rank.figure(other), rank.ci(other))}) against "
+                f"{pick.config.label} ({interval.text(rank.figure(pick), rank.ci(pick))}): {why}"
             )
             for k in keys:
                 if not self.again(k).feasible:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from tunicorn import model, rank, recommend, search, settings, settle, stall
+from tunicorn.deal import Dealer, TrialDealer, dealt_by_race
 from tunicorn.load import LocustOptions, Request
 from tunicorn.measure import (
     MAX_WINDOW_S,
@@ -87,6 +88,19 @@ def default_slo(profile: Profile) -> float:
 # start, one gevent worker) and a short climb.
 EXPECTED_TRIALS = 7
 BUDGET_MIN_S, BUDGET_MAX_S = 60.0, 1200.0
+# Kept-alive capacities dealt again (deal.py), each about one trial more: with --keep-alive
+# about half the configurations tried have several workers that race to accept (otherwise
+# the finalists under the other, kept-alive, client model: reserve_trials counts those).
+KEEPALIVE_DEALS = 3
+DEAL_LEADS = 2  # leads dealt after the search, where it had no room to deal them
+
+
+def search_deals(s: TuneSettings) -> int:
+    """How many kept-alive capacities a --keep-alive search expects to deal again (each about
+    one trial): the budget pays for them, so judging by the low end does not starve it."""
+    return KEEPALIVE_DEALS if s.keepalive else 0
+
+
 LONGEST = 1.5  # a window runs at most this many times its expected length while not yet sure
 
 
@@ -116,8 +130,9 @@ def per_trial_s(s: TuneSettings, rate_rps: float = 0.0) -> float:
 
 def reserve_trials(s: TuneSettings) -> int:
     """The trials the search leaves room for: a round of close calls and the finalists under
-    the other client model."""
-    return (2 if s.runoff else 0) + (settle.FINALISTS if s.both_models else 0)
+    the other client model (dealt again under kept-alive connections: about one trial each)."""
+    finalists = settle.FINALISTS * (1 if s.keepalive else 2) if s.both_models else 0
+    return (2 if s.runoff else 0) + finalists
 
 
 def derived_budget(
@@ -125,9 +140,10 @@ def derived_budget(
 ) -> float:
     """The default budget: the profile's time, then EXPECTED_TRIALS at this app's window
     lengths and the stall check's finalists (`stall_s`), within sane bounds (a 1 ms page and
-    an 80 ms page cannot share one figure)."""
+    an 80 ms page cannot share one figure); the kept-alive deals a --keep-alive search makes
+    count too (`search_deals`)."""
     rate = expected_rate(profile, s.machine.cpus)
-    trials = EXPECTED_TRIALS + reserve_trials(s)
+    trials = EXPECTED_TRIALS + reserve_trials(s) + search_deals(s)
     enough = profiled_s + trials * per_trial_s(s, rate) + stall_s
     return float(min(BUDGET_MAX_S, max(BUDGET_MIN_S, math.ceil(enough / 10.0) * 10)))
 
@@ -187,11 +203,10 @@ class Budget:
 
     def expect_s(self) -> float:
         """How long this tune expects to take in all: the time so far, then EXPECTED_TRIALS
-        at this app's trial length and the reserve for settling and the stall check, within
-        the budget."""
-        return min(
-            self.budget_s, self.elapsed() + EXPECTED_TRIALS * self.per_trial_s + self.reserve_s
-        )
+        and the kept-alive deals of a --keep-alive search at this app's trial length and the
+        reserve for settling and the stall check, within the budget."""
+        trials = EXPECTED_TRIALS + search_deals(self.settings)
+        return min(self.budget_s, self.elapsed() + trials * self.per_trial_s + self.reserve_s)
 
 
 class Trials:
@@ -206,8 +221,14 @@ class Trials:
         events: TuneEvents,
         other: Measure | None = None,
         timed: Callable[[float], None] = lambda seconds: None,
+        dealer: Dealer | None = None,
+        deal_other: Dealer | None = None,
     ) -> None:
         self.by_key: dict[str, Trial] = {}
+        # Kept-alive capacities on workers that race to accept are dealt again (deal.py), while
+        # `may_deal` says the budget has room for it (about one trial each).
+        self._deal, self._deal_other = dealer, deal_other
+        self.may_deal: Callable[[], bool] = lambda: True
         self.timed = timed  # told how long each measured trial took (the budget learns)
         self._measure = measure
         self._other = other
@@ -232,6 +253,8 @@ class Trials:
         measure: Measure | None = None,
         other: Measure | None = None,
         longest_s: float = 0.0,
+        dealer: Dealer | None = None,
+        deal_other: Dealer | None = None,
     ) -> Trials:
         """A store whose trials run on real servers (or on `measure`, where one is given) on
         `s`'s machine and within its SLO (tune resolves it; unset, the profile's default);
@@ -256,9 +279,12 @@ class Trials:
             )
             flipped = dataclasses.replace(plan, keepalive=not plan.keepalive)
             other = other or TrialMeter(flipped, on_tick=events.tick, stop=stop, spent=spent)
+            dealer = dealer or TrialDealer(plan, on_tick=events.tick, stop=stop)
+            deal_other = deal_other or TrialDealer(flipped, on_tick=events.tick, stop=stop)
         return cls(
-            measure, lambda c: model.predict_pss(profile.memory, c), budget_mib, events, other
-        )
+            measure, lambda c: model.predict_pss(profile.memory, c), budget_mib, events, other,
+            dealer=dealer, deal_other=deal_other,
+        )  # fmt: skip
 
     @property
     def other(self) -> Measure | None:
@@ -268,7 +294,7 @@ class Trials:
         other = self._other
 
         def measure(config: ServerConfig, source: str, beat_rps: float = 0.0) -> Trial:
-            return self._run(other, config, source, beat_rps)
+            return self._run(other, config, source, beat_rps, self._deal_other)
 
         return measure
 
@@ -291,9 +317,16 @@ class Trials:
 
     def run(self, config: ServerConfig, source: str, beat_rps: float = 0.0) -> Trial:
         """One measurement of `config`, whether or not it was measured before (a `Measure`)."""
-        return self._run(self._measure, config, source, beat_rps)
+        return self._run(self._measure, config, source, beat_rps, self._deal)
 
-    def _run(self, measure: Measure, config: ServerConfig, source: str, beat_rps: float) -> Trial:
+    def _run(
+        self,
+        measure: Measure,
+        config: ServerConfig,
+        source: str,
+        beat_rps: float,
+        dealer: Dealer | None = None,
+    ) -> Trial:
         config = config.effective()
         predicted = self._predict(config)
         self._started += 1
@@ -309,9 +342,40 @@ class Trials:
             trial = dataclasses.replace(
                 measure(config, source, beat_rps), predicted_pss_mib=round(predicted, 1)
             )
+            trial = self._dealt(dealer, trial)
             self.timed(time.monotonic() - began)
         self._events.trial_done(trial)
         return trial
+
+    def deal_lead(self, sp: search.Space) -> None:
+        """Deal the best trial again where its kept-alive capacity is luck but was measured
+        when the budget had no room to deal it: the pick never stands on one lucky hand while
+        there is time to deal it. The lead may change with it, so up to DEAL_LEADS times."""
+        for _ in range(DEAL_LEADS):
+            lead = rank.best(self.by_key.values(), sp.machine.server_cores, sp.rules)
+            if lead is None or lead.deals is not None or self._deal is None:
+                return
+            if not dealt_by_race(lead.config, self._deal.keepalive) or not self.may_deal():
+                return
+            self._events.say(f"dealing {lead.config.label}'s kept-alive connections again")
+            key = next(k for k, t in self.by_key.items() if t is lead)
+            self.by_key[key] = self._dealt(self._deal, lead)
+
+    def _dealt(self, dealer: Dealer | None, trial: Trial) -> Trial:
+        """`trial` dealt again where its kept-alive capacity is luck (several workers racing
+        to accept) and the budget has room: rank then judges it by the low end of its hands.
+        Where there is no room it stands on one hand, and says so."""
+        if dealer is None or not trial.feasible or trial.capacity_rps <= 0:
+            return trial
+        if not dealt_by_race(trial.config, dealer.keepalive):
+            return trial
+        if not self.may_deal():
+            self._events.say(
+                f"no time left to deal {trial.config.label}'s kept-alive connections again: "
+                "its capacity stands on one hand of the accept race"
+            )
+            return trial
+        return dealer(trial)
 
 
 def tune(
@@ -325,12 +389,15 @@ def tune(
     profile: Profile | None = None,
     measure: Measure | None = None,
     measure_other: Measure | None = None,
+    deal: Dealer | None = None,
+    deal_other: Dealer | None = None,
 ) -> TuneResult:
     """Profile `target`, search its configurations on `s`'s plan, and decide.
 
     `measure` (and `measure_other`, with the other client model) replace the real measurement
-    (formulas, in the search's tests); `profile` skips profiling (the zoo benchmark shares one
-    between the tuner and its grid).
+    (formulas, in the search's tests), and `deal` (`deal_other`) the kept-alive hands dealt
+    again; `profile` skips profiling (the zoo benchmark shares one between the tuner and its
+    grid).
     """
     events = events or TuneEvents()
     stall_check = s.stall_check and s.locust is None and measure is None
@@ -358,7 +425,9 @@ def tune(
         target, requests, s, profile, events=events, log_dir=log_dir, stop=stop,
         out_of_time=lambda: not budget.searching(), spent=lambda: not budget.searching(),
         measure=measure, other=measure_other, longest_s=longest_window(s, rate),
+        dealer=deal, deal_other=deal_other,
     )  # fmt: skip
+    trials.may_deal = budget.searching  # a deal costs about one trial: keep the reserve
     if measure is None:  # formulas take no time: the budget learns only from real trials
         trials.timed = budget.observe
 
@@ -380,6 +449,8 @@ def tune(
         """The capacity a trial must beat to matter; 0 measures it in full (baselines are
         part of the answer, and the search may be told not to prune)."""
         lead = rank.top(trials.by_key.values(), sp.rules)
+        if lead and lead.deals is None and dealt_by_race(lead.config, s.keepalive):
+            return 0.0  # one hand of the accept race, perhaps a lucky one: it prunes nothing
         return rank.ci(lead)[0] if lead and s.prune and source != "baseline" else 0.0
 
     reference = search.simple(sp).key  # the compute-bound answer: measured in full, like a baseline
@@ -405,7 +476,10 @@ def tune(
     for config in _while(budget.searching, search.climb(trials.by_key, sp, start)):
         trials.measure(config, "search", beat("search"))
 
-    # 3. Close calls measured again.
+    # 3. Close calls measured again, the lead first dealt where it was not (settling spends
+    # the reserve, deals included).
+    trials.may_deal = lambda: budget.room(1)
+    trials.deal_lead(sp)
     settled = Settlement()
     if s.runoff or s.both_models:
         settler = Settler(trials.by_key, trials.run, sp, budget, events.say)

@@ -14,10 +14,12 @@ from collections.abc import Callable
 
 from tests.reportdata import flat_profile
 from tunicorn import interval, model, rank, search, settle
+from tunicorn.deal import summarise
 from tunicorn.machine import emulate
 from tunicorn.measure import cannot_win, unmeasured
 from tunicorn.record import (
     ClientStats,
+    Deal,
     Latency,
     MemoryProfile,
     Profile,
@@ -27,7 +29,7 @@ from tunicorn.record import (
     TuneResult,
 )
 from tunicorn.target import Target
-from tunicorn.tune import TuneSettings, tune
+from tunicorn.tune import TuneEvents, TuneSettings, per_trial_s, tune
 
 Surface = Callable[[ServerConfig], float]
 WITHIN = 0.85  # the share of its peak a made-up trial sustains within the SLO
@@ -349,6 +351,103 @@ def test_the_pick_holds_up_under_both_client_models() -> None:
     assert len(measured_both) == 2 and all(t.other_model.keepalive for t in measured_both)  # type: ignore[union-attr]
     assert any(r.startswith("Picked for holding up under both") for r in rec.reasons)
     assert any("kept-alive connections" in r for r in rec.reasons)
+
+
+class Hands:
+    """A `Dealer` on a formula: several gthread workers are dealt a wide spread (one hand puts
+    most kept-alive connections on one worker and serves 40% of the best window; the others
+    a little more than it), anything else a steady one. Records what it was asked to deal."""
+
+    keepalive = True
+
+    def __init__(self) -> None:
+        self.dealt: list[str] = []
+
+    def __call__(self, trial: Trial) -> Trial:
+        self.dealt.append(trial.config.label)
+        cap = trial.capacity_rps
+        wide = trial.config.worker_class == "gthread"
+        shares = (0.4, 1.05, 1.1) if wide else (0.97, 1.0, 1.02)
+        hands = tuple(Deal(cap * x, 80.0, True, ()) for x in shares)
+        return dataclasses.replace(
+            trial, deals=summarise(trial.capacity_clients or 8, hands, 9.0)
+        )
+
+
+def test_a_wide_kept_alive_spread_loses_to_a_steadier_configuration_with_a_lower_median() -> None:
+    """With kept-alive connections, several gthread workers measure the most in their best
+    window, but where the connections land decides what they serve: dealt again, their low
+    end is 40% of it. One gevent process (a single worker: nothing to deal) serves less than
+    their median, every time. The pick is judged by the low end, so the steadier one wins;
+    without dealing, the lucky window would."""
+    prof = flat_profile(1.0, 100.0)
+    settings = TuneSettings(machine=emulate(1, 1792.0), gevent=True, budget_s=1e9, keepalive=True)
+    target = Target(kind="app", app="m:app", label="t")
+    lucky = tune(target, (), settings, profile=prof, measure=Formula(wait_like))
+    assert lucky.recommendation is not None and lucky.recommendation.worker_class == "gthread"
+
+    hands = Hands()
+    result = tune(target, (), settings, profile=prof, measure=Formula(wait_like), deal=hands)
+    rec = result.recommendation
+    assert rec is not None and rec.worker_class == "gevent"
+    # Only what the accept race deals: several gevent/gthread workers, never sync or one worker.
+    assert hands.dealt and all(
+        not c.startswith("1×") and "sync" not in c for c in hands.dealt
+    ), hands.dealt
+    wide = [t for t in result.trials if t.deals is not None and t.config.worker_class == "gthread"]
+    assert wide
+    pick = next(t for t in result.trials if t.key == rec.trial)
+    assert max(t.deals.median_rps for t in wide) > rank.figure(pick)  # type: ignore[union-attr]
+    assert rec.capacity_rps == rank.figure(pick)
+    assert all(rank.figure(t) < rank.figure(pick) for t in wide)
+    assert any("judged by its low end" in r for r in rec.reasons), rec.reasons
+    assert any(r.startswith("Judged by the low end of their kept-alive hands") for r in rec.reasons)
+
+
+def test_a_lead_the_search_had_no_room_to_deal_is_dealt_before_it_is_picked() -> None:
+    """A budget with room for the opening but not for its deals: the baselines stand on one
+    hand while searching, then the lead (several gthread workers) is dealt with the reserve
+    before settling, and loses to what is steady."""
+
+    def racing(c: ServerConfig) -> float:
+        return 350.0 if c.worker_class == "gevent" else min(30.0 * c.slots, 250.0 * c.workers)
+
+    s = TuneSettings(machine=emulate(1, 1792.0), gevent=True, keepalive=True, budget_s=1e9)
+    said: list[str] = []
+    hands = Hands()
+    result = tune(
+        Target(kind="app", app="m:app", label="t"), (),
+        dataclasses.replace(s, budget_s=2 * per_trial_s(s)),  # room for a trial, no reserve
+        profile=flat_profile(1.0, 100.0), measure=Formula(racing), deal=hands,
+        events=TuneEvents(say=said.append),
+    )  # fmt: skip
+    assert any(m.startswith("no time left to deal 3×6 gthread") for m in said), said
+    assert "dealing 3×6 gthread's kept-alive connections again" in said
+    assert hands.dealt == ["3×6 gthread"]
+    rec = result.recommendation
+    assert rec is not None and rec.worker_class == "gevent", result.verdict
+
+
+def test_the_finalists_under_kept_alive_connections_are_dealt_and_judged_by_the_low_end() -> None:
+    """A tune with new connections measures its finalists with kept-alive ones as well; where
+    that model deals connections by the accept race, those runs are dealt again too, and the
+    worse model is judged by the low end."""
+    prof = flat_profile(1.0, 100.0)
+    hands = Hands()
+    result = tune(
+        Target(kind="app", app="m:app", label="t"), (),
+        TuneSettings(machine=emulate(1, 1792.0), gevent=True, budget_s=1e9),
+        profile=prof, measure=Formula(wait_like), measure_other=Formula(wait_like),
+        deal_other=hands,
+    )  # fmt: skip
+    both = [t for t in result.trials if t.other_model is not None]
+    assert both and hands.dealt
+    dealt = [t for t in both if t.other_model.deals is not None]  # type: ignore[union-attr]
+    assert dealt and all(t.deals is None for t in result.trials)  # the main model: none
+    rec = result.recommendation
+    assert rec is not None and rec.worker_class == "gevent"  # gthread's kept-alive low end lost
+    assert any("Under kept-alive connections it was dealt again" in r for r in rec.reasons)
+    assert any(r.startswith("Picked for holding up under both") for r in rec.reasons)
 
 
 # -- an ASGI app: uvicorn workers -----------------------------------------------------------

@@ -6,7 +6,8 @@ from __future__ import annotations
 import threading
 
 from tunicorn.balance import ConnectionCounter, imbalance
-from tunicorn.deal import dealt_by_race, summarise
+from tunicorn.deal import credit, dealt_by_race, merged, summarise
+from tunicorn.rank import hands_text
 from tunicorn.record import (
     ClientStats,
     Deal,
@@ -34,8 +35,22 @@ def test_the_low_end_is_the_worst_hand_and_a_missed_slo_counts_nothing() -> None
     spread = summarise(32, (even, lopsided, even), 12.3)
     assert (spread.low_rps, spread.median_rps, spread.high_rps) == (154.0, 305.0, 305.0)
     missed = Deal(160.0, 900.0, False, (32, 0, 0, 0))
-    assert summarise(32, (even, missed), 8.0).low_rps == 0.0
+    assert summarise(32, (even, missed), 8.0).low_rps == 0.0  # no SLO given: nothing
     assert summarise(32, (), 1.0).low_rps == 0.0
+
+
+def test_a_hand_that_only_missed_the_latency_target_counts_the_rate_that_would_meet_it() -> None:
+    """All 32 connections on one worker: 160 req/s with p95 900 ms against a 300 ms target.
+    By Little's law a third of the clients would have met it at about that rate; the hand
+    counts a third of it, never more than it served. A hand with errors counts nothing."""
+    even = Deal(305.0, 80.0, True, (8, 8, 8, 8))
+    missed = Deal(160.0, 900.0, False, (32, 0, 0, 0))
+    spread = summarise(32, (even, missed), 8.0, slo_p95_ms=300.0)
+    assert spread.low_rps == round(160.0 * 300.0 / 900.0, 2) and spread.slo_p95_ms == 300.0
+    assert 0 < credit(missed, 300.0) < missed.throughput_rps
+    assert credit(even, 300.0) == 305.0
+    assert credit(Deal(160.0, 900.0, False, (32, 0, 0, 0), errors=3), 300.0) == 0.0
+    assert credit(Deal(160.0, 250.0, False, (32, 0, 0, 0), errors=3), 300.0) == 0.0
 
 
 def test_imbalance_is_the_busiest_share_over_an_even_one() -> None:
@@ -75,3 +90,16 @@ def test_trial_keeps_connections_and_deals_through_json() -> None:
     assert back.worker_connections == (9, 7, 8, 8) and back.deals == deals
     old = from_json(to_json(trial).replace('"worker_connections"', '"unknown_key"'), Trial)
     assert old.worker_connections == ()  # a record from before the field reads as unknown
+
+
+def test_hands_pooled_over_runs_keep_their_own_clients() -> None:
+    """settle measures a configuration again and deals it again; the hands pool, and a hand
+    that missed is named at the clients it ran with, not the last run's."""
+    first = summarise(10, (Deal(78.0, 165.0, False, (10, 0), clients=10),), 9.0, 140.0)
+    second = summarise(4, (Deal(77.0, 55.0, True, (4, 0), clients=4),), 9.0, 140.0)
+    both = merged([first, second])
+    assert both is not None and len(both.deals) == 2 and both.seconds == 18.0
+    assert both.low_rps == first.low_rps < second.low_rps
+    text = hands_text(both, both.low_rps, lucky=True)
+    assert "1 missed the SLO at 10 clients" in text and "over 2 deals" in text
+    assert merged([]) is None

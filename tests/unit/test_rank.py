@@ -175,7 +175,7 @@ def _rec(t: Trial) -> Recommendation:
     )  # fmt: skip
 
 
-def test_a_dealt_kept_alive_capacity_spans_its_hands() -> None:
+def test_a_dealt_kept_alive_capacity_is_judged_by_its_low_end() -> None:
     from tunicorn.record import Deal, Deals
 
     hands = (Deal(154.0, 90.0, True), Deal(305.0, 60.0, True), Deal(290.0, 60.0, True))
@@ -184,6 +184,21 @@ def test_a_dealt_kept_alive_capacity_spans_its_hands() -> None:
         deals=Deals(clients=32, deals=hands, low_rps=154.0, median_rps=290.0, high_rps=305.0,
                     seconds=12.0),
     )  # fmt: skip
-    assert rank.ci(dealt) == (154.0, 305.0)
+    assert rank.figure(dealt) == 154.0
+    low, high = rank.ci(dealt)  # the window's own ±10 of 290, scaled to the low end
+    assert low < 154.0 < high and high - low < 20.0 / 290.0 * 154.0 + 0.02
     steady = trial(8, 1, 250.0, 10.0, cls="gevent")
-    assert rank.compare(dealt, steady) == "tie"  # its lucky hands do not make it better
+    assert rank.compare(dealt, steady) == "worse"  # its lucky hands do not make it better
+    assert rank.best([dealt, steady]) is steady
+    assert rank.luck(dealt) and "judged by its low end 154" in rank.dealt_text(dealt)
+    calm = dataclasses.replace(
+        dealt, deals=Deals(32, (Deal(288.0, 60.0, True), Deal(295.0, 60.0, True)), 288.0,
+                           291.5, 295.0, 8.0),
+    )  # fmt: skip
+    assert not rank.luck(calm) and "no hand below its own window" in rank.dealt_text(calm)
+    missed = dataclasses.replace(
+        dealt, deals=Deals(32, (Deal(160.0, 900.0, False), *hands[1:]), 0.0, 290.0, 305.0, 8.0)
+    )
+    assert rank.figure(missed) == 0.0 and rank.ci(missed) == (0.0, 0.0)
+    assert "1 missed the SLO at 32 clients" in rank.dealt_text(missed)
+    assert rank.best([missed, steady]) is steady

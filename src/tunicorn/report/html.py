@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tunicorn import __version__
+from tunicorn import __version__, rank
 from tunicorn.record import (
     Baseline,
     BenchResult,
@@ -396,7 +396,7 @@ def _trial_row(trial: Trial, pick: str, baselines: dict[str, Baseline]) -> tuple
         name,
         str(trial.config.slots),
         trial.source,
-        capacity_text(trial.capacity_rps, trial.capacity_ci) if trial.feasible else "–",
+        judged_capacity(trial) if trial.feasible else "–",
         num(trial.throughput_rps) if measured else "–",
         num(trial.latency_ms.p95) if measured else "–",
         num(mem)
@@ -406,6 +406,14 @@ def _trial_row(trial: Trial, pick: str, baselines: dict[str, Baseline]) -> tuple
         note,
     ]
     return cls, cells
+
+
+def judged_capacity(trial: Trial) -> str:
+    """The capacity cell: for a kept-alive capacity dealt again, the low end of its hands
+    (marked †; the note beside it gives the hands), as rank judges it."""
+    if rank.dealt(trial):
+        return capacity_text(rank.figure(trial), rank.ci(trial)) + " †"
+    return capacity_text(trial.capacity_rps, trial.capacity_ci)
 
 
 def tune_cards(result: TuneResult) -> list[Card]:
@@ -568,7 +576,7 @@ def render_tune(result: TuneResult) -> str:
     )
     pick = plots.pick_key(result)
     baselines = plots.baselines_by_trial(result)
-    trials = sorted(result.trials, key=lambda t: (t.key != pick, not t.feasible, -t.capacity_rps))
+    trials = sorted(result.trials, key=lambda t: (t.key != pick, not t.feasible, -rank.figure(t)))
     body += _table(
         "All trials",
         "Capacity is the highest rate that met the SLO with no errors, ± the half-width of its "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tunicorn import rank
 from tunicorn.record import ProbeResult, Trial, UpstreamDelay
 
 
@@ -15,8 +16,9 @@ def pooled_text(trial: Trial) -> str:
 
 
 def trial_note(trial: Trial) -> str:
-    """What the trials table says beside a trial: how it was pooled, then tune's own note."""
-    return "; ".join(x for x in (pooled_text(trial), trial.note) if x)
+    """What the trials table says beside a trial: how its kept-alive hands spread, how it was
+    pooled, then tune's own note."""
+    return "; ".join(x for x in (rank.dealt_text(trial), pooled_text(trial), trial.note) if x)
 
 
 def upstream_line(added: UpstreamDelay) -> str:

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from tunicorn import eventloop, interval, redact
+from tunicorn import eventloop, interval, rank, redact
 from tunicorn.check import concurrency_line
 from tunicorn.record import (
     BenchResult,
@@ -282,14 +282,24 @@ def trial_status(trial: Trial) -> str:
 
 def trial_line(trial: Trial, prefix: str) -> str:
     if trial.feasible:
+        hands = rank.dealt_text(trial)
         return (
             f"{prefix}  capacity {interval.text(trial.capacity_rps, trial.capacity_ci)} req/s  "
             f"p95 {ms(trial.latency_ms.p95)} ms  "
             f"{trial.server.pss_mib_peak if trial.server else 0:,.0f} MiB"
+            + (f"\n{' ' * len(prefix)}  {hands}" if hands else "")
         )
     if trial.reason == "slower":  # usable, just not better: no cross
         return f"{prefix}  [dim]↓ slower: {escape(trial.note)}[/]"
     return f"{prefix}  [yellow]✗ {trial_status(trial)}[/]: {escape(trial.note)}"
+
+
+def judged_text(trial: Trial) -> str:
+    """The capacity column: the figure rank judges a trial by, marked † where it is the low
+    end of kept-alive hands dealt again (the table's caption gives the hands)."""
+    if rank.dealt(trial):
+        return interval.text(rank.figure(trial), rank.ci(trial)) + " †"
+    return interval.text(trial.capacity_rps, trial.capacity_ci)
 
 
 def _ratio(a: float, b: float) -> str:
@@ -313,7 +323,7 @@ def tune_tables(result: TuneResult) -> list[Table]:
         trials.add_column(name, justify=justify)  # type: ignore[arg-type]
     rec = result.recommendation
     order = sorted(
-        result.trials, key=lambda t: (not t.feasible, -t.capacity_rps, -t.throughput_rps)
+        result.trials, key=lambda t: (not t.feasible, -rank.figure(t), -t.throughput_rps)
     )
     pick = rec.trial if rec is not None else ""
     for t in order:
@@ -322,7 +332,7 @@ def tune_tables(result: TuneResult) -> list[Table]:
         trials.add_row(
             t.config.label + (" ◀ pick" if picked else ""),
             t.source,
-            interval.text(t.capacity_rps, t.capacity_ci) if t.feasible else "—",
+            judged_text(t) if t.feasible else "—",
             f"{t.throughput_rps:,.1f}" if measured else "—",
             ms(t.latency_ms.p95) if measured else "—",
             f"{t.server.pss_mib_peak:,.0f}" if t.server else f"~{t.predicted_pss_mib:,.0f}",
@@ -330,6 +340,16 @@ def tune_tables(result: TuneResult) -> list[Table]:
             trial_status(t),
             style="bold green" if picked else ("dim" if not t.feasible else None),
         )
+    dealt = [t for t in order if rank.dealt(t)]
+    if dealt:  # where a kept-alive capacity depended on where the connections landed
+        trials.caption = "\n".join(
+            escape(
+                f"† {t.config.label}: {rank.dealt_text(t)} (its best window "
+                f"{interval.text(t.capacity_rps, t.capacity_ci)})"
+            )
+            for t in dealt
+        )
+        trials.caption_justify = "left"
     tables = [trials]
     if rec is not None and result.baselines:
         base = Table(

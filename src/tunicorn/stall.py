@@ -122,10 +122,10 @@ def window_s(stall: Stall, rate_rps: float) -> float:
     return round(min(WINDOW_MAX_S, max(WINDOW_MIN_S, WINDOW_STALLS * stall.seconds, enough)), 1)
 
 
-# The pick and App Service's 1×1; the rest run while the budget lasts. The settling reserve
-# is rarely spent in full (the demo's tunes ended 20 s inside 150 s with three reserved, and
-# the search had been left no room): two keeps the search without starving the check.
-RESERVED_FINALISTS = 2
+# The pick, App Service's 1×1 and the seed's 3×6 (where one gives way and the other holds is
+# the check's story); the rest run while the budget lasts. The derived budget pays for them,
+# and settling does not spend their room (tune.Budget.room).
+RESERVED_FINALISTS = 3
 
 
 def reserve_s(stall: Stall) -> float:

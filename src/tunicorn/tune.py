@@ -191,10 +191,12 @@ class Budget:
     def stopped(self) -> bool:
         return self.stop is not None and self.stop.is_set()
 
-    def room(self, trials: int) -> bool:
-        """Is there time for `trials` more (settling spends the reserve the search keeps)?"""
+    def room(self, trials: int, *, stalling: bool = False) -> bool:
+        """Is there time for `trials` more (settling spends the reserve the search keeps, but
+        not the stall check's, which only the check itself spends: `stalling`)?"""
+        keep = 0.0 if stalling else self.stall_s
         return not self.stopped() and (
-            self.elapsed() + trials * self.per_trial_s <= self.budget_s
+            self.elapsed() + trials * self.per_trial_s + keep <= self.budget_s
         )
 
     def searching(self) -> bool:
@@ -522,7 +524,7 @@ def tune(
         wide = None
         if check.runs and not stall.holding(check) and result.pick is not None:
             wide = stall.wider(check, result.pick.config, fits, cap)
-        if wide is not None and budget.room(2):
+        if wide is not None and budget.room(2, stalling=True):
             wider = trials.measure(wide, "stall")
             if wider.feasible:
                 check = stall.extended(check, wider, requests, runner, keepalive=s.keepalive)

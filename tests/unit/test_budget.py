@@ -60,3 +60,13 @@ def test_a_derived_budget_leaves_the_search_room_after_the_opening() -> None:
         budget.started -= opening  # as if the opening had taken its expected time
         assert budget.searching(), (budget.budget_s, opening, budget.reserve_s)
         assert budget.expect_s() <= budget.budget_s
+
+
+def test_settling_leaves_the_stall_checks_room() -> None:
+    """Close calls and deals stop where the stall check's finalists would lose their room;
+    the check itself may spend it."""
+    budget = Budget(settings(), None, stall_check=True)
+    budget.fit(100.0, 60.0)
+    budget.started -= 60.0 - budget.per_trial_s - budget.stall_s / 2  # half the room left
+    assert not budget.room(1)
+    assert budget.room(1, stalling=True)

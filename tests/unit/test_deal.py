@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import threading
 
-from tunicorn.balance import ConnectionCounter, imbalance
-from tunicorn.deal import dealt_by_race, summarise
 from tunicorn.record import (
     ClientStats,
     Deal,
@@ -17,6 +15,8 @@ from tunicorn.record import (
     from_json,
     to_json,
 )
+from tunicorn.run.balance import ConnectionCounter, imbalance
+from tunicorn.run.deal import dealt_by_race, summarise
 
 
 def test_only_several_workers_that_keep_what_they_accept_are_dealt_again() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tunicorn import recommend
+from tunicorn.decide import recommend
 from tunicorn.errors import UsageError
 from tunicorn.record import ModelRecommendation, from_json, to_json
 

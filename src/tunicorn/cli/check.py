@@ -11,10 +11,10 @@ from pathlib import Path
 
 import click
 
-from tunicorn import check as checking
 from tunicorn import plans, record, settings
 from tunicorn.cli import cli
 from tunicorn.cli.options import option
+from tunicorn.deploy import check as checking
 from tunicorn.errors import UsageError
 from tunicorn.report import console, terminal
 
@@ -69,7 +69,7 @@ def check_command(
       tunicorn check . --settings-json appsettings.json --json check.json
       tunicorn check deploy/ --rehearse
     """
-    from tunicorn.emit import folder as emitted
+    from tunicorn.deploy.emit import folder as emitted
 
     plan = plans.get(plan_name) if plan_name else None
     merged = _settings(settings_json, settings)
@@ -120,7 +120,7 @@ def _rehearse(
     install_timeout_s: float,
     boot_timeout_s: float,
 ) -> record.Rehearsal:
-    from tunicorn.rehearse import rehearse
+    from tunicorn.deploy.rehearse import rehearse
     from tunicorn.report.progress import LiveLine
 
     console.info("Rehearsing App Service's build and start here (a fresh virtual environment, "

@@ -7,13 +7,13 @@ from urllib.parse import urlsplit
 import click
 
 from tunicorn import record
+from tunicorn.app.target import is_loopback
 from tunicorn.cli import cli
 from tunicorn.cli.options import POSITIVE_FLOAT, POSITIVE_INT
 from tunicorn.errors import UsageError
-from tunicorn.probe import DEFAULT_MAX_CONCURRENCY, REMOTE_BUDGET, probe
 from tunicorn.report import console, terminal
 from tunicorn.report.progress import wave_done
-from tunicorn.target import is_loopback
+from tunicorn.run.probe import DEFAULT_MAX_CONCURRENCY, REMOTE_BUDGET, probe
 
 
 @cli.command(name="probe", context_settings={"show_default": True})
@@ -62,7 +62,7 @@ def probe_cmd(
         console.warn(
             f"{host} is not this machine: probe sends at most {REMOTE_BUDGET} requests in all."
         )
-    from tunicorn.emit import make_spec
+    from tunicorn.deploy.emit import make_spec
 
     command = make_spec(3, 6).command()
     shown = url if path is None else url.rstrip("/") + path

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import click
 
-from tunicorn import emit, recommend, record, settings
+from tunicorn import record, settings
 from tunicorn.cli import cli
 from tunicorn.cli.options import machine, option
+from tunicorn.decide import recommend
+from tunicorn.deploy import emit
 from tunicorn.errors import UsageError
 from tunicorn.report import console as out
 from tunicorn.report import terminal

@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode
 
-from tunicorn import redact
+from tunicorn.app import redact
 from tunicorn.errors import UsageError
 from tunicorn.load.conn import _Conn
 from tunicorn.load.scenario import Request

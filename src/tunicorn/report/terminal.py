@@ -14,8 +14,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from tunicorn import eventloop, interval, redact
-from tunicorn.check import concurrency_line
+from tunicorn import interval
+from tunicorn.app import redact
+from tunicorn.deploy.check import concurrency_line
 from tunicorn.record import (
     BenchResult,
     CheckResult,
@@ -34,6 +35,7 @@ from tunicorn.record import (
 )
 from tunicorn.report import console
 from tunicorn.report.phrases import expectation_text, upstream_line
+from tunicorn.run import eventloop
 
 if TYPE_CHECKING:
     from tunicorn.load import LoadSpec, Request

@@ -26,7 +26,7 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from tunicorn import interval
+from tunicorn import interval, model
 from tunicorn.app.target import Target
 from tunicorn.errors import ServerError
 from tunicorn.launch import Server, ServerName
@@ -316,10 +316,10 @@ def find_capacity(
         return min(peak, c * 1000.0 / single_ms) if single_ms > 0 else peak
 
     if single_ms > 0:
-        clients = round(peak * single_ms / 1000.0)
+        clients = round(model.concurrency(peak, single_ms / 1000.0))
     else:  # no latency alone to go by: Little's law at the peak's own mean/p95
         ratio = sat.latency_ms.mean / sat.latency_ms.p95 if sat.latency_ms.p95 > 0 else 0.5
-        clients = math.floor(peak * slo_p95_ms / 1000.0 * ratio)
+        clients = math.floor(model.concurrency(peak, slo_p95_ms / 1000.0) * ratio)
     clients = min(top - 1, max(1, clients))
     best: LoadResult | None = None
     low_pass, high_miss = 0, top  # the most clients that passed, the fewest that missed

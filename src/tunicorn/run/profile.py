@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-import math
 import os
 import time
 from collections.abc import Callable
@@ -159,7 +158,7 @@ def profile(
     gevent_limit = None
     # A gevent worker's own limit matters only where threads found a pool or a lock: where
     # the CPU (or nothing) bounds one process, greenlets meet the same bound.
-    wc = max(0.0, wall_ms - cpu_ms) / cpu_ms if cpu_ms > 0 else math.inf
+    wc = model.wait_compute_or_inf(wall_ms, cpu_ms)
     if not asgi and threaded.cause == "pool" and gevent_applies(gevent, wc):
         gevent_limit, _, _ = _ladder(
             target, ServerConfig(1, 1, "gevent"), requests, single, GEVENT_TOP, cores, log_dir,

@@ -14,7 +14,7 @@ from rich.console import Console
 from tunicorn.deploy.rehearse import build, start
 from tunicorn.deploy.requirements import ProjectRequirements, parse_line
 from tunicorn.record import Rehearsal
-from tunicorn.report import terminal
+from tunicorn.report import advice
 
 ORYX = (
     "GUNICORN_CMD_ARGS=\"--timeout 600 --access-logfile '-' --error-logfile '-' "
@@ -201,7 +201,7 @@ def test_the_last_exception_of_a_route_that_raised() -> None:
 
 def printed(result: Rehearsal) -> str:
     out = io.StringIO()
-    terminal.print_rehearsal(result, Console(width=100, file=out, color_system=None))
+    advice.print_rehearsal(result, Console(width=100, file=out, color_system=None))
     return out.getvalue()
 
 

@@ -16,7 +16,7 @@ from tunicorn.cli import cli
 from tunicorn.cli.options import option
 from tunicorn.deploy import check as checking
 from tunicorn.errors import UsageError
-from tunicorn.report import console, terminal
+from tunicorn.report import advice, console
 
 
 @cli.command("check")
@@ -84,7 +84,7 @@ def check_command(
                                 worker_memory_mib=worker_memory_mib)
         result = dataclasses.replace(result, path=str(folder))
         if json_path != "-":
-            terminal.print_check(result)
+            advice.print_check(result)
             if project is not None:
                 console.info(f"(checked {folder} laid over the project {project})")
         if rehearse:
@@ -92,7 +92,7 @@ def check_command(
                                   install_timeout_s, boot_timeout_s)  # fmt: skip
             result = dataclasses.replace(result, rehearsal=rehearsal)
             if json_path != "-":
-                terminal.print_rehearsal(rehearsal)
+                advice.print_rehearsal(rehearsal)
     if json_path == "-":
         click.echo(record.to_json(result))
     elif json_path:

@@ -11,7 +11,7 @@ from tunicorn.app.target import is_loopback
 from tunicorn.cli import cli
 from tunicorn.cli.options import POSITIVE_FLOAT, POSITIVE_INT
 from tunicorn.errors import UsageError
-from tunicorn.report import console, terminal
+from tunicorn.report import advice, console
 from tunicorn.report.progress import wave_done
 from tunicorn.run.probe import DEFAULT_MAX_CONCURRENCY, REMOTE_BUDGET, probe
 
@@ -71,7 +71,7 @@ def probe_cmd(
         url, path=path, max_concurrency=max_concurrency, timeout_s=timeout,
         more_slots_command=command, on_wave=wave_done, expect=expect,
     )  # fmt: skip
-    terminal.print_probe(result)
+    advice.print_probe(result)
     if json_path:
         record.save(result, json_path)
         console.info(f"Wrote {json_path}")

@@ -13,8 +13,8 @@ from tunicorn.cli.options import machine, option
 from tunicorn.decide import recommend
 from tunicorn.deploy import emit
 from tunicorn.errors import UsageError
+from tunicorn.report import advice
 from tunicorn.report import console as out
-from tunicorn.report import terminal
 
 
 @cli.command("recommend")
@@ -72,7 +72,7 @@ def recommend_command(
     result = dataclasses.replace(
         result, recommendation=dataclasses.replace(choice, startup_command=command)
     )
-    terminal.print_recommend(result)
+    advice.print_recommend(result)
     if json_path is not None:
         try:
             record.save(result, json_path)

@@ -17,16 +17,9 @@ import dataclasses
 import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
 
-from tunicorn import machine, model, settings
-from tunicorn.decide import rank, search, stall
-from tunicorn.decide.reasons import (
-    client_model_reasons,
-    reasons,
-    trial_warnings,
-    unstable_warning,
-    verdict,
-)
-from tunicorn.decide.reasons import starved_warning as starved_warning  # tune's, re-exported
+from tunicorn import interval, machine, model, settings
+from tunicorn.decide import rank, search, stall, unmet
+from tunicorn.decide.settle import runs_text
 from tunicorn.errors import UsageError
 from tunicorn.record import (
     Assumptions,
@@ -355,6 +348,291 @@ def baseline(name: str, role: str, trial: Trial) -> Baseline:
         capacity_ci=trial.capacity_ci,
     )
 
+
+def trial_warnings(trials: tuple[Trial, ...]) -> list[str]:
+    """What the trials themselves say about how to read their figures."""
+    out = []
+    saturated = [t for t in trials if t.client.saturated]
+    if saturated:
+        out.append(
+            f"The load generator saturated its core in {len(saturated)} trial(s): those "
+            "figures understate the server."
+        )
+    for t in trials:
+        if t.config.worker_class == "gthread" and t.config.workers > 1 and t.worker_balance:
+            share = max(t.worker_balance) / max(1, sum(t.worker_balance))
+            if share > 1.5 / t.config.workers:
+                out.append(
+                    f"{t.config.label}: one worker did {share:.0%} of the work (keep-alive "
+                    "connections pile onto gthread workers unevenly)."
+                )
+                break
+    return out
+
+
+UNSTABLE = 0.15  # a pick whose interval is wider than ±15% of its figure gets pyperf's warning
+
+
+def unstable_warning(pick: Trial | None) -> list[str]:
+    """pyperf's "the result may be unstable", for the one figure a user acts on."""
+    if pick is None or interval.relative(pick.capacity_rps, pick.capacity_ci) <= UNSTABLE:
+        return []
+    share = interval.relative(pick.capacity_rps, pick.capacity_ci)
+    return [
+        f"The pick's capacity may be unstable: {capacity_text(pick)} req/s (±{share:.0%} at "
+        "95%). Its throughput swung that much while it was measured (other load on this "
+        "machine, or a page whose cost varies): tune on a quiet machine, or give a larger "
+        "--budget so close calls are measured again."
+    ]
+
+
+def starved_warning(budget_s: float, fixed_s: float, enough_s: int) -> str:
+    return (
+        f"The budget ({budget_s:g} s) ran out before the search began: the profile, the three "
+        f"baselines and the model's start come first and took {fixed_s:.0f} s here. The pick "
+        f"is the best of those; give --budget {enough_s} or more to search."
+    )
+
+
+def client_model_reasons(pick: Trial, first: Trial | None) -> list[str]:
+    """The pick under both client models, and why it changed if it did."""
+    other = pick.other_model
+    if other is None:
+        return []
+
+    def name(keepalive: bool) -> str:
+        return "kept-alive connections" if keepalive else "a new connection per request"
+
+    own = name(not other.keepalive)
+    figure = f"{other.capacity_rps:.0f} req/s" if other.feasible else f"unusable ({other.reason})"
+    share = f" ({other.capacity_rps / pick.capacity_rps:.0%})" if other.feasible else ""
+    out = [
+        f"Client models: {pick.capacity_rps:.0f} req/s with {own}, {figure}{share} with "
+        f"{name(other.keepalive)} (what a front end that pools connections sends)."
+    ]
+    if first is not None and first is not pick:
+        out.append(
+            f"Picked for holding up under both: {pick.config.label} keeps "
+            f"{rank.worse_model(pick):.0f} req/s under the worse of them; {first.config.label}, "
+            f"first by capacity ({first.capacity_rps:.0f}), only {rank.worse_model(first):.0f}."
+        )
+    return out
+
+
+def limiting(
+    pick: Trial, trials: tuple[Trial, ...], prof: Profile, constraints: Constraints
+) -> str:
+    """What limits the pick, measured, in one sentence: the CPU, one process's limit (a pool or
+    a lock), memory, or the latency target."""
+    busy = pick.server.cpu_cores_busy if pick.server else 0.0
+    cores = constraints.server_cores
+    if rank.cpu_bound(pick, cores):
+        return (
+            f"What limits it: the CPU. At its peak the server kept {busy:.2f} of {cores} "
+            f"core(s) busy ({busy / cores:.0%}), so more requests in flight would only queue."
+        )
+    process = prof.process
+    if (
+        process is not None and process.bounded and process.cause == "pool"
+        and pick.config.worker_class != "gevent" and pick.config.threads >= process.limit - 1
+    ):  # fmt: skip
+        n = f"{process.limit:.0f}"
+        return (
+            f"What limits it: one process serves at most ~{n} requests at once (something in "
+            f"it holds a pool or a lock of about {n}: the profile's one worker went from "
+            f"{process.steps[0].throughput_rps:.0f} req/s at 1 request to at most "
+            f"{max(st.throughput_rps for st in process.steps):.0f}), so capacity comes from "
+            f"processes: {pick.config.workers} × {pick.config.threads}."
+        )
+    budget = constraints.memory_budget_mib
+    bigger = [
+        t for t in trials if t.reason == "memory"
+        and search.family(t.config) == search.family(pick.config)
+        and t.config.workers > pick.config.workers
+    ]  # fmt: skip
+    if bigger:
+        nearest = min(bigger, key=lambda t: t.config.workers)
+        return (
+            f"What limits it: memory. {nearest.config.label} would need about "
+            f"{nearest.predicted_pss_mib:.0f} MiB, over the {budget:.0f} MiB budget."
+        )
+    slo = constraints.slo_p95_ms
+    if pick.capacity_rps >= pick.throughput_rps * (1 - model.TIE):
+        if pick.config.worker_class == "gevent":
+            return (
+                f"What limits it: its own peak, {pick.throughput_rps:.0f} req/s with p95 "
+                f"{pick.latency_ms.p95:.0f} ms (within {slo:.0f} ms), with the CPU {busy:.2f} "
+                "core(s) busy: more clients added nothing within the target."
+            )
+        return (
+            f"What limits it: its {pick.config.slots} request slots. All busy, it served "
+            f"{pick.capacity_rps:.0f} req/s with p95 {pick.latency_ms.p95:.0f} ms, within "
+            f"{slo:.0f} ms; the CPU was {busy:.2f} core(s) busy."
+        )
+    return (
+        f"What limits it: the latency target. It peaked at {pick.throughput_rps:.0f} req/s, "
+        f"but only {pick.capacity_rps:.0f} req/s kept p95 within {slo:.0f} ms; the CPU was "
+        f"{busy:.2f} core(s) busy."
+    )
+
+
+def ratio(a: float, b: float) -> str:
+    if b <= 0:
+        return "∞×" if a > 0 else "—"
+    return f"{a / b:.1f}×"
+
+
+def inseparable(rec: Recommendation, base: Baseline) -> str:
+    """A note for a ratio whose two figures' intervals overlap: the measurements could not
+    tell them apart, whatever the ratio says."""
+    if not base.feasible or rec.capacity_ci[1] <= 0 or base.capacity_ci[1] <= 0:
+        return ""
+    if not interval.overlap(rec.capacity_ci, base.capacity_ci):
+        return ""
+    return " (their 95% intervals overlap: no measured difference)"
+
+
+def verdict(
+    rec: Recommendation | None,
+    baselines: tuple[Baseline, ...],
+    slo: float,
+    trials: tuple[Trial, ...] = (),
+    budget_mib: float = 0.0,
+) -> str:
+    if rec is None:  # the cause the trials share, and what to do about it
+        return unmet.verdict(trials, slo, budget_mib)
+    default = next((b for b in baselines if b.role == "app-service-default"), None)
+    quickstart = next((b for b in baselines if b.role == "quickstart"), None)
+    vs = (
+        f", {ratio(rec.capacity_rps, default.capacity_rps)} App Service's default 1×1"
+        + inseparable(rec, default)
+        if default
+        else ""
+    )
+    if quickstart is not None:  # an ASGI app: the default cannot serve it at all
+        vs = (
+            f", {ratio(rec.capacity_rps, quickstart.capacity_rps)} Microsoft's documented "
+            "-w 2 uvicorn workers (App Service's default, sync gunicorn, cannot serve it)"
+            + inseparable(rec, quickstart)
+        )
+    shape = (
+        f"{rec.workers} worker{'s' if rec.workers > 1 else ''} × {rec.threads} "
+        f"thread{'s' if rec.threads > 1 else ''} ({rec.worker_class})"
+    )
+    if rec.worker_class == "uvicorn":
+        shape = f"{rec.workers} uvicorn worker{'s' if rec.workers > 1 else ''}"
+    figure = interval.text(rec.capacity_rps, rec.capacity_ci)
+    return f"Run {shape}: {figure} req/s within p95 ≤ {slo:.0f} ms{vs}."
+
+
+def reasons(
+    pick: Trial,
+    trials: tuple[Trial, ...],
+    prof: Profile,
+    constraints: Constraints,
+) -> list[str]:
+    """Why this configuration: what limits it, then which bound or measurement decided."""
+    out = [limiting(pick, trials, prof, constraints)]
+    wc = prof.wait_compute_ratio
+    cpus = constraints.cpus
+    slo = constraints.slo_p95_ms
+    if prof.cpu_ms > 0:
+        out.append(
+            f"Each request computes {prof.cpu_ms:.1f} ms and waits {prof.wait_ms:.1f} ms "
+            f"(W/C = {wc:.1f}): about {1 + wc:.0f} requests in flight keep one core busy."
+        )
+        bound = model.cpu_bound_or_zero(cpus, prof.cpu_ms)
+        share = pick.capacity_rps / bound if bound else 0
+        line = (
+            f"CPU bound: {cpus} core{'s' if cpus > 1 else ''} / "
+            f"{prof.cpu_ms:.1f} ms = {bound:.0f} req/s; the pick reaches {share:.0%} of it"
+        )
+        if share > 1.05:
+            line += (
+                " (the CPU per request was measured on one worker, one request at a time; "
+                f"{pick.config.worker_class} under load spends less per request)"
+            )
+        out.append(line + ".")
+    mem = prof.memory
+    budget_mib = constraints.memory_budget_mib
+    per_thread = "" if prof.interface == "asgi" else f", +{mem.per_thread_mib:.1f} MiB per thread"
+    out.append(
+        f"Memory: {mem.base_mib:.0f} MiB for 1×1, +{mem.per_worker_mib:.0f} MiB per worker"
+        f"{per_thread}; budget {budget_mib:.0f} MiB "
+        f"({model.MEMORY_SHARE:.0%} of {constraints.memory_mib:.0f}); the pick peaked at "
+        f"{pick.server.pss_mib_peak if pick.server else pick.predicted_pss_mib:.0f} MiB."
+    )
+    over = [t for t in trials if t.reason == "memory"]
+    if over:
+        out.append(f"{len(over)} configuration(s) were ruled out by memory.")
+    broke = [t for t in trials if t.reason in ("errors", "failed")]
+    if broke:
+        labels = ", ".join(t.config.label for t in broke[:4])
+        out.append(f"Errors under load ruled out {labels}.")
+    slow = [t for t in trials if t.reason == "slo"]
+    if slow:
+        out.append(f"{len(slow)} configuration(s) could not keep p95 ≤ {slo:.0f} ms.")
+    pruned = [t for t in trials if t.reason == "slower"]
+    if pruned:
+        out.append(
+            f"{len(pruned)} configuration(s) stopped early (\"slower\"): even their next SLO check "
+            "could not beat the best capacity so far."
+        )
+    pooled = [t for t in trials if t.runs]
+    if pooled:
+        out.append(
+            "Measured more than once, each standing on the median (or mean) of its runs: "
+            + ", ".join(f"{t.config.label} ({runs_text(t)})" for t in pooled) + "."
+        )
+    measured = [t for t in trials if t.server is not None]
+    rules = constraints.rules
+    min_slots = rules.min_slots
+    single = [
+        t for t in trials if rank.eligible(t) and t.config.slots < min_slots
+        and rank.compare(t, pick) != "worse"
+    ]  # fmt: skip
+    queued = [
+        t for t in trials if rank.eligible(t) and not rank.eligible(t, rules)
+        and t.config.slots >= min_slots and rank.compare(t, pick) != "worse"
+    ]  # fmt: skip
+    if queued and prof.process is not None:
+        best_queued = max(queued, key=lambda t: t.capacity_rps)
+        out.append(
+            f"{best_queued.config.label} measured {best_queued.capacity_rps:.0f} req/s, but one "
+            f"process serves at most ~{prof.process.limit:.0f} requests at once: its threads "
+            f"beyond {rules.max_threads} only wait for the pool or the lock, each holding a "
+            "request that a slower database would time out. The pick keeps threads within it."
+        )
+    if single:
+        best_single = max(single, key=lambda t: t.capacity_rps)
+        out.append(
+            f"{best_single.config.label} measured {best_single.capacity_rps:.0f} req/s but serves "
+            f"one request per core at a time: one slow request, slow client or slow upstream "
+            f"call and every other user waits (the seed's problem). The pick keeps at least "
+            f"{min_slots} requests in flight ({constraints.cpus} core(s) × 2); "
+            "--allow-single-slot lifts that."
+        )
+    ties = rank.ties(trials, rules)
+    tied = [t for t in ties if t is not pick]
+    if tied:
+        out.append(
+            f"Measured {len(measured)} configurations; {len(tied)} other(s) could not be told "
+            "apart from the best by their 95% intervals ("
+            + ", ".join(f"{t.config.label} {capacity_text(t)}" for t in tied[:4])
+            + "): a tie goes to the more robust configuration, more request slots, then "
+            "less memory, then fewer processes."
+        )
+    else:
+        out.append(
+            f"Measured {len(measured)} configurations; the pick's 95% interval "
+            f"({capacity_text(pick)} req/s) lies wholly above every other's."
+        )
+    return out
+
+
+def capacity_text(trial: Trial) -> str:
+    """"1,023 ± 40": a trial's capacity with its 95% interval."""
+    return interval.text(trial.capacity_rps, trial.capacity_ci)
 
 
 # -- the finalists under a stalled upstream (stall.check) ----------------------------------------

@@ -10,7 +10,7 @@ import click
 from tunicorn import record, settings
 from tunicorn.cli import cli
 from tunicorn.cli.options import machine, option
-from tunicorn.decide import recommend
+from tunicorn.decide import modelonly
 from tunicorn.deploy import emit
 from tunicorn.errors import UsageError
 from tunicorn.report import advice
@@ -58,7 +58,7 @@ def recommend_command(
       tunicorn recommend --cpus 2 --memory 3.5GiB --worker-memory 150MiB --io-wait-ratio 9
     """
     chosen = machine(plan, cpus, memory_mib)
-    result = recommend.model_only(
+    result = modelonly.model_only(
         chosen.cpus,
         chosen.memory_mib,
         plan=chosen.plan,

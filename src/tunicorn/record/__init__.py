@@ -7,7 +7,7 @@ long after the servers are gone.
 One module per stage's records (server, load, bench, workload, profile, machine, tune,
 stall, probe, deploy, recommend) and the JSON I/O in `io`; every name is re-exported here,
 so `from tunicorn.record import Trial` and `record.save(...)` read as before. It imports
-settings only: every stage may import it.
+settings (and `model`, on use, for W/C: the formula's one home): every stage may import it.
 """
 
 from __future__ import annotations

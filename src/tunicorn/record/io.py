@@ -1,7 +1,9 @@
-"""The records' JSON round trip: save, load, and the schema version every record carries.
+"""The records' JSON round trip (save, to_json, from_json, load_kind) and the schema version
+every record carries.
 
 msgspec encodes the frozen dataclasses as they are; decoding rebuilds them by their type
-hints, so an unknown key from a newer version is ignored rather than refused."""
+hints, so an unknown key from a newer version is ignored rather than refused.
+"""
 
 from __future__ import annotations
 

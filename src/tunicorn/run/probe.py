@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 
 import httptools
 
+from tunicorn import model
 from tunicorn.app.target import is_loopback
 from tunicorn.errors import TunicornError, UsageError
 from tunicorn.record import Latency, ProbeResult, StackTest, Wave
@@ -238,7 +239,7 @@ def _make_wave(k: int, wall_ms: float, answers: Sequence[_Answer], single_ms: fl
         latency_ms=_latency(ok),
         completion_ms=tuple(round(t, 3) for t in sorted(ok)),
         first_round=first_round(ok, single_ms),
-        busy_slots=round(throughput * single_ms / 1000, 2),
+        busy_slots=round(model.concurrency(throughput, single_ms / 1000), 2),
         errors=errors,
     )
 

@@ -13,7 +13,7 @@ tests/apps/pool_sem.py (a per-process pool of 4 slots held 50 ms each: 80 req/s 
 most, so where the connections land decides the capacity). Each round, on core 0, wrk with
 kept-alive connections (`wrk -c N`), then our engine with `keepalive=True`, both at N
 connections; halfway through each run the server's established connections are counted per
-worker (`tunicorn.balance`). Rounds alternate the clients so drift hits both alike.
+worker (`tunicorn.run.balance`). Rounds alternate the clients so drift hits both alike.
 
 Prints one row per run: req/s, p90, the connections per worker and the busiest worker's share
 over an even one (1.0: even). Figures from a shared machine are indicative; the spread across
@@ -41,8 +41,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from tunicorn.balance import ConnectionCounter, imbalance  # noqa: E402
 from tunicorn.load import LoadSpec, Request, run_load  # noqa: E402
+from tunicorn.run.balance import ConnectionCounter, imbalance  # noqa: E402
 
 SERVER_CORE = 1
 CLIENT_CORE = 0

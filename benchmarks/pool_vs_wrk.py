@@ -45,12 +45,12 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 sys.path.insert(0, str(HERE.parent))
 
-from tunicorn.deal import deal, dealt_by_race  # noqa: E402
+from tunicorn.app.target import Target  # noqa: E402
 from tunicorn.launch import Server  # noqa: E402
 from tunicorn.load import LoadSpec, Request, run_load  # noqa: E402
-from tunicorn.measure import TrialMeter, TrialPlan, pinned, split_cores  # noqa: E402
 from tunicorn.record import ServerConfig, Trial  # noqa: E402
-from tunicorn.target import Target  # noqa: E402
+from tunicorn.run.deal import deal, dealt_by_race  # noqa: E402
+from tunicorn.run.measure import TrialMeter, TrialPlan, pinned, split_cores  # noqa: E402
 
 CLIENTS = (4, 8, 12, 16, 20, 24, 32, 48, 64)
 UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}

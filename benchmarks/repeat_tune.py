@@ -34,9 +34,9 @@ sys.path.insert(0, str(HERE.parent / "src"))
 
 from tune_zoo import APPS, ENV, app_target, trial_settings  # noqa: E402
 
+from tunicorn.decide.tune import TuneEvents, TuneSettings, tune  # noqa: E402
 from tunicorn.load import Request  # noqa: E402
 from tunicorn.record import to_builtins  # noqa: E402
-from tunicorn.tune import TuneEvents, TuneSettings, tune  # noqa: E402
 
 RESULTS = HERE / "results" / "repeat_tune.json"
 GOAL_APPS = 7

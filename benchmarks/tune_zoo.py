@@ -39,7 +39,6 @@ current load phase and still writes what was measured (a second Ctrl-C aborts).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import signal
@@ -54,22 +53,23 @@ ZOO = HERE / "zoo"
 RESULTS = HERE / "results" / "tune_zoo.json"
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from tunicorn import rank, search  # noqa: E402
-from tunicorn.load import Request  # noqa: E402
-from tunicorn.record import ServerConfig, Trial, from_builtins, to_builtins  # noqa: E402
-from tunicorn.target import Target  # noqa: E402
-from tunicorn.settings import MAX_WORKERS_PER_CORE  # noqa: E402
-from tunicorn.profile import gevent_available  # noqa: E402
 from pool_vs_wrk import CLIENTS as WRK_CLIENTS  # noqa: E402
 from pool_vs_wrk import wrk_run  # noqa: E402
-from tunicorn.launch import Server  # noqa: E402
-from tunicorn.machine import emulate, split_cores  # noqa: E402
-from tunicorn.tune import (  # noqa: E402
+
+from tunicorn.app.target import Target  # noqa: E402
+from tunicorn.decide import rank, search
+from tunicorn.decide.tune import (  # noqa: E402
     Trials,
     TuneEvents,
     TuneSettings,
     tune,
 )
+from tunicorn.launch import Server  # noqa: E402
+from tunicorn.load import Request  # noqa: E402
+from tunicorn.machine import emulate, split_cores  # noqa: E402
+from tunicorn.record import ServerConfig, Trial, from_builtins, to_builtins  # noqa: E402
+from tunicorn.run.profile import gevent_available  # noqa: E402
+from tunicorn.settings import MAX_WORKERS_PER_CORE  # noqa: E402
 
 APPS = {
     "io": "pure I/O wait (sleep 100 ms)",
@@ -582,7 +582,7 @@ def markdown(apps: list[dict]) -> str:
             c = t["config"]
             label = f"{c['workers']}×{c['threads']} {c['worker_class']}[{t['source'][0]}]"
             seq.append(f"{label}={t['capacity_rps']:.0f}" if t["feasible"] else f"{label}=—{t['reason']}")
-        lines.append(f"  - tuner trials (b=baseline, m=model, s=search): " + ", ".join(seq))
+        lines.append("  - tuner trials (b=baseline, m=model, s=search): " + ", ".join(seq))
     return "\n".join(lines)
 
 

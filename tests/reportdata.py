@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 from hdrh.histogram import HdrHistogram
 
-from tunicorn import model, recommend, search
-from tunicorn import probe as probing
-from tunicorn.emit import make_spec
+from tunicorn import model
+from tunicorn.decide import recommend, search
+from tunicorn.deploy.emit import make_spec
 from tunicorn.record import (
     BenchResult,
     ClientStats,
@@ -46,6 +46,7 @@ from tunicorn.record import (
     Workload,
     WorkloadRoute,
 )
+from tunicorn.run import probe as probing
 
 # The demo workload: /io ×3, /cpu ×1, / ×1 (weighted means below match the routes).
 ROUTES = (
@@ -456,7 +457,7 @@ def flat_profile(cpu_ms: float, wall_ms: float) -> Profile:
 def make_workload() -> Workload:
     """The demo's workload as the workload stage records it: its three routes from the
     router, all 200 at pre-flight, and a few routes left out as a Django project's would be."""
-    from tunicorn import workload
+    from tunicorn.run import workload
 
     return Workload(
         routes=tuple(
@@ -478,7 +479,7 @@ def make_built() -> object:
     """What the workload stage returns for the demo (requests and record), for CLI tests
     that replace the measurement."""
     from tunicorn.load import Request
-    from tunicorn.workload import Built
+    from tunicorn.run.workload import Built
 
     wl = make_workload()
     return Built(tuple(Request(r.path, weight=r.share) for r in wl.routes), wl)
@@ -486,7 +487,7 @@ def with_stall(result: TuneResult, *, holding: int = 2) -> TuneResult:
     """`result` after a stall check in which the pick and the finalists after the first
     `holding` - 1 others hold, and App Service's 1×1 gives way (its model edge finite, an
     event loop's None), as `recommend.under_stall` records it."""
-    from tunicorn import stall
+    from tunicorn.decide import stall
     from tunicorn.record import StallCheck, StalledStats, StallRun
 
     pick = result.pick

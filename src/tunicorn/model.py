@@ -114,6 +114,12 @@ def wait_compute_ratio(latency_s: float, cpu_s: float) -> float:
     return max(latency_s - cpu_s, 0.0) / cpu_s
 
 
+def wait_compute_or_inf(wall: float, cpu: float) -> float:
+    """W/C as a profile records it: unbounded (inf) where no CPU time was measured. The one
+    home of the ratio the records, the profile and the reports read (any one unit)."""
+    return wait_compute_ratio(wall, cpu) if cpu > 0 else math.inf
+
+
 def threads_per_core(wc_ratio: float) -> float:
     """≈ 1 + W/C: while one thread computes, W/C others can be waiting."""
     _check_non_negative(wc_ratio=wc_ratio)

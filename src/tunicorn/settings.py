@@ -434,7 +434,7 @@ UPSTREAM: Setting[tuple[str, ...]] = Setting(
     multiple=True,
     metavar="VAR=+MS",
 )
-# -- a stalled upstream (tunicorn.stall; the model: model.stall_holds) ----------------------
+# -- a stalled upstream (tunicorn.decide.stall; the model: model.stall_holds) ----------------------
 STALL: Setting[str] = Setting(
     "stall",
     "5%:2s",

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from tunicorn.app.target import Target, check_import, resolve
 from tunicorn.cli.tune import workload
-from tunicorn.emit import with_commands
+from tunicorn.decide.tune import TuneSettings, tune
+from tunicorn.deploy.emit import with_commands
 from tunicorn.load import Request
 from tunicorn.machine import emulate
 from tunicorn.record import TuneResult
-from tunicorn.target import Target, check_import, resolve
-from tunicorn.tune import TuneSettings, tune
 
 APPS = Path(__file__).resolve().parents[1] / "apps"
 pytestmark = pytest.mark.integration
@@ -192,7 +192,7 @@ def test_tune_a_django_project_with_its_routes_found(django_project: Path, tmp_p
 def test_django_routes_say_what_was_skipped(django_project: Path) -> None:
     proc = cli("profile", str(django_project), "--path", "/", "--cpus", "1", timeout=120)
     assert proc.returncode == 0, proc.stderr  # an explicit --path skips discovery
-    from tunicorn.target import discover_routes
+    from tunicorn.app.target import discover_routes
 
     routes = discover_routes(check_import(resolve(str(django_project))))
     skipped = dict(routes.skipped)

@@ -15,12 +15,12 @@ import psutil
 import pytest
 
 from tests.conftest import GunicornServer
-from tunicorn.balance import connections_per_worker
-from tunicorn.deal import deal
+from tunicorn.app.target import Target
 from tunicorn.load import LoadSpec, Request
-from tunicorn.measure import TrialPlan, measure, split_cores
 from tunicorn.record import ServerConfig
-from tunicorn.target import Target
+from tunicorn.run.balance import connections_per_worker
+from tunicorn.run.deal import deal
+from tunicorn.run.measure import TrialPlan, measure, split_cores
 
 APPS = Path(__file__).resolve().parents[1] / "apps"
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]

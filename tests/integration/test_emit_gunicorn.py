@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from tunicorn import emit
-from tunicorn.emit import appsettings
+from tunicorn.deploy import emit
+from tunicorn.deploy.emit import appsettings
 
 pytestmark = pytest.mark.integration
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tunicorn.app.target import Target
 from tunicorn.errors import ServerError
 from tunicorn.launch import Server
 from tunicorn.record import ServerConfig
-from tunicorn.target import Target
 
 APPS = Path(__file__).resolve().parents[1] / "apps"
 pytestmark = pytest.mark.integration

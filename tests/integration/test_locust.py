@@ -303,10 +303,10 @@ def test_interrupted_run_leaves_no_locust_process(
 
 def test_a_tune_trial_measured_by_locust_says_so(tmp_path: Path) -> None:
     """TrialMeter's closed-loop capacity through the same interface, users for clients."""
+    from tunicorn.app.target import Target
     from tunicorn.load import LocustOptions, Request
-    from tunicorn.measure import TrialMeter, TrialPlan, split_cores
     from tunicorn.record import ServerConfig
-    from tunicorn.target import Target
+    from tunicorn.run.measure import TrialMeter, TrialPlan, split_cores
 
     before = {p.pid for p in psutil.process_iter()}
     plan = TrialPlan(

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import APPS_DIR, _ready, free_port, stop_group
-from tunicorn.probe import ProbeError, probe
+from tunicorn.run.probe import ProbeError, probe
 
 pytestmark = pytest.mark.integration
 

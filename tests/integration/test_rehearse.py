@@ -20,7 +20,7 @@ from typing import Any
 import psutil
 import pytest
 
-from tunicorn import packages
+from tunicorn.deploy import packages
 
 pytestmark = pytest.mark.integration
 
@@ -179,8 +179,8 @@ def test_without_gunicorn_in_requirements_the_images_is_stood_in_for(tmp_path: P
 
 
 def test_tune_emit_then_check_the_folder_is_the_two_command_deploy_check(tmp_path: Path) -> None:
-    from tunicorn import emit
-    from tunicorn.emit import folder as emitted
+    from tunicorn.deploy import emit
+    from tunicorn.deploy.emit import folder as emitted
     from tunicorn.record import Constraints, Latency, Recommendation, TuneResult
 
     root = project(tmp_path, pins("flask"))  # gunicorn left to the image: the copy pins it

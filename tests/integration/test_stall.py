@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from tunicorn import stall
+from tunicorn.app.target import Target
+from tunicorn.decide import stall
 from tunicorn.load.scenario import LoadSpec, Request
 from tunicorn.record import ServerConfig
-from tunicorn.target import Target
 
 APPS = Path(__file__).resolve().parents[1] / "apps"
 pytestmark = pytest.mark.integration

@@ -95,7 +95,7 @@ def test_sigterm_to_bench_stops_every_group_and_exits_cleanly(tmp_path: Path) ->
         ["bench", "--demo", "--path", "/io", "-w", "2", "-c", "4", "-d", "60"], logs, seen
     )
     _assert_stopped_cleanly(code, err, pids, pgids)
-    assert any("tunicorn.upstream" in cmd for cmd in seen.values()), seen
+    assert any("tunicorn.run.upstream" in cmd for cmd in seen.values()), seen
     # The server was stopped by its SIGTERM (its master shut its workers down), not killed.
     (log,) = [p for p in logs.glob("gunicorn-*.log")]
     assert "Shutting down: Master" in log.read_text(errors="replace")

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from tunicorn import rank, record, search
-from tunicorn.emit import with_commands
+from tunicorn import record
+from tunicorn.app.target import Target, resolve
+from tunicorn.decide import rank, search
+from tunicorn.decide.tune import TuneSettings, tune
+from tunicorn.deploy.emit import with_commands
 from tunicorn.load import Request
 from tunicorn.machine import emulate
 from tunicorn.record import TuneResult
-from tunicorn.target import Target, resolve
-from tunicorn.tune import TuneSettings, tune
 
 APPS = Path(__file__).resolve().parents[1] / "apps"
 pytestmark = pytest.mark.integration

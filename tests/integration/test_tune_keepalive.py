@@ -11,15 +11,16 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from tunicorn import rank, record
-from tunicorn.deal import DEALS, dealt_by_race
+from tunicorn import record
+from tunicorn.app.target import Target
+from tunicorn.decide import rank
+from tunicorn.decide.tune import TuneEvents, TuneSettings, tune
 from tunicorn.load import Request
 from tunicorn.machine import emulate
 from tunicorn.record import TuneResult
 from tunicorn.report.html import render_tune
 from tunicorn.report.terminal import print_tune
-from tunicorn.target import Target
-from tunicorn.tune import TuneEvents, TuneSettings, tune
+from tunicorn.run.deal import DEALS, dealt_by_race
 
 APPS = Path(__file__).resolve().parents[1] / "apps"
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(400)]

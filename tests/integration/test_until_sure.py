@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from tunicorn.app.target import resolve
 from tunicorn.load import Request
-from tunicorn.measure import ENOUGH_REQUESTS, TrialMeter, TrialPlan, split_cores
 from tunicorn.record import ServerConfig
-from tunicorn.target import resolve
+from tunicorn.run.measure import ENOUGH_REQUESTS, TrialMeter, TrialPlan, split_cores
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import APPS_DIR
-from tunicorn.upstream import Upstreams, parse_spec
+from tunicorn.run.upstream import Upstreams, parse_spec
 
 pytestmark = pytest.mark.integration
 

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tunicorn import record, workload
-from tunicorn.target import check_import, resolve
+from tunicorn import record
+from tunicorn.app.target import check_import, resolve
+from tunicorn.run import workload
 
 APPS = Path(__file__).resolve().parents[1] / "apps"
 pytestmark = pytest.mark.integration

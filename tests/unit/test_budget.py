@@ -4,9 +4,7 @@ trial length from real trials."""
 from __future__ import annotations
 
 from tests.reportdata import flat_profile
-from tunicorn.machine import emulate
-from tunicorn.measure import MAX_WINDOW_S
-from tunicorn.tune import (
+from tunicorn.decide.tune import (
     BUDGET_MAX_S,
     BUDGET_MIN_S,
     Budget,
@@ -15,6 +13,8 @@ from tunicorn.tune import (
     expected_rate,
     longest_window,
 )
+from tunicorn.machine import emulate
+from tunicorn.run.measure import MAX_WINDOW_S
 
 
 def settings(**kw: object) -> TuneSettings:

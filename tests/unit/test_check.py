@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tunicorn import model, plans
-from tunicorn.check import check, concurrency_line, has_errors, parse_settings_json
+from tunicorn.deploy.check import check, concurrency_line, has_errors, parse_settings_json
 from tunicorn.errors import UsageError
 from tunicorn.record import CheckResult, from_json, to_json
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tunicorn import packages
-from tunicorn.check import check, has_errors
+from tunicorn.deploy import packages
+from tunicorn.deploy.check import check, has_errors
 from tunicorn.record import CheckResult, Finding
 
 APP = "from flask import Flask\napp = Flask(__name__)\n"

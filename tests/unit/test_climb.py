@@ -13,10 +13,11 @@ import re
 from collections.abc import Callable
 
 from tests.reportdata import flat_profile
-from tunicorn import interval, model, rank, search, settle
-from tunicorn.deal import summarise
+from tunicorn import interval, model
+from tunicorn.app.target import Target
+from tunicorn.decide import rank, search, settle
+from tunicorn.decide.tune import TuneEvents, TuneSettings, per_trial_s, tune
 from tunicorn.machine import emulate
-from tunicorn.measure import cannot_win, unmeasured
 from tunicorn.record import (
     ClientStats,
     Deal,
@@ -28,8 +29,8 @@ from tunicorn.record import (
     Trial,
     TuneResult,
 )
-from tunicorn.target import Target
-from tunicorn.tune import TuneEvents, TuneSettings, per_trial_s, tune
+from tunicorn.run.deal import summarise
+from tunicorn.run.measure import cannot_win, unmeasured
 
 Surface = Callable[[ServerConfig], float]
 WITHIN = 0.85  # the share of its peak a made-up trial sustains within the SLO
@@ -510,7 +511,7 @@ def test_uvicorn_neighbours_and_jumps_move_workers_only() -> None:
 
 
 def test_an_event_loops_trial_sends_one_client_per_request_it_served_at_once() -> None:
-    from tunicorn.measure import CorePlan, TrialMeter, TrialPlan
+    from tunicorn.run.measure import CorePlan, TrialMeter, TrialPlan
 
     blocked, free = asgi_profile(1.0), asgi_profile(None)
     assert search.asgi_slots(blocked) == 1.0 and search.asgi_slots(free) == 8.0

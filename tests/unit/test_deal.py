@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import threading
 
-from tunicorn.balance import ConnectionCounter, imbalance
-from tunicorn.deal import credit, dealt_by_race, merged, summarise
-from tunicorn.rank import hands_text
+from tunicorn.decide.rank import hands_text
 from tunicorn.record import (
     ClientStats,
     Deal,
@@ -18,6 +16,8 @@ from tunicorn.record import (
     from_json,
     to_json,
 )
+from tunicorn.run.balance import ConnectionCounter, imbalance
+from tunicorn.run.deal import credit, dealt_by_race, merged, summarise
 
 
 def test_only_several_workers_that_keep_what_they_accept_are_dealt_again() -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tunicorn import emit
 from tunicorn.cli import cli
-from tunicorn.emit import appsettings
+from tunicorn.deploy import emit
+from tunicorn.deploy.emit import appsettings
 from tunicorn.errors import UsageError
 
 

@@ -16,9 +16,9 @@ from rich.console import Console
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/reportdata.py
 
 import reportdata  # noqa: E402
-from tunicorn import emit, packages  # noqa: E402
 from tunicorn.cli import cli  # noqa: E402
-from tunicorn.emit import folder as emitted  # noqa: E402
+from tunicorn.deploy import emit, packages
+from tunicorn.deploy.emit import folder as emitted  # noqa: E402
 from tunicorn.errors import UsageError  # noqa: E402
 from tunicorn.record import Recommendation, TuneResult, from_json, to_json  # noqa: E402
 from tunicorn.report import terminal  # noqa: E402
@@ -192,9 +192,9 @@ def test_tune_emit_writes_the_folder_and_names_the_next_step(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     result = reportdata.make_tune()
-    monkeypatch.setattr("tunicorn.tune.tune", lambda *a, **k: result)
+    monkeypatch.setattr("tunicorn.decide.tune.tune", lambda *a, **k: result)
     monkeypatch.setattr("tunicorn.cli.tune.check_import", lambda target: target)
-    monkeypatch.setattr("tunicorn.workload.build", lambda *a, **k: reportdata.make_built())
+    monkeypatch.setattr("tunicorn.run.workload.build", lambda *a, **k: reportdata.make_built())
     root = project(tmp_path)
     monkeypatch.chdir(root)
     ran = CliRunner().invoke(cli, ["tune", ".", "--path", "/", "--emit", str(tmp_path / "d")])

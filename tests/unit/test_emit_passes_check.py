@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tunicorn import emit, packages
-from tunicorn.check import check
-from tunicorn.emit import folder as emit_folder
+from tunicorn.deploy import emit, packages
+from tunicorn.deploy.check import check
+from tunicorn.deploy.emit import folder as emit_folder
 from tunicorn.record import CheckResult, Latency, Recommendation
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "check" / "clean"

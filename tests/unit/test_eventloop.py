@@ -6,8 +6,8 @@ from __future__ import annotations
 import dataclasses
 
 from tests.reportdata import flat_profile
-from tunicorn import eventloop
 from tunicorn.record import LadderStep, ProcessLimit, RouteProfile
+from tunicorn.run import eventloop
 
 
 def route(path: str, parallel_rps: float, wall_ms: float = 200.0, cpu_ms: float = 1.0,

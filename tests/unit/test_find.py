@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tunicorn import find
+from tunicorn.app import find
+from tunicorn.app.target import resolve
 from tunicorn.errors import UsageError
-from tunicorn.target import resolve
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "check"
 
@@ -97,7 +97,7 @@ def test_a_module_alone_is_looked_up_by_the_import_check() -> None:
 
 
 def test_the_worker_class_must_serve_the_apps_interface() -> None:
-    from tunicorn.target import Target, server_class
+    from tunicorn.app.target import Target, server_class
 
     asgi = Target(kind="app", app="main:app", interface="asgi", framework="fastapi")
     wsgi = Target(kind="app", app="app:app", interface="wsgi", framework="flask")

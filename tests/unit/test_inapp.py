@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from tunicorn import inapp
+from tunicorn.app import inapp
 
 APPS = Path(__file__).resolve().parents[1] / "apps"
 

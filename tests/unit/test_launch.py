@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from tunicorn import launch
+from tunicorn.app.target import Target
 from tunicorn.launch import gunicorn
 from tunicorn.launch.interface import ExitReason, ServerProgram, killed
 from tunicorn.record import ServerConfig
-from tunicorn.target import Target
 
 LOGS = Path(__file__).resolve().parents[1] / "fixtures" / "gunicorn"  # gunicorn 27.0.1, real runs
 TARGET = Target(kind="app", app="app:app", chdir="/srv/app")

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from tunicorn import launch
+from tunicorn.app.target import Target
 from tunicorn.errors import UsageError
 from tunicorn.launch import gunicorn, uvicorn
 from tunicorn.record import ServerConfig
-from tunicorn.target import Target
 
 TARGET = Target(kind="app", app="main:app", chdir="/srv/app", interface="asgi")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tunicorn.measure import LADDER_STEPS, find_capacity
 from tunicorn.record import ClientStats, Latency, LoadResult
+from tunicorn.run.measure import LADDER_STEPS, find_capacity
 
 PEAK = 200.0  # req/s the server reaches once it has enough clients
 SINGLE_MS = 20.0  # one request alone: 50 req/s from one client

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tunicorn import packages
-from tunicorn.requirements import ProjectRequirements, parse_line, read_project
+from tunicorn.deploy import packages
+from tunicorn.deploy.requirements import ProjectRequirements, parse_line, read_project
 
 
 def project(*lines: str) -> ProjectRequirements:

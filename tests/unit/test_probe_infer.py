@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from tunicorn.probe import (
+from tunicorn.run.probe import (
     REMOTE_BUDGET,
     cap_waves,
     first_round,

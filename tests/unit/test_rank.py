@@ -6,7 +6,8 @@ from __future__ import annotations
 import dataclasses
 
 from tests.reportdata import flat_profile
-from tunicorn import rank, recommend
+from tunicorn.decide import rank, recommend
+from tunicorn.decide.settle import pooled
 from tunicorn.machine import emulate
 from tunicorn.record import (
     ClientStats,
@@ -19,7 +20,6 @@ from tunicorn.record import (
     Settlement,
     Trial,
 )
-from tunicorn.settle import pooled
 
 
 def trial(workers: int, threads: int, capacity: float, half: float = 0.0, *, p95: float = 50.0,

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from tunicorn.deploy.rehearse import build, start
+from tunicorn.deploy.requirements import ProjectRequirements, parse_line
 from tunicorn.record import Rehearsal
-from tunicorn.rehearse import build, start
-from tunicorn.report import terminal
-from tunicorn.requirements import ProjectRequirements, parse_line
+from tunicorn.report import advice
 
 ORYX = (
     "GUNICORN_CMD_ARGS=\"--timeout 600 --access-logfile '-' --error-logfile '-' "
@@ -201,7 +201,7 @@ def test_the_last_exception_of_a_route_that_raised() -> None:
 
 def printed(result: Rehearsal) -> str:
     out = io.StringIO()
-    terminal.print_rehearsal(result, Console(width=100, file=out, color_system=None))
+    advice.print_rehearsal(result, Console(width=100, file=out, color_system=None))
     return out.getvalue()
 
 
@@ -240,7 +240,7 @@ def test_check_prints_and_saves_the_rehearsal_and_report_reads_it_back(
         seen.update(kwargs, root=root)
         return failed
 
-    monkeypatch.setattr("tunicorn.rehearse.rehearse", fake)
+    monkeypatch.setattr("tunicorn.deploy.rehearse.rehearse", fake)
     fixture = Path(__file__).resolve().parents[1] / "fixtures" / "check" / "clean"
     saved = tmp_path / "check.json"
     ran = CliRunner().invoke(cli, ["check", str(fixture), "--rehearse", "--path", "/health",
@@ -255,7 +255,7 @@ def test_check_prints_and_saves_the_rehearsal_and_report_reads_it_back(
 
 
 def test_messages_name_the_real_files_not_the_temporary_view(tmp_path: Path) -> None:
-    from tunicorn.rehearse import _shown
+    from tunicorn.deploy.rehearse import _shown
 
     project, deploy, view = tmp_path / "project", tmp_path / "deploy", tmp_path / "view"
     for folder in (project, deploy, view):

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/reportdata
 
 import reportdata  # noqa: E402
 from tunicorn.cli import cli, main  # noqa: E402
-from tunicorn.emit import with_commands
+from tunicorn.deploy.emit import with_commands
 
 CHECK_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "check"
 
@@ -59,8 +59,8 @@ def test_bench(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 def test_tune(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr("tunicorn.tune.tune", returns(TUNED))
-    monkeypatch.setattr("tunicorn.workload.build", returns(reportdata.make_built()))
+    monkeypatch.setattr("tunicorn.decide.tune.tune", returns(TUNED))
+    monkeypatch.setattr("tunicorn.run.workload.build", returns(reportdata.make_built()))
     ran, again = live_then_report(
         ["tune", "--demo", "--plan", "B1", "--path", "/io"], tmp_path / "tune.json"
     )
@@ -76,7 +76,7 @@ def test_tune(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 def test_tune_with_a_stall_check(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     stalled = reportdata.with_stall(TUNED)
-    monkeypatch.setattr("tunicorn.tune.tune", returns(stalled))
+    monkeypatch.setattr("tunicorn.decide.tune.tune", returns(stalled))
     ran, again = live_then_report(
         ["tune", "--demo", "--plan", "B1", "--path", "/io"], tmp_path / "tune.json"
     )
@@ -106,8 +106,8 @@ def test_probe(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, probe: Any) -> N
 
 
 def test_profile(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr("tunicorn.profile.profile", returns(reportdata.make_profile()))
-    monkeypatch.setattr("tunicorn.workload.build", returns(reportdata.make_built()))
+    monkeypatch.setattr("tunicorn.run.profile.profile", returns(reportdata.make_profile()))
+    monkeypatch.setattr("tunicorn.run.workload.build", returns(reportdata.make_built()))
     ran, again = live_then_report(["profile", "--demo", "--path", "/io"], tmp_path / "prof.json")
     assert ran.exit_code == 0, ran.output
     assert again.stdout == ran.stdout

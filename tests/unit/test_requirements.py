@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tunicorn.requirements import (
+from tunicorn.deploy.requirements import (
     amend,
     normalize,
     parse_line,

@@ -6,13 +6,14 @@ from __future__ import annotations
 import dataclasses
 
 from tests.reportdata import flat_profile
-from tunicorn import model, rank, search
+from tunicorn import model
+from tunicorn.app.target import Target
+from tunicorn.decide import rank, search
+from tunicorn.decide.settle import pooled as pool_runs
+from tunicorn.decide.tune import TuneSettings, tune
 from tunicorn.machine import emulate
-from tunicorn.measure import cannot_win
 from tunicorn.record import ClientStats, LadderStep, Latency, ServerConfig, ServerStats, Trial
-from tunicorn.settle import pooled as pool_runs
-from tunicorn.target import Target
-from tunicorn.tune import TuneSettings, tune
+from tunicorn.run.measure import cannot_win
 
 
 def trial(workers: int, threads: int, capacity: float, *, p95: float = 50.0, pss: float = 40.0,

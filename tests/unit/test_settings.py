@@ -9,9 +9,10 @@ from pathlib import Path
 import click
 import pytest
 
-from tunicorn import settings, stall
+from tunicorn import settings
 from tunicorn.cli import cli
-from tunicorn.tune import TuneSettings
+from tunicorn.decide import stall
+from tunicorn.decide.tune import TuneSettings
 
 TABLE_PAGE = Path(__file__).resolve().parents[2] / "docs" / "settings.md"
 

@@ -7,10 +7,10 @@ import random
 
 import pytest
 
-from tunicorn import stacking
-from tunicorn.probe import meets
 from tunicorn.record import ProbeResult
-from tunicorn.stacking import Round, ratio, slots_from, stack_test
+from tunicorn.run import stacking
+from tunicorn.run.probe import meets
+from tunicorn.run.stacking import Round, ratio, slots_from, stack_test
 
 T = 1.5  # ms of service
 RTT = 0.1  # ms per network round trip

@@ -13,12 +13,14 @@ from typing import Any
 import pytest
 
 from tests.reportdata import histogram_b64, make_bench, make_tune
-from tunicorn import model, recommend, stall, stallwrap
+from tunicorn import model
+from tunicorn.app.target import Target
+from tunicorn.decide import recommend, stall
 from tunicorn.errors import UsageError
+from tunicorn.launch import stallwrap
 from tunicorn.load.scenario import LoadSpec, Request
 from tunicorn.load.wire import _Target, stall_marks
 from tunicorn.record import Latency, ServerConfig, StallCheck, StalledStats, StallRun, TuneResult
-from tunicorn.target import Target
 
 # -- the spec ---------------------------------------------------------------------------------
 
@@ -165,9 +167,9 @@ def test_the_asgi_wrapper_awaits_on_marked_http_requests(monkeypatch: pytest.Mon
 
 def test_the_wrapped_target_names_the_users_app_for_gunicorn() -> None:
     wsgi = stall.wrapped(Target(kind="app", app="pkg.mod:make_app('x')", interface="wsgi"))
-    assert wsgi.app == "tunicorn.stallwrap:wsgi(\"pkg.mod:make_app('x')\")"
+    assert wsgi.app == "tunicorn.launch.stallwrap:wsgi(\"pkg.mod:make_app('x')\")"
     asgi = stall.wrapped(Target(kind="app", app="main:app", interface="asgi"))
-    assert asgi.app == "tunicorn.stallwrap:asgi('main:app')"
+    assert asgi.app == "tunicorn.launch.stallwrap:asgi('main:app')"
 
 
 # -- the verdict -----------------------------------------------------------------------------

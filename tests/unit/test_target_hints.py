@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tunicorn.target import Target, _explain
+from tunicorn.app.target import Target, _explain
 
 
 def target(folder: Path) -> Target:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tunicorn import redact
+from tunicorn.app import redact
 from tunicorn.errors import UsageError
 from tunicorn.load import LoadSpec
 from tunicorn.load.accesslog import is_static, read_access_log

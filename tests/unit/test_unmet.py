@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tunicorn import unmet
+from tunicorn.decide import unmet
 from tunicorn.launch import gunicorn
 from tunicorn.record import (
     BenchResult,

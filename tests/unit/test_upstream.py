@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tunicorn import record
+from tunicorn.app.target import Target
 from tunicorn.errors import UsageError
-from tunicorn.target import Target
-from tunicorn.upstream import Upstreams, endpoint, parse_spec
+from tunicorn.run.upstream import Upstreams, endpoint, parse_spec
 
 
 @pytest.mark.parametrize(

@@ -12,11 +12,12 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/reportdata.py
 
 import reportdata  # noqa: E402
-from tunicorn import record, workload  # noqa: E402
+from tunicorn import record
 from tunicorn.record import TuneResult, Workload  # noqa: E402
 from tunicorn.report import terminal  # noqa: E402
 from tunicorn.report.html import render_tune  # noqa: E402
-from tunicorn.workload import Answer, Check  # noqa: E402
+from tunicorn.run import workload
+from tunicorn.run.workload import Answer, Check  # noqa: E402
 
 SITE = "127.0.0.1:8000"
 

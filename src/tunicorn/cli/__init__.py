@@ -1,6 +1,8 @@
 """The command line: parse, wire the stages together, print. No logic of its own.
 
 One module per command in this package; each registers itself on `cli`.
+
+It is the last stage: it may import every other package, and none imports it.
 """
 
 from __future__ import annotations

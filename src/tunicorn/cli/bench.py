@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import click
 
 from tunicorn import record, settings
+from tunicorn.app.target import is_loopback, preflight, resolve, server_class
 from tunicorn.cli import cli
 from tunicorn.cli.options import (
     POSITIVE_FLOAT,
@@ -27,11 +28,10 @@ from tunicorn.launch import SERVERS, ServerName
 from tunicorn.load import LoadSpec, engine_for, locust
 from tunicorn.load.scenario import load_scenario, with_credentials
 from tunicorn.machine import split_cores
-from tunicorn.measure import measure, measure_url
 from tunicorn.record import ServerConfig
 from tunicorn.report import console, terminal
 from tunicorn.report.progress import TickPrinter
-from tunicorn.target import is_loopback, preflight, resolve, server_class
+from tunicorn.run.measure import measure, measure_url
 
 
 @cli.command(context_settings={"show_default": True})
@@ -168,7 +168,7 @@ def bench(
         base = f"{parts.scheme}://{parts.netloc}"
         preflight(base + next(r for r in requests if not r.once).path)
     else:
-        from tunicorn.target import check_import, server_ready
+        from tunicorn.app.target import check_import, server_ready
 
         tgt = check_import(tgt)
         announce(tgt)
@@ -204,7 +204,7 @@ def bench(
             "pass --locustfile FILE too."
         )
     if stall is not None:  # the app wrapped in the worker, an exact share of requests marked
-        from tunicorn import stall as stalls
+        from tunicorn.decide import stall as stalls
 
         if tgt.is_url or server_name != "gunicorn":
             raise UsageError(
@@ -234,7 +234,7 @@ def bench(
         else:
             served = tgt
             if spec.stall_share > 0:
-                from tunicorn.stall import wrapped
+                from tunicorn.decide.stall import wrapped
 
                 served = wrapped(tgt)
             result = measure(

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import click
 
-from tunicorn import check as checking
 from tunicorn import plans, record, settings
 from tunicorn.cli import cli
 from tunicorn.cli.options import option
+from tunicorn.deploy import check as checking
 from tunicorn.errors import UsageError
-from tunicorn.report import console, terminal
+from tunicorn.report import advice, console
 
 
 @cli.command("check")
@@ -69,7 +69,7 @@ def check_command(
       tunicorn check . --settings-json appsettings.json --json check.json
       tunicorn check deploy/ --rehearse
     """
-    from tunicorn.emit import folder as emitted
+    from tunicorn.deploy.emit import folder as emitted
 
     plan = plans.get(plan_name) if plan_name else None
     merged = _settings(settings_json, settings)
@@ -84,7 +84,7 @@ def check_command(
                                 worker_memory_mib=worker_memory_mib)
         result = dataclasses.replace(result, path=str(folder))
         if json_path != "-":
-            terminal.print_check(result)
+            advice.print_check(result)
             if project is not None:
                 console.info(f"(checked {folder} laid over the project {project})")
         if rehearse:
@@ -92,7 +92,7 @@ def check_command(
                                   install_timeout_s, boot_timeout_s)  # fmt: skip
             result = dataclasses.replace(result, rehearsal=rehearsal)
             if json_path != "-":
-                terminal.print_rehearsal(rehearsal)
+                advice.print_rehearsal(rehearsal)
     if json_path == "-":
         click.echo(record.to_json(result))
     elif json_path:
@@ -120,7 +120,7 @@ def _rehearse(
     install_timeout_s: float,
     boot_timeout_s: float,
 ) -> record.Rehearsal:
-    from tunicorn.rehearse import rehearse
+    from tunicorn.deploy.rehearse import rehearse
     from tunicorn.report.progress import LiveLine
 
     console.info("Rehearsing App Service's build and start here (a fresh virtual environment, "

@@ -8,11 +8,12 @@ from typing import cast
 
 import click
 
-from tunicorn import emit as emitting
-from tunicorn import find, settings
-from tunicorn import target as targets
+from tunicorn import settings
+from tunicorn.app import find
+from tunicorn.app import target as targets
 from tunicorn.cli import cli
 from tunicorn.cli.options import option
+from tunicorn.deploy import emit as emitting
 from tunicorn.errors import UsageError
 from tunicorn.report import console as out
 

@@ -17,8 +17,8 @@ from tunicorn.record import Machine
 from tunicorn.settings import Setting
 
 if TYPE_CHECKING:
+    from tunicorn.app.target import Target
     from tunicorn.load.accesslog import Traffic
-    from tunicorn.target import Target
 
 # Recent click makes ParamType generic; older releases (click>=8.1 is allowed) cannot subscript it.
 if TYPE_CHECKING:
@@ -233,8 +233,8 @@ def demo_option(help: str) -> Callable[[F], F]:
 
 def announce(target: Target) -> None:
     """Say which app was found, where tunicorn found it rather than being told."""
+    from tunicorn.app.target import describe
     from tunicorn.report import console
-    from tunicorn.target import describe
 
     if target.found:
         console.info(f"Found {describe(target)}.")

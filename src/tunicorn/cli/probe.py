@@ -7,13 +7,13 @@ from urllib.parse import urlsplit
 import click
 
 from tunicorn import record
+from tunicorn.app.target import is_loopback
 from tunicorn.cli import cli
 from tunicorn.cli.options import POSITIVE_FLOAT, POSITIVE_INT
 from tunicorn.errors import UsageError
-from tunicorn.probe import DEFAULT_MAX_CONCURRENCY, REMOTE_BUDGET, probe
-from tunicorn.report import console, terminal
+from tunicorn.report import advice, console
 from tunicorn.report.progress import wave_done
-from tunicorn.target import is_loopback
+from tunicorn.run.probe import DEFAULT_MAX_CONCURRENCY, REMOTE_BUDGET, probe
 
 
 @cli.command(name="probe", context_settings={"show_default": True})
@@ -62,7 +62,7 @@ def probe_cmd(
         console.warn(
             f"{host} is not this machine: probe sends at most {REMOTE_BUDGET} requests in all."
         )
-    from tunicorn.emit import make_spec
+    from tunicorn.deploy.emit import make_spec
 
     command = make_spec(3, 6).command()
     shown = url if path is None else url.rstrip("/") + path
@@ -71,7 +71,7 @@ def probe_cmd(
         url, path=path, max_concurrency=max_concurrency, timeout_s=timeout,
         more_slots_command=command, on_wave=wave_done, expect=expect,
     )  # fmt: skip
-    terminal.print_probe(result)
+    advice.print_probe(result)
     if json_path:
         record.save(result, json_path)
         console.info(f"Wrote {json_path}")

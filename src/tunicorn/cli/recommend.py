@@ -7,12 +7,14 @@ from pathlib import Path
 
 import click
 
-from tunicorn import emit, recommend, record, settings
+from tunicorn import record, settings
 from tunicorn.cli import cli
 from tunicorn.cli.options import machine, option
+from tunicorn.decide import modelonly
+from tunicorn.deploy import emit
 from tunicorn.errors import UsageError
+from tunicorn.report import advice
 from tunicorn.report import console as out
-from tunicorn.report import terminal
 
 
 @cli.command("recommend")
@@ -56,7 +58,7 @@ def recommend_command(
       tunicorn recommend --cpus 2 --memory 3.5GiB --worker-memory 150MiB --io-wait-ratio 9
     """
     chosen = machine(plan, cpus, memory_mib)
-    result = recommend.model_only(
+    result = modelonly.model_only(
         chosen.cpus,
         chosen.memory_mib,
         plan=chosen.plan,
@@ -70,7 +72,7 @@ def recommend_command(
     result = dataclasses.replace(
         result, recommendation=dataclasses.replace(choice, startup_command=command)
     )
-    terminal.print_recommend(result)
+    advice.print_recommend(result)
     if json_path is not None:
         try:
             record.save(result, json_path)

@@ -1,7 +1,7 @@
 """`tunicorn report`: re-render a saved run (terminal summary, and HTML) without any load.
 
-Each kind of record has one printer in `report.terminal`, the same one its live command
-calls, so a saved run prints exactly what the command printed when it ran.
+Each kind of record has one printer in `report.terminal` or `report.advice`, the same one its
+live command calls, so a saved run prints exactly what the command printed when it ran.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from tunicorn.record import (
     Profile,
     TuneResult,
 )
-from tunicorn.report import console, terminal
+from tunicorn.report import advice, console, terminal
 
 Run = BenchResult | TuneResult | ProbeResult | Profile | CheckResult | ModelRecommendation
 
@@ -74,13 +74,13 @@ def print_run(run: Run) -> None:
     elif isinstance(run, TuneResult):
         terminal.print_tune(run)
     elif isinstance(run, ProbeResult):
-        terminal.print_probe(run)
+        advice.print_probe(run)
     elif isinstance(run, Profile):
         terminal.print_profile(run)
     elif isinstance(run, CheckResult):
-        terminal.print_check(run)
+        advice.print_check(run)
     else:
-        terminal.print_recommend(run)
+        advice.print_recommend(run)
 
 
 def write_html(run: Run, path: str) -> None:

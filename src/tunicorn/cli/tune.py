@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from tunicorn import record, settings
-from tunicorn import workload as workloads
+from tunicorn.app.target import Target, check_import, resolve, server_ready
 from tunicorn.cli import cli
 from tunicorn.cli.options import (
     POSITIVE_INT,
@@ -29,10 +29,10 @@ from tunicorn.load.scenario import with_credentials
 from tunicorn.machine import split_cores
 from tunicorn.record import ServerConfig, Tick, Trial
 from tunicorn.report import console, terminal
-from tunicorn.target import Target, check_import, resolve, server_ready
-from tunicorn.upstream import Upstreams
-from tunicorn.upstream import running as upstreams_running
-from tunicorn.workload import Built
+from tunicorn.run import workload as workloads
+from tunicorn.run.upstream import Upstreams
+from tunicorn.run.upstream import running as upstreams_running
+from tunicorn.run.workload import Built
 
 
 def workload(
@@ -198,10 +198,10 @@ def tune(
       tunicorn tune . --cpus 2 --memory 3.5GB --emit deploy/
       tunicorn tune app:app --stall 2%:5s --expected-rps 40
     """
-    from tunicorn import stall as stalls
-    from tunicorn.emit import with_commands, with_packages
-    from tunicorn.tune import TuneEvents, TuneSettings
-    from tunicorn.tune import tune as run_tune
+    from tunicorn.decide import stall as stalls
+    from tunicorn.decide.tune import TuneEvents, TuneSettings
+    from tunicorn.decide.tune import tune as run_tune
+    from tunicorn.deploy.emit import with_commands, with_packages
 
     here = machine(plan, cpus, memory_mib, default=settings.PLAN.default)
     if not (plan or cpus or memory_mib):
@@ -287,7 +287,7 @@ def _with_code_warnings(result: record.TuneResult, target: Target) -> record.Tun
         return result
     import dataclasses
 
-    from tunicorn.check import check
+    from tunicorn.deploy.check import check
 
     found = check(
         target.chdir,
@@ -323,7 +323,7 @@ def _write_html(result: record.TuneResult, path: str) -> None:
 
 
 def _emit(result: record.TuneResult, folder: Path, project: Path | None) -> None:
-    from tunicorn.emit import folder as emitted
+    from tunicorn.deploy.emit import folder as emitted
 
     rec = result.recommendation
     assert rec is not None
@@ -374,8 +374,8 @@ def profile(
 ) -> int:
     """Where each request's time goes (CPU vs waiting) and what workers and threads cost in
     memory."""
-    from tunicorn.profile import profile as run_profile
     from tunicorn.report.progress import LiveLine
+    from tunicorn.run.profile import profile as run_profile
 
     tgt = resolve(target, demo=demo or False)
     if tgt.is_url:

@@ -4,6 +4,9 @@
 stop); a `ServerProgram` says what to run and how to read it. `program(name)` maps the
 user's choice to its module with `assert_never`, so a server added to `ServerName` without
 an implementation is a type error, not a silent fallthrough.
+
+It may import the shared modules (settings, errors, record, supervise, …) and `tunicorn.app`;
+never `load` or a later stage.
 """
 
 from __future__ import annotations

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from tunicorn.app.target import Target
     from tunicorn.record import ServerConfig
-    from tunicorn.target import Target
 
 
 # The phrases a run's notes use for workers that died, read back by `unmet` to say why no

@@ -19,12 +19,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
+from tunicorn.app.target import Target
 from tunicorn.errors import ServerError, UsageError
 from tunicorn.launch import gunicorn
 from tunicorn.launch.interface import ServerProgram
 from tunicorn.record import ServerConfig
 from tunicorn.supervise import Group, checkpoint, log_tail
-from tunicorn.target import Target
 
 READY_TIMEOUT_S = 60.0
 STOP_GRACE_S = 8.0

@@ -14,11 +14,11 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from tunicorn.app.target import Target
 from tunicorn.errors import UsageError
 from tunicorn.launch.gunicorn import _clip, _traceback_evidence
 from tunicorn.launch.interface import ExitReason, ServerProgram, died_warnings, killed
 from tunicorn.record import ServerConfig
-from tunicorn.target import Target
 
 STARTUP_FAILURE = 3  # uvicorn.server: the app's lifespan startup failed
 

@@ -4,6 +4,9 @@
 that drives the load is the spec's `engine`, mapped to its module by `engine_for` with
 `assert_never`, so an engine added to `EngineName` without an implementation is a type
 error, not a silent fallthrough.
+
+It may import the shared modules, `tunicorn.app` and `tunicorn.launch` (the stall wrapper's
+header); never `run` or a later stage. Inside it the imports go one way (docs/layout.md).
 """
 
 from __future__ import annotations

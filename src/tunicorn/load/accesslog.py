@@ -22,7 +22,7 @@ import dataclasses
 import re
 from pathlib import Path
 
-from tunicorn import redact
+from tunicorn.app import redact
 from tunicorn.errors import UsageError
 from tunicorn.load.scenario import Request
 

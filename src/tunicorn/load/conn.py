@@ -8,14 +8,31 @@ callback hands the answer back.
 from __future__ import annotations
 
 import socket
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import httptools
 
-from tunicorn.load.loop import ERR, IN, OUT
+from tunicorn.load.loop import ERR, IN, OUT, Loop
 
-if TYPE_CHECKING:
-    from tunicorn.load.engine import _Engine
+
+class Owner(Protocol):
+    """What a connection needs of the engine that owns it (`load.engine._Engine`).
+
+    Declared here so the engine imports its connections and not the other way round: a
+    connection reports each outcome to its owner, which decides what it means.
+    """
+
+    buffer: memoryview
+    loop: Loop
+    connecting: int
+
+    def connect_done(self, conn: _Conn) -> None: ...
+
+    def lost(self, conn: _Conn) -> None: ...
+
+    def failed(self, conn: _Conn, kind: str) -> None: ...
+
+    def answered(self, conn: _Conn, status: int, keep: bool) -> None: ...
 
 
 class _Conn:
@@ -42,7 +59,7 @@ class _Conn:
         "stalled",
     )
 
-    def __init__(self, eng: _Engine) -> None:
+    def __init__(self, eng: Owner) -> None:
         self.eng = eng
         self.sock: socket.socket | None = None
         self.fd = -1

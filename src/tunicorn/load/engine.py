@@ -35,14 +35,13 @@ from tunicorn.load.loop import IN, OUT, Loop
 from tunicorn.load.scenario import LoadSpec
 from tunicorn.load.session import Sessions
 from tunicorn.load.session import start as session_start
+from tunicorn.load.window import Window
 from tunicorn.load.wire import (
-    HIST_HIGHEST_US,
-    HIST_LOWEST_US,
     _Target,
     new_histogram,
     weighted_cycle,
 )
-from tunicorn.record import ClientStats, Latency, LoadResult, StalledStats, Tick
+from tunicorn.record import LoadResult, Tick
 from tunicorn.supervise import stopping
 
 __all__ = ["ENGINE", "ERROR_KINDS", "new_histogram", "run_load", "weighted_cycle"]
@@ -51,20 +50,16 @@ ERROR_KINDS = ("connect", "timeout", "reset", "http_4xx", "http_5xx", "protocol"
 
 
 LATE_S = 0.010  # an open-loop request sent later than this after its due time is late
-LATE_FRACTION_MAX = 0.05
-RATE_FRACTION_MIN = 0.95
-SATURATED_BUSY = 0.9
 POOL_WAIT_S = 5.0  # kept-alive closed loop: the most the pool may take to open before the run
 BACKOFF_S = (0.010, 0.050)  # after a failed connect, so a dead server is no busy loop
 HOUSEKEEP_S = 0.05
 READ_BUFFER = 64 * 1024
-MAX_DISTINCT = 100_000  # latencies counted by microsecond before they go into the histogram
 IDEMPOTENT = (b"GET ", b"PUT ", b"DELETE ", b"OPTIONS ")  # safe to resend on a stale connection
 
 _now = time.monotonic  # the event loop's clock too, so call_at and latencies agree
 
 
-class _Engine:
+class _Engine(Window):
     def __init__(
         self,
         spec: LoadSpec,
@@ -223,13 +218,6 @@ class _Engine:
             self.next_open(conn)
         else:
             self.next_closed(conn, now)
-
-    def stalled_answer(self, status: int, latency: float) -> None:
-        if status < 400:
-            self.stalled_ok += 1
-            self.stalled_latencies.append(latency)
-        else:
-            self.stalled_errors["http_4xx" if status < 500 else "http_5xx"] += 1
 
     def failed(self, conn: _Conn, kind: str) -> None:
         """The request on `conn` failed: count it, drop the connection, carry on."""
@@ -460,43 +448,8 @@ class _Engine:
             self.queue.popleft()
             self.error("timeout")
 
-    def flush(self) -> tuple[float, float]:
-        """Count this tick's latencies by microsecond; their p50 and p95 in ms."""
-        values = self.latencies
-        self.latencies = []
-        if not values:
-            return 0.0, 0.0
-        values.sort()
-        self.by_us.update([int(v * 1_000_000) for v in values])
-        if len(self.by_us) > MAX_DISTINCT:
-            self.drain()
-        n = len(values)
-        return values[min(n - 1, n // 2)] * 1000, values[min(n - 1, int(n * 0.95))] * 1000
-
-    def drain(self) -> None:
-        """Record the counts into the histogram, each distinct microsecond once: hdrh records
-        in Python (about 1.5 µs a call) and its mean walks every bucket, so the sum of the
-        values is kept here instead."""
-        record = self.hist.record_value
-        total = 0
-        for us, count in self.by_us.items():
-            us = HIST_LOWEST_US if us < HIST_LOWEST_US else min(us, HIST_HIGHEST_US)
-            record(us, count)
-            total += us * count
-        self.latency_sum_us += total
-        self.by_us.clear()
-
     def tick(self, now: float) -> None:
-        p50, p95 = self.flush()
-        errors = sum(self.errors.values())
-        t = Tick(
-            t=round(now - self.t_measure, 3),
-            requests=self.ok + errors,
-            errors=errors,
-            p50_ms=round(p50, 3),
-            p95_ms=round(p95, 3),
-        )
-        self.timeline.append(t)
+        t = self.close_tick(now)
         if self.on_tick is not None:
             try:
                 self.on_tick(t)
@@ -573,90 +526,6 @@ class _Engine:
             self.drop(conn)
         self.idle.clear()
         self.queue.clear()
-
-    # -- the record --------------------------------------------------------------------
-
-    def result(self) -> LoadResult:
-        spec = self.spec
-        wall = max(0.0, self.t_stopped - self.t_measure)
-        cpu = max(0.0, self.cpu_end - self.cpu_begin)
-        errors = {k: v for k, v in self.errors.items()}
-        requests = self.ok + sum(errors.values())
-        self.drain()
-        hist = self.hist
-        if hist.get_total_count():
-            at = hist.get_percentile_to_value_dict([50, 90, 95, 99])  # one pass, not four
-            latency = Latency(
-                p50=at[50] / 1000,
-                p90=at[90] / 1000,
-                p95=at[95] / 1000,
-                p99=at[99] / 1000,
-                max=hist.get_max_value() / 1000,
-                mean=round(self.latency_sum_us / hist.get_total_count() / 1000, 3),
-            )
-        else:
-            latency = Latency()
-        busy = cpu / wall if wall > 0 else 0.0
-        client = ClientStats(
-            cpu_seconds=round(cpu, 4),
-            cpu_ms_per_request=round(cpu * 1000 / requests, 4) if requests else 0.0,
-            busy_fraction=round(busy, 3),
-            saturated=busy >= SATURATED_BUSY,
-        )
-        rate_missed = False
-        late_fraction = 0.0
-        if spec.rate is not None and wall > 0:
-            late_fraction = self.late / self.sent_measured if self.sent_measured else 0.0
-            sent_rate = self.sent_measured / wall
-            rate_missed = (
-                late_fraction > LATE_FRACTION_MAX or sent_rate < RATE_FRACTION_MIN * spec.rate
-            )
-        return LoadResult(
-            mode=spec.mode,
-            concurrency=spec.concurrency,
-            rate=spec.rate,
-            duration_s=round(wall, 3),
-            requests=requests,
-            ok=self.ok,
-            errors_by_kind=errors,
-            latency_ms=latency,
-            throughput_rps=round(self.ok / wall, 2) if wall > 0 else 0.0,
-            client=client,
-            status_counts={str(k): v for k, v in sorted(self.status.items())},
-            timeline=tuple(self.timeline),
-            rate_missed=rate_missed,
-            late_fraction=round(late_fraction, 4),
-            histogram=hist.encode().decode("ascii"),
-            stalled=self.stalled_result(),
-        )
-
-    def stalled_result(self) -> StalledStats | None:
-        """The stalled requests' own figures (--stall), or None when none were asked for."""
-        spec = self.spec
-        if not (spec.stall_share > 0 and spec.stall_s > 0):
-            return None
-        values = sorted(self.stalled_latencies)
-        latency = Latency()
-        if values:
-            n = len(values)
-
-            def at(q: float) -> float:
-                return round(values[min(n - 1, int(n * q))] * 1000, 3)
-
-            latency = Latency(
-                p50=at(0.5), p90=at(0.9), p95=at(0.95), p99=at(0.99), max=at(1.0),
-                mean=round(sum(values) / n * 1000, 3),
-            )  # fmt: skip
-        errors = {k: v for k, v in self.stalled_errors.items() if v}
-        return StalledStats(
-            share=spec.stall_share,
-            stall_s=spec.stall_s,
-            requests=self.stalled_ok + sum(errors.values()),
-            ok=self.stalled_ok,
-            errors_by_kind=errors,
-            latency_ms=latency,
-        )
-
 
 def _check(spec: LoadSpec) -> None:
     if spec.concurrency < 1:

@@ -11,14 +11,14 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import TYPE_CHECKING
+
+from tunicorn.load.scenario import ENGINES, EngineName, LoadSpec
 
 if TYPE_CHECKING:
-    from tunicorn.load.scenario import LoadSpec
     from tunicorn.record import LoadResult, Tick
 
-EngineName = Literal["builtin", "locust"]
-ENGINES: tuple[EngineName, ...] = get_args(EngineName)
+__all__ = ["ENGINES", "Engine", "EngineName", "TickCallback"]
 
 TickCallback = Callable[["Tick"], None]
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
+from typing import Literal, get_args
 
 import msgspec
 
-if TYPE_CHECKING:
-    from tunicorn.load.interface import EngineName
+# Which engine drives a spec (`LoadSpec.engine`); `load.interface` maps each to its module.
+EngineName = Literal["builtin", "locust"]
+ENGINES: tuple[EngineName, ...] = get_args(EngineName)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -26,16 +26,12 @@ import http.client
 import threading
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode
 
-from tunicorn import redact
+from tunicorn.app import redact
 from tunicorn.errors import UsageError
-from tunicorn.load.conn import _Conn
+from tunicorn.load.conn import Owner, _Conn
 from tunicorn.load.scenario import Request
-
-if TYPE_CHECKING:
-    from tunicorn.load.engine import _Engine
 
 __all__ = ["CSRF_FIELDS", "Client", "Sessions", "fill_csrf", "form_inputs", "split"]
 
@@ -144,9 +140,10 @@ class _SessionConn(_Conn):
     """A connection of a client with a jar: it reads Set-Cookie (httptools calls on_header
     only on connections whose class has it, so connections without jars pay nothing)."""
 
-    __slots__ = ("client", "owned")
+    __slots__ = ("client", "owned", "sessions")
 
-    def __init__(self, eng: _Engine, sessions: Sessions) -> None:
+    def __init__(self, eng: Owner, sessions: Sessions) -> None:
+        self.sessions = sessions
         self.client, self.owned = sessions.take()
         super().__init__(eng)
 
@@ -158,7 +155,7 @@ class _SessionConn(_Conn):
         super().close()
         if self.owned:
             self.owned = False
-            self.eng.sessions.free.append(self.client)  # type: ignore[union-attr]
+            self.sessions.free.append(self.client)
 
 
 class Sessions:
@@ -175,7 +172,7 @@ class Sessions:
             return self.free.pop(), True
         return self.clients[0], False  # not expected: no more connections than clients
 
-    def conn(self, eng: _Engine) -> _SessionConn:
+    def conn(self, eng: Owner) -> _SessionConn:
         return _SessionConn(eng, self)
 
 

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from hdrh.histogram import HdrHistogram
 
 from tunicorn.errors import UsageError
+from tunicorn.launch.stallwrap import HEADER as STALL_HEADER
 from tunicorn.load import session
 from tunicorn.load.scenario import LoadSpec, Request
-from tunicorn.stallwrap import HEADER as STALL_HEADER
 
 __all__ = ["HIST_HIGHEST_US", "HIST_LOWEST_US", "new_histogram", "stall_marks", "weighted_cycle"]
 

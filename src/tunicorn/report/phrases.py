@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tunicorn import rank
+from tunicorn.decide import rank
 from tunicorn.record import ProbeResult, Trial, UpstreamDelay
 
 

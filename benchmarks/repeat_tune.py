@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import sys
 import threading
@@ -32,7 +31,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from tune_zoo import APPS, ENV, app_target, trial_settings  # noqa: E402
+from tune_zoo import APPS, app_target, start_database, trial_settings  # noqa: E402
 
 from tunicorn.decide.tune import TuneEvents, TuneSettings, tune  # noqa: E402
 from tunicorn.load import Request  # noqa: E402
@@ -99,17 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     def say(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
-    database = None
-    if any(n in ENV for n in names):
-        sys.path.insert(0, str(HERE.parent))
-        from tests.postgres import Postgres, PostgresUnavailable
-
-        try:
-            database = Postgres().start()
-        except PostgresUnavailable as exc:
-            print(f"the db apps need PostgreSQL: {exc}", file=sys.stderr)
-            return 2
-        os.environ["TUNICORN_TEST_DB"] = database.url
+    database = start_database(names)
     apps: list[dict[str, Any]] = []
     out_path = Path(args.json)
     try:

@@ -47,6 +47,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ZOO = HERE / "zoo"
@@ -586,6 +587,24 @@ def markdown(apps: list[dict]) -> str:
     return "\n".join(lines)
 
 
+
+def start_database(names: list[str]) -> Any:
+    """The tests' PostgreSQL, started where a database app is among `names` (None otherwise),
+    its URL in TUNICORN_TEST_DB for the apps; exit 2 with why where it cannot start."""
+    if not any(n in ENV for n in names):
+        return None
+    sys.path.insert(0, str(HERE.parent))
+    from tests.postgres import Postgres, PostgresUnavailable
+
+    try:
+        database = Postgres().start()
+    except PostgresUnavailable as exc:
+        print(f"the db apps need PostgreSQL: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    os.environ["TUNICORN_TEST_DB"] = database.url
+    return database
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--apps", default=",".join(APPS), help=f"comma-separated, of: {', '.join(APPS)}")
@@ -662,17 +681,7 @@ def main(argv: list[str] | None = None) -> int:
     models_from = json.loads(Path(args.models_from).read_text(encoding="utf-8")) if args.models_from else None
     if models_from is not None and args.apps == p.get_default("apps"):
         names = [a["app"] for a in models_from["apps"] if a.get("summary")]
-    database = None
-    if any(n in ENV for n in names):
-        sys.path.insert(0, str(HERE.parent))
-        from tests.postgres import Postgres, PostgresUnavailable
-
-        try:
-            database = Postgres().start()
-        except PostgresUnavailable as exc:
-            print(f"the db apps need PostgreSQL: {exc}", file=sys.stderr)
-            return 2
-        os.environ["TUNICORN_TEST_DB"] = database.url
+    database = start_database(names)
     try:
         if models_from is not None:
             rows = client_models_side(models_from, names, args, stop, say)

@@ -1,18 +1,20 @@
 """Is the tuner's answer reproducible? Three tunes of each zoo app, compared.
 
     python benchmarks/repeat_tune.py [--apps io,cpu,...] [--runs 3] [--budget-s 150]
-                                     [--saturate-s 2 --verify-s 2 --warmup-s 0.5]
+                                     [--saturate-s 3 --verify-s 3 --warmup-s 1]
 
 For each app of benchmarks/tune_zoo.py (same B1 plan, same apps, the db apps on a PostgreSQL
 this script starts), `tune()` runs `--runs` times from scratch (its own profile, SLO and
-trials each time), as `tunicorn tune` would on a quiet machine. A run of an app agrees when
+trials each time, with tune's own window lengths and its stall check unless told otherwise),
+as `tunicorn tune` would on a quiet machine. A run of an app agrees when
 every tune picked the same configuration, or when the picks' capacity intervals
 (`capacity_ci` in the tune JSON: [low, high] or {"low", "high"}) all overlap pairwise; an app
 whose picks differ and carry no intervals is "differ (no intervals)". The issue's goal: the
 same pick or overlapping intervals in 3 of 3 runs on at least 7 of the zoo's apps.
 
-Writes benchmarks/results/repeat_tune.json (each run's pick, capacity and interval, and the
-tune's wall time) and prints a markdown table. Everything runs on loopback; every trial stops
+Writes benchmarks/results/repeat_tune.json (each run's pick, capacity and interval, the
+tune's wall time, and each finalist under the stalled upstream: held or gave way, and why)
+and prints markdown tables. Everything runs on loopback; every trial stops
 its server; Ctrl-C stops after the current load phase and still writes what was measured.
 """
 
@@ -35,6 +37,7 @@ from tune_zoo import APPS, app_target, start_database, trial_settings  # noqa: E
 
 from tunicorn.decide.tune import TuneEvents, TuneSettings, tune  # noqa: E402
 from tunicorn.load import Request  # noqa: E402
+from tunicorn import settings as defaults  # noqa: E402
 from tunicorn.record import to_builtins  # noqa: E402
 
 RESULTS = HERE / "results" / "repeat_tune.json"
@@ -68,6 +71,21 @@ def verdict(runs: list[dict[str, Any]]) -> str:
     return "overlap" if overlap else "differ"
 
 
+def stall_runs(result: Any) -> list[dict[str, Any]]:
+    """Each finalist under the stall check: its role, configuration, whether it held, why not,
+    and the p95 of the requests that were not stalled."""
+    check = result.stall
+    if check is None:
+        return []
+    return [
+        {
+            "role": r.role, "config": r.config.label, "holds": r.holds, "reason": r.reason,
+            "rate_rps": r.rate_rps, "p95_ms": r.latency_ms.p95, "within_slo": r.within_slo,
+        }
+        for r in check.runs
+    ]  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--apps", default=",".join(APPS), help=f"comma-separated, of: {', '.join(APPS)}")
@@ -75,9 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--budget-s", type=float, default=None, help="each tune's budget (tune's default)"
     )
-    p.add_argument("--saturate-s", type=float, default=2.0)
-    p.add_argument("--verify-s", type=float, default=2.0)
-    p.add_argument("--warmup-s", type=float, default=0.5)
+    p.add_argument("--saturate-s", type=float, default=defaults.SATURATE.default)
+    p.add_argument("--verify-s", type=float, default=defaults.VERIFY.default)
+    p.add_argument("--warmup-s", type=float, default=defaults.WARMUP.default)
+    p.add_argument("--no-stall-check", action="store_true", help="skip tune's stall check")
     p.add_argument("--log-dir", default="/tmp/tunicorn-repeat-logs")
     p.add_argument("--json", default=str(RESULTS))
     args = p.parse_args(argv)
@@ -111,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
                 settings = dict(trial_settings(args))
                 if args.budget_s is not None:
                     settings["budget_s"] = args.budget_s
+                if args.no_stall_check:
+                    settings["stall_check"] = False
                 began = time.monotonic()
                 result = tune(
                     target, (Request(path="/work"),), TuneSettings(**settings),
@@ -124,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
                     "capacity_rps": pick.capacity_rps if pick is not None else 0.0,
                     "ci": interval(trial),
                     "wall_s": round(time.monotonic() - began, 1),
+                    "stall": stall_runs(result),
                 })  # fmt: skip
                 say(f"== {name} #{i + 1}: {runs[-1]}")
             apps.append({"app": name, "runs": runs, "verdict": verdict(runs) if runs else "—"})
@@ -140,6 +162,15 @@ def main(argv: list[str] | None = None) -> int:
             ci = f" [{r['ci'][0]:.0f}–{r['ci'][1]:.0f}]" if r["ci"] else ""
             cells.append(f"{r['pick']} {r['capacity_rps']:.1f}{ci}")
         print(f"| {a['app']} | {'; '.join(cells)} | {a['verdict']} |")
+    print("\n| app | run | stall check: each finalist (p95 of the others) | pick |")
+    print("|---|---:|---|---|")
+    for a in apps:
+        for k, r in enumerate(a["runs"], 1):
+            held = "; ".join(
+                f"{x['config']} {'holds' if x['holds'] else 'gives way'} ({x['p95_ms']:,.0f} ms)"
+                for x in r.get("stall", [])
+            )
+            print(f"| {a['app']} | {k} | {held or '—'} | {r['pick']} |")
     agree = [a for a in apps if a["verdict"] in ("same", "overlap") and len(a["runs"]) >= args.runs]
     goal = min(GOAL_APPS, len(names))
     print(f"\n{len(agree)}/{len(apps)} apps agree in {args.runs} of {args.runs} runs "

@@ -4,10 +4,12 @@ Single runs of one configuration differ by a third on a shared host, whose speed
 over tens of seconds (the demo's /cpu on 1×1 sync measured 72 and 112 req/s minutes
 apart), so a pick among near-equals made on single runs can be one lucky run. What the
 rank stage's intervals cannot separate from the pick is measured again, both on fresh
-servers and in full (never cut short as "slower"), until the intervals separate or each
-stands on MAX_RUNS runs (then it is a tie, and rank's tie-break decides). The same goes
-for a rule-of-thumb baseline whose interval lies wholly above the pick, and for a near miss
-(a trial whose peak would have beaten the pick but whose latency missed the SLO up there).
+servers, at the closed-loop clients that showed each one's capacity (one window, down the
+ladder only where it now misses the SLO; never cut short as "slower"), until the intervals
+separate or each stands on MAX_RUNS runs (then it is a tie, and rank's tie-break decides).
+The same goes for a rule-of-thumb baseline whose interval lies wholly above the pick, and
+for a near miss (a trial whose peak would have beaten the pick but whose latency missed the
+SLO up there).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from tunicorn import interval
 from tunicorn.decide import rank, search
 from tunicorn.record import ClientModelRun, Run, Settlement, Trial
 from tunicorn.run.deal import merged
-from tunicorn.run.measure import Measure
+from tunicorn.run.measure import Confirm, Measure
 
 FINALISTS = 2  # the pick and its strongest rival are measured with the other client model
 FINALIST_BAND = 0.75  # a rival within 75% of the pick's capacity is a finalist
@@ -116,14 +118,14 @@ class Settler:
     def __init__(
         self,
         trials: dict[str, Trial],
-        measure: Measure,
+        confirm: Confirm,
         sp: search.Space,
         clock: Clock,
         say: Callable[[str], None],
         tie_break: rank.TieBreak = rank.robust,
     ) -> None:
         self.trials = trials
-        self.measure = measure
+        self.confirm = confirm  # a configuration measured again at its capacity's clients
         self.sp = sp
         self.clock = clock
         self.say = say
@@ -172,11 +174,14 @@ class Settler:
                 ),  # fmt: skip
             )
 
-    def again(self, key: str) -> Trial:
-        """Measure a configuration once more on a fresh server; it then stands on all its runs."""
+    def again(self, key: str, *, full: bool = False) -> Trial:
+        """Measure a configuration once more on a fresh server, at the clients that showed its
+        capacity (`full`: its whole ladder again), never cut short; it then stands on all its
+        runs."""
         trial = self.trials.pop(key)
         runs = self.runs.setdefault(key, [trial])
-        runs.append(self.measure(trial.config, trial.source, 0.0))  # in full, never cut short
+        clients = 0 if full else trial.capacity_clients
+        runs.append(self.confirm(trial.config, trial.source, clients))
         self.trials[key] = pooled(runs)
         return self.trials[key]
 
@@ -187,10 +192,12 @@ class Settler:
     def runs_of(self, key: str) -> int:
         return len(self.runs.get(key, [self.trials[key]]))
 
-    def challenger(self, pick: Trial) -> tuple[Trial, str] | None:
+    def challenger(self, pick: Trial) -> tuple[Trial, str, bool] | None:
         """What the pick must be measured again against, and why; None when nothing is left:
         a baseline wholly above it first, then the closest call its interval cannot separate
-        from it, then a near miss measured once. Pairs that both stand on MAX_RUNS are done."""
+        from it, then a near miss measured once (its whole ladder again: it missed the SLO
+        above its capacity, where one second look may pass). Pairs that both stand on MAX_RUNS
+        are done; the flag says whether to measure the challenger in full."""
         pick_runs = self.runs_of(self.key_of(pick))
 
         def open_(t: Trial) -> bool:
@@ -198,13 +205,13 @@ class Settler:
 
         above = rank.baseline_above(self.trials.values(), pick)
         if above is not None and open_(above):
-            return above, "a rule of thumb whose interval lies wholly above the pick"
+            return above, "a rule of thumb whose interval lies wholly above the pick", False
         for t in rank.close_rivals(self.trials.values(), pick, self.sp.rules):
             if open_(t):
-                return t, "their intervals overlap"
+                return t, "their intervals overlap", False
         near = near_miss(self.trials, pick)
         if near is not None and self.runs_of(self.key_of(near)) == 1:
-            return near, "its peak would have beaten the pick, but its latency missed the SLO"
+            return near, "its peak would have beaten the pick, but its latency missed the SLO", True
         return None
 
     def close_calls(self) -> Settlement:
@@ -221,10 +228,9 @@ class Settler:
             found = self.challenger(pick) if pick is not None else None
             if pick is None or found is None:
                 break
-            other, why = found
-            keys = [
-                k for k in (self.key_of(other), self.key_of(pick)) if self.runs_of(k) < MAX_RUNS
-            ]
+            other, why, full = found
+            other_key = self.key_of(other)
+            keys = [k for k in (other_key, self.key_of(pick)) if self.runs_of(k) < MAX_RUNS]
             if not self.clock.room(len(keys)):
                 self.say(
                     f"no time left to measure {other.config.label} against "
@@ -237,6 +243,6 @@ class Settler:
                 f"{pick.config.label} ({interval.text(rank.figure(pick), rank.ci(pick))}): {why}"
             )
             for k in keys:
-                if not self.again(k).feasible:
+                if not self.again(k, full=full and k == other_key).feasible:
                     break
         return Settlement()

@@ -35,6 +35,7 @@ from tunicorn.record import (
 from tunicorn.run.deal import Dealer, TrialDealer, dealt_by_race
 from tunicorn.run.measure import (
     MAX_WINDOW_S,
+    Confirm,
     Measure,
     TrialMeter,
     TrialPlan,
@@ -226,8 +227,12 @@ class Trials:
         timed: Callable[[float], None] = lambda seconds: None,
         dealer: Dealer | None = None,
         deal_other: Dealer | None = None,
+        confirm: Confirm | None = None,
     ) -> None:
         self.by_key: dict[str, Trial] = {}
+        # A configuration measured again at its capacity's clients (settling); without one
+        # (formulas in tests), measured again in full.
+        self._confirm = confirm or (lambda config, source, clients: measure(config, source, 0.0))
         # Kept-alive capacities on workers that race to accept are dealt again (deal.py), while
         # `may_deal` says the budget has room for it (about one trial each).
         self._deal, self._deal_other = dealer, deal_other
@@ -265,6 +270,7 @@ class Trials:
         given: then only where `other` is)."""
         m = s.machine
         budget_mib = m.memory_budget_mib
+        confirm: Confirm | None = None
         if measure is None:
             plan = TrialPlan(
                 target=target, requests=requests, cores=m.cores,
@@ -277,16 +283,17 @@ class Trials:
                 loop_limit=search.asgi_slots(profile) if target.is_asgi else 0.0,
                 longest_s=longest_s,
             )  # fmt: skip
-            measure = TrialMeter(
+            meter = TrialMeter(
                 plan, on_tick=events.tick, stop=stop, out_of_time=out_of_time, spent=spent
             )
+            measure, confirm = meter, meter.confirm
             flipped = dataclasses.replace(plan, keepalive=not plan.keepalive)
             other = other or TrialMeter(flipped, on_tick=events.tick, stop=stop, spent=spent)
             dealer = dealer or TrialDealer(plan, on_tick=events.tick, stop=stop)
             deal_other = deal_other or TrialDealer(flipped, on_tick=events.tick, stop=stop)
         return cls(
             measure, lambda c: model.predict_pss(profile.memory, c), budget_mib, events, other,
-            dealer=dealer, deal_other=deal_other,
+            dealer=dealer, deal_other=deal_other, confirm=confirm,
         )  # fmt: skip
 
     @property
@@ -321,6 +328,16 @@ class Trials:
     def run(self, config: ServerConfig, source: str, beat_rps: float = 0.0) -> Trial:
         """One measurement of `config`, whether or not it was measured before (a `Measure`)."""
         return self._run(self._measure, config, source, beat_rps, self._deal)
+
+    def again(self, config: ServerConfig, source: str, clients: int) -> Trial:
+        """`config` measured once more at the `clients` that showed its capacity (a
+        `Confirm`), whether or not it was measured before."""
+        confirm = self._confirm
+
+        def measure(config: ServerConfig, source: str, beat_rps: float) -> Trial:
+            return confirm(config, source, clients)
+
+        return self._run(measure, config, source, 0.0, self._deal)
 
     def _run(
         self,
@@ -485,7 +502,7 @@ def tune(
     trials.deal_lead(sp)
     settled = Settlement()
     if s.runoff or s.both_models:
-        settler = Settler(trials.by_key, trials.run, sp, budget, events.say)
+        settler = Settler(trials.by_key, trials.again, sp, budget, events.say)
         if s.runoff:
             settled = settler.close_calls()
         if s.both_models and trials.other is not None:

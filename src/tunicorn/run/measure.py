@@ -224,6 +224,8 @@ LOCUST_USERS_MAX = 4096
 # What the tuner asks of one measurement: the configuration, why it is measured (baseline,
 # model, search, …) and the capacity it must beat to matter (0: measure it in full).
 Measure = Callable[[ServerConfig, str, float], Trial]
+# A configuration measured again at the closed-loop clients that showed its capacity.
+Confirm = Callable[[ServerConfig, str, int], Trial]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -269,6 +271,15 @@ def cannot_win(reachable_rps: float, beat_rps: float) -> bool:
     return beat_rps > 0 and reachable_rps * (1 + interval.SURE) < beat_rps
 
 
+BUSY = 0.9  # a server whose cores ran this busy in a closed loop has no capacity left to show
+
+
+def busy(stats: ServerStats, cores: tuple[int, ...]) -> bool:
+    """Did the server keep its cores (`cores`; none: unpinned, all of this machine's) at
+    least BUSY busy?"""
+    return stats.cpu_cores_busy >= BUSY * (len(cores) or os.cpu_count() or 1)
+
+
 def passes(result: LoadResult, slo_p95_ms: float) -> bool:
     return not result.errors and result.requests > 0 and result.latency_ms.p95 <= slo_p95_ms
 
@@ -280,13 +291,16 @@ def find_capacity(
     single_ms: float,
     beat_rps: float = 0.0,
     out_of_time: Callable[[], bool] = lambda: False,
+    *,
+    double: bool = True,
 ) -> tuple[float, LoadResult | None, str]:
     """The most requests per second a closed loop sustains with p95 within the SLO and no
     errors: (capacity, the run that showed it, "") or (figure, None, reason).
 
     `sat` is the saturating closed loop (one client per slot and a quarter more): if it meets
     the SLO, the capacity is it or, where higher and also within the SLO, one closed loop at
-    twice its clients. Otherwise the ladder starts at the knee Little's law puts
+    twice its clients (unless not `double`: the caller knows more clients would only queue).
+    Otherwise the ladder starts at the knee Little's law puts
     at peak × one request's latency (fewer clients leave the server idle between requests,
     more only queue), steps up by half after a pass and down after a miss, bisecting once it
     has both (at most LADDER_STEPS runs). `closed(c)` runs one closed loop of c clients (None
@@ -300,7 +314,7 @@ def find_capacity(
         # Within the target even at its peak: twice the clients, once, may still find more
         # (a deeper backlog leaves no worker idle between requests; greenlets and event loops
         # have no slot count to fill). A capacity is never below what a closed loop sustains.
-        if out_of_time() or sat.concurrency >= MAX_CLIENTS:
+        if not double or out_of_time() or sat.concurrency >= MAX_CLIENTS:
             return sat.throughput_rps, sat, ""
         more = closed(min(2 * sat.concurrency, MAX_CLIENTS))
         if more is not None and more.errors:
@@ -437,6 +451,19 @@ class TrialMeter:
         except ServerError as exc:
             return unmeasured(config, source, "failed", 0.0, str(exc))
 
+    def confirm(self, config: ServerConfig, source: str, clients: int) -> Trial:
+        """`config` measured again where its capacity was found: one closed loop of `clients`
+        on a fresh server (down the ladder only if it now misses the SLO), not a whole ladder
+        from saturation: a close call's second run asks "does that figure hold?", and at the
+        same load the two runs' intervals compare like with like (a `Confirm`)."""
+        config = config.effective()
+        if clients <= 0:
+            return self(config, source)
+        try:
+            return self._measure(config, source, 0.0, clients=clients)
+        except ServerError as exc:
+            return unmeasured(config, source, "failed", 0.0, str(exc))
+
     def saturation_clients(self, config: ServerConfig) -> int:
         if config.worker_class == "uvicorn" and self.plan.loop_limit > 0:
             slots = math.ceil(config.workers * self.plan.loop_limit)
@@ -447,9 +474,12 @@ class TrialMeter:
         # (at least one) keeps a request waiting in the backlog, so the server never idles.
         return min(config.slots + max(1, math.ceil(config.slots / 4)), MAX_CLIENTS)
 
-    def _measure(self, config: ServerConfig, source: str, beat_rps: float) -> Trial:
+    def _measure(
+        self, config: ServerConfig, source: str, beat_rps: float, *, clients: int = 0
+    ) -> Trial:
         p = self.plan
-        clients = self.saturation_clients(config)
+        confirming = clients > 0
+        clients = clients or self.saturation_clients(config)
         timeout = max(10.0, 4 * p.slo_p95_ms / 1000)
         with (
             Server(p.target, config, cpus=p.cores.server, log_dir=p.log_dir) as server,
@@ -478,9 +508,14 @@ class TrialMeter:
                 def closed(n: int) -> LoadResult | None:
                     return self._closed(server.url, n, timeout, phases)
 
+                # Where the saturating loop already kept the server's cores busy, or this is
+                # a second look at a known capacity, more clients only queue: no doubled run.
+                # A second look stops at its first pass down the ladder.
+                double = not confirming and not busy(stats, p.cores.server)
                 bound, at, reason = find_capacity(
-                    sat, closed, p.slo_p95_ms, p.single_ms, beat_rps, self.out_of_time
-                )
+                    sat, closed, p.slo_p95_ms, p.single_ms, beat_rps,
+                    (lambda: True) if confirming else self.out_of_time, double=double,
+                )  # fmt: skip
                 capacity = 0.0 if reason else bound
             server.check_alive()
             running = dataclasses.replace(config, worker_class=server.running_worker_class())

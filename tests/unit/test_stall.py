@@ -337,11 +337,21 @@ def test_the_check_runs_each_finalist_once_at_one_load_while_the_budget_lasts() 
 
     check = stall.check(result, stall.DEFAULT, (Request("/"),), fake)
     keys = [r.trial for r in check.runs]
-    assert keys == [t.key for _, t in stall.finalists(result)] == [k for k, _, _ in seen]
+    every = [(role, t.key) for role, t in stall.finalists(result)]
+    seed = [k for role, k in every if role in stall.SEED_ROLES]
+    assert check.runs[0].holds  # the pick held: after the seed's two, nothing else runs
+    assert keys == seed == [k for k, _, _ in seen] and len(seed) < len(every)
     assert {rate for _, rate, _ in seen} == {check.rate_rps}
     assert check.rate_rps == pytest.approx(0.25 * result.pick.capacity_rps, abs=0.05)
     assert all(share == stall.DEFAULT.share for _, _, share in seen)
     assert all(r.holds == (r.config.slots >= 4) for r in check.runs)
+    # Where the pick gives way, every finalist runs, to find one that holds.
+    gave_way = stall.check(
+        result, stall.DEFAULT, (Request("/"),),
+        lambda config, spec: bench_under_stall(2000, stalled()),
+    )  # fmt: skip
+    assert [r.trial for r in gave_way.runs] == [k for _, k in every]
+    assert not any(r.holds for r in gave_way.runs)
     budget = iter([True, True, False])
     cut = stall.check(result, stall.DEFAULT, (Request("/"),), fake, go=lambda: next(budget))
     assert len(cut.runs) == 2

@@ -79,3 +79,23 @@ def test_a_trial_that_cannot_beat_the_best_stops_as_slower() -> None:
     assert reason == "slower" and at is None and figure == pytest.approx(PEAK) and asked == []
     # Nothing to beat: measured in full.
     assert find_capacity(run(40), closed, SLO, SINGLE_MS)[2] == ""  # type: ignore[arg-type]
+
+
+def test_no_doubled_run_where_the_caller_knows_more_clients_only_queue() -> None:
+    asked, closed = ladder()
+    sat = run(2)  # within the SLO below the peak: a doubled run would find more …
+    capacity, at, _ = find_capacity(sat, closed, SLO, SINGLE_MS, double=False)  # type: ignore[arg-type]
+    assert asked == [] and at is sat and capacity == sat.throughput_rps  # … but is not asked for
+
+
+def test_slots_are_full_by_littles_law_at_one_requests_latency() -> None:
+    from tunicorn.record import ServerConfig, ServerStats
+    from tunicorn.run.measure import busy, slots_full
+
+    one = ServerConfig(1, 1, "sync")
+    assert slots_full(one, 14.0, 76.5)  # 1.07 requests in service on one slot
+    assert not slots_full(ServerConfig(1, 16, "gthread"), 137.0, 76.5)  # 10.5 of 16
+    assert not slots_full(ServerConfig(1, 1, "gevent"), 1000.0, 76.5)  # no slot count to fill
+    assert not slots_full(one, 14.0, 0.0)  # no latency alone to go by
+    assert busy(ServerStats(cpu_cores_busy=0.95), (0,))
+    assert not busy(ServerStats(cpu_cores_busy=0.95), (0, 1))

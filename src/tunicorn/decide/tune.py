@@ -103,6 +103,7 @@ def search_deals(s: TuneSettings) -> int:
     return KEEPALIVE_DEALS if s.keepalive else 0
 
 
+START_STOP_S = 1.5  # a server's start and stop around a trial's windows (the demo: about 1 s)
 LONGEST = 1.5  # a window runs at most this many times its expected length while not yet sure
 
 
@@ -127,7 +128,7 @@ def per_trial_s(s: TuneSettings, rate_rps: float = 0.0) -> float:
     windows are longer: about ENOUGH_REQUESTS at the expected rate."""
     sat = window_s(s.saturate_s, rate_rps) if rate_rps > 0 else s.saturate_s
     step = window_s(s.verify_s, rate_rps) if rate_rps > 0 else s.verify_s
-    return s.warmup_s + sat + step + 0.3 + 2
+    return s.warmup_s + sat + step + 0.3 + START_STOP_S
 
 
 def reserve_trials(s: TuneSettings) -> int:

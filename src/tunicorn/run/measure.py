@@ -280,6 +280,16 @@ def busy(stats: ServerStats, cores: tuple[int, ...]) -> bool:
     return stats.cpu_cores_busy >= BUSY * (len(cores) or os.cpu_count() or 1)
 
 
+def slots_full(config: ServerConfig, throughput_rps: float, single_ms: float) -> bool:
+    """Were a sync or gthread configuration's slots all but full? By Little's law at one
+    request's latency alone, `throughput_rps` × `single_ms` requests were in service at once
+    (under load a request takes longer, so this undercounts); at BUSY of the slots, more
+    clients only queue. Event loops have no slot count to fill (never full)."""
+    if event_loop(config.worker_class) or single_ms <= 0:
+        return False
+    return model.concurrency(throughput_rps, single_ms / 1000.0) >= BUSY * config.slots
+
+
 def passes(result: LoadResult, slo_p95_ms: float) -> bool:
     return not result.errors and result.requests > 0 and result.latency_ms.p95 <= slo_p95_ms
 
@@ -511,7 +521,10 @@ class TrialMeter:
                 # Where the saturating loop already kept the server's cores busy, or this is
                 # a second look at a known capacity, more clients only queue: no doubled run.
                 # A second look stops at its first pass down the ladder.
-                double = not confirming and not busy(stats, p.cores.server)
+                double = not (
+                    confirming or busy(stats, p.cores.server)
+                    or slots_full(config, sat.throughput_rps, p.single_ms)
+                )  # fmt: skip
                 bound, at, reason = find_capacity(
                     sat, closed, p.slo_p95_ms, p.single_ms, beat_rps,
                     (lambda: True) if confirming else self.out_of_time, double=double,

@@ -13,7 +13,6 @@ from tunicorn.app.target import is_loopback, preflight, resolve, server_class
 from tunicorn.cli import cli
 from tunicorn.cli.options import (
     POSITIVE_FLOAT,
-    POSITIVE_INT,
     announce,
     credentials_for_engine,
     demo_option,
@@ -51,11 +50,8 @@ from tunicorn.run.measure import measure, measure_url
               "from when each was due).")  # fmt: skip
 @option(settings.DURATION)
 @option(settings.BENCH_WARMUP)
-@click.option("--path", "-p", "paths", multiple=True, metavar="PATH[=WEIGHT]",
-              help="Request path, repeatable, with an optional weight: "
-              "--path /io=3 --path /cpu.")  # fmt: skip
-@click.option("--scenario", type=click.Path(dir_okay=False), default=None,
-              help="TOML file of weighted requests (see docs/workload.md).")  # fmt: skip
+@option(settings.PATHS, shown="the URL's path, or /")
+@option(settings.SCENARIO)
 @option(settings.ACCESS_LOG)
 @option(settings.HAR)
 @option(settings.HEADER)
@@ -66,25 +62,19 @@ from tunicorn.run.measure import measure, measure_url
 @option(settings.EXPECT_WORKERS)
 @option(settings.MASTER_BIND)
 @option(settings.WORKER_WAIT)
-@click.option("--cpus", type=POSITIVE_INT, default=None,
-              help="Pin the server to N cores and the load generator to the others "
-              "(emulates a plan).")  # fmt: skip
+@option(settings.SERVER_CPUS)
 @option(settings.REQUEST_TIMEOUT)
 @option(settings.UPSTREAM)
 @option(settings.STALL, default=None)
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Write the result as JSON to this file.")  # fmt: skip
-@click.option("--html", "html_path", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Write a self-contained HTML report (works offline) to this file.")  # fmt: skip
+@option(settings.JSON)
+@option(settings.HTML)
 @click.option(
     "--port",
     type=click.IntRange(0, 65535),
     default=0,
     help="Port for gunicorn on 127.0.0.1 (0: a free one).",
 )
-@click.option(
-    "--log-dir", type=click.Path(file_okay=False), default=None, help="Folder for gunicorn's log."
-)
+@option(settings.LOG_DIR)
 @click.option("--allow-remote", is_flag=True,
               help="Allow load on a URL that is not loopback "
               "(only on servers you own).")  # fmt: skip

@@ -148,6 +148,12 @@ def _param_type(setting: Setting[Any]) -> _AnyParamType | None:
         return SIZE
     if kind == "choice":
         return click.Choice(setting.choices)
+    if kind in ("file", "output"):
+        path: _AnyParamType = click.Path(dir_okay=False, writable=kind == "output")
+        return path
+    if kind == "folder":
+        folder: _AnyParamType = click.Path(file_okay=False)
+        return folder
     return None
 
 

@@ -13,7 +13,6 @@ from tunicorn import record, settings
 from tunicorn.app.target import Target, check_import, resolve, server_ready
 from tunicorn.cli import cli
 from tunicorn.cli.options import (
-    POSITIVE_INT,
     announce,
     credentials_for_engine,
     demo_option,
@@ -129,11 +128,8 @@ class TrialPrinter:
 @option(settings.MEMORY)
 @option(settings.SLO_P95)
 @option(settings.BUDGET)
-@click.option("--path", "-p", "paths", multiple=True, metavar="PATH[=WEIGHT]",
-              help="Paths to load (repeatable, weighted: /io=3). "
-              "[default: every GET route]")  # fmt: skip
-@click.option("--scenario", type=click.Path(dir_okay=False), default=None,
-              help="TOML file of weighted requests.")  # fmt: skip
+@option(settings.PATHS, shown="every GET route")
+@option(settings.SCENARIO)
 @option(settings.ACCESS_LOG)
 @option(settings.HAR)
 @option(settings.HEADER)
@@ -149,15 +145,13 @@ class TrialPrinter:
 @option(settings.STALL)
 @option(settings.STALL_CHECK)
 @option(settings.EXPECTED_RPS)
-@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
-              help="Write the whole run as JSON.")  # fmt: skip
-@click.option("--html", "html_path", type=click.Path(dir_okay=False), default=None,
-              help="Write a self-contained HTML report.")  # fmt: skip
+@option(settings.JSON, help="Write the whole run (every trial, the profile, the pick) as JSON "
+        "to this file (report reads it again).")  # fmt: skip
+@option(settings.HTML)
 @click.option("--emit", "emit_dir", type=click.Path(file_okay=False), default=None,
               help="Write gunicorn.conf.py, startup.txt and, where the pick needs more "
               "packages, an amended requirements.txt into this folder.")  # fmt: skip
-@click.option("--log-dir", type=click.Path(file_okay=False), default=None,
-              help="Folder for gunicorn's logs.")  # fmt: skip
+@option(settings.LOG_DIR)
 def tune(
     target: str | None,
     demo: str | None,
@@ -338,10 +332,8 @@ def _emit(result: record.TuneResult, folder: Path, project: Path | None) -> None
 @cli.command(context_settings={"show_default": True})
 @click.argument("target", required=False)
 @demo_option("Profile the bundled demo app (--demo fastapi: its ASGI twin).")
-@click.option("--path", "-p", "paths", multiple=True, metavar="PATH[=WEIGHT]",
-              help="Paths to profile (repeatable). [default: every GET route]")  # fmt: skip
-@click.option("--scenario", type=click.Path(dir_okay=False), default=None,
-              help="TOML file of weighted requests.")  # fmt: skip
+@option(settings.PATHS, shown="every GET route")
+@option(settings.SCENARIO)
 @option(settings.ACCESS_LOG)
 @option(settings.HAR)
 @option(settings.HEADER)
@@ -350,11 +342,9 @@ def _emit(result: record.TuneResult, folder: Path, project: Path | None) -> None
 @option(settings.LOCUSTFILE)
 @option(settings.LOAD_PROCESSES)
 @option(settings.UPSTREAM)
-@click.option("--cpus", type=POSITIVE_INT, default=None, help="Pin the server to N cores.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
-              help="Write the profile as JSON.")  # fmt: skip
-@click.option("--log-dir", type=click.Path(file_okay=False), default=None,
-              help="Folder for gunicorn's logs.")  # fmt: skip
+@option(settings.SERVER_CPUS)
+@option(settings.JSON)
+@option(settings.LOG_DIR)
 def profile(
     target: str | None,
     demo: str | None,

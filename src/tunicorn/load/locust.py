@@ -131,6 +131,33 @@ def options(
     )  # fmt: skip
 
 
+def options_given(
+    locustfile: str | None,
+    *,
+    cpus: int | None = None,
+    processes: int | None = None,
+    expect_workers: int | None = None,
+    master_bind: str | None = None,
+    allow_remote: bool = False,
+    worker_wait_s: float = 60.0,
+    log_dir: str | None = None,
+) -> LocustOptions | None:
+    """`options` where a locustfile is given; None without one, where the options that set
+    up Locust have nothing to set up and are refused rather than ignored."""
+    if locustfile:
+        return options(
+            locustfile, cpus=cpus, processes=processes, expect_workers=expect_workers,
+            master_bind=master_bind, allow_remote=allow_remote, worker_wait_s=worker_wait_s,
+            log_dir=log_dir,
+        )  # fmt: skip
+    if expect_workers or master_bind or processes:
+        raise UsageError(
+            "--load-processes, --expect-workers and --master-bind set up Locust: "
+            "pass --locustfile FILE too."
+        )
+    return None
+
+
 @functools.lru_cache(maxsize=16)
 def _user_classes(path: str, mtime_ns: int, size: int) -> tuple[tuple[str, ...], str]:
     """(user classes, "") or ((), what Locust said) for one version of a file: `locust --list`

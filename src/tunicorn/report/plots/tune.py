@@ -71,57 +71,17 @@ def capacity_heatmap(result: TuneResult) -> go.Figure | None:
     trials = [t for t in result.trials if t.config.effective().worker_class in ("sync", "gthread")]
     if not trials:
         return None
-    best: dict[tuple[int, int], Trial] = {}
-    for t in trials:
-        key = (t.config.workers, t.config.threads)
-        if key not in best or (t.feasible, t.capacity_rps) > (
-            best[key].feasible,
-            best[key].capacity_rps,
-        ):
-            best[key] = t
+    best = _best_per_cell(trials)
     workers = sorted({w for w, _ in best})
     threads = sorted({t for _, t in best})
-    z: list[list[float | None]] = []
-    text: list[list[str]] = []
-    hover: list[list[str]] = []
-    for w in workers:
-        zr: list[float | None] = []
-        tr: list[str] = []
-        hr: list[str] = []
-        for th in threads:
-            trial = best.get((w, th))
-            if trial is None:
-                zr.append(None)
-                tr.append("")
-                hr.append(f"{w}×{th}: not tried")
-            elif trial.feasible:
-                zr.append(trial.capacity_rps)
-                tr.append(f"{trial.capacity_rps:,.0f}")
-                pooled = pooled_text(trial)
-                hr.append(
-                    f"{trial.config.effective().label}<br>capacity {trial.capacity_rps:,.1f} req/s"
-                    f"<br>p95 {trial.latency_ms.p95:,.0f} ms<br>source: {trial.source}"
-                    + (f"<br>{pooled}" if pooled else "")
-                )
-            else:
-                zr.append(None)
-                tr.append("")
-                why = trial.note or trial.reason
-                pss = (
-                    f"<br>predicted PSS {trial.predicted_pss_mib:,.0f} MiB"
-                    if trial.predicted_pss_mib
-                    else ""
-                )
-                hr.append(f"{trial.config.effective().label}: not usable ({why}){pss}")
-        z.append(zr)
-        text.append(tr)
-        hover.append(hr)
+    cells = [[_cell(best.get((w, th)), w, th) for th in threads] for w in workers]
+    hover = [[h for _, _, h in row] for row in cells]
     fig = go.Figure(
         go.Heatmap(
-            z=z,
+            z=[[z for z, _, _ in row] for row in cells],
             x=list(range(len(threads))),
             y=list(range(len(workers))),
-            text=text,
+            text=[[t for _, t, _ in row] for row in cells],
             texttemplate="%{text}",
             textfont={"size": 13},
             customdata=hover,
@@ -161,34 +121,15 @@ def capacity_heatmap(result: TuneResult) -> go.Figure | None:
                 showlegend=False,
             )
         )
-
-    def box(w: int, th: int, colour: str, dash: str, label: str, width: float) -> None:
-        x, y = cell(w, th)
-        fig.add_shape(
-            type="rect",
-            x0=x - 0.48,
-            x1=x + 0.48,
-            y0=y - 0.48,
-            y1=y + 0.48,
-            line={"color": colour, "width": width, "dash": dash},
-        )
-        fig.add_annotation(
-            x=x,
-            y=y - 0.32,
-            text=label,
-            showarrow=False,
-            font={"size": 10, "color": colour},
-            bgcolor="rgba(255,255,255,0.85)",
-        )
-
     for b in result.baselines:
         measured = result.trial(b.trial)
         if measured is not None and (measured.config.workers, measured.config.threads) in best:
-            box(measured.config.workers, measured.config.threads, baseline_colour(b), "dash",
-                b.name, 2.5)  # fmt: skip
+            x, y = cell(measured.config.workers, measured.config.threads)
+            _box(fig, x, y, baseline_colour(b), "dash", b.name, 2.5)
     pick = result.pick
     if pick is not None and (pick.config.workers, pick.config.threads) in best:
-        box(pick.config.workers, pick.config.threads, PICK, "solid", "★ pick", 4)
+        x, y = cell(pick.config.workers, pick.config.threads)
+        _box(fig, x, y, PICK, "solid", "★ pick", 4)
     layout(
         fig,
         "Capacity by configuration (req/s within the SLO; blank = not tried)",
@@ -210,6 +151,63 @@ def capacity_heatmap(result: TuneResult) -> go.Figure | None:
     )
     fig.update_layout(plot_bgcolor="#f3f4f6")
     return fig
+
+
+def _best_per_cell(trials: list[Trial]) -> dict[tuple[int, int], Trial]:
+    """One trial per workers × threads cell: a feasible one before an infeasible one, then
+    the higher capacity (a cell may be tried under both client models, or again)."""
+    best: dict[tuple[int, int], Trial] = {}
+    for t in trials:
+        key = (t.config.workers, t.config.threads)
+        if key not in best or (t.feasible, t.capacity_rps) > (
+            best[key].feasible,
+            best[key].capacity_rps,
+        ):
+            best[key] = t
+    return best
+
+
+def _cell(trial: Trial | None, w: int, th: int) -> tuple[float | None, str, str]:
+    """A cell's value (None: a gap), its text and its hover: the capacity of a feasible trial,
+    why an infeasible one is not usable, or that the cell was not tried."""
+    if trial is None:
+        return None, "", f"{w}×{th}: not tried"
+    if trial.feasible:
+        pooled = pooled_text(trial)
+        return trial.capacity_rps, f"{trial.capacity_rps:,.0f}", (
+            f"{trial.config.effective().label}<br>capacity {trial.capacity_rps:,.1f} req/s"
+            f"<br>p95 {trial.latency_ms.p95:,.0f} ms<br>source: {trial.source}"
+            + (f"<br>{pooled}" if pooled else "")
+        )
+    why = trial.note or trial.reason
+    pss = (
+        f"<br>predicted PSS {trial.predicted_pss_mib:,.0f} MiB"
+        if trial.predicted_pss_mib
+        else ""
+    )
+    return None, "", f"{trial.config.effective().label}: not usable ({why}){pss}"
+
+
+def _box(
+    fig: go.Figure, x: float, y: float, colour: str, dash: str, label: str, width: float
+) -> None:
+    """A labelled frame around the heatmap's cell at (x, y): the pick's or a baseline's."""
+    fig.add_shape(
+        type="rect",
+        x0=x - 0.48,
+        x1=x + 0.48,
+        y0=y - 0.48,
+        y1=y + 0.48,
+        line={"color": colour, "width": width, "dash": dash},
+    )
+    fig.add_annotation(
+        x=x,
+        y=y - 0.32,
+        text=label,
+        showarrow=False,
+        font={"size": 10, "color": colour},
+        bgcolor="rgba(255,255,255,0.85)",
+    )
 
 
 def _trial_name(trial: Trial, result: TuneResult) -> str:

@@ -313,11 +313,23 @@ def throughput_vs_slots(result: TuneResult) -> go.Figure | None:
     if not measured:
         return None
     pick = result.pick
-    baselines = baselines_by_trial(result)
     max_slots = max(t.config.slots for t in measured)
     top = max(max(t.throughput_rps, t.capacity_rps) for t in measured)
     xs = list(range(1, math.ceil(max(max_slots * 1.15, 4)) + 1))
     fig = go.Figure()
+    top = max(top, _bounds(fig, result, xs))
+    _trials(fig, result, measured)
+    if pick is not None and pick.requests > 0:
+        _star(fig, pick)
+    layout(fig, "Throughput against concurrent slots (workers × threads)", height=460)
+    fig.update_xaxes(title_text="concurrent slots = workers × threads", rangemode="tozero")
+    fig.update_yaxes(title_text="requests per second", range=[0, top * 1.2])
+    return fig
+
+
+def _bounds(fig: go.Figure, result: TuneResult, xs: list[int]) -> float:
+    """The model's two bounds as lines: Little's law over the slots and the CPU bound.
+    Returns the CPU bound (0 without one), which the y axis must reach."""
     figures = result.model
     r_ms = figures.wall_ms if figures is not None else 0.0
     if r_ms > 0:
@@ -345,7 +357,13 @@ def throughput_vs_slots(result: TuneResult) -> go.Figure | None:
                 hovertemplate=f"at most {cpu_rps:,.0f} req/s<extra></extra>",
             )
         )
-        top = max(top, cpu_rps)
+    return cpu_rps if cpu_rps > 0 else 0.0
+
+
+def _trials(fig: go.Figure, result: TuneResult, measured: list[Trial]) -> None:
+    """The trials other than the pick: the unusable ones crossed at the throughput they
+    served, the others (measured, baselines) at their capacity."""
+    baselines = baselines_by_trial(result)
     groups: dict[str, list[Trial]] = {"measured": [], "baselines": []}
     unusable = []
     for t in measured:
@@ -390,37 +408,36 @@ def throughput_vs_slots(result: TuneResult) -> go.Figure | None:
                 hovertemplate="%{text}<br>%{x} slots<br>capacity %{y:,.1f} req/s<extra></extra>",
             )
         )
-    if pick is not None and pick.requests > 0:
-        fig.add_trace(
-            go.Scatter(
-                x=[pick.config.slots],
-                y=[pick.capacity_rps],
-                mode="markers",
-                name="★ pick",
-                marker={
-                    "color": PICK,
-                    "size": 18,
-                    "symbol": "star",
-                    "line": {"color": INK, "width": 1},
-                },
-                hovertemplate=f"pick {pick.config.effective().label}<br>%{{x}} slots"
-                "<br>capacity %{y:,.1f} req/s<extra></extra>",
-            )
+
+
+def _star(fig: go.Figure, pick: Trial) -> None:
+    """The pick, starred and labelled with its configuration and capacity."""
+    fig.add_trace(
+        go.Scatter(
+            x=[pick.config.slots],
+            y=[pick.capacity_rps],
+            mode="markers",
+            name="★ pick",
+            marker={
+                "color": PICK,
+                "size": 18,
+                "symbol": "star",
+                "line": {"color": INK, "width": 1},
+            },
+            hovertemplate=f"pick {pick.config.effective().label}<br>%{{x}} slots"
+            "<br>capacity %{y:,.1f} req/s<extra></extra>",
         )
-        fig.add_annotation(
-            x=pick.config.slots,
-            y=pick.capacity_rps,
-            text=f"pick: {pick.config.effective().label}, {pick.capacity_rps:,.0f} req/s",
-            showarrow=True,
-            arrowhead=2,
-            ax=40,
-            ay=40,
-            font={"color": PICK},
-        )
-    layout(fig, "Throughput against concurrent slots (workers × threads)", height=460)
-    fig.update_xaxes(title_text="concurrent slots = workers × threads", rangemode="tozero")
-    fig.update_yaxes(title_text="requests per second", range=[0, top * 1.2])
-    return fig
+    )
+    fig.add_annotation(
+        x=pick.config.slots,
+        y=pick.capacity_rps,
+        text=f"pick: {pick.config.effective().label}, {pick.capacity_rps:,.0f} req/s",
+        showarrow=True,
+        arrowhead=2,
+        ax=40,
+        ay=40,
+        font={"color": PICK},
+    )
 
 
 FLAT_NOTE = (

@@ -169,6 +169,28 @@ def bench(
         workers=workers, threads=threads, worker_class=worker_class or "sync", timeout=timeout
     )
     _announce_load(tgt, config, spec, server_name)
+    result = _measured(
+        tgt, config, spec, upstream=upstream, cpus=cpus, log_dir=log_dir, port=port,
+        server_name=server_name,
+    )  # fmt: skip
+    terminal.print_bench(result)
+    _write(result, json_path, html_path)
+    return 0
+
+
+def _measured(
+    tgt: Target,
+    config: ServerConfig,
+    spec: LoadSpec,
+    *,
+    upstream: tuple[str, ...],
+    cpus: int | None,
+    log_dir: str | None,
+    port: int,
+    server_name: str,
+) -> record.BenchResult:
+    """The run itself, a live line of progress beside it: the running server at the URL, or
+    the app started with `config` (wrapped for --stall, behind --upstream's proxies)."""
     load_cores = split_cores(cpus).client  # where --upstream's proxies run
     with delays(upstream, load_cores, log_dir) as added, TickPrinter(spec) as progress:
         if tgt.is_url:
@@ -186,9 +208,7 @@ def bench(
             )  # fmt: skip
     if added.endpoints:
         result = dataclasses.replace(result, upstream=added.records())
-    terminal.print_bench(result)
-    _write(result, json_path, html_path)
-    return 0
+    return result
 
 
 def _startable(

@@ -255,6 +255,7 @@ def _finished(
     """The tune's record with what the CLI knows beside it: the upstream delays, each route's
     measured CPU and wait, the commands to deploy, the packages the pick needs, and check's
     findings on the code."""
+    from tunicorn.deploy.check import with_code_warnings
     from tunicorn.deploy.emit import with_commands, with_packages
 
     result = dataclasses.replace(
@@ -264,42 +265,7 @@ def _finished(
     )
     result = with_commands(result)
     result = with_packages(result, _project(target))
-    return _with_code_warnings(result, target)
-
-
-def _with_code_warnings(result: record.TuneResult, target: Target) -> record.TuneResult:
-    """Add check's static findings (module state, thread safety) for the recommended config."""
-    rec = result.recommendation
-    if rec is None or not target.chdir:
-        return result
-    import dataclasses
-
-    from tunicorn.deploy.check import check
-
-    found = check(
-        target.chdir,
-        startup=(
-            f"gunicorn --workers {rec.workers} --threads {rec.threads} "
-            f"--worker-class {rec.worker_class} {rec.app}"
-        ),
-    )
-    extra = tuple(
-        f.message
-        for f in found.findings
-        if f.code in ("module-state", "thread-unsafe", "blocks-event-loop")
-        and f.level != "info"
-        and not _measured(f.message, result.warnings)
-    )
-    return dataclasses.replace(result, warnings=result.warnings + extra) if extra else result
-
-
-def _measured(message: str, warnings: tuple[str, ...]) -> bool:
-    """A static finding about a route the profile already measured blocking ("GET /x blocks
-    the event loop"): the measured one says it with figures, so it is not repeated."""
-    if " blocks the event loop" not in message:
-        return False
-    route = message.split(" blocks the event loop", 1)[0].split(" (", 1)[0]
-    return any(w.startswith(f"{route} blocks the event loop") for w in warnings)
+    return with_code_warnings(result, target.chdir)
 
 
 def _write_html(result: record.TuneResult, path: str) -> None:

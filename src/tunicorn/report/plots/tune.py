@@ -98,29 +98,13 @@ def capacity_heatmap(result: TuneResult) -> go.Figure | None:
     def cell(w: int, th: int) -> tuple[float, float]:
         return float(threads.index(th)), float(workers.index(w))
 
-    # Gaps carry no hover; an invisible scatter gives crossed and untried cells their hover text.
-    gx, gy, gt, gh = [], [], [], []
-    for (w, th), trial in best.items():
-        if not trial.feasible:
-            x, y = cell(w, th)
-            gx.append(x)
-            gy.append(y)
-            gt.append(_reason_text(trial))
-            gh.append(hover[workers.index(w)][threads.index(th)])
-    if gx:
-        fig.add_trace(
-            go.Scatter(
-                x=gx,
-                y=gy,
-                text=gt,
-                mode="text",
-                customdata=gh,
-                textfont={"color": DEFAULT, "size": 12},
-                name="not usable",
-                hovertemplate="%{customdata}<extra></extra>",
-                showlegend=False,
-            )
-        )
+    crossed = [
+        (*cell(w, th), _reason_text(trial), hover[workers.index(w)][threads.index(th)])
+        for (w, th), trial in best.items()
+        if not trial.feasible
+    ]
+    if crossed:
+        _crosses(fig, crossed)
     for b in result.baselines:
         measured = result.trial(b.trial)
         if measured is not None and (measured.config.workers, measured.config.threads) in best:
@@ -151,6 +135,24 @@ def capacity_heatmap(result: TuneResult) -> go.Figure | None:
     )
     fig.update_layout(plot_bgcolor="#f3f4f6")
     return fig
+
+
+def _crosses(fig: go.Figure, crossed: list[tuple[float, float, str, str]]) -> None:
+    """The crossed cells' marks (x, y, mark, hover). The heatmap's gaps carry no hover, so an
+    invisible scatter gives crossed and untried cells their hover text."""
+    fig.add_trace(
+        go.Scatter(
+            x=[x for x, _, _, _ in crossed],
+            y=[y for _, y, _, _ in crossed],
+            text=[t for _, _, t, _ in crossed],
+            mode="text",
+            customdata=[h for _, _, _, h in crossed],
+            textfont={"color": DEFAULT, "size": 12},
+            name="not usable",
+            hovertemplate="%{customdata}<extra></extra>",
+            showlegend=False,
+        )
+    )
 
 
 def _best_per_cell(trials: list[Trial]) -> dict[tuple[int, int], Trial]:

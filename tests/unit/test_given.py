@@ -60,6 +60,6 @@ def test_an_open_loop_gets_clients_from_its_rate() -> None:
 
 
 def test_locust_options_without_a_locustfile_are_refused() -> None:
-    assert locust.options_given(None) is None
+    assert locust.options(None) is None
     with pytest.raises(UsageError, match="pass --locustfile FILE too"):
-        locust.options_given(None, expect_workers=2)
+        locust.options(None, expect_workers=2)

@@ -155,7 +155,7 @@ def bench(
         keepalive=keepalive,
     )
     spec = spec.using(
-        locust.options_given(
+        locust.options(
             locustfile, cpus=cpus, processes=load_processes, expect_workers=expect_workers,
             master_bind=master_bind, allow_remote=allow_remote, worker_wait_s=worker_wait_s,
             log_dir=log_dir,

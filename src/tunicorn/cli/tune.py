@@ -194,7 +194,7 @@ def tune(
         access_log=access_log, har=har, header=header, cookie=cookie, crawl=crawl,
     )  # fmt: skip
     built, requests = workload(tgt, load, log_dir)
-    users = locust.options_given(
+    users = locust.options(
         locustfile, cpus=here.cpus, processes=load_processes, log_dir=log_dir
     )
     asked = TuneSettings(
@@ -334,7 +334,7 @@ def profile(
         access_log=access_log, har=har, header=header, cookie=cookie, crawl=crawl,
     )  # fmt: skip
     built, requests = workload(tgt, load, log_dir)
-    users = locust.options_given(locustfile, cpus=cpus, processes=load_processes, log_dir=log_dir)
+    users = locust.options(locustfile, cpus=cpus, processes=load_processes, log_dir=log_dir)
     line = LiveLine()
     cores = split_cores(cpus or 1)
     with delays(upstream, cores.client, log_dir) as added:

@@ -72,7 +72,12 @@ def class_for_threads(threads: int) -> WorkerClass:
 
 T = TypeVar("T", covariant=True)
 
-Kind = Literal["int", "float", "seconds", "size", "ratio", "flag", "switch", "choice", "text"]
+# "file" is a file read or written (a file name, not a folder), "output" one written (it must be
+# writable where it exists already), "folder" a folder.
+Kind = Literal[
+    "int", "float", "seconds", "size", "ratio", "flag", "switch", "choice", "text", "file",
+    "output", "folder",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,7 +113,8 @@ PLAN: Setting[str] = Setting(
     "text",
     "App Service plan to fit (tunicorn plans lists them).",
     flag="--plan",
-    commands=("tune", "recommend"),
+    commands=("tune", "recommend", "check"),
+    metavar="NAME",
 )
 CPUS: Setting[int | None] = Setting(
     "cpus",
@@ -125,6 +131,14 @@ MEMORY: Setting[float | None] = Setting(
     "Memory of the target machine, e.g. 1.75GB, 3.5GiB.",
     flag="--memory",
     commands=("tune", "recommend"),
+)
+SERVER_CPUS: Setting[int | None] = Setting(
+    "cpus",
+    None,
+    "int",
+    "Pin the server to N cores and the load generator to the others (emulates a plan).",
+    flag="--cpus",
+    commands=("bench", "profile"),
 )
 # -- tune ------------------------------------------------------------------------------
 SLO_P95: Setting[float | None] = Setting(
@@ -287,7 +301,36 @@ REQUEST_TIMEOUT: Setting[float] = Setting(
     flag="--request-timeout",
     commands=("bench",),
 )
-# -- what the load sends: real traffic and logins -----------------------------------------
+# -- what the load sends: paths, a scenario, real traffic and logins -----------------------
+PATHS: Setting[tuple[str, ...]] = Setting(
+    "paths",
+    (),
+    "text",
+    "Path to load, repeatable, with an optional weight: --path /io=3 --path /cpu.",
+    flag="--path",
+    short="-p",
+    default_text="bench: the URL's path, or /; tune, profile: every GET route",
+    commands=("bench", "tune", "profile"),
+    multiple=True,
+    metavar="PATH[=WEIGHT]",
+)
+PROBE_PATH: Setting[str | None] = Setting(
+    "path",
+    None,
+    "text",
+    "Path to probe instead of the URL's own (a slow one works best).",
+    flag="--path",
+    short="-p",
+    commands=("probe",),
+)
+SCENARIO: Setting[str | None] = Setting(
+    "scenario",
+    None,
+    "file",
+    "TOML file of weighted requests (see docs/workload.md).",
+    flag="--scenario",
+    commands=("bench", "tune", "profile"),
+)
 ACCESS_LOG: Setting[str | None] = Setting(
     "access_log",
     None,
@@ -524,10 +567,37 @@ BOOT_TIMEOUT: Setting[float] = Setting(
     commands=("check",),
 )
 
+# -- what a command writes --------------------------------------------------------------
+JSON: Setting[str | None] = Setting(
+    "json_path",
+    None,
+    "output",
+    "Write the result as JSON to this file (report reads it again).",
+    flag="--json",
+    commands=("bench", "tune", "profile", "probe", "check", "recommend"),
+)
+HTML: Setting[str | None] = Setting(
+    "html_path",
+    None,
+    "output",
+    "Write a self-contained HTML report (works offline) to this file.",
+    flag="--html",
+    commands=("bench", "tune", "probe", "report"),
+)
+LOG_DIR: Setting[str | None] = Setting(
+    "log_dir",
+    None,
+    "folder",
+    "Folder for gunicorn's logs.",
+    flag="--log-dir",
+    commands=("bench", "tune", "profile"),
+)
+
 SETTINGS: tuple[Setting[object], ...] = (
     PLAN,
     CPUS,
     MEMORY,
+    SERVER_CPUS,
     SLO_P95,
     BUDGET,
     GEVENT,
@@ -556,6 +626,9 @@ SETTINGS: tuple[Setting[object], ...] = (
     DURATION,
     BENCH_WARMUP,
     REQUEST_TIMEOUT,
+    PATHS,
+    PROBE_PATH,
+    SCENARIO,
     ACCESS_LOG,
     HAR,
     HEADER,
@@ -574,6 +647,9 @@ SETTINGS: tuple[Setting[object], ...] = (
     REHEARSE_PATH,
     INSTALL_TIMEOUT,
     BOOT_TIMEOUT,
+    JSON,
+    HTML,
+    LOG_DIR,
 )
 
 

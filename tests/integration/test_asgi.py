@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 
 from tunicorn.app.target import Target, check_import, resolve
-from tunicorn.cli.tune import workload
 from tunicorn.decide.tune import TuneSettings, tune
 from tunicorn.deploy.emit import with_commands
 from tunicorn.load import Request
 from tunicorn.machine import emulate
 from tunicorn.record import TuneResult
+from tunicorn.run.given import Asked, workload
 
 APPS = Path(__file__).resolve().parents[1] / "apps"
 pytestmark = pytest.mark.integration
@@ -101,7 +101,7 @@ def test_tune_starlette_over_uvicorn_workers(tmp_path: Path) -> None:
         Target(kind="app", app="starlette_app:app", chdir=str(APPS), label="starlette")
     )
     assert target.is_asgi and target.framework == "starlette"
-    result = run_tune(target, workload(target, (), None).requests, tmp_path)
+    result = run_tune(target, workload(target, Asked())[1], tmp_path)
     assert result.profile is not None and result.profile.interface == "asgi"
     assert {r.path for r in result.profile.routes} == {"/", "/io", "/api/plain"}
     rec = result.recommendation
@@ -179,7 +179,7 @@ def test_tune_a_django_project_with_its_routes_found(django_project: Path, tmp_p
     target = check_import(resolve(str(django_project)))
     assert target.app == "mysite.wsgi:application" and target.framework == "django"
     assert target.interface == "wsgi"
-    requests = workload(target, (), None).requests  # no --path: Django's URL resolver
+    requests = workload(target, Asked())[1]  # no --path: Django's URL resolver
     # not the POST-only /submit/, nor the health check (the workload stage's default)
     assert {r.path for r in requests} == {"/", "/io/"}
     result = run_tune(target, requests, tmp_path)

@@ -87,6 +87,26 @@ def is_loopback(host: str) -> bool:
     return host in LOOPBACK_HOSTS or host.startswith("127.")
 
 
+def check_url(target: Target, *, allow_remote: bool = False, upstream: bool = False) -> None:
+    """The policy for loading a server that is already running, before any request: sustained
+    load goes to loopback only, unless `allow_remote` says the user owns the server, and
+    --upstream (the environment of a server tunicorn starts) has nothing to set there."""
+    if not target.is_url:
+        return
+    if upstream:
+        raise UsageError(
+            "--upstream sets the environment of a server tunicorn starts: give module:app, a "
+            "folder or --demo, not the URL of a running server."
+        )
+    host = urlsplit(target.url).hostname
+    if not is_loopback(host or "") and not allow_remote:
+        raise UsageError(
+            f"{host} is not this machine: bench sends sustained load, so it only "
+            "targets loopback unless you pass --allow-remote for a server you own "
+            "(tunicorn probe sends a small, bounded number of requests instead)."
+        )
+
+
 def demo_target(name: str | bool) -> Target:
     """The bundled demo: the seed's Flask app, or its ASGI twin (`--demo fastapi`)."""
     key = "flask" if name is True or name == "" else DEMO_NAMES.get(str(name), str(name))

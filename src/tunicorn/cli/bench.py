@@ -9,28 +9,27 @@ from urllib.parse import urlsplit
 import click
 
 from tunicorn import record, settings
-from tunicorn.app.target import is_loopback, preflight, resolve, server_class
-from tunicorn.cli import cli
-from tunicorn.cli.options import (
-    POSITIVE_FLOAT,
-    POSITIVE_INT,
-    announce,
-    credentials_for_engine,
-    demo_option,
-    login_scenario,
-    option,
-    parse_paths,
-    real_traffic,
+from tunicorn.app.target import (
+    Target,
+    check_import,
+    check_url,
+    preflight,
+    resolve,
+    server_class,
+    server_ready,
 )
+from tunicorn.cli import cli
+from tunicorn.cli.options import POSITIVE_FLOAT, announce, demo_option, option, parse_paths
 from tunicorn.cli.tune import delays
 from tunicorn.errors import UsageError
 from tunicorn.launch import SERVERS, ServerName
 from tunicorn.load import LoadSpec, engine_for, locust
-from tunicorn.load.scenario import load_scenario, with_credentials
+from tunicorn.load.scenario import clients
 from tunicorn.machine import split_cores
 from tunicorn.record import ServerConfig
 from tunicorn.report import console, terminal
 from tunicorn.report.progress import TickPrinter
+from tunicorn.run import given
 from tunicorn.run.measure import measure, measure_url
 
 
@@ -51,11 +50,8 @@ from tunicorn.run.measure import measure, measure_url
               "from when each was due).")  # fmt: skip
 @option(settings.DURATION)
 @option(settings.BENCH_WARMUP)
-@click.option("--path", "-p", "paths", multiple=True, metavar="PATH[=WEIGHT]",
-              help="Request path, repeatable, with an optional weight: "
-              "--path /io=3 --path /cpu.")  # fmt: skip
-@click.option("--scenario", type=click.Path(dir_okay=False), default=None,
-              help="TOML file of weighted requests (see docs/workload.md).")  # fmt: skip
+@option(settings.PATHS, shown="the URL's path, or /")
+@option(settings.SCENARIO)
 @option(settings.ACCESS_LOG)
 @option(settings.HAR)
 @option(settings.HEADER)
@@ -66,25 +62,19 @@ from tunicorn.run.measure import measure, measure_url
 @option(settings.EXPECT_WORKERS)
 @option(settings.MASTER_BIND)
 @option(settings.WORKER_WAIT)
-@click.option("--cpus", type=POSITIVE_INT, default=None,
-              help="Pin the server to N cores and the load generator to the others "
-              "(emulates a plan).")  # fmt: skip
+@option(settings.SERVER_CPUS)
 @option(settings.REQUEST_TIMEOUT)
 @option(settings.UPSTREAM)
 @option(settings.STALL, default=None)
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Write the result as JSON to this file.")  # fmt: skip
-@click.option("--html", "html_path", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Write a self-contained HTML report (works offline) to this file.")  # fmt: skip
+@option(settings.JSON)
+@option(settings.HTML)
 @click.option(
     "--port",
     type=click.IntRange(0, 65535),
     default=0,
     help="Port for gunicorn on 127.0.0.1 (0: a free one).",
 )
-@click.option(
-    "--log-dir", type=click.Path(file_okay=False), default=None, help="Folder for gunicorn's log."
-)
+@option(settings.LOG_DIR)
 @click.option("--allow-remote", is_flag=True,
               help="Allow load on a URL that is not loopback "
               "(only on servers you own).")  # fmt: skip
@@ -139,94 +129,68 @@ def bench(
       tunicorn bench --demo --path /fast --workers 2 --rate 20 --stall 5%:2s
     """
     tgt = resolve(target, demo=demo or False)
-    login, scenario = login_scenario(scenario)
-    if sum(map(bool, (paths, scenario, locustfile, access_log, har))) > 1:
-        raise UsageError(
-            "Give one of --path, --scenario, --locustfile, --access-log and --har, not several."
-        )
-    credentials_for_engine(header, cookie, locustfile, login=bool(login))
-    traffic = real_traffic(access_log, har)
-    if traffic is not None:
-        requests = traffic.requests
-    else:
-        requests = load_scenario(scenario) if scenario else parse_paths(paths)
-    if tgt.is_url and upstream:
-        raise UsageError(
-            "--upstream sets the environment of a server tunicorn starts: give module:app, a "
-            "folder or --demo, not the URL of a running server."
-        )
+    check_url(tgt, allow_remote=allow_remote, upstream=bool(upstream))
+    asked = given.Asked(
+        paths=parse_paths(paths) if paths else (), scenario=scenario, locustfile=locustfile,
+        access_log=access_log, har=har, header=header, cookie=cookie,
+    )  # fmt: skip
+    url_path = (urlsplit(tgt.url).path or "/",) if tgt.is_url else ()
+    default = parse_paths(url_path)  # the URL's own path, else GET /
+    requests = given.requests(asked, default=default, say=console.info)
     if tgt.is_url:
         parts = urlsplit(tgt.url)
-        if not is_loopback(parts.hostname or "") and not allow_remote:
-            raise UsageError(
-                f"{parts.hostname} is not this machine: bench sends sustained load, so it only "
-                "targets loopback unless you pass --allow-remote for a server you own "
-                "(tunicorn probe sends a small, bounded number of requests instead)."
-            )
-        if not paths and not scenario and traffic is None:
-            requests = parse_paths((parts.path or "/",))
         base = f"{parts.scheme}://{parts.netloc}"
         preflight(base + next(r for r in requests if not r.once).path)
     else:
-        from tunicorn.app.target import check_import, server_ready
-
-        tgt = check_import(tgt)
-        announce(tgt)
-        worker_class, notes = server_class(tgt, worker_class, threads, server_name)
-        server_ready(worker_class, server_name)
-        for note in notes:
-            console.warn(note)
+        tgt, worker_class = _startable(tgt, worker_class, threads, server_name)
         base = ""
-    requests = with_credentials(login + requests, header, cookie)
-    default_c = settings.CONCURRENCY.default if rate is None else max(64, int(rate * 2))
     spec = LoadSpec(
         url=base,
         requests=requests,
-        concurrency=concurrency or default_c,
+        concurrency=clients(concurrency, rate),
         rate=rate,
         duration_s=duration_s,
         warmup_s=bench_warmup_s,
         timeout_s=request_timeout_s,
         keepalive=keepalive,
     )
-    if locustfile:
-        spec = spec.using(
-            locust.options(
-                locustfile, cpus=cpus, processes=load_processes, expect_workers=expect_workers,
-                master_bind=master_bind, allow_remote=allow_remote, worker_wait_s=worker_wait_s,
-                log_dir=log_dir,
-            )  # fmt: skip
-        )
+    spec = spec.using(
+        locust.options(
+            locustfile, cpus=cpus, processes=load_processes, expect_workers=expect_workers,
+            master_bind=master_bind, allow_remote=allow_remote, worker_wait_s=worker_wait_s,
+            log_dir=log_dir,
+        )  # fmt: skip
+    )
+    if spec.locust is not None:
         engine_for(spec.engine).check(spec)  # a bad locustfile or bind, before any server starts
-    elif expect_workers or master_bind or load_processes:
-        raise UsageError(
-            "--load-processes, --expect-workers and --master-bind set up Locust: "
-            "pass --locustfile FILE too."
-        )
     if stall is not None:  # the app wrapped in the worker, an exact share of requests marked
-        from tunicorn.decide import stall as stalls
-
-        if tgt.is_url or server_name != "gunicorn":
-            raise UsageError(
-                "--stall wraps the app in gunicorn's workers, so it needs an app that tunicorn "
-                "starts under gunicorn (not a URL, not --server uvicorn)."
-            )
-        if locustfile:
-            raise UsageError("--stall works with the built-in engine: leave out --locustfile.")
-        spec = stalls.load_spec(spec, stalls.parse(stall))
+        spec = _stalled(spec, stall, tgt, server_name)
     config = ServerConfig(
         workers=workers, threads=threads, worker_class=worker_class or "sync", timeout=timeout
     )
-    what = tgt.url if tgt.is_url else f"{tgt.app} with {config.effective().label}"
-    if server_name == "uvicorn" and not tgt.is_url:
-        what = f"{tgt.app} under uvicorn --workers {workers}"
-    console.info(f"Loading {what}: {terminal.describe_load(spec)} …")
-    if spec.locust is not None and spec.locust.expect_workers:
-        console.info(
-            f"The Locust master will wait up to {worker_wait_s:g} s for "
-            f"{spec.locust.expect_workers} worker(s) started elsewhere; start each with:"
-        )
-        console.info(f"  {locust.worker_command(spec.locust)}")
+    _announce_load(tgt, config, spec, server_name)
+    result = _measured(
+        tgt, config, spec, upstream=upstream, cpus=cpus, log_dir=log_dir, port=port,
+        server_name=server_name,
+    )  # fmt: skip
+    terminal.print_bench(result)
+    _write(result, json_path, html_path)
+    return 0
+
+
+def _measured(
+    tgt: Target,
+    config: ServerConfig,
+    spec: LoadSpec,
+    *,
+    upstream: tuple[str, ...],
+    cpus: int | None,
+    log_dir: str | None,
+    port: int,
+    server_name: str,
+) -> record.BenchResult:
+    """The run itself, a live line of progress beside it: the running server at the URL, or
+    the app started with `config` (wrapped for --stall, behind --upstream's proxies)."""
     load_cores = split_cores(cpus).client  # where --upstream's proxies run
     with delays(upstream, load_cores, log_dir) as added, TickPrinter(spec) as progress:
         if tgt.is_url:
@@ -244,13 +208,59 @@ def bench(
             )  # fmt: skip
     if added.endpoints:
         result = dataclasses.replace(result, upstream=added.records())
-    terminal.print_bench(result)
+    return result
+
+
+def _startable(
+    tgt: Target, worker_class: str | None, threads: int, server_name: str
+) -> tuple[Target, str]:
+    """An app tunicorn starts: imported (which was found said), the worker class it runs under
+    and that class's server installed, with the notes on the class said."""
+    tgt = check_import(tgt)
+    announce(tgt)
+    chosen, notes = server_class(tgt, worker_class, threads, server_name)
+    server_ready(chosen, server_name)
+    for note in notes:
+        console.warn(note)
+    return tgt, chosen
+
+
+def _stalled(spec: LoadSpec, stall: str, tgt: Target, server_name: str) -> LoadSpec:
+    """--stall: the load marks an exact share of requests for the wrapper in gunicorn's
+    workers to hold, which needs gunicorn and the built-in engine."""
+    from tunicorn.decide import stall as stalls
+
+    if tgt.is_url or server_name != "gunicorn":
+        raise UsageError(
+            "--stall wraps the app in gunicorn's workers, so it needs an app that tunicorn "
+            "starts under gunicorn (not a URL, not --server uvicorn)."
+        )
+    if spec.locust is not None:
+        raise UsageError("--stall works with the built-in engine: leave out --locustfile.")
+    return stalls.load_spec(spec, stalls.parse(stall))
+
+
+def _announce_load(tgt: Target, config: ServerConfig, spec: LoadSpec, server_name: str) -> None:
+    """What is about to be loaded and how; with workers elsewhere, the command to start each."""
+    what = tgt.url if tgt.is_url else f"{tgt.app} with {config.effective().label}"
+    if server_name == "uvicorn" and not tgt.is_url:
+        what = f"{tgt.app} under uvicorn --workers {config.workers}"
+    console.info(f"Loading {what}: {terminal.describe_load(spec)} …")
+    if spec.locust is not None and spec.locust.expect_workers:
+        console.info(
+            f"The Locust master will wait up to {spec.locust.worker_wait_s:g} s for "
+            f"{spec.locust.expect_workers} worker(s) started elsewhere; start each with:"
+        )
+        console.info(f"  {locust.worker_command(spec.locust)}")
+
+
+def _write(result: record.BenchResult, json_path: str | None, html_path: str | None) -> None:
+    """--json and --html, written after the terminal summary."""
     if json_path:
         record.save(result, json_path)
         console.info(f"Wrote {json_path}")
-    if html_path:  # --html: the report stage's page, written after the terminal summary
+    if html_path:  # the report stage's page
         from tunicorn.report import html
 
         html.write_bench(result, html_path)
         console.info(f"Wrote {html_path}")
-    return 0

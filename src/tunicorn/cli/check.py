@@ -21,8 +21,8 @@ from tunicorn.report import advice, console
 
 @cli.command("check")
 @click.argument("path", default=".", metavar="[PATH]")
-@click.option("--plan", "plan_name", metavar="NAME",
-              help="App Service plan (B1, P1v3, …): cores for 2 × cores + 1, memory for workers.")
+@option(settings.PLAN, default=None, shown="",
+        help="App Service plan (B1, P1v3, …): cores for 2 × cores + 1, memory for workers.")
 @click.option("--setting", "settings", multiple=True, metavar="KEY=VALUE",
               help="An app setting, e.g. PYTHON_ENABLE_GUNICORN_MULTIWORKERS=true (repeatable).")
 @click.option("--settings-json", type=click.Path(dir_okay=False), metavar="FILE",
@@ -31,8 +31,7 @@ from tunicorn.report import advice, console
               help="The site's Startup Command, as set in the portal or with --startup-file.")
 @option(settings.WORKER_MEMORY, default=None,
         shown=f"an estimate of {settings.WORKER_MEMORY.default:g} MiB")  # fmt: skip
-@click.option("--json", "json_path", type=click.Path(dir_okay=False), metavar="FILE",
-              help="Write the result as JSON ('-' for stdout).")
+@option(settings.JSON, help="Write the result as JSON to this file ('-' for stdout).")
 @option(settings.REHEARSE)
 @option(settings.REHEARSE_PATH)
 @option(settings.APP_DIR)
@@ -43,7 +42,7 @@ from tunicorn.report import advice, console
 def check_command(
     ctx: click.Context,
     path: str,
-    plan_name: str | None,
+    plan: str | None,
     settings: tuple[str, ...],
     settings_json: str | None,
     startup: str | None,
@@ -71,7 +70,7 @@ def check_command(
     """
     from tunicorn.deploy.emit import folder as emitted
 
-    plan = plans.get(plan_name) if plan_name else None
+    chosen = plans.get(plan) if plan else None
     merged = _settings(settings_json, settings)
     folder = Path(path)
     project = _app_dir(app_dir) if app_dir else emitted.project_of(folder)
@@ -80,7 +79,7 @@ def check_command(
     if not rehearse_path.startswith("/"):
         raise UsageError(f"--path {rehearse_path!r} is not a route: start it with /, e.g. /health.")
     with emitted.view(folder, project) as root:
-        result = checking.check(root, settings=merged, startup=startup, plan=plan,
+        result = checking.check(root, settings=merged, startup=startup, plan=chosen,
                                 worker_memory_mib=worker_memory_mib)
         result = dataclasses.replace(result, path=str(folder))
         if json_path != "-":

@@ -18,7 +18,6 @@ from tunicorn.settings import Setting
 
 if TYPE_CHECKING:
     from tunicorn.app.target import Target
-    from tunicorn.load.accesslog import Traffic
 
 # Recent click makes ParamType generic; older releases (click>=8.1 is allowed) cannot subscript it.
 if TYPE_CHECKING:
@@ -148,6 +147,12 @@ def _param_type(setting: Setting[Any]) -> _AnyParamType | None:
         return SIZE
     if kind == "choice":
         return click.Choice(setting.choices)
+    if kind in ("file", "output"):
+        path: _AnyParamType = click.Path(dir_okay=False, writable=kind == "output")
+        return path
+    if kind == "folder":
+        folder: _AnyParamType = click.Path(file_okay=False)
+        return folder
     return None
 
 
@@ -238,55 +243,3 @@ def announce(target: Target) -> None:
 
     if target.found:
         console.info(f"Found {describe(target)}.")
-
-
-def real_traffic(access_log: str | None, har: str | None) -> Traffic | None:
-    """--access-log or --har read into a mix, its summary and table said on the terminal (paths
-    redacted); None when neither is given."""
-    from tunicorn.load.accesslog import read_access_log
-    from tunicorn.load.har import read_har
-    from tunicorn.report import console
-
-    if access_log and har:
-        raise UsageError("Give one of --access-log and --har, not both.")
-    if not (access_log or har):
-        return None
-    traffic = read_access_log(access_log) if access_log else read_har(str(har))
-    console.info(traffic.summary())
-    rows = traffic.table()
-    for what, share, status in rows[:10]:
-        console.info(f"  {share:>6}  {what}" + (f"  ({status})" if status else ""))
-    if len(rows) > 10:
-        console.info(f"  … and {len(rows) - 10} more")
-    return traffic
-
-
-def credentials_for_engine(
-    header: tuple[str, ...], cookie: tuple[str, ...], locustfile: str | None, *, login: bool
-) -> None:
-    """--header, --cookie and a login scenario are the built-in engine's: a locustfile logs
-    in its own users."""
-    if locustfile and login:
-        raise UsageError(
-            "Give one of --scenario and --locustfile, not both: log the locustfile's users in "
-            "in their on_start."
-        )
-    if (header or cookie) and locustfile:
-        raise UsageError(
-            "--header and --cookie go with the built-in engine: with --locustfile, set them "
-            "in the locustfile (self.client.headers, self.client.cookies)."
-        )
-
-
-def login_scenario(scenario: str | None) -> tuple[tuple[Request, ...], str | None]:
-    """A scenario of setup requests only (`once = true`: a login) goes before whatever the
-    other options load (--path, --access-log, --har, the discovered routes): its requests and
-    no scenario. Any other scenario is the workload itself: nothing and the scenario."""
-    from tunicorn.load.scenario import load_scenario
-
-    if not scenario:
-        return (), None
-    requests = load_scenario(scenario)
-    if all(r.once for r in requests):
-        return requests, None
-    return (), scenario

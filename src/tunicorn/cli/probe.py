@@ -6,10 +6,10 @@ from urllib.parse import urlsplit
 
 import click
 
-from tunicorn import record
+from tunicorn import record, settings
 from tunicorn.app.target import is_loopback
 from tunicorn.cli import cli
-from tunicorn.cli.options import POSITIVE_FLOAT, POSITIVE_INT
+from tunicorn.cli.options import POSITIVE_FLOAT, POSITIVE_INT, option
 from tunicorn.errors import UsageError
 from tunicorn.report import advice, console
 from tunicorn.report.progress import wave_done
@@ -18,8 +18,7 @@ from tunicorn.run.probe import DEFAULT_MAX_CONCURRENCY, REMOTE_BUDGET, probe
 
 @cli.command(name="probe", context_settings={"show_default": True})
 @click.argument("url")
-@click.option("--path", "-p", default=None,
-              help="Path to probe instead of the URL's own (a slow one works best).")  # fmt: skip
+@option(settings.PROBE_PATH)
 @click.option("--max-concurrency", "-n", type=POSITIVE_INT, default=DEFAULT_MAX_CONCURRENCY,
               help="Largest wave: requests sent at the same instant.")  # fmt: skip
 @click.option("--expect", type=POSITIVE_INT, default=None, metavar="N",
@@ -27,10 +26,8 @@ from tunicorn.run.probe import DEFAULT_MAX_CONCURRENCY, REMOTE_BUDGET, probe
               "requests at once (and when the probe cannot show it).")  # fmt: skip
 @click.option("--timeout", type=POSITIVE_FLOAT, default=30.0,
               help="Seconds before a request counts as timed out.")  # fmt: skip
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Write the result as JSON to this file.")  # fmt: skip
-@click.option("--html", "html_path", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Write an HTML report to this file.")  # fmt: skip
+@option(settings.JSON)
+@option(settings.HTML)
 def probe_cmd(
     url: str,
     path: str | None,

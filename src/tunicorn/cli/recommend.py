@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import click
 
@@ -34,12 +33,7 @@ from tunicorn.report import console as out
     show_default=True,
     help="module:app for the startup command.",
 )
-@click.option(
-    "--json",
-    "json_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also save the recommendation as JSON.",
-)
+@option(settings.JSON, help="Also save the recommendation as JSON to this file.")
 def recommend_command(
     cpus: int | None,
     memory_mib: float | None,
@@ -48,7 +42,7 @@ def recommend_command(
     thread_memory_mib: float | None,
     io_wait_ratio: float | None,
     app: str,
-    json_path: Path | None,
+    json_path: str | None,
 ) -> None:
     """Recommend workers × threads from the models alone (not measured).
 

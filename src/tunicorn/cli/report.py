@@ -12,8 +12,9 @@ from typing import Any
 import click
 import msgspec
 
-from tunicorn import record
+from tunicorn import record, settings
 from tunicorn.cli import cli
+from tunicorn.cli.options import option
 from tunicorn.errors import UsageError
 from tunicorn.record import (
     BenchResult,
@@ -99,14 +100,8 @@ def write_html(run: Run, path: str) -> None:
 
 @cli.command()
 @click.argument("run", metavar="RUN.json", type=click.Path(dir_okay=False))
-@click.option(
-    "--html",
-    "html_path",
-    type=click.Path(dir_okay=False, writable=True),
-    default=None,
-    help="Also write a self-contained HTML report (works offline) to this file "
-    "(bench, tune and probe runs).",
-)
+@option(settings.HTML, help="Also write a self-contained HTML report (works offline) to this "
+        "file (bench, tune and probe runs).")  # fmt: skip
 def report(run: str, html_path: str | None) -> int:
     """Print the summary of a saved run, and write its HTML report with --html.
 

@@ -6,69 +6,37 @@ import contextlib
 import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from tunicorn import record, settings
 from tunicorn.app.target import Target, check_import, resolve, server_ready
 from tunicorn.cli import cli
-from tunicorn.cli.options import (
-    POSITIVE_INT,
-    announce,
-    credentials_for_engine,
-    demo_option,
-    login_scenario,
-    machine,
-    option,
-    parse_paths,
-    real_traffic,
-)
+from tunicorn.cli.options import announce, demo_option, machine, option, parse_paths
 from tunicorn.errors import UsageError
 from tunicorn.load import Request, locust
-from tunicorn.load.scenario import with_credentials
 from tunicorn.machine import split_cores
-from tunicorn.record import ServerConfig, Tick, Trial
+from tunicorn.record import Machine, ServerConfig, Tick, Trial
 from tunicorn.report import console, terminal
+from tunicorn.run import given
 from tunicorn.run import workload as workloads
 from tunicorn.run.upstream import Upstreams
 from tunicorn.run.upstream import running as upstreams_running
 from tunicorn.run.workload import Built
 
+if TYPE_CHECKING:
+    from tunicorn.decide.tune import TuneEvents
+
 
 def workload(
-    target: Target,
-    paths: tuple[str, ...],
-    scenario: str | None,
-    locustfile: str | None = None,
-    *,
-    access_log: str | None = None,
-    har: str | None = None,
-    crawl: int | None = None,
-    log_dir: str | None = None,
-    login: tuple[Request, ...] = (),
-    header: tuple[str, ...] = (),
-    cookie: tuple[str, ...] = (),
-) -> Built:
-    """What to load and its record: an access log's or a HAR file's requests, a locustfile's
-    users or a scenario as given, else the given paths or the router's routes (and a crawl's
-    pages) checked at pre-flight by the workload stage, logged in with `login` (a scenario's
-    once requests), --header and --cookie; printed before any load starts."""
-    if sum(map(bool, (paths, scenario, locustfile, access_log, har))) > 1:
-        raise UsageError(
-            "Give one of --path, --scenario, --locustfile, --access-log and --har, not several."
-        )
-    traffic = real_traffic(access_log, har)
-    built = workloads.recorded(traffic.requests) if traffic is not None else None
-    built = built or workloads.named(parse_paths(paths) if paths else (), scenario, locustfile)
-    if built is None:
-        [credentials] = with_credentials((Request(),), header, cookie)
-        built = workloads.build(
-            target, paths=parse_paths(paths) if paths else (), crawl_pages=crawl,
-            headers=dict(credentials.headers), setup=with_credentials(login, header, cookie),
-            log_dir=log_dir, say=console.info,
-        )  # fmt: skip
+    target: Target, asked: given.Asked, log_dir: str | None
+) -> tuple[Built, tuple[Request, ...]]:
+    """What to load (the workload stage's `given.workload`), its record printed before any
+    load starts; and the requests to send, logged in as asked."""
+    built, requests = given.workload(target, asked, log_dir=log_dir, say=console.info)
     terminal.print_workload(built.workload, console.stderr)
-    return built
+    return built, requests
 
 
 @contextlib.contextmanager
@@ -82,10 +50,13 @@ def delays(
         yield added
 
 
-def runnable(target: Target) -> Target:
-    """The target once imported: what it is (WSGI or ASGI, which was found), and the servers it
-    needs installed."""
-    tgt = check_import(target)
+def runnable(target: str | None, demo: str | None, refusal: str) -> Target:
+    """The app tunicorn is to start (a URL is refused with `refusal`), once imported: what it
+    is (WSGI or ASGI, which was found), and the servers it needs installed."""
+    tgt = resolve(target, demo=demo or False)
+    if tgt.is_url:
+        raise UsageError(refusal)
+    tgt = check_import(tgt)
     announce(tgt)
     if tgt.is_asgi:
         server_ready("uvicorn")
@@ -100,6 +71,15 @@ class TrialPrinter:
         from tunicorn.report.progress import LiveLine
 
         self.line = LiveLine()
+
+    def events(self) -> TuneEvents:
+        """The tuner's events, each said by this printer."""
+        from tunicorn.decide.tune import TuneEvents
+
+        return TuneEvents(
+            say=self.say, trial_start=self.trial_start, trial_done=self.trial_done,
+            tick=self.tick,
+        )  # fmt: skip
 
     def say(self, message: str) -> None:
         self.line.show(message)
@@ -129,11 +109,8 @@ class TrialPrinter:
 @option(settings.MEMORY)
 @option(settings.SLO_P95)
 @option(settings.BUDGET)
-@click.option("--path", "-p", "paths", multiple=True, metavar="PATH[=WEIGHT]",
-              help="Paths to load (repeatable, weighted: /io=3). "
-              "[default: every GET route]")  # fmt: skip
-@click.option("--scenario", type=click.Path(dir_okay=False), default=None,
-              help="TOML file of weighted requests.")  # fmt: skip
+@option(settings.PATHS, shown="every GET route")
+@option(settings.SCENARIO)
 @option(settings.ACCESS_LOG)
 @option(settings.HAR)
 @option(settings.HEADER)
@@ -149,15 +126,13 @@ class TrialPrinter:
 @option(settings.STALL)
 @option(settings.STALL_CHECK)
 @option(settings.EXPECTED_RPS)
-@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
-              help="Write the whole run as JSON.")  # fmt: skip
-@click.option("--html", "html_path", type=click.Path(dir_okay=False), default=None,
-              help="Write a self-contained HTML report.")  # fmt: skip
+@option(settings.JSON, help="Write the whole run (every trial, the profile, the pick) as JSON "
+        "to this file (report reads it again).")  # fmt: skip
+@option(settings.HTML)
 @click.option("--emit", "emit_dir", type=click.Path(file_okay=False), default=None,
               help="Write gunicorn.conf.py, startup.txt and, where the pick needs more "
               "packages, an amended requirements.txt into this folder.")  # fmt: skip
-@click.option("--log-dir", type=click.Path(file_okay=False), default=None,
-              help="Folder for gunicorn's logs.")  # fmt: skip
+@option(settings.LOG_DIR)
 def tune(
     target: str | None,
     demo: str | None,
@@ -199,42 +174,29 @@ def tune(
       tunicorn tune app:app --stall 2%:5s --expected-rps 40
     """
     from tunicorn.decide import stall as stalls
-    from tunicorn.decide.tune import TuneEvents, TuneSettings
+    from tunicorn.decide.tune import TuneSettings
     from tunicorn.decide.tune import tune as run_tune
-    from tunicorn.deploy.emit import with_commands, with_packages
 
-    here = machine(plan, cpus, memory_mib, default=settings.PLAN.default)
-    if not (plan or cpus or memory_mib):
-        console.info(
-            f"No --plan given: tuning for {here.plan} ({here.cpus} vCPU, "
-            f"{here.memory_mib / 1024:g} GB), "
-            "App Service's usual starting plan."
-        )
+    here = _machine(plan, cpus, memory_mib)
     injected = stalls.parse(stall)  # a bad --stall is refused before anything starts
     if locustfile and stall_check and (stall != settings.STALL.default or expected_rps):
         raise UsageError(
             "--stall and --expected-rps run with the built-in engine: leave out --locustfile, "
             "or them."
         )
-    tgt = resolve(target, demo=demo or False)
-    if tgt.is_url:
-        raise UsageError(
-            "tune starts the app itself: give module:app, a folder or --demo "
-            "(bench and probe take URLs)."
-        )
-    tgt = runnable(tgt)
-    login, scenario = login_scenario(scenario)
-    credentials_for_engine(header, cookie, locustfile, login=bool(login))
-    built = workload(
-        tgt, paths, scenario, locustfile, access_log=access_log, har=har, crawl=crawl,
-        log_dir=log_dir, login=login, header=header, cookie=cookie,
+    tgt = runnable(
+        target, demo,
+        "tune starts the app itself: give module:app, a folder or --demo (bench and probe "
+        "take URLs).",
     )  # fmt: skip
-    requests = with_credentials(login + built.requests, header, cookie)
-    users = None
-    if locustfile:
-        users = locust.options(
-            locustfile, cpus=here.cpus, processes=load_processes, log_dir=log_dir
-        )
+    load = given.Asked(
+        paths=parse_paths(paths) if paths else (), scenario=scenario, locustfile=locustfile,
+        access_log=access_log, har=har, header=header, cookie=cookie, crawl=crawl,
+    )  # fmt: skip
+    built, requests = workload(tgt, load, log_dir)
+    users = locust.options(
+        locustfile, cpus=here.cpus, processes=load_processes, log_dir=log_dir
+    )
     asked = TuneSettings(
         machine=here, slo_p95_ms=slo_p95_ms, budget_s=budget_s,
         gevent=gevent, keepalive=keepalive, single_slot=single_slot,
@@ -242,10 +204,6 @@ def tune(
         expected_rps=expected_rps,
     )  # fmt: skip
     printer = TrialPrinter()
-    events = TuneEvents(
-        say=printer.say, trial_start=printer.trial_start, trial_done=printer.trial_done,
-        tick=printer.tick,
-    )  # fmt: skip
     console.info(
         f"Tuning {tgt.app} for "
         + (here.plan or f"{here.cpus} cores, {here.memory_mib:.0f} MiB")
@@ -257,18 +215,12 @@ def tune(
     )
     with delays(upstream, here.cores.client, log_dir) as added:
         try:
-            result = run_tune(added.apply(tgt), requests, asked, events=events, log_dir=log_dir)
+            result = run_tune(
+                added.apply(tgt), requests, asked, events=printer.events(), log_dir=log_dir
+            )
         finally:
             printer.line.clear()
-    result = dataclasses.replace(
-        result,
-        upstream=added.records(),
-        workload=workloads.with_profile(built.workload, result.profile),
-    )
-    result = with_commands(result)
-    project = Path(tgt.chdir) if tgt.chdir else None
-    result = with_packages(result, project)
-    result = _with_code_warnings(result, tgt)
+    result = _finished(result, built, added, tgt)
     terminal.print_tune(result)
     if json_path:
         record.save(result, json_path)
@@ -276,43 +228,44 @@ def tune(
     if html_path:
         _write_html(result, html_path)
     if emit_dir and result.recommendation:
-        _emit(result, Path(emit_dir), project)
+        _emit(result, Path(emit_dir), _project(tgt))
     return 0 if result.recommendation else 1
 
 
-def _with_code_warnings(result: record.TuneResult, target: Target) -> record.TuneResult:
-    """Add check's static findings (module state, thread safety) for the recommended config."""
-    rec = result.recommendation
-    if rec is None or not target.chdir:
-        return result
-    import dataclasses
+def _machine(plan: str | None, cpus: int | None, memory_mib: float | None) -> Machine:
+    """The machine to tune for: --plan, --cpus with --memory, else B1, said as such."""
+    here = machine(plan, cpus, memory_mib, default=settings.PLAN.default)
+    if not (plan or cpus or memory_mib):
+        console.info(
+            f"No --plan given: tuning for {here.plan} ({here.cpus} vCPU, "
+            f"{here.memory_mib / 1024:g} GB), "
+            "App Service's usual starting plan."
+        )
+    return here
 
-    from tunicorn.deploy.check import check
 
-    found = check(
-        target.chdir,
-        startup=(
-            f"gunicorn --workers {rec.workers} --threads {rec.threads} "
-            f"--worker-class {rec.worker_class} {rec.app}"
-        ),
+def _project(target: Target) -> Path | None:
+    """The project folder the app was found in (its requirements, its code), if any."""
+    return Path(target.chdir) if target.chdir else None
+
+
+def _finished(
+    result: record.TuneResult, built: Built, added: Upstreams, target: Target
+) -> record.TuneResult:
+    """The tune's record with what the CLI knows beside it: the upstream delays, each route's
+    measured CPU and wait, the commands to deploy, the packages the pick needs, and check's
+    findings on the code."""
+    from tunicorn.deploy.check import with_code_warnings
+    from tunicorn.deploy.emit import with_commands, with_packages
+
+    result = dataclasses.replace(
+        result,
+        upstream=added.records(),
+        workload=workloads.with_profile(built.workload, result.profile),
     )
-    extra = tuple(
-        f.message
-        for f in found.findings
-        if f.code in ("module-state", "thread-unsafe", "blocks-event-loop")
-        and f.level != "info"
-        and not _measured(f.message, result.warnings)
-    )
-    return dataclasses.replace(result, warnings=result.warnings + extra) if extra else result
-
-
-def _measured(message: str, warnings: tuple[str, ...]) -> bool:
-    """A static finding about a route the profile already measured blocking ("GET /x blocks
-    the event loop"): the measured one says it with figures, so it is not repeated."""
-    if " blocks the event loop" not in message:
-        return False
-    route = message.split(" blocks the event loop", 1)[0].split(" (", 1)[0]
-    return any(w.startswith(f"{route} blocks the event loop") for w in warnings)
+    result = with_commands(result)
+    result = with_packages(result, _project(target))
+    return with_code_warnings(result, target.chdir)
 
 
 def _write_html(result: record.TuneResult, path: str) -> None:
@@ -338,10 +291,8 @@ def _emit(result: record.TuneResult, folder: Path, project: Path | None) -> None
 @cli.command(context_settings={"show_default": True})
 @click.argument("target", required=False)
 @demo_option("Profile the bundled demo app (--demo fastapi: its ASGI twin).")
-@click.option("--path", "-p", "paths", multiple=True, metavar="PATH[=WEIGHT]",
-              help="Paths to profile (repeatable). [default: every GET route]")  # fmt: skip
-@click.option("--scenario", type=click.Path(dir_okay=False), default=None,
-              help="TOML file of weighted requests.")  # fmt: skip
+@option(settings.PATHS, shown="every GET route")
+@option(settings.SCENARIO)
 @option(settings.ACCESS_LOG)
 @option(settings.HAR)
 @option(settings.HEADER)
@@ -350,11 +301,9 @@ def _emit(result: record.TuneResult, folder: Path, project: Path | None) -> None
 @option(settings.LOCUSTFILE)
 @option(settings.LOAD_PROCESSES)
 @option(settings.UPSTREAM)
-@click.option("--cpus", type=POSITIVE_INT, default=None, help="Pin the server to N cores.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
-              help="Write the profile as JSON.")  # fmt: skip
-@click.option("--log-dir", type=click.Path(file_okay=False), default=None,
-              help="Folder for gunicorn's logs.")  # fmt: skip
+@option(settings.SERVER_CPUS)
+@option(settings.JSON)
+@option(settings.LOG_DIR)
 def profile(
     target: str | None,
     demo: str | None,
@@ -377,20 +326,15 @@ def profile(
     from tunicorn.report.progress import LiveLine
     from tunicorn.run.profile import profile as run_profile
 
-    tgt = resolve(target, demo=demo or False)
-    if tgt.is_url:
-        raise UsageError("profile starts the app itself: give module:app, a folder or --demo.")
-    tgt = runnable(tgt)
-    login, scenario = login_scenario(scenario)
-    credentials_for_engine(header, cookie, locustfile, login=bool(login))
-    built = workload(
-        tgt, paths, scenario, locustfile, access_log=access_log, har=har, crawl=crawl,
-        log_dir=log_dir, login=login, header=header, cookie=cookie,
+    tgt = runnable(
+        target, demo, "profile starts the app itself: give module:app, a folder or --demo."
+    )
+    load = given.Asked(
+        paths=parse_paths(paths) if paths else (), scenario=scenario, locustfile=locustfile,
+        access_log=access_log, har=har, header=header, cookie=cookie, crawl=crawl,
     )  # fmt: skip
-    requests = with_credentials(login + built.requests, header, cookie)
-    users = None
-    if locustfile:
-        users = locust.options(locustfile, cpus=cpus, processes=load_processes, log_dir=log_dir)
+    built, requests = workload(tgt, load, log_dir)
+    users = locust.options(locustfile, cpus=cpus, processes=load_processes, log_dir=log_dir)
     line = LiveLine()
     cores = split_cores(cpus or 1)
     with delays(upstream, cores.client, log_dir) as added:

@@ -26,6 +26,7 @@ from tunicorn.record import (
     ModelFigures,
     Profile,
     Recommendation,
+    Rules,
     ServerConfig,
     Settlement,
     StallCheck,
@@ -391,35 +392,52 @@ def reasons(
 ) -> list[str]:
     """Why this configuration: what limits it, then which bound or measurement decided."""
     out = [limiting(pick, trials, prof, constraints)]
+    out += _cost(pick, prof, constraints.cpus)
+    out.append(_memory(pick, prof, constraints))
+    out += _ruled_out(trials, constraints.slo_p95_ms)
+    out += _held_back(pick, trials, prof, constraints)
+    out.append(_separated(pick, trials, constraints.rules))
+    return out
+
+
+def _cost(pick: Trial, prof: Profile, cpus: int) -> list[str]:
+    """What a request costs (CPU and waiting, from the profile) and the CPU bound it sets."""
+    if prof.cpu_ms <= 0:
+        return []
     wc = prof.wait_compute_ratio
-    cpus = constraints.cpus
-    slo = constraints.slo_p95_ms
-    if prof.cpu_ms > 0:
-        out.append(
-            f"Each request computes {prof.cpu_ms:.1f} ms and waits {prof.wait_ms:.1f} ms "
-            f"(W/C = {wc:.1f}): about {1 + wc:.0f} requests in flight keep one core busy."
+    bound = model.cpu_bound_or_zero(cpus, prof.cpu_ms)
+    share = pick.capacity_rps / bound if bound else 0
+    line = (
+        f"CPU bound: {cpus} core{'s' if cpus > 1 else ''} / "
+        f"{prof.cpu_ms:.1f} ms = {bound:.0f} req/s; the pick reaches {share:.0%} of it"
+    )
+    if share > 1.05:
+        line += (
+            " (the CPU per request was measured on one worker, one request at a time; "
+            f"{pick.config.worker_class} under load spends less per request)"
         )
-        bound = model.cpu_bound_or_zero(cpus, prof.cpu_ms)
-        share = pick.capacity_rps / bound if bound else 0
-        line = (
-            f"CPU bound: {cpus} core{'s' if cpus > 1 else ''} / "
-            f"{prof.cpu_ms:.1f} ms = {bound:.0f} req/s; the pick reaches {share:.0%} of it"
-        )
-        if share > 1.05:
-            line += (
-                " (the CPU per request was measured on one worker, one request at a time; "
-                f"{pick.config.worker_class} under load spends less per request)"
-            )
-        out.append(line + ".")
+    return [
+        f"Each request computes {prof.cpu_ms:.1f} ms and waits {prof.wait_ms:.1f} ms "
+        f"(W/C = {wc:.1f}): about {1 + wc:.0f} requests in flight keep one core busy.",
+        line + ".",
+    ]
+
+
+def _memory(pick: Trial, prof: Profile, constraints: Constraints) -> str:
+    """The memory model measured by the profile, the budget, and the pick's peak."""
     mem = prof.memory
-    budget_mib = constraints.memory_budget_mib
     per_thread = "" if prof.interface == "asgi" else f", +{mem.per_thread_mib:.1f} MiB per thread"
-    out.append(
+    return (
         f"Memory: {mem.base_mib:.0f} MiB for 1×1, +{mem.per_worker_mib:.0f} MiB per worker"
-        f"{per_thread}; budget {budget_mib:.0f} MiB "
+        f"{per_thread}; budget {constraints.memory_budget_mib:.0f} MiB "
         f"({model.MEMORY_SHARE:.0%} of {constraints.memory_mib:.0f}); the pick peaked at "
         f"{pick.server.pss_mib_peak if pick.server else pick.predicted_pss_mib:.0f} MiB."
     )
+
+
+def _ruled_out(trials: tuple[Trial, ...], slo: float) -> list[str]:
+    """The trials ruled out (memory, errors, the SLO), stopped early, or measured again."""
+    out = []
     over = [t for t in trials if t.reason == "memory"]
     if over:
         out.append(f"{len(over)} configuration(s) were ruled out by memory.")
@@ -442,7 +460,15 @@ def reasons(
             "Measured more than once, each standing on the median (or mean) of its runs: "
             + ", ".join(f"{t.config.label} ({runs_text(t)})" for t in pooled) + "."
         )
-    measured = [t for t in trials if t.server is not None]
+    return out
+
+
+def _held_back(
+    pick: Trial, trials: tuple[Trial, ...], prof: Profile, constraints: Constraints
+) -> list[str]:
+    """Faster trials the rules held back: more threads than one process serves at once, or
+    one request per core at a time."""
+    out = []
     rules = constraints.rules
     min_slots = rules.min_slots
     single = [
@@ -470,22 +496,25 @@ def reasons(
             f"{min_slots} requests in flight ({constraints.cpus} core(s) × 2); "
             "--allow-single-slot lifts that."
         )
-    ties = rank.ties(trials, rules)
-    tied = [t for t in ties if t is not pick]
+    return out
+
+
+def _separated(pick: Trial, trials: tuple[Trial, ...], rules: Rules) -> str:
+    """Whether the pick's interval stands clear of the others', or which it ties with."""
+    measured = [t for t in trials if t.server is not None]
+    tied = [t for t in rank.ties(trials, rules) if t is not pick]
     if tied:
-        out.append(
+        return (
             f"Measured {len(measured)} configurations; {len(tied)} other(s) could not be told "
             "apart from the best by their 95% intervals ("
             + ", ".join(f"{t.config.label} {capacity_text(t)}" for t in tied[:4])
             + "): a tie goes to the more robust configuration, more request slots, then "
             "less memory, then fewer processes."
         )
-    else:
-        out.append(
-            f"Measured {len(measured)} configurations; the pick's 95% interval "
-            f"({capacity_text(pick)} req/s) lies wholly above every other's."
-        )
-    return out
+    return (
+        f"Measured {len(measured)} configurations; the pick's 95% interval "
+        f"({capacity_text(pick)} req/s) lies wholly above every other's."
+    )
 
 
 def capacity_text(trial: Trial) -> str:

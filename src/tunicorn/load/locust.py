@@ -105,7 +105,7 @@ def worker_command(opts: LocustOptions, host: str | None = None) -> str:
 
 
 def options(
-    locustfile: str,
+    locustfile: str | None,
     *,
     cpus: int | None = None,
     processes: int | None = None,
@@ -114,9 +114,18 @@ def options(
     allow_remote: bool = False,
     worker_wait_s: float = 60.0,
     log_dir: str | None = None,
-) -> LocustOptions:
+) -> LocustOptions | None:
     """The command line's Locust settings as options: with workers elsewhere, no local ones
-    unless asked, and Locust's usual port 5557 unless --master-bind names one."""
+    unless asked, and Locust's usual port 5557 unless --master-bind names one. None without
+    a locustfile, where the options that set up Locust have nothing to set up and are
+    refused rather than ignored."""
+    if not locustfile:
+        if expect_workers or master_bind or processes:
+            raise UsageError(
+                "--load-processes, --expect-workers and --master-bind set up Locust: "
+                "pass --locustfile FILE too."
+            )
+        return None
     remote = expect_workers or 0
     if processes is None:
         processes = 0 if remote else default_processes(cpus)

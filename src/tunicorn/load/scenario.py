@@ -57,6 +57,17 @@ class LocustOptions:
         return self.processes + self.expect_workers
 
 
+def clients(concurrency: int | None, rate: float | None) -> int:
+    """How many clients a load runs: as given, else the declared closed-loop default, or for
+    an open loop (`rate`) twice the rate, at least 64: enough connections in flight to keep
+    the schedule through two seconds of latency, so a slow server is measured, not waited on."""
+    from tunicorn import settings
+
+    if concurrency:
+        return concurrency
+    return settings.CONCURRENCY.default if rate is None else max(64, int(rate * 2))
+
+
 @dataclasses.dataclass(frozen=True)
 class LoadSpec:
     """How to load one server.

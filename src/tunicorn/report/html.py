@@ -214,6 +214,17 @@ def tune_cards(result: TuneResult) -> list[Card]:
 
 
 def render_tune(result: TuneResult) -> str:
+    body = _tune_figures(result) + _trials_table(result)
+    if result.workload is not None:
+        body += workload_section(result.workload)
+    return page(
+        f"tunicorn tune · {result.app or result.target}", _tune_header(result), body,
+        blocks.footer("tune"),
+    )  # fmt: skip
+
+
+def _tune_header(result: TuneResult) -> str:
+    """The verdict, the commands to deploy, the cards, the reasons and the warnings."""
     rec = result.recommendation
     c = result.constraints
     plan = f"{c.plan} · " if c.plan else ""
@@ -242,12 +253,17 @@ def render_tune(result: TuneResult) -> str:
             commands += blocks.command("cmd-settings", "App settings", rec.app_settings)
     added = [upstream_line(a) for a in result.upstream]
     reasons = blocks.bullets([*(rec.reasons if rec is not None else ()), *added], "reasons")
-    header = (
+    return (
         f'<header class="top{"" if rec is not None else " warn"}">'
         f'<p class="kicker">{esc(kicker)}</p>'
         f'<h1 class="verdict">{esc(verdict)}</h1>{commands}{blocks.cards(tune_cards(result))}'
         f"{reasons}{blocks.bullets(result.warnings, 'warnings')}</header>"
     )
+
+
+def _tune_figures(result: TuneResult) -> str:
+    """The run's figures, each with what it shows and how to read it."""
+    c = result.constraints
     figures = result.model
     r_ms = figures.wall_ms if figures is not None else 0.0
     little = (
@@ -260,7 +276,7 @@ def render_tune(result: TuneResult) -> str:
     cpu_text = (
         f" The dotted line is the CPU bound: {num(cpu)} req/s on {c.cpus} core(s)." if cpu else ""
     )
-    body = blocks.figures(
+    return blocks.figures(
         [
             Figure(
                 "capacity",
@@ -333,10 +349,14 @@ def render_tune(result: TuneResult) -> str:
             ),
         ]
     )
+
+
+def _trials_table(result: TuneResult) -> str:
+    """Every trial, the pick first, then the usable ones by the figure rank judges."""
     pick = plots.pick_key(result)
     baselines = plots.baselines_by_trial(result)
     trials = sorted(result.trials, key=lambda t: (t.key != pick, not t.feasible, -rank.figure(t)))
-    body += blocks.table(
+    return blocks.table(
         "All trials",
         "Capacity is the highest rate that met the SLO with no errors, ± the half-width of its "
         "95% interval (per-second throughput of the run that showed it); throughput is what the "
@@ -353,11 +373,6 @@ def render_tune(result: TuneResult) -> str:
             "note",
         ],
         [_trial_row(t, pick, baselines) for t in trials],
-    )
-    if result.workload is not None:
-        body += workload_section(result.workload)
-    return page(
-        f"tunicorn tune · {result.app or result.target}", header, body, blocks.footer("tune")
     )
 
 

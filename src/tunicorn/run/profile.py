@@ -33,6 +33,7 @@ from tunicorn.load import LoadSpec, LocustOptions, Request, run_load
 from tunicorn.record import (
     CorePlan,
     LadderStep,
+    LoadResult,
     MemoryProfile,
     ProcessLimit,
     Profile,
@@ -96,35 +97,10 @@ def profile(
         reader = TreeReader(server.pid)
         with pinned(cores.client):
             for req in (r for r in requests if not r.once):
-                say(f"profiling {req.method} {redact.path(req.path)} at concurrency 1")
-                one = (*setup, dataclasses.replace(req, weight=1.0))
-                # Warm the route up (imports, caches) before the CPU window opens.
-                if locust is None:
-                    run_load(LoadSpec(url=server.url, requests=one, concurrency=1, duration_s=0.3,
-                                      warmup_s=0.0, max_requests=3, timeout_s=60.0,
-                                      keepalive=keepalive))  # fmt: skip
-                before = reader.read(0.0)
-                load = run_load(
-                    LoadSpec(
-                        url=server.url, requests=one, concurrency=1, duration_s=PER_ROUTE_S,
-                        warmup_s=0.0, max_requests=PER_ROUTE_MAX, timeout_s=60.0,
-                        keepalive=keepalive,
-                    ).using(locust)  # fmt: skip
-                )
-                after = reader.read(0.0)
-                cpu_s = (after.cpu_seconds - before.cpu_seconds) if before and after else 0.0
-                cpu_ms = 1000.0 * cpu_s / max(load.requests, 1)  # `requests` includes errors
-                route = RouteProfile(
-                    method=req.method, path=redact.path(req.path), weight=req.weight,
-                    wall_ms=round(load.latency_ms.mean, 3),
-                    cpu_ms=round(min(cpu_ms, load.latency_ms.mean or cpu_ms), 3),
-                    requests=load.requests, errors=load.errors,
-                    handler=handlers.get(req.path, ""),
+                route, load = _route(
+                    server.url, reader, req, setup, handlers.get(req.path, ""), asgi=asgi,
+                    keepalive=keepalive, locust=locust, say=say,
                 )  # fmt: skip
-                if asgi:
-                    shown = f"{req.method} {redact.path(req.path)}"
-                    say(f"profiling {shown} with {PARALLEL_CLIENTS} at once")
-                    route = _parallel(server.url, route, one, keepalive)
                 routes.append(route)
             if len(requests) - len(setup) > 1:
                 say("profiling the mixed workload at concurrency 1")
@@ -138,10 +114,7 @@ def profile(
         base = reader.read(0.0)
         memory_source = reader.memory_source
     base_mib = base.pss_mib if base else 0.0
-    weights = sum(r.weight for r in routes) or 1.0
-    ok_routes = [r for r in routes if r.requests]
-    cpu_ms = sum(r.cpu_ms * r.weight for r in ok_routes) / weights
-    wall_ms = sum(r.wall_ms * r.weight for r in ok_routes) / weights
+    cpu_ms, wall_ms = _weighted(routes)
     # One request at a time keeps a core busy for its CPU share of the wall time.
     busy = min(1.0, cpu_ms / wall_ms) if wall_ms > 0 else 0.0
     single = LadderStep(1, mix.throughput_rps, mix.latency_ms.p95, round(busy, 3), mix.errors)
@@ -186,6 +159,62 @@ def profile(
         thread_pool=ANYIO_THREADS if "sync" in handlers.values() else 0,
     )
     return dataclasses.replace(found, warnings=tuple(eventloop.warnings(found))) if asgi else found
+
+
+def _route(
+    url: str,
+    reader: TreeReader,
+    req: Request,
+    setup: tuple[Request, ...],
+    handler: str,
+    *,
+    asgi: bool,
+    keepalive: bool,
+    locust: LocustOptions | None,
+    say: Say,
+) -> tuple[RouteProfile, LoadResult]:
+    """One route at concurrency 1 on the running server at `url`, after the `setup` requests
+    (a login): its wall time and the server's CPU time per request, read around the run; for
+    an ASGI app, also with parallel clients. Returns the route and its run's load."""
+    say(f"profiling {req.method} {redact.path(req.path)} at concurrency 1")
+    one = (*setup, dataclasses.replace(req, weight=1.0))
+    # Warm the route up (imports, caches) before the CPU window opens.
+    if locust is None:
+        run_load(LoadSpec(url=url, requests=one, concurrency=1, duration_s=0.3,
+                          warmup_s=0.0, max_requests=3, timeout_s=60.0,
+                          keepalive=keepalive))  # fmt: skip
+    before = reader.read(0.0)
+    load = run_load(
+        LoadSpec(
+            url=url, requests=one, concurrency=1, duration_s=PER_ROUTE_S,
+            warmup_s=0.0, max_requests=PER_ROUTE_MAX, timeout_s=60.0,
+            keepalive=keepalive,
+        ).using(locust)  # fmt: skip
+    )
+    after = reader.read(0.0)
+    cpu_s = (after.cpu_seconds - before.cpu_seconds) if before and after else 0.0
+    cpu_ms = 1000.0 * cpu_s / max(load.requests, 1)  # `requests` includes errors
+    route = RouteProfile(
+        method=req.method, path=redact.path(req.path), weight=req.weight,
+        wall_ms=round(load.latency_ms.mean, 3),
+        cpu_ms=round(min(cpu_ms, load.latency_ms.mean or cpu_ms), 3),
+        requests=load.requests, errors=load.errors, handler=handler,
+    )  # fmt: skip
+    if asgi:
+        shown = f"{req.method} {redact.path(req.path)}"
+        say(f"profiling {shown} with {PARALLEL_CLIENTS} at once")
+        route = _parallel(url, route, one, keepalive)
+    return route, load
+
+
+def _weighted(routes: list[RouteProfile]) -> tuple[float, float]:
+    """The workload's CPU and wall time per request: each route's, weighted by its share
+    (routes that served nothing count in the weights, not the times)."""
+    weights = sum(r.weight for r in routes) or 1.0
+    ok_routes = [r for r in routes if r.requests]
+    cpu_ms = sum(r.cpu_ms * r.weight for r in ok_routes) / weights
+    wall_ms = sum(r.wall_ms * r.weight for r in ok_routes) / weights
+    return cpu_ms, wall_ms
 
 
 def route_handlers(target: Target) -> dict[str, str]:

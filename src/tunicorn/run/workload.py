@@ -185,33 +185,13 @@ def build(
     that `setup` (a scenario's once requests: a login) set on one client."""
     from tunicorn.launch import Server
 
-    left: list[LeftOut] = []
-    candidates: list[tuple[str, str]] = []
-    auto_crawl = False
     weights = {r.path: r.weight for r in paths}
     if paths:
-        candidates = [(r.path, "given") for r in paths]
+        candidates, auto_crawl = [(r.path, "given") for r in paths], False
+        left: list[LeftOut] = []
     else:
         routes = routes if routes is not None else discover_routes(target)
-        catch_alls: list[str] = []
-        for p, why in routes.skipped:
-            reason = excluded(p)
-            if reason:  # /static/<path:…> is a catch-all of files, not of pages
-                left.append(LeftOut(p, reason, "router"))
-            elif catch_all(p):
-                catch_alls.append(p)
-                left.append(LeftOut(p, "a catch-all pattern: its pages are found by the crawl",
-                                    "router"))  # fmt: skip
-            else:
-                brief = "path parameters" if why.startswith("path param") else why
-                left.append(LeftOut(p, brief, "router"))
-        for p in routes.paths:
-            reason = excluded(p)
-            if reason:
-                left.append(LeftOut(p, reason, "router"))
-            else:
-                candidates.append((p, "router"))
-        auto_crawl = bool(catch_alls)
+        candidates, left, auto_crawl = _from_router(routes)
         if routes.error and not candidates:
             say(f"The router of {target.app} could not be read ({routes.error}): crawling from /.")
             auto_crawl = True
@@ -238,18 +218,9 @@ def build(
         if pages > 0 and not login:
             starts = [r.path for r in paths] if paths else ["/"]
             say(f"crawling the site's links from {', '.join(starts)} (at most {pages} pages)")
-            found = crawl(client, starts, max_pages=pages,
-                          skip={r.path for r in kept} | {c.path for c in checks})  # fmt: skip
-            fetched = found.fetched
-            known = {r.path for r in kept} | {x.path for x in refused}
-            ok = [c for c in found.pages if c.ok]
-            # A crawled page is kept once it has answered 2xx TRIES times, as a route is.
-            rechecked, _ = preflight(client, [(c.path, "crawl") for c in ok if c.path not in known],
-                                     tries=max(1, TRIES - 1), budget_s=CRAWL_S)  # fmt: skip
-            more, more_left, _ = judge(rechecked + [c for c in found.pages if not c.ok])
-            kept += [r for r in more if r.path not in {k.path for k in kept}]
-            refused += [x for x in more_left if x.path not in known]
-            left += list(found.left_out)
+            kept, refused, crawl_left, fetched = _crawled(client, starts, pages, checks, kept,
+                                                          refused)  # fmt: skip
+            left += crawl_left
     preflight_s = time.monotonic() - started
     loaded = {r.path for r in kept} | {r.via for r in kept}
     left = [x for x in refused + left if x.path not in loaded]  # "/" with defaults, crawled
@@ -265,6 +236,68 @@ def build(
             "credentials with --header 'Authorization: Bearer TOKEN' or --cookie NAME=VALUE, "
             "or a --locustfile that logs in."
         )
+    return _built(kept, left, notes, fetched, preflight_s)
+
+
+def _from_router(routes: Routes) -> tuple[list[tuple[str, str]], list[LeftOut], bool]:
+    """The router's routes as candidates, less the default exclusions; what was left out and
+    why; and whether it has catch-all patterns (whose pages only a crawl finds)."""
+    left: list[LeftOut] = []
+    candidates: list[tuple[str, str]] = []
+    catch_alls: list[str] = []
+    for p, why in routes.skipped:
+        reason = excluded(p)
+        if reason:  # /static/<path:…> is a catch-all of files, not of pages
+            left.append(LeftOut(p, reason, "router"))
+        elif catch_all(p):
+            catch_alls.append(p)
+            left.append(LeftOut(p, "a catch-all pattern: its pages are found by the crawl",
+                                "router"))  # fmt: skip
+        else:
+            brief = "path parameters" if why.startswith("path param") else why
+            left.append(LeftOut(p, brief, "router"))
+    for p in routes.paths:
+        reason = excluded(p)
+        if reason:
+            left.append(LeftOut(p, reason, "router"))
+        else:
+            candidates.append((p, "router"))
+    return candidates, left, bool(catch_alls)
+
+
+def _crawled(
+    client: Client,
+    starts: list[str],
+    pages: int,
+    checks: list[Check],
+    kept: list[WorkloadRoute],
+    refused: list[LeftOut],
+) -> tuple[list[WorkloadRoute], list[LeftOut], list[LeftOut], int]:
+    """Crawl the site's links from `starts` for up to `pages` pages and pre-flight the pages
+    found as routes are. Returns the routes kept and refused with the crawl's added, what the
+    crawl itself left out, and the pages it fetched."""
+    found = crawl(client, starts, max_pages=pages,
+                  skip={r.path for r in kept} | {c.path for c in checks})  # fmt: skip
+    known = {r.path for r in kept} | {x.path for x in refused}
+    ok = [c for c in found.pages if c.ok]
+    # A crawled page is kept once it has answered 2xx TRIES times, as a route is.
+    rechecked, _ = preflight(client, [(c.path, "crawl") for c in ok if c.path not in known],
+                             tries=max(1, TRIES - 1), budget_s=CRAWL_S)  # fmt: skip
+    more, more_left, _ = judge(rechecked + [c for c in found.pages if not c.ok])
+    kept = kept + [r for r in more if r.path not in {k.path for k in kept}]
+    refused = refused + [x for x in more_left if x.path not in known]
+    return kept, refused, list(found.left_out), found.fetched
+
+
+def _built(
+    kept: list[WorkloadRoute],
+    left: list[LeftOut],
+    notes: list[str],
+    fetched: int,
+    preflight_s: float,
+) -> Built:
+    """The requests (the kept routes, weighted by their shares) and the record, with what the
+    user typed redacted."""
     chosen = _shared(kept)
     requests = tuple(Request(path=r.path, weight=r.share) for r in chosen)
     # What the user typed may carry a token in its query: the record keeps the names only.

@@ -51,7 +51,7 @@ from tunicorn.deploy.check.oryx import (
 )
 from tunicorn.errors import UsageError
 from tunicorn.plans import Plan
-from tunicorn.record import CheckResult, Finding
+from tunicorn.record import CheckResult, Finding, TuneResult
 from tunicorn.settings import running_class
 
 __all__ = ["check", "concurrency_line", "has_errors", "parse_settings_json"]
@@ -170,3 +170,37 @@ def concurrency_line(result: CheckResult) -> str:
     if slots == 1:
         return f"{shape} ({result.worker_class}): one request at a time."
     return f"{shape} ({result.worker_class}): up to {slots} requests at once."
+
+
+# The findings about the code that a tune adds to its warnings: the measured figures cannot
+# show them (module state shared by threads, code unsafe under threads, an async route that
+# blocks), and they depend on the picked configuration.
+CODE_FINDINGS = ("module-state", "thread-unsafe", "blocks-event-loop")
+
+
+def with_code_warnings(result: TuneResult, project: str | None) -> TuneResult:
+    """A tune's result with check's findings on the app's code (`project`, its folder; None
+    for the demo) under the pick's startup command, less those the profile already measured."""
+    import dataclasses
+
+    rec = result.recommendation
+    if rec is None or not project:
+        return result
+    found = check(project, startup=rec.startup_command)
+    extra = tuple(
+        f.message
+        for f in found.findings
+        if f.code in CODE_FINDINGS
+        and f.level != "info"
+        and not _measured(f.message, result.warnings)
+    )
+    return dataclasses.replace(result, warnings=result.warnings + extra) if extra else result
+
+
+def _measured(message: str, warnings: tuple[str, ...]) -> bool:
+    """A static finding about a route the profile already measured blocking ("GET /x blocks
+    the event loop"): the measured one says it with figures, so it is not repeated."""
+    if " blocks the event loop" not in message:
+        return False
+    route = message.split(" blocks the event loop", 1)[0].split(" (", 1)[0]
+    return any(w.startswith(f"{route} blocks the event loop") for w in warnings)

@@ -71,57 +71,17 @@ def capacity_heatmap(result: TuneResult) -> go.Figure | None:
     trials = [t for t in result.trials if t.config.effective().worker_class in ("sync", "gthread")]
     if not trials:
         return None
-    best: dict[tuple[int, int], Trial] = {}
-    for t in trials:
-        key = (t.config.workers, t.config.threads)
-        if key not in best or (t.feasible, t.capacity_rps) > (
-            best[key].feasible,
-            best[key].capacity_rps,
-        ):
-            best[key] = t
+    best = _best_per_cell(trials)
     workers = sorted({w for w, _ in best})
     threads = sorted({t for _, t in best})
-    z: list[list[float | None]] = []
-    text: list[list[str]] = []
-    hover: list[list[str]] = []
-    for w in workers:
-        zr: list[float | None] = []
-        tr: list[str] = []
-        hr: list[str] = []
-        for th in threads:
-            trial = best.get((w, th))
-            if trial is None:
-                zr.append(None)
-                tr.append("")
-                hr.append(f"{w}×{th}: not tried")
-            elif trial.feasible:
-                zr.append(trial.capacity_rps)
-                tr.append(f"{trial.capacity_rps:,.0f}")
-                pooled = pooled_text(trial)
-                hr.append(
-                    f"{trial.config.effective().label}<br>capacity {trial.capacity_rps:,.1f} req/s"
-                    f"<br>p95 {trial.latency_ms.p95:,.0f} ms<br>source: {trial.source}"
-                    + (f"<br>{pooled}" if pooled else "")
-                )
-            else:
-                zr.append(None)
-                tr.append("")
-                why = trial.note or trial.reason
-                pss = (
-                    f"<br>predicted PSS {trial.predicted_pss_mib:,.0f} MiB"
-                    if trial.predicted_pss_mib
-                    else ""
-                )
-                hr.append(f"{trial.config.effective().label}: not usable ({why}){pss}")
-        z.append(zr)
-        text.append(tr)
-        hover.append(hr)
+    cells = [[_cell(best.get((w, th)), w, th) for th in threads] for w in workers]
+    hover = [[h for _, _, h in row] for row in cells]
     fig = go.Figure(
         go.Heatmap(
-            z=z,
+            z=[[z for z, _, _ in row] for row in cells],
             x=list(range(len(threads))),
             y=list(range(len(workers))),
-            text=text,
+            text=[[t for _, t, _ in row] for row in cells],
             texttemplate="%{text}",
             textfont={"size": 13},
             customdata=hover,
@@ -138,57 +98,22 @@ def capacity_heatmap(result: TuneResult) -> go.Figure | None:
     def cell(w: int, th: int) -> tuple[float, float]:
         return float(threads.index(th)), float(workers.index(w))
 
-    # Gaps carry no hover; an invisible scatter gives crossed and untried cells their hover text.
-    gx, gy, gt, gh = [], [], [], []
-    for (w, th), trial in best.items():
-        if not trial.feasible:
-            x, y = cell(w, th)
-            gx.append(x)
-            gy.append(y)
-            gt.append(_reason_text(trial))
-            gh.append(hover[workers.index(w)][threads.index(th)])
-    if gx:
-        fig.add_trace(
-            go.Scatter(
-                x=gx,
-                y=gy,
-                text=gt,
-                mode="text",
-                customdata=gh,
-                textfont={"color": DEFAULT, "size": 12},
-                name="not usable",
-                hovertemplate="%{customdata}<extra></extra>",
-                showlegend=False,
-            )
-        )
-
-    def box(w: int, th: int, colour: str, dash: str, label: str, width: float) -> None:
-        x, y = cell(w, th)
-        fig.add_shape(
-            type="rect",
-            x0=x - 0.48,
-            x1=x + 0.48,
-            y0=y - 0.48,
-            y1=y + 0.48,
-            line={"color": colour, "width": width, "dash": dash},
-        )
-        fig.add_annotation(
-            x=x,
-            y=y - 0.32,
-            text=label,
-            showarrow=False,
-            font={"size": 10, "color": colour},
-            bgcolor="rgba(255,255,255,0.85)",
-        )
-
+    crossed = [
+        (*cell(w, th), _reason_text(trial), hover[workers.index(w)][threads.index(th)])
+        for (w, th), trial in best.items()
+        if not trial.feasible
+    ]
+    if crossed:
+        _crosses(fig, crossed)
     for b in result.baselines:
         measured = result.trial(b.trial)
         if measured is not None and (measured.config.workers, measured.config.threads) in best:
-            box(measured.config.workers, measured.config.threads, baseline_colour(b), "dash",
-                b.name, 2.5)  # fmt: skip
+            x, y = cell(measured.config.workers, measured.config.threads)
+            _box(fig, x, y, baseline_colour(b), "dash", b.name, 2.5)
     pick = result.pick
     if pick is not None and (pick.config.workers, pick.config.threads) in best:
-        box(pick.config.workers, pick.config.threads, PICK, "solid", "★ pick", 4)
+        x, y = cell(pick.config.workers, pick.config.threads)
+        _box(fig, x, y, PICK, "solid", "★ pick", 4)
     layout(
         fig,
         "Capacity by configuration (req/s within the SLO; blank = not tried)",
@@ -210,6 +135,81 @@ def capacity_heatmap(result: TuneResult) -> go.Figure | None:
     )
     fig.update_layout(plot_bgcolor="#f3f4f6")
     return fig
+
+
+def _crosses(fig: go.Figure, crossed: list[tuple[float, float, str, str]]) -> None:
+    """The crossed cells' marks (x, y, mark, hover). The heatmap's gaps carry no hover, so an
+    invisible scatter gives crossed and untried cells their hover text."""
+    fig.add_trace(
+        go.Scatter(
+            x=[x for x, _, _, _ in crossed],
+            y=[y for _, y, _, _ in crossed],
+            text=[t for _, _, t, _ in crossed],
+            mode="text",
+            customdata=[h for _, _, _, h in crossed],
+            textfont={"color": DEFAULT, "size": 12},
+            name="not usable",
+            hovertemplate="%{customdata}<extra></extra>",
+            showlegend=False,
+        )
+    )
+
+
+def _best_per_cell(trials: list[Trial]) -> dict[tuple[int, int], Trial]:
+    """One trial per workers × threads cell: a feasible one before an infeasible one, then
+    the higher capacity (a cell may be tried under both client models, or again)."""
+    best: dict[tuple[int, int], Trial] = {}
+    for t in trials:
+        key = (t.config.workers, t.config.threads)
+        if key not in best or (t.feasible, t.capacity_rps) > (
+            best[key].feasible,
+            best[key].capacity_rps,
+        ):
+            best[key] = t
+    return best
+
+
+def _cell(trial: Trial | None, w: int, th: int) -> tuple[float | None, str, str]:
+    """A cell's value (None: a gap), its text and its hover: the capacity of a feasible trial,
+    why an infeasible one is not usable, or that the cell was not tried."""
+    if trial is None:
+        return None, "", f"{w}×{th}: not tried"
+    if trial.feasible:
+        pooled = pooled_text(trial)
+        return trial.capacity_rps, f"{trial.capacity_rps:,.0f}", (
+            f"{trial.config.effective().label}<br>capacity {trial.capacity_rps:,.1f} req/s"
+            f"<br>p95 {trial.latency_ms.p95:,.0f} ms<br>source: {trial.source}"
+            + (f"<br>{pooled}" if pooled else "")
+        )
+    why = trial.note or trial.reason
+    pss = (
+        f"<br>predicted PSS {trial.predicted_pss_mib:,.0f} MiB"
+        if trial.predicted_pss_mib
+        else ""
+    )
+    return None, "", f"{trial.config.effective().label}: not usable ({why}){pss}"
+
+
+def _box(
+    fig: go.Figure, x: float, y: float, colour: str, dash: str, label: str, width: float
+) -> None:
+    """A labelled frame around the heatmap's cell at (x, y): the pick's or a baseline's."""
+    fig.add_shape(
+        type="rect",
+        x0=x - 0.48,
+        x1=x + 0.48,
+        y0=y - 0.48,
+        y1=y + 0.48,
+        line={"color": colour, "width": width, "dash": dash},
+    )
+    fig.add_annotation(
+        x=x,
+        y=y - 0.32,
+        text=label,
+        showarrow=False,
+        font={"size": 10, "color": colour},
+        bgcolor="rgba(255,255,255,0.85)",
+    )
 
 
 def _trial_name(trial: Trial, result: TuneResult) -> str:
@@ -315,11 +315,23 @@ def throughput_vs_slots(result: TuneResult) -> go.Figure | None:
     if not measured:
         return None
     pick = result.pick
-    baselines = baselines_by_trial(result)
     max_slots = max(t.config.slots for t in measured)
     top = max(max(t.throughput_rps, t.capacity_rps) for t in measured)
     xs = list(range(1, math.ceil(max(max_slots * 1.15, 4)) + 1))
     fig = go.Figure()
+    top = max(top, _bounds(fig, result, xs))
+    _trials(fig, result, measured)
+    if pick is not None and pick.requests > 0:
+        _star(fig, pick)
+    layout(fig, "Throughput against concurrent slots (workers × threads)", height=460)
+    fig.update_xaxes(title_text="concurrent slots = workers × threads", rangemode="tozero")
+    fig.update_yaxes(title_text="requests per second", range=[0, top * 1.2])
+    return fig
+
+
+def _bounds(fig: go.Figure, result: TuneResult, xs: list[int]) -> float:
+    """The model's two bounds as lines: Little's law over the slots and the CPU bound.
+    Returns the CPU bound (0 without one), which the y axis must reach."""
     figures = result.model
     r_ms = figures.wall_ms if figures is not None else 0.0
     if r_ms > 0:
@@ -347,7 +359,13 @@ def throughput_vs_slots(result: TuneResult) -> go.Figure | None:
                 hovertemplate=f"at most {cpu_rps:,.0f} req/s<extra></extra>",
             )
         )
-        top = max(top, cpu_rps)
+    return cpu_rps if cpu_rps > 0 else 0.0
+
+
+def _trials(fig: go.Figure, result: TuneResult, measured: list[Trial]) -> None:
+    """The trials other than the pick: the unusable ones crossed at the throughput they
+    served, the others (measured, baselines) at their capacity."""
+    baselines = baselines_by_trial(result)
     groups: dict[str, list[Trial]] = {"measured": [], "baselines": []}
     unusable = []
     for t in measured:
@@ -392,37 +410,36 @@ def throughput_vs_slots(result: TuneResult) -> go.Figure | None:
                 hovertemplate="%{text}<br>%{x} slots<br>capacity %{y:,.1f} req/s<extra></extra>",
             )
         )
-    if pick is not None and pick.requests > 0:
-        fig.add_trace(
-            go.Scatter(
-                x=[pick.config.slots],
-                y=[pick.capacity_rps],
-                mode="markers",
-                name="★ pick",
-                marker={
-                    "color": PICK,
-                    "size": 18,
-                    "symbol": "star",
-                    "line": {"color": INK, "width": 1},
-                },
-                hovertemplate=f"pick {pick.config.effective().label}<br>%{{x}} slots"
-                "<br>capacity %{y:,.1f} req/s<extra></extra>",
-            )
+
+
+def _star(fig: go.Figure, pick: Trial) -> None:
+    """The pick, starred and labelled with its configuration and capacity."""
+    fig.add_trace(
+        go.Scatter(
+            x=[pick.config.slots],
+            y=[pick.capacity_rps],
+            mode="markers",
+            name="★ pick",
+            marker={
+                "color": PICK,
+                "size": 18,
+                "symbol": "star",
+                "line": {"color": INK, "width": 1},
+            },
+            hovertemplate=f"pick {pick.config.effective().label}<br>%{{x}} slots"
+            "<br>capacity %{y:,.1f} req/s<extra></extra>",
         )
-        fig.add_annotation(
-            x=pick.config.slots,
-            y=pick.capacity_rps,
-            text=f"pick: {pick.config.effective().label}, {pick.capacity_rps:,.0f} req/s",
-            showarrow=True,
-            arrowhead=2,
-            ax=40,
-            ay=40,
-            font={"color": PICK},
-        )
-    layout(fig, "Throughput against concurrent slots (workers × threads)", height=460)
-    fig.update_xaxes(title_text="concurrent slots = workers × threads", rangemode="tozero")
-    fig.update_yaxes(title_text="requests per second", range=[0, top * 1.2])
-    return fig
+    )
+    fig.add_annotation(
+        x=pick.config.slots,
+        y=pick.capacity_rps,
+        text=f"pick: {pick.config.effective().label}, {pick.capacity_rps:,.0f} req/s",
+        showarrow=True,
+        arrowhead=2,
+        ax=40,
+        ay=40,
+        font={"color": PICK},
+    )
 
 
 FLAT_NOTE = (

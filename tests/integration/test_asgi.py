@@ -35,7 +35,7 @@ def cli(*args: str, cwd: Path = APPS, timeout: float = 300) -> subprocess.Comple
 
 
 def run_tune(target: Target, requests: tuple[Request, ...], tmp_path: Path) -> TuneResult:
-    settings = TuneSettings(machine=emulate(1, 1792.0), budget_s=40.0, gevent=False, **FAST)  # type: ignore[arg-type]
+    settings = TuneSettings(machine=emulate(1, 1792.0), budget_s=30.0, gevent=False, **FAST)  # type: ignore[arg-type]
     return with_commands(tune(target, requests, settings, log_dir=tmp_path))
 
 
@@ -77,7 +77,7 @@ def test_tune_fastapi_names_the_route_that_blocks_the_event_loop(tmp_path: Path)
     out = tmp_path / "tune.json"
     proc = cli(
         "tune", "fastapi_app:app", "--path", "/io", "--path", "/blocking", "--cpus", "1",
-        "--memory", "1.75GB", "--budget", "40", "--json", str(out),
+        "--memory", "1.75GB", "--budget", "30", "--json", str(out),
         "--log-dir", str(tmp_path / "logs"),
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr

@@ -193,7 +193,7 @@ MAX_WORKERS_PER_CORE: Setting[int] = Setting(
     "Most workers per core the search tries; memory usually binds first.",
 )
 WARMUP: Setting[float] = Setting(
-    "warmup_s", 1.0, "seconds", "Load before each trial's measured window."
+    "warmup_s", 0.5, "seconds", "Load before each trial's measured window."
 )
 SATURATE: Setting[float] = Setting(
     "saturate_s", 3.0, "seconds", "Each trial's closed loop (one client per slot)."

@@ -48,8 +48,8 @@ from tunicorn.record import (
 # the others alone keep about half the slots busy (Little), so any stall tips a close fit over
 # and the check says little beyond "more slots"; a quarter leaves the stall to decide.
 LOAD_SHARE = settings.STALL_LOAD.default
-WINDOW_MIN_S = 6.0  # each finalist's measured window, at least …
-WINDOW_STALLS = 3.0  # … and this many stall lengths, so stalls start and end inside it
+WINDOW_MIN_S = 4.0  # each finalist's measured window, at least …
+WINDOW_STALLS = 2.0  # … and this many stall lengths, so stalls start and end inside it
 WINDOW_STALLED_MIN = 5  # … and long enough for this many stalled requests on average
 WINDOW_MAX_S = 30.0  # … and at most this (the check counts in the budget)
 START_S = 3.0  # a server's start and stop, for the budget

@@ -239,7 +239,7 @@ class TrialPlan:
     budget_mib: float  # a trial whose measured PSS exceeds this is ruled out ("memory")
     gevent_clients: int  # closed-loop clients for a gevent trial (Little's slots, doubled)
     single_ms: float = 0.0  # one request's latency alone (the profile's), for Little's bound
-    warmup_s: float = 1.0
+    warmup_s: float = 0.5
     saturate_s: float = 3.0
     verify_s: float = 3.0
     keepalive: bool = False

@@ -5,106 +5,15 @@ docs), but as typed frozen declarations in a tuple: `cli/options.py` turns a dec
 a click option, the tuner's `TuneSettings` takes its defaults from here, and the settings
 table in docs/settings.md is generated from the same tuple (a test keeps them equal).
 
-The worker classes and the rule gunicorn applies to them silently (sync with threads > 1
-runs as gthread) live here too, so that every stage asks one function what really runs.
+What a setting is (`Setting`) is in `declare.py`; the worker classes and the rule gunicorn
+applies to them silently (sync with threads > 1 runs as gthread) are in `classes.py`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Generic, Literal, TypeVar, get_args
-
-WorkerClass = Literal["sync", "gthread", "gevent", "uvicorn"]
-WORKER_CLASSES: tuple[WorkerClass, ...] = get_args(WorkerClass)
-# What each interface can run: a WSGI app under a WSGI class, an ASGI app under uvicorn's.
-WSGI_CLASSES: tuple[WorkerClass, ...] = ("sync", "gthread", "gevent")
-ASGI_CLASSES: tuple[WorkerClass, ...] = ("uvicorn",)
-# The class gunicorn loads for "uvicorn": the uvicorn-worker package's. uvicorn's own
-# `uvicorn.workers` (the one Microsoft's FastAPI quickstart names) is deprecated since 0.30.
-UVICORN_WORKER = "uvicorn_worker.UvicornWorker"
-DEPRECATED_UVICORN_WORKER = "uvicorn.workers.UvicornWorker"
-CLASS_PATHS: dict[str, str] = {"uvicorn": UVICORN_WORKER}
-CLASS_ALIASES: dict[str, WorkerClass] = {
-    UVICORN_WORKER: "uvicorn",
-    DEPRECATED_UVICORN_WORKER: "uvicorn",
-}
-
-
-def class_named(name: str) -> tuple[WorkerClass, str]:
-    """The worker class a name means (gunicorn's short names, or the uvicorn worker's class
-    paths), and a note when the name is a deprecated one."""
-    if name in CLASS_ALIASES:
-        note = ""
-        if name == DEPRECATED_UVICORN_WORKER:
-            note = (
-                f"{DEPRECATED_UVICORN_WORKER} is deprecated since uvicorn 0.30: the same worker "
-                f"is now {UVICORN_WORKER} (pip install uvicorn-worker), which tunicorn runs and "
-                "writes; use that in your startup command."
-            )
-        return CLASS_ALIASES[name], note
-    for known in WORKER_CLASSES:
-        if name == known:
-            return known, ""
-    raise ValueError(f"unknown worker class {name!r}")
-
-
-def interface_of_class(worker_class: str) -> str:
-    """"asgi" for a class that serves ASGI apps (uvicorn's), "wsgi" for gunicorn's own."""
-    return "asgi" if worker_class in ASGI_CLASSES or worker_class in CLASS_ALIASES else "wsgi"
-
-
-def event_loop(worker_class: str) -> bool:
-    """Classes that serve many requests per process on one loop (greenlets or asyncio): their
-    concurrency is not threads, so only the number of workers is searched."""
-    return worker_class in ("gevent", "uvicorn")
-
-
-def running_class(worker_class: str, threads: int) -> str:
-    """The worker class gunicorn really runs: `--threads N > 1` with sync becomes gthread,
-    without a word in its log."""
-    return "gthread" if worker_class == "sync" and threads > 1 else worker_class
-
-
-def class_for_threads(threads: int) -> WorkerClass:
-    """The class a thread count implies when none is named: sync for one, gthread for more."""
-    return "gthread" if threads > 1 else "sync"
-
-
-T = TypeVar("T", covariant=True)
-
-# "file" is a file read or written (a file name, not a folder), "output" one written (it must be
-# writable where it exists already), "folder" a folder.
-Kind = Literal[
-    "int", "float", "seconds", "size", "ratio", "flag", "switch", "choice", "text", "file",
-    "output", "folder",
-]
-
-
-@dataclasses.dataclass(frozen=True)
-class Setting(Generic[T]):
-    """One setting. `flag` is its command-line option ("" when only the API sets it); for a
-    `switch` it is the on/off pair, e.g. "--keep-alive/--new-connections"."""
-
-    name: str
-    default: T
-    kind: Kind
-    help: str
-    flag: str = ""
-    short: str = ""
-    choices: tuple[str, ...] = ()
-    default_text: str = ""  # how the help shows a default that is computed, not fixed
-    zero_ok: bool = False  # a number that may be zero (a warm-up, a ratio)
-    commands: tuple[str, ...] = ()  # where the flag appears, for the generated docs
-    multiple: bool = False  # the flag may be given several times (its value is a tuple)
-    metavar: str = ""  # how the help names the value, where the type's name says too little
-
-
-# gunicorn's own default worker timeout; App Service's startup script passes 600.
-GUNICORN_TIMEOUT = 30
-APP_SERVICE_TIMEOUT = 600
-# App Service's front end drops a request after 230 s: a longer worker timeout only keeps a
-# worker busy on an answer nobody receives, so what tunicorn writes uses this (and check agrees).
-FRONTEND_TIMEOUT = 230
+from tunicorn.classes import CLASS_ALIASES, FRONTEND_TIMEOUT, GUNICORN_TIMEOUT, WORKER_CLASSES
+from tunicorn.declare import Kind as Kind
+from tunicorn.declare import Setting as Setting
 
 # -- the plan -------------------------------------------------------------------------
 PLAN: Setting[str] = Setting(
@@ -593,63 +502,9 @@ LOG_DIR: Setting[str | None] = Setting(
     commands=("bench", "tune", "profile"),
 )
 
-SETTINGS: tuple[Setting[object], ...] = (
-    PLAN,
-    CPUS,
-    MEMORY,
-    SERVER_CPUS,
-    SLO_P95,
-    BUDGET,
-    GEVENT,
-    KEEPALIVE,
-    MAX_THREADS,
-    MAX_WORKERS_PER_CORE,
-    WARMUP,
-    SATURATE,
-    VERIFY,
-    PRUNE,
-    RUNOFF,
-    BOTH_MODELS,
-    SINGLE_SLOT,
-    UPSTREAM,
-    CRAWL,
-    STALL,
-    STALL_CHECK,
-    STALL_LOAD,
-    EXPECTED_RPS,
-    WORKERS,
-    THREADS,
-    WORKER_CLASS,
-    TIMEOUT,
-    DEPLOY_TIMEOUT,
-    CONCURRENCY,
-    DURATION,
-    BENCH_WARMUP,
-    REQUEST_TIMEOUT,
-    PATHS,
-    PROBE_PATH,
-    SCENARIO,
-    ACCESS_LOG,
-    HAR,
-    HEADER,
-    COOKIE,
-    LOCUSTFILE,
-    LOAD_PROCESSES,
-    EXPECT_WORKERS,
-    MASTER_BIND,
-    WORKER_WAIT,
-    WORKER_MEMORY,
-    THREAD_MEMORY,
-    IO_WAIT_RATIO,
-    REHEARSE,
-    APP_DIR,
-    KEEP_ENV,
-    REHEARSE_PATH,
-    INSTALL_TIMEOUT,
-    BOOT_TIMEOUT,
-    JSON,
-    HTML,
-    LOG_DIR,
+# Every declaration above, in the order it is declared (the docs table's order).
+SETTINGS: tuple[Setting[object], ...] = tuple(
+    value for value in list(globals().values()) if isinstance(value, Setting)
 )
 
 
@@ -659,17 +514,6 @@ def markdown() -> str:
     for s in SETTINGS:
         if not s.flag:
             continue
-        shown = s.default_text or ("—" if s.default in (None, ()) else _shown(s))
+        shown = s.default_text or ("—" if s.default in (None, ()) else s.shown())
         rows.append(f"| `{s.flag}` | {', '.join(s.commands)} | {shown} | {s.help} |")
     return "\n".join(rows)
-
-
-def _shown(s: Setting[object]) -> str:
-    if s.kind == "switch":
-        on, _, off = s.flag.partition("/")
-        return on if s.default else off
-    if s.kind == "size":
-        return f"{s.default:g} MiB"
-    if s.kind == "seconds":
-        return f"{s.default:g} s"
-    return str(s.default)

@@ -13,7 +13,8 @@ import pytest
 from tunicorn.app.target import resolve
 from tunicorn.load import Request
 from tunicorn.record import ServerConfig
-from tunicorn.run.measure import ENOUGH_REQUESTS, TrialMeter, TrialPlan, split_cores
+from tunicorn.run.capacity import ENOUGH_REQUESTS
+from tunicorn.run.measure import TrialMeter, TrialPlan, split_cores
 
 pytestmark = pytest.mark.integration
 

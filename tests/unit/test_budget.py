@@ -14,7 +14,7 @@ from tunicorn.decide.tune import (
     longest_window,
 )
 from tunicorn.machine import emulate
-from tunicorn.run.measure import MAX_WINDOW_S
+from tunicorn.run.capacity import MAX_WINDOW_S
 
 
 def settings(**kw: object) -> TuneSettings:

@@ -29,8 +29,9 @@ from tunicorn.record import (
     Trial,
     TuneResult,
 )
+from tunicorn.run.capacity import cannot_win
 from tunicorn.run.deal import summarise
-from tunicorn.run.measure import cannot_win, unmeasured
+from tunicorn.run.measure import unmeasured
 
 Surface = Callable[[ServerConfig], float]
 WITHIN = 0.85  # the share of its peak a made-up trial sustains within the SLO

@@ -9,7 +9,7 @@ import pytest
 
 from tunicorn import interval
 from tunicorn.record import Tick
-from tunicorn.run.measure import ENOUGH_REQUESTS, MAX_WINDOW_S, UntilSure, window_s
+from tunicorn.run.capacity import ENOUGH_REQUESTS, MAX_WINDOW_S, UntilSure, window_s
 
 
 def ticks(per_tick: list[int], errors: int = 0, dt: float = 1.0) -> list[Tick]:

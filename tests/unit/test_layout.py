@@ -11,7 +11,10 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[2] / "src" / "tunicorn"
 # The stages in pipeline order; everything else at the top of the package is shared.
 STAGES = ("app", "launch", "load", "run", "decide", "deploy", "report", "cli")
-SHARED = {"settings", "errors", "record", "model", "interval", "machine", "plans", "supervise"}
+SHARED = {
+    "settings", "declare", "classes", "errors", "record", "model", "interval", "machine", "plans",
+    "supervise",
+}
 
 
 def imports(path: Path) -> set[str]:

@@ -1,4 +1,4 @@
-"""The capacity rule of one trial (`measure.find_capacity`): a ladder of closed loops, with
+"""The capacity rule of one trial (`capacity.find_capacity`): a ladder of closed loops, with
 the server made up as a queue: C clients at a peak rate X wait C / X, and p95 is twice that."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tunicorn.record import ClientStats, Latency, LoadResult
-from tunicorn.run.measure import LADDER_STEPS, find_capacity
+from tunicorn.run.capacity import LADDER_STEPS, find_capacity
 
 PEAK = 200.0  # req/s the server reaches once it has enough clients
 SINGLE_MS = 20.0  # one request alone: 50 req/s from one client
@@ -90,7 +90,7 @@ def test_no_doubled_run_where_the_caller_knows_more_clients_only_queue() -> None
 
 def test_slots_are_full_by_littles_law_at_one_requests_latency() -> None:
     from tunicorn.record import ServerConfig, ServerStats
-    from tunicorn.run.measure import busy, slots_full
+    from tunicorn.run.capacity import busy, slots_full
 
     one = ServerConfig(1, 1, "sync")
     assert slots_full(one, 14.0, 76.5)  # 1.07 requests in service on one slot

@@ -13,7 +13,7 @@ from tunicorn.decide.settle import pooled as pool_runs
 from tunicorn.decide.tune import TuneSettings, tune
 from tunicorn.machine import emulate
 from tunicorn.record import ClientStats, LadderStep, Latency, ServerConfig, ServerStats, Trial
-from tunicorn.run.measure import cannot_win
+from tunicorn.run.capacity import cannot_win
 
 
 def trial(workers: int, threads: int, capacity: float, *, p95: float = 50.0, pss: float = 40.0,

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 import pytest
 
-from tunicorn import settings
+from tunicorn import classes, settings
 from tunicorn.cli import cli
 from tunicorn.decide import stall
 from tunicorn.decide.tune import TuneSettings
@@ -45,21 +45,21 @@ def test_the_tuners_defaults_are_the_declared_ones() -> None:
 
 
 def test_sync_with_threads_runs_as_gthread_and_nothing_else_changes() -> None:
-    assert settings.running_class("sync", 4) == "gthread"
-    assert settings.running_class("sync", 1) == "sync"
-    assert settings.running_class("gthread", 1) == "gthread"
-    assert settings.running_class("gevent", 8) == "gevent"
-    assert settings.class_for_threads(1) == "sync" and settings.class_for_threads(2) == "gthread"
+    assert classes.running_class("sync", 4) == "gthread"
+    assert classes.running_class("sync", 1) == "sync"
+    assert classes.running_class("gthread", 1) == "gthread"
+    assert classes.running_class("gevent", 8) == "gevent"
+    assert classes.class_for_threads(1) == "sync" and classes.class_for_threads(2) == "gthread"
 
 
 def test_the_uvicorn_workers_names_mean_one_class_and_the_old_one_says_so() -> None:
-    assert settings.class_named("uvicorn") == ("uvicorn", "")
-    assert settings.class_named("uvicorn_worker.UvicornWorker") == ("uvicorn", "")
-    cls, note = settings.class_named("uvicorn.workers.UvicornWorker")
+    assert classes.class_named("uvicorn") == ("uvicorn", "")
+    assert classes.class_named("uvicorn_worker.UvicornWorker") == ("uvicorn", "")
+    cls, note = classes.class_named("uvicorn.workers.UvicornWorker")
     assert cls == "uvicorn" and "deprecated" in note and "uvicorn-worker" in note
-    assert settings.interface_of_class("uvicorn") == "asgi"
-    assert settings.interface_of_class("gthread") == "wsgi"
-    assert settings.event_loop("uvicorn") and settings.event_loop("gevent")
-    assert not settings.event_loop("gthread")
+    assert classes.interface_of_class("uvicorn") == "asgi"
+    assert classes.interface_of_class("gthread") == "wsgi"
+    assert classes.event_loop("uvicorn") and classes.event_loop("gevent")
+    assert not classes.event_loop("gthread")
     with pytest.raises(ValueError):
-        settings.class_named("tornado")
+        classes.class_named("tornado")

@@ -21,9 +21,9 @@ from urllib.parse import urlsplit
 from tunicorn import supervise
 from tunicorn.app import find, inapp
 from tunicorn.app.find import APP_SERVICE_MODULES, detect_module
+from tunicorn.classes import ASGI_CLASSES, WORKER_CLASSES, WorkerClass, class_named
 from tunicorn.demo import DEMO_NAMES, DEMOS
 from tunicorn.errors import UsageError
-from tunicorn.settings import ASGI_CLASSES, WORKER_CLASSES, WorkerClass, class_named
 
 __all__ = [
     "APP_SERVICE_MODULES",

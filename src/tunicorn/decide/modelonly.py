@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from tunicorn import machine, model, settings
+from tunicorn import classes, machine, model, settings
 from tunicorn.errors import UsageError
 from tunicorn.record import (
     Assumptions,
@@ -68,7 +68,7 @@ def model_only(
         f"Memory: about {estimate:.0f} MiB ({workers} × {per_worker:.0f} + "
         f"{MASTER_MEMORY_MIB:.0f} MiB master) of {memory_mib:.0f} MiB."
     )
-    worker_class = settings.class_for_threads(threads)
+    worker_class = classes.class_for_threads(threads)
     if worker_class == "gthread":
         s.reasons.append("Worker class: gthread, which is what gunicorn runs for threads > 1.")
     s.warnings += _assumption_warnings(assumed)

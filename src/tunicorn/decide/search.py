@@ -18,9 +18,9 @@ import math
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 
 from tunicorn import model
+from tunicorn.classes import class_for_threads, event_loop
 from tunicorn.decide import rank
 from tunicorn.record import Machine, Profile, Rules, ServerConfig, Trial
-from tunicorn.settings import class_for_threads, event_loop
 
 THREAD_LADDER = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
 TRAILING_FAMILY = 0.4  # a family under 40% of the best score stops climbing

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from hdrh.histogram import HdrHistogram
 
-from tunicorn import model, settings
+from tunicorn import classes, model, settings
 from tunicorn.app.target import Target
 from tunicorn.decide import rank
 from tunicorn.errors import ServerError, UsageError
@@ -426,12 +426,12 @@ def wider(
     """Where no finalist held: the pick's workers with threads enough for the model's slots
     and a margin (gthread), within memory and the thread cap; None where there is no such
     configuration with more slots than every finalist had."""
-    if settings.event_loop(pick.worker_class):
+    if classes.event_loop(pick.worker_class):
         return None
     most = max((r.config.slots for r in check.runs), default=0)
     want = max(math.ceil(slots_needed(check) * WIDER_MARGIN), most + 1)
     threads = min(max_threads, math.ceil(want / pick.workers))
-    config = ServerConfig(pick.workers, threads, settings.class_for_threads(threads))
+    config = ServerConfig(pick.workers, threads, classes.class_for_threads(threads))
     if config.slots <= most or not fits(config):
         return None
     return config

@@ -32,16 +32,9 @@ from tunicorn.record import (
     Trial,
     TuneResult,
 )
+from tunicorn.run.capacity import MAX_WINDOW_S, window_s
 from tunicorn.run.deal import Dealer, TrialDealer, dealt_by_race
-from tunicorn.run.measure import (
-    MAX_WINDOW_S,
-    Confirm,
-    Measure,
-    TrialMeter,
-    TrialPlan,
-    unmeasured,
-    window_s,
-)
+from tunicorn.run.measure import Confirm, Measure, TrialMeter, TrialPlan, unmeasured
 from tunicorn.run.profile import gevent_applies
 from tunicorn.run.profile import profile as run_profile
 
@@ -124,7 +117,7 @@ def expected_rate(profile: Profile, cpus: int) -> float:
 
 def per_trial_s(s: TuneSettings, rate_rps: float = 0.0) -> float:
     """A typical trial at this app's windows: its peak, one step of the capacity ladder, a
-    server start and stop. Each window runs until sure (measure.UntilSure), so a slow page's
+    server start and stop. Each window runs until sure (capacity.UntilSure), so a slow page's
     windows are longer: about ENOUGH_REQUESTS at the expected rate."""
     sat = window_s(s.saturate_s, rate_rps) if rate_rps > 0 else s.saturate_s
     step = window_s(s.verify_s, rate_rps) if rate_rps > 0 else s.verify_s

@@ -17,9 +17,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from tunicorn.app.target import Target
+from tunicorn.classes import ASGI_CLASSES, CLASS_PATHS
 from tunicorn.launch.interface import ExitReason, ServerProgram, died_warnings, killed
 from tunicorn.record import ServerConfig
-from tunicorn.settings import ASGI_CLASSES, CLASS_PATHS
 
 WORKER_BOOT_ERROR = 3  # a worker raised before it booted: the app's import, or the class's start
 APP_LOAD_ERROR = 4  # gunicorn.errors.AppImportError: the module imported, the app was not in it

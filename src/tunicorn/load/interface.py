@@ -30,7 +30,7 @@ class Engine:
     `run(spec, on_tick, stop)` blocks until the measured window ends or `stop` is set,
     calls `on_tick` about every `spec.tick_s` from the thread it runs in, and counts only
     the window after the warm-up. A window stopped early is a whole result over the time it
-    ran, so `on_tick` may set `stop` to end a window on a condition (measure.UntilSure: once
+    ran, so `on_tick` may set `stop` to end a window on a condition (capacity.UntilSure: once
     its throughput is sure) without any engine knowing the condition. `check(spec)` raises
     UsageError for a spec it cannot drive, so the dispatcher can refuse it before any load
     is sent.

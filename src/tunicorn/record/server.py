@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from tunicorn.settings import GUNICORN_TIMEOUT, event_loop, running_class
+from tunicorn.classes import GUNICORN_TIMEOUT, event_loop, running_class
 
 
 @dataclasses.dataclass(frozen=True)
@@ -17,7 +17,7 @@ class ServerConfig:
     timeout: int = GUNICORN_TIMEOUT
 
     def effective(self) -> ServerConfig:
-        """The configuration as the server really runs it (`settings.running_class`)."""
+        """The configuration as the server really runs it (`classes.running_class`)."""
         running = running_class(self.worker_class, self.threads)
         if running == self.worker_class:
             return self

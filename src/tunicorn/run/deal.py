@@ -27,7 +27,8 @@ from tunicorn.launch import Server
 from tunicorn.load import LoadSpec, run_load
 from tunicorn.record import Deal, Deals, ServerConfig, Trial
 from tunicorn.run.balance import ConnectionCounter
-from tunicorn.run.measure import TickCallback, TrialPlan, passes, pinned
+from tunicorn.run.capacity import TickCallback, passes
+from tunicorn.run.measure import TrialPlan, pinned
 
 __all__ = ["DEALS", "Dealer", "TrialDealer", "deal", "deal_trial", "dealt_by_race", "merged"]
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from tunicorn.app.find import find_app
 from tunicorn.app.target import APP_SERVICE_MODULES, detect_module
+from tunicorn.classes import running_class
 from tunicorn.deploy.check.asgi import (
     asgi_findings,
     blocking_findings,
@@ -52,7 +53,6 @@ from tunicorn.deploy.check.oryx import (
 from tunicorn.errors import UsageError
 from tunicorn.plans import Plan
 from tunicorn.record import CheckResult, Finding, TuneResult
-from tunicorn.settings import running_class
 
 __all__ = ["check", "concurrency_line", "has_errors", "parse_settings_json"]
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 from tunicorn.app import find
 from tunicorn.app.find import parse
+from tunicorn.classes import DEPRECATED_UVICORN_WORKER, FRONTEND_TIMEOUT, UVICORN_WORKER
 from tunicorn.deploy.check.commands import Gunicorn
 from tunicorn.record import Finding
 from tunicorn.run import eventloop
-from tunicorn.settings import DEPRECATED_UVICORN_WORKER, FRONTEND_TIMEOUT, UVICORN_WORKER
 
 
 def startup_for(app: str, interface: str, cores: int | None) -> str:

@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from tunicorn.app.find import read
+from tunicorn.classes import GUNICORN_TIMEOUT
 from tunicorn.record import Finding
-from tunicorn.settings import GUNICORN_TIMEOUT
 
 # gunicorn flags that take no value; every other option takes one.
 _NO_VALUE_FLAGS = frozenset({

@@ -16,13 +16,13 @@ from pathlib import Path
 
 from tunicorn import model, settings
 from tunicorn.app.find import read
+from tunicorn.classes import APP_SERVICE_TIMEOUT
 from tunicorn.deploy import packages
 from tunicorn.deploy.check.commands import Gunicorn
 from tunicorn.deploy.check.oryx import FRONTEND_TIMEOUT_S
 from tunicorn.deploy.requirements import read_project, read_requirements_file
 from tunicorn.plans import Plan
 from tunicorn.record import Finding
-from tunicorn.settings import APP_SERVICE_TIMEOUT
 
 # Worker classes that serve many requests per thread while they wait, so slots do not count.
 ASYNC_CLASSES = ("gevent", "eventlet", "tornado", "uvicorn", "aiohttp")

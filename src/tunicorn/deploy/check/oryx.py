@@ -17,9 +17,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from tunicorn.app.find import parse, read, top_level_names
+from tunicorn.classes import APP_SERVICE_TIMEOUT, FRONTEND_TIMEOUT
 from tunicorn.deploy.check.commands import Gunicorn, read_conf, resolve_gunicorn, split
 from tunicorn.record import Finding
-from tunicorn.settings import APP_SERVICE_TIMEOUT, FRONTEND_TIMEOUT
 
 # Oryx's generated command (scriptgenerator.go, buildGunicornCommandForModule).
 ORYX_BASE_ARGS = f"--timeout {APP_SERVICE_TIMEOUT} --access-logfile '-' --error-logfile '-'"

@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Literal, get_args
 
 from tunicorn._typing import assert_never
+from tunicorn.classes import APP_SERVICE_TIMEOUT, FRONTEND_TIMEOUT, WORKER_CLASSES, WorkerClass
 from tunicorn.deploy import packages
 from tunicorn.deploy.emit import appsettings, az, azure, conf, dockerfile, procfile
 from tunicorn.deploy.emit.interface import DEFAULT_APP, EmitSpec, Emitter, make_spec
 from tunicorn.deploy.requirements import read_project
 from tunicorn.errors import UsageError
 from tunicorn.record import Recommendation, TuneResult
-from tunicorn.settings import APP_SERVICE_TIMEOUT, FRONTEND_TIMEOUT, WORKER_CLASSES, WorkerClass
 
 Format = Literal["azure", "az", "appsettings", "conf", "procfile", "dockerfile"]
 FORMATS: tuple[Format, ...] = get_args(Format)

@@ -9,9 +9,9 @@ default command (see DESIGN.md, "Platform facts"). It never adds a worker class,
 from __future__ import annotations
 
 from tunicorn.app.target import APP_SERVICE_MODULES
+from tunicorn.classes import APP_SERVICE_TIMEOUT
 from tunicorn.deploy.emit.interface import EmitSpec, Emitter
 from tunicorn.errors import UsageError
-from tunicorn.settings import APP_SERVICE_TIMEOUT
 
 
 def settings(spec: EmitSpec) -> dict[str, str]:

@@ -10,8 +10,7 @@ import dataclasses
 import shlex
 from collections.abc import Callable
 
-from tunicorn.errors import UsageError
-from tunicorn.settings import (
+from tunicorn.classes import (
     ASGI_CLASSES,
     CLASS_ALIASES,
     CLASS_PATHS,
@@ -22,8 +21,9 @@ from tunicorn.settings import (
     class_named,
     event_loop,
 )
+from tunicorn.errors import UsageError
 
-# The timeout written is the front end's limit (settings.FRONTEND_TIMEOUT, 230 s), not App
+# The timeout written is the front end's limit (classes.FRONTEND_TIMEOUT, 230 s), not App
 # Service's own 600: past 230 s the user already has an error, so `tunicorn check` warns.
 DEFAULT_APP = "app:app"
 

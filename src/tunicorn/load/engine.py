@@ -136,20 +136,16 @@ class _Engine(Window):
         self.seq_i = 0 if i == self.seq_len else i
         if self.sessions is not None:
             payload = conn.client.payload(payload)  # type: ignore[attr-defined]
-        conn.payload = payload
-        conn.start = start
-        conn.busy = True
-        conn.sent += 1
-        conn.retried = False
-        conn.got_bytes = False
-        conn.write(payload)
+        self.resend(conn, start, payload, retried=False)
 
-    def resend(self, conn: _Conn, start: float, payload: bytes) -> None:
+    def resend(self, conn: _Conn, start: float, payload: bytes, *, retried: bool = True) -> None:
+        """Write `payload` on `conn`, timed from `start` (a retry on a fresh connection keeps
+        the first attempt's start, so the failed attempt's time counts)."""
         conn.payload = payload
         conn.start = start
         conn.busy = True
         conn.sent += 1
-        conn.retried = True
+        conn.retried = retried
         conn.got_bytes = False
         conn.write(payload)
 

@@ -33,11 +33,19 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from tune_zoo import APPS, app_target, start_database, trial_settings  # noqa: E402
+from tune_zoo import (  # noqa: E402
+    APPS,
+    B1_CPUS,
+    app_target,
+    start_database,
+    trial_settings,
+    wrk_side,
+)
 
 from tunicorn.decide.tune import TuneEvents, TuneSettings, tune  # noqa: E402
 from tunicorn.load import Request  # noqa: E402
 from tunicorn import settings as defaults  # noqa: E402
+from tunicorn.decide import search  # noqa: E402
 from tunicorn.record import to_builtins  # noqa: E402
 
 RESULTS = HERE / "results" / "repeat_tune.json"
@@ -86,6 +94,23 @@ def stall_runs(result: Any) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+def wrk_check(name: str, runs: list[dict[str, Any]], args: Any, stop: threading.Event,
+              say: Any) -> dict[str, Any]:
+    """wrk, an independent client, on each distinct pick and the three rule-of-thumb
+    baselines, under both client models, at the first tune's SLO (wrk's p90 within it)."""
+    configs = []
+    seen = set()
+    for k, r in enumerate(runs, 1):
+        config = r.get("config")
+        if config is not None and config.key not in seen:
+            seen.add(config.key)
+            configs.append((f"pick{k}", config))
+    configs += [(label, c) for label, c in search.baselines(B1_CPUS)]
+    slo = runs[0]["slo_p95_ms"]
+    log_dir = Path(args.log_dir) / name / "wrk"
+    return wrk_side(configs, app_target(name), slo, args, stop, say, log_dir)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--apps", default=",".join(APPS), help=f"comma-separated, of: {', '.join(APPS)}")
@@ -97,6 +122,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--verify-s", type=float, default=defaults.VERIFY.default)
     p.add_argument("--warmup-s", type=float, default=defaults.WARMUP.default)
     p.add_argument("--no-stall-check", action="store_true", help="skip tune's stall check")
+    p.add_argument("--wrk", action="store_true",
+                   help="after each app's tunes, wrk (both client models) on every pick and the "
+                        "three baselines, each on its own plain server")
+    p.add_argument("--wrk-clients", default="2,4,8,16,32,64,128,256", help="wrk's ladder of connections")
+    p.add_argument("--wrk-seconds", type=int, default=1, help="each wrk run (whole seconds)")
     p.add_argument("--log-dir", default="/tmp/tunicorn-repeat-logs")
     p.add_argument("--json", default=str(RESULTS))
     args = p.parse_args(argv)
@@ -146,9 +176,17 @@ def main(argv: list[str] | None = None) -> int:
                     "ci": interval(trial),
                     "wall_s": round(time.monotonic() - began, 1),
                     "stall": stall_runs(result),
+                    "slo_p95_ms": result.constraints.slo_p95_ms,
+                    "config": pick.config if pick is not None else None,
                 })  # fmt: skip
                 say(f"== {name} #{i + 1}: {runs[-1]}")
-            apps.append({"app": name, "runs": runs, "verdict": verdict(runs) if runs else "—"})
+            wrk = None
+            if args.wrk and runs and not stop.is_set():
+                wrk = wrk_check(name, runs, args, stop, say)
+            for r in runs:
+                r.pop("config", None)
+            apps.append({"app": name, "runs": runs, "verdict": verdict(runs) if runs else "—",
+                         **({"wrk": wrk} if wrk else {})})  # fmt: skip
             out_path.parent.mkdir(parents=True, exist_ok=True)
             out_path.write_text(json.dumps({"apps": apps}, indent=1) + "\n", encoding="utf-8")
     finally:
@@ -171,6 +209,20 @@ def main(argv: list[str] | None = None) -> int:
                 for x in r.get("stall", [])
             )
             print(f"| {a['app']} | {k} | {held or '—'} | {r['pick']} |")
+    if any("wrk" in a for a in apps):
+        print("\n| app | client model | each pick by wrk (req/s within the SLO) | best of the "
+              "picks and baselines | the baselines by wrk | worst pick / best |")
+        print("|---|---|---|---|---|---:|")
+        for a in apps:
+            for model, m in a.get("wrk", {}).items():
+                picks = {k: v for k, v in m["configs"].items() if k.startswith("pick")}
+                bases = {k: v for k, v in m["configs"].items() if not k.startswith("pick")}
+                shown = "; ".join(f"{v['config']} {v['best_rps']:.0f}" for v in picks.values())
+                based = "; ".join(f"{v['config']} {v['best_rps']:.0f}" for v in bases.values())
+                worst = min((v["best_rps"] for v in picks.values()), default=0.0)
+                share = worst / m["best_rps"] if m["best_rps"] else 0.0
+                print(f"| {a['app']} | {model} | {shown} | {m['best_rps']:.0f} | {based} | "
+                      f"{share:.2f} |")
     agree = [a for a in apps if a["verdict"] in ("same", "overlap") and len(a["runs"]) >= args.runs]
     goal = min(GOAL_APPS, len(names))
     print(f"\n{len(agree)}/{len(apps)} apps agree in {args.runs} of {args.runs} runs "

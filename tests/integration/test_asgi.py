@@ -35,7 +35,9 @@ def cli(*args: str, cwd: Path = APPS, timeout: float = 300) -> subprocess.Comple
 
 
 def run_tune(target: Target, requests: tuple[Request, ...], tmp_path: Path) -> TuneResult:
-    settings = TuneSettings(machine=emulate(1, 1792.0), budget_s=30.0, gevent=False, **FAST)  # type: ignore[arg-type]
+    settings = TuneSettings(
+        machine=emulate(1, 1792.0), budget_s=20.0, gevent=False, stall_check=False, **FAST
+    )  # type: ignore[arg-type]
     return with_commands(tune(target, requests, settings, log_dir=tmp_path))
 
 

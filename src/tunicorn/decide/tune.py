@@ -96,7 +96,7 @@ def search_deals(s: TuneSettings) -> int:
     return KEEPALIVE_DEALS if s.keepalive else 0
 
 
-START_STOP_S = 1.5  # a server's start and stop around a trial's windows (the demo: about 1 s)
+START_STOP_S = 1.5  # a server's start and stop around a trial's windows, as the budget estimates it
 LONGEST = 1.5  # a window runs at most this many times its expected length while not yet sure
 
 

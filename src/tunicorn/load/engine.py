@@ -136,16 +136,23 @@ class _Engine(Window):
         self.seq_i = 0 if i == self.seq_len else i
         if self.sessions is not None:
             payload = conn.client.payload(payload)  # type: ignore[attr-defined]
-        self.resend(conn, start, payload, retried=False)
-
-    def resend(self, conn: _Conn, start: float, payload: bytes, *, retried: bool = True) -> None:
-        """Write `payload` on `conn`, timed from `start` (a retry on a fresh connection keeps
-        the first attempt's start, so the failed attempt's time counts)."""
+        # Written out, not through resend: this runs once per request, resend once per retry.
         conn.payload = payload
         conn.start = start
         conn.busy = True
         conn.sent += 1
-        conn.retried = retried
+        conn.retried = False
+        conn.got_bytes = False
+        conn.write(payload)
+
+    def resend(self, conn: _Conn, start: float, payload: bytes) -> None:
+        """Write `payload` again on a fresh connection, timed from the first attempt's `start`
+        (the failed attempt's time counts)."""
+        conn.payload = payload
+        conn.start = start
+        conn.busy = True
+        conn.sent += 1
+        conn.retried = True
         conn.got_bytes = False
         conn.write(payload)
 

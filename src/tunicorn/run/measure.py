@@ -26,7 +26,7 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from tunicorn import interval
+from tunicorn import interval, settings
 from tunicorn.app.target import Target
 from tunicorn.classes import event_loop, running_class
 from tunicorn.errors import ServerError
@@ -241,9 +241,9 @@ class TrialPlan:
     budget_mib: float  # a trial whose measured PSS exceeds this is ruled out ("memory")
     gevent_clients: int  # closed-loop clients for a gevent trial (Little's slots, doubled)
     single_ms: float = 0.0  # one request's latency alone (the profile's), for Little's bound
-    warmup_s: float = 0.5
-    saturate_s: float = 3.0
-    verify_s: float = 3.0
+    warmup_s: float = settings.WARMUP.default
+    saturate_s: float = settings.SATURATE.default
+    verify_s: float = settings.VERIFY.default
     keepalive: bool = False
     log_dir: str | Path | None = None
     # Requests one uvicorn worker served at once on the profile's ladder (a route that blocks

@@ -183,3 +183,17 @@ def test_cpu_per_request_at_load_is_the_ladders_where_it_measured_less() -> None
     assert model.cpu_ms_at_load(0.0, ladder) == 0.0  # no CPU measured: still none
     unsampled = model.process_limit(_steps([(1, 29.3, 0.068), (4, 120.0, 0.0)]), "gthread", 64)
     assert model.cpu_ms_at_load(2.3, unsampled) == 2.3  # no CPU sampled at the top step
+
+
+def test_a_busy_core_past_the_knee_is_the_cpu_not_a_pool() -> None:
+    # A 3 ms page, most of it CPU: its one thread served the most; two or more threads fought
+    # for the GIL and served less, with the core busy. That is the CPU, not a pool of one.
+    steps = _steps([(1, 265.4, 0.814), (2, 203.3, 0.939), (4, 226.3, 0.986), (8, 211.5, 1.0)])
+    limit = model.process_limit(steps, "gthread", 64)
+    assert limit.bounded and limit.knee == 1 and limit.cause == "cpu"
+
+
+def test_a_pool_of_one_leaves_the_core_idle_at_every_step() -> None:
+    steps = _steps([(1, 40.0, 0.1), (2, 41.0, 0.11), (4, 40.5, 0.12), (8, 40.2, 0.12)])
+    limit = model.process_limit(steps, "gthread", 64)
+    assert limit.bounded and limit.cause == "pool" and limit.limit == pytest.approx(1.0, abs=0.05)

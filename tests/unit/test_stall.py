@@ -383,14 +383,24 @@ def test_where_none_held_the_wider_shape_has_the_models_slots_within_memory() ->
     need = stall.slots_needed(check)
     assert model.stall_holds(need, 20.0, 0.05, 2.0, 0.05)
     assert not model.stall_holds(need - 1, 20.0, 0.05, 2.0, 0.05)
+    most = max(r.config.slots for r in check.runs)
     pick = ServerConfig(2, 4, "gthread")
-    wide = stall.wider(check, pick, lambda c: True, 64)
-    assert wide is not None and wide.workers == 2 and wide.worker_class == "gthread"
-    assert wide.slots >= need * stall.WIDER_MARGIN and wide.slots > max(
-        r.config.slots for r in check.runs
-    )
-    assert stall.wider(check, pick, lambda c: False, 64) is None  # over memory
-    assert stall.wider(check, ServerConfig(2, 1, "gevent"), lambda c: True, 64) is None
+    (wide,) = stall.wider(check, pick, lambda c: True, 64)
+    assert wide.workers == 2 and wide.worker_class == "gthread"
+    assert wide.slots >= need * stall.WIDER_MARGIN and wide.slots > most
+    assert stall.wider(check, pick, lambda c: False, 64) == []  # over memory
+    assert stall.wider(check, ServerConfig(2, 1, "gevent"), lambda c: True, 64) == []
+    # A pick of more workers than cores: the same slots in two processes first, then its own.
+    few, own = stall.wider(check, ServerConfig(4, 1, "sync"), lambda c: True, 64, cpus=1)
+    assert (few.workers, own.workers) == (2, 4)
+    assert min(few.slots, own.slots) >= need * stall.WIDER_MARGIN
+    assert few.threads > own.threads and few.worker_class == own.worker_class == "gthread"
+    # Threads capped: as many workers as the cap asks for.
+    # Threads capped: as many workers as the slots need at the cap, then the pick's own.
+    capped = stall.wider(check, ServerConfig(16, 1, "sync"), lambda c: True, 4, cpus=1)
+    assert [(c.workers, c.threads) for c in capped] == [(math.ceil((most + 1) / 4), 4), (16, 4)]
+    # No more slots than a finalist had within the pick's workers at the cap: nothing to try.
+    assert stall.wider(check, ServerConfig(6, 1, "sync"), lambda c: True, 4, cpus=1) == []
 
 
 def test_the_model_does_not_underflow_on_an_event_loops_thousands_of_slots() -> None:
@@ -399,3 +409,27 @@ def test_the_model_does_not_underflow_on_an_event_loops_thousands_of_slots() -> 
     assert 0.4 < model.poisson_at_least(800.0, 800) < 0.6
     one, eight = (model.stall_gives_way_rps(n * 1000, 0.05, 2.0, 0.1) for n in (1, 8))
     assert eight > 4 * one
+
+
+def test_a_shape_that_held_is_picked_past_the_profiles_thread_cap() -> None:
+    from tunicorn.record import Settlement
+
+    result = make_tune()
+    assert result.profile is not None
+    trials = {t.key: t for t in result.trials}
+    threaded = max(
+        (t for t in result.trials if t.feasible and t.config.threads > 1),
+        key=lambda t: t.config.threads,
+    )
+    cap = dataclasses.replace(result.constraints.rules, max_threads=threaded.config.threads - 1)
+    constraints = dataclasses.replace(result.constraints, rules=cap)
+
+    def decide(allowed: frozenset[str] | None) -> str | None:
+        out = recommend.decide(
+            target="demo", app="app:app", trials=trials, profile=result.profile,
+            constraints=constraints, settlement=Settlement(), elapsed_s=1.0, allowed=allowed,
+        )  # fmt: skip
+        return out.recommendation.trial if out.recommendation else None
+
+    assert decide(None) != threaded.key  # past the cap, it cannot win on capacity
+    assert decide(frozenset({threaded.key})) == threaded.key  # it held: it is the pick

@@ -65,6 +65,10 @@ def decide(
     """
     budget_mib = constraints.memory_budget_mib
     rules = constraints.rules
+    if allowed is not None:
+        # Held under the stall, measured: that outweighs the profile's thread cap (threads
+        # past a pool's size queue for it, but a stalled request holds a thread either way).
+        rules = dataclasses.replace(rules, max_threads=0)
     candidates = [t for k, t in trials.items() if allowed is None or k in allowed]
     pick = rank.best(candidates, constraints.server_cores, rules, tie_break)
     settled = trials.get(settlement.key) if settlement.key else None
@@ -479,7 +483,8 @@ def _held_back(
         t for t in trials if rank.eligible(t) and not rank.eligible(t, rules)
         and t.config.slots >= min_slots and rank.compare(t, pick) != "worse"
     ]  # fmt: skip
-    if queued and prof.process is not None:
+    if queued and prof.process is not None and rank.eligible(pick, rules):
+        # (A pick past the cap was picked for holding under a stall, which says so itself.)
         best_queued = max(queued, key=lambda t: t.capacity_rps)
         out.append(
             f"{best_queued.config.label} measured {best_queued.capacity_rps:.0f} req/s, but one "

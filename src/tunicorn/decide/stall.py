@@ -422,19 +422,29 @@ def wider(
     pick: ServerConfig,
     fits: Callable[[ServerConfig], bool],
     max_threads: int,
-) -> ServerConfig | None:
-    """Where no finalist held: the pick's workers with threads enough for the model's slots
-    and a margin (gthread), within memory and the thread cap; None where there is no such
-    configuration with more slots than every finalist had."""
+    cpus: int = 1,
+) -> list[ServerConfig]:
+    """Where no finalist held: shapes with the model's slots and a margin (gthread), within
+    memory and the thread cap, in the order to try them; empty where none has more slots
+    than every finalist had.
+
+    Fewest workers first (one per core, at least two, no more than the pick's): a gthread
+    worker accepts connections whether or not its threads are free, so a stalled request holds
+    up the others queued in its own process, and the same slots in fewer, larger processes
+    absorb more stalls (on a fast page, 3×16 gave way where 2×24 held). Then the pick's own
+    workers, with threads enough."""
     if classes.event_loop(pick.worker_class):
-        return None
+        return []
     most = max((r.config.slots for r in check.runs), default=0)
     want = max(math.ceil(slots_needed(check) * WIDER_MARGIN), most + 1)
-    threads = min(max_threads, math.ceil(want / pick.workers))
-    config = ServerConfig(pick.workers, threads, classes.class_for_threads(threads))
-    if config.slots <= most or not fits(config):
-        return None
-    return config
+    few = min(pick.workers, max(2, cpus, math.ceil(want / max(1, max_threads))))
+    out: list[ServerConfig] = []
+    for workers in dict.fromkeys((few, pick.workers)):
+        threads = min(max_threads, math.ceil(want / workers))
+        config = ServerConfig(workers, threads, classes.class_for_threads(threads))
+        if config.slots > most and fits(config):
+            out.append(config)
+    return out
 
 
 def holding(check: StallCheck) -> list[str]:

@@ -533,10 +533,12 @@ def tune(
         )  # fmt: skip
         # None held: the pick's workers with the slots the model asks for, if there is time.
         cap = min(s.max_threads, sp.rules.max_threads or s.max_threads)
-        wide = None
+        shapes: list[ServerConfig] = []
         if check.runs and not stall.holding(check) and result.pick is not None:
-            wide = stall.wider(check, result.pick.config, fits, cap)
-        if wide is not None and budget.room(2, stalling=True):
+            shapes = stall.wider(check, result.pick.config, fits, cap, m.cpus)
+        for wide in shapes:
+            if stall.holding(check) or not budget.room(2, stalling=True):
+                break
             wider = trials.measure(wide, "stall")
             if wider.feasible:
                 check = stall.extended(check, wider, requests, runner, keepalive=s.keepalive)

@@ -507,7 +507,7 @@ def with_stall(result: TuneResult, *, holding: int = 2) -> TuneResult:
                 within_slo=0.995 if holds else 0.6 - 0.01 * i,
                 stalled=StalledStats(share=share, stall_s=wait, requests=int(rate * 0.4), ok=int(
                     rate * 0.4), latency_ms=Latency(p50=2003, p95=2010, max=2020)),
-                model_holds=holds, gives_way_rps=stall.gives_way(t.config.slots, stall.Stall(
+                model_holds=holds, gives_way_rps=stall.gives_way(t.config, stall.Stall(
                     share, wait), 0.2),
                 histogram=histogram_b64([p95 / 3] * 90 + [p95] * 10),
             )

@@ -439,6 +439,10 @@ def baselines(cores: int) -> tuple[ModelBaseline, ...]:
 # The others keep their p95 within the SLO only while (1) at most 5% of them arrive to find
 # every slot held by a stalled request, and (2) the slots left free are not overrun by the
 # others' own work (Little again: λ·(1−s)·R of them in flight, R their time in the app).
+# Slots shared by one accept queue are one pool: sync workers (a worker accepts only when it is
+# free). gthread workers accept whether or not their threads are free, so a connection waits for
+# a thread of the worker that won it: each worker is a pool of its threads, taking its share
+# λ/W of the arrivals (a random split of independent arrivals is again Poisson).
 STALL_BLOCKED_MAX = 0.05  # the p95's 5%: the others that may find every slot stalled
 STALL_FREE_BUSY_MAX = 0.8  # the others' use of the free slots past which queues build
 STALL_RATE_MAX = 1e6  # the search for where a configuration gives way stops here
@@ -466,12 +470,20 @@ def poisson_at_least(mean: float, k: int) -> float:
 
 
 def stall_holds(
-    slots: int, rate_rps: float, share: float, stall_s: float, service_s: float
+    slots: int,
+    rate_rps: float,
+    share: float,
+    stall_s: float,
+    service_s: float,
+    pools: int = 1,
 ) -> bool:
     """Does a server of `slots` keep the other requests' p95 within the SLO at `rate_rps` while
     `share` of requests wait `stall_s` (the model above; `service_s`: the others' time in the
-    app, one at a time)? Only the number of slots matters, not how they are made."""
+    app, one at a time)? The slots are split evenly into `pools` that each take their share of
+    the load (gthread's workers; 1 for one accept queue)."""
     _check_non_negative(service_s=service_s)
+    _check_positive(pools=pools)
+    slots, rate_rps = slots // pools, rate_rps / pools
     mean = stalled_in_flight(rate_rps, share, stall_s)
     if poisson_at_least(mean, slots) > STALL_BLOCKED_MAX:
         return False
@@ -479,17 +491,19 @@ def stall_holds(
     return others <= STALL_FREE_BUSY_MAX * max(0.0, slots - mean)
 
 
-def stall_gives_way_rps(slots: int, share: float, stall_s: float, service_s: float) -> float:
-    """The offered load at which `slots` stop holding under the stall (req/s, to 0.1%):
-    `stall_holds` only turns false as the load grows, so bisection finds the edge."""
+def stall_gives_way_rps(
+    slots: int, share: float, stall_s: float, service_s: float, pools: int = 1
+) -> float:
+    """The offered load at which `slots` (in `pools`) stop holding under the stall (req/s, to
+    0.1%): `stall_holds` only turns false as the load grows, so bisection finds the edge."""
     low, high = 0.0, 1.0
-    while stall_holds(slots, high, share, stall_s, service_s):
+    while stall_holds(slots, high, share, stall_s, service_s, pools):
         low, high = high, high * 2
         if high > STALL_RATE_MAX:
             return math.inf
     while high - low > max(1e-3, low * 1e-3):
         mid = (low + high) / 2
-        if stall_holds(slots, mid, share, stall_s, service_s):
+        if stall_holds(slots, mid, share, stall_s, service_s, pools):
             low = mid
         else:
             high = mid

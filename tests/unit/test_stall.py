@@ -59,8 +59,27 @@ def test_the_default_stall_fails_the_seeds_one_slot_at_a_handful_of_users() -> N
 
 def test_the_default_stall_holds_the_seeds_three_by_six_at_that_load_and_far_beyond() -> None:
     d = stall.DEFAULT
-    assert model.stall_holds(18, SEED_LOAD_RPS, d.share, d.seconds, SERVICE_S)
-    assert model.stall_gives_way_rps(18, d.share, d.seconds, SERVICE_S) > 10 * SEED_LOAD_RPS
+    seed = ServerConfig(3, 6, "gthread")
+    assert stall.model_holds(seed, d, SEED_LOAD_RPS, SERVICE_S)
+    edge = stall.gives_way(seed, d, SERVICE_S)
+    assert edge is not None and edge > 10 * SEED_LOAD_RPS
+
+
+def test_each_gthread_worker_is_its_own_pool_of_threads() -> None:
+    # A gthread worker accepts whether or not its threads are free: 3×6 gives way before 18
+    # slots in one accept queue would, and 1×18 gthread where those 18 would (the others' own
+    # work left out: it counts the same, split or not).
+    d = stall.DEFAULT
+    pooled = model.stall_gives_way_rps(18, d.share, d.seconds, 0.0)
+    three = stall.gives_way(ServerConfig(3, 6, "gthread"), d, 0.0)
+    one = stall.gives_way(ServerConfig(1, 18, "gthread"), d, 0.0)
+    sync = stall.gives_way(ServerConfig(18, 1, "sync"), d, 0.0)
+    assert three is not None and three < 0.8 * pooled
+    assert one == sync == pytest.approx(pooled, abs=0.1)
+    # Each of the three takes a third of the load on its six threads.
+    assert stall.model_holds(ServerConfig(3, 6, "gthread"), d, three * 0.99, 0.0)
+    assert model.stall_holds(6, three / 3 * 0.99, d.share, d.seconds, 0.0)
+    assert not model.stall_holds(6, three / 3 * 1.02, d.share, d.seconds, 0.0)
 
 
 def test_two_slots_give_way_between_one_and_three() -> None:
@@ -395,11 +414,9 @@ def test_where_none_held_the_wider_shape_has_the_models_slots_within_memory() ->
     assert (few.workers, own.workers) == (2, 4)
     assert min(few.slots, own.slots) >= need * stall.WIDER_MARGIN
     assert few.threads > own.threads and few.worker_class == own.worker_class == "gthread"
-    # Threads capped: as many workers as the cap asks for.
-    # Threads capped: as many workers as the slots need at the cap, then the pick's own.
+    # Threads capped: only shapes with more slots than any finalist had.
     capped = stall.wider(check, ServerConfig(16, 1, "sync"), lambda c: True, 4, cpus=1)
-    assert [(c.workers, c.threads) for c in capped] == [(math.ceil((most + 1) / 4), 4), (16, 4)]
-    # No more slots than a finalist had within the pick's workers at the cap: nothing to try.
+    assert [(c.workers, c.threads) for c in capped] == [(16, 4)]
     assert stall.wider(check, ServerConfig(6, 1, "sync"), lambda c: True, 4, cpus=1) == []
 
 

@@ -232,9 +232,24 @@ def verdict(bench: BenchResult, slo_p95_ms: float) -> tuple[bool, str]:
     return True, ""
 
 
-def gives_way(slots: int, stall: Stall, service_s: float) -> float | None:
-    """Where the model says `slots` give way under `stall`, to 0.1 req/s (None: never)."""
-    edge = model.stall_gives_way_rps(slots, stall.share, stall.seconds, service_s)
+def pools(config: ServerConfig) -> int:
+    """The stall model's pools of slots: each gthread worker's threads are their own (it
+    accepts connections whether or not a thread is free); other workers share one."""
+    return config.workers if config.worker_class == "gthread" else 1
+
+
+def model_holds(config: ServerConfig, stall: Stall, rate_rps: float, service_s: float) -> bool:
+    """What the stall model says of `config` at `rate_rps`."""
+    return model.stall_holds(
+        config.slots, rate_rps, stall.share, stall.seconds, service_s, pools(config)
+    )
+
+
+def gives_way(config: ServerConfig, stall: Stall, service_s: float) -> float | None:
+    """Where the model says `config` gives way under `stall`, to 0.1 req/s (None: never)."""
+    edge = model.stall_gives_way_rps(
+        config.slots, stall.share, stall.seconds, service_s, pools(config)
+    )
     return round(edge, 1) if math.isfinite(edge) else None
 
 
@@ -248,7 +263,7 @@ def stall_run(
     service_s: float,
 ) -> StallRun:
     holds, reason = verdict(bench, slo_p95_ms)
-    slots = trial.config.slots
+    config = trial.config
     return StallRun(
         config=trial.config,
         role=role,
@@ -262,8 +277,8 @@ def stall_run(
         latency_ms=bench.latency_ms,
         within_slo=round(within(bench.histogram, slo_p95_ms), 4),
         stalled=bench.stalled or StalledStats(share=stall.share, stall_s=stall.seconds),
-        model_holds=model.stall_holds(slots, rate_rps, stall.share, stall.seconds, service_s),
-        gives_way_rps=gives_way(slots, stall, service_s),
+        model_holds=model_holds(config, stall, rate_rps, service_s),
+        gives_way_rps=gives_way(config, stall, service_s),
         histogram=bench.histogram,
         rate_missed=bench.rate_missed,
     )
@@ -273,13 +288,13 @@ def failed_run(
     role: str, trial: Trial, stall: Stall, rate_rps: float, service_s: float, why: str
 ) -> StallRun:
     """A finalist whose server stopped under the stall: it does not hold."""
-    slots = trial.config.slots
+    config = trial.config
     return StallRun(
         config=trial.config, role=role, trial=trial.key, holds=False, reason=why,
         rate_rps=rate_rps, throughput_rps=0.0, requests=0, errors=0, latency_ms=Latency(),
         within_slo=0.0, stalled=StalledStats(share=stall.share, stall_s=stall.seconds),
-        model_holds=model.stall_holds(slots, rate_rps, stall.share, stall.seconds, service_s),
-        gives_way_rps=gives_way(slots, stall, service_s),
+        model_holds=model_holds(config, stall, rate_rps, service_s),
+        gives_way_rps=gives_way(config, stall, service_s),
     )  # fmt: skip
 
 
@@ -391,15 +406,8 @@ def extended(
 SLOTS_MAX = 1 << 20  # the search for the slots the model needs stops here
 
 
-def slots_needed(check: StallCheck) -> int:
-    """The fewest slots the model holds at the check's load and stall (more slots only
-    help, so doubling, then bisection, finds it)."""
-
-    def holds(slots: int) -> bool:
-        return model.stall_holds(
-            slots, check.rate_rps, check.share, check.stall_s, check.service_ms / 1000
-        )
-
+def _fewest(holds: Callable[[int], bool]) -> int:
+    """The fewest n ≥ 1 for which `holds(n)` (more only help: doubling, then bisection)."""
     low, high = 0, 1
     while not holds(high):
         if high >= SLOTS_MAX:
@@ -414,7 +422,26 @@ def slots_needed(check: StallCheck) -> int:
     return high
 
 
-WIDER_MARGIN = 1.5  # a gthread worker queues behind its own stalled threads: more than the model
+def slots_needed(check: StallCheck) -> int:
+    """The fewest slots the model holds at the check's load and stall, in one pool (sync
+    workers, or one gthread worker's threads): no shape holds with fewer."""
+    return threads_needed(check, 1)
+
+
+def threads_needed(check: StallCheck, workers: int) -> int:
+    """The fewest threads per gthread worker for which `workers` of them hold in the model
+    (each worker's threads are their own pool, taking 1/workers of the load)."""
+    return _fewest(
+        lambda threads: model.stall_holds(
+            workers * threads, check.rate_rps, check.share, check.stall_s,
+            check.service_ms / 1000, workers,
+        )  # fmt: skip
+    )
+
+
+# Measured, gthread workers gave way short of the model (a fast page's 3×16, which the model
+# holds; 2×24 held): the shape tried gets half as many threads again as the model asks for.
+WIDER_MARGIN = 1.5
 
 
 def wider(
@@ -424,23 +451,20 @@ def wider(
     max_threads: int,
     cpus: int = 1,
 ) -> list[ServerConfig]:
-    """Where no finalist held: shapes with the model's slots and a margin (gthread), within
-    memory and the thread cap, in the order to try them; empty where none has more slots
-    than every finalist had.
+    """Where no finalist held: gthread shapes with the threads the model asks for and a
+    margin, within memory and the thread cap, in the order to try them; none that has no more
+    slots than every finalist had.
 
-    Fewest workers first (one per core, at least two, no more than the pick's): a gthread
-    worker accepts connections whether or not its threads are free, so a stalled request holds
-    up the others queued in its own process, and the same slots in fewer, larger processes
-    absorb more stalls (on a fast page, 3×16 gave way where 2×24 held). Then the pick's own
-    workers, with threads enough."""
+    Fewest workers first (one per core, at least two, no more than the pick's): each gthread
+    worker's threads are their own pool, so the same slots in fewer, larger processes absorb
+    more stalls. Then the pick's own workers."""
     if classes.event_loop(pick.worker_class):
         return []
     most = max((r.config.slots for r in check.runs), default=0)
-    want = max(math.ceil(slots_needed(check) * WIDER_MARGIN), most + 1)
-    few = min(pick.workers, max(2, cpus, math.ceil(want / max(1, max_threads))))
     out: list[ServerConfig] = []
-    for workers in dict.fromkeys((few, pick.workers)):
-        threads = min(max_threads, math.ceil(want / workers))
+    for workers in dict.fromkeys((min(pick.workers, max(2, cpus)), pick.workers)):
+        want = math.ceil(threads_needed(check, workers) * WIDER_MARGIN)
+        threads = min(max_threads, max(want, most // workers + 1))
         config = ServerConfig(workers, threads, classes.class_for_threads(threads))
         if config.slots > most and fits(config):
             out.append(config)

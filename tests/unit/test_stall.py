@@ -364,13 +364,25 @@ def test_the_check_runs_each_finalist_once_at_one_load_while_the_budget_lasts() 
     assert check.rate_rps == pytest.approx(0.25 * result.pick.capacity_rps, abs=0.05)
     assert all(share == stall.DEFAULT.share for _, _, share in seen)
     assert all(r.holds == (r.config.slots >= 4) for r in check.runs)
-    # Where the pick gives way, every finalist runs, to find one that holds.
+    # Where the pick gives way, the finalists run to find one that holds, but not those with
+    # no more slots than one that gave way which the model says give way too.
+    said: list[str] = []
     gave_way = stall.check(
         result, stall.DEFAULT, (Request("/"),),
-        lambda config, spec: bench_under_stall(2000, stalled()),
+        lambda config, spec: bench_under_stall(2000, stalled()), say=said.append,
     )  # fmt: skip
-    assert [r.trial for r in gave_way.runs] == [k for _, k in every]
     assert not any(r.holds for r in gave_way.runs)
+    ran = [r.trial for r in gave_way.runs]
+    left = [(role, t) for role, t in stall.finalists(result) if t.key not in ran]
+    assert ran == [k for _, k in every if k in ran] and ran[: len(seed) + 1] == [
+        k for _, k in every
+    ][: len(seed) + 1]
+    assert left and len(left) == sum("not under the stall" in m for m in said)
+    service_s = gave_way.service_ms / 1000
+    for role, t in left:
+        assert role not in stall.SEED_ROLES
+        assert any(r.config.slots >= t.config.slots for r in gave_way.runs)
+        assert not stall.model_holds(t.config, stall.DEFAULT, gave_way.rate_rps, service_s)
     budget = iter([True, True, False])
     cut = stall.check(result, stall.DEFAULT, (Request("/"),), fake, go=lambda: next(budget))
     assert len(cut.runs) == 2

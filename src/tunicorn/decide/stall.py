@@ -381,10 +381,30 @@ def check(
             # The pick held: it stands (recommend.stall_allowed), and the seed's two have told
             # their part of the story; the rest would only be shown, at a server each.
             break
+        why = outdone(trial.config, runs, stall, rate_rps, service_s)
+        if role not in SEED_ROLES and why:
+            say(f"not under the stall: {why}")
+            continue
         say(f"under a stall ({stall.words()}), at {rate_rps:g} req/s: {trial.config.label}")
         runs.append(run_one(done, role, trial, spec, run))
     skipped = "" if runs else "the budget ran out before it"
     return dataclasses.replace(done, runs=tuple(runs), skipped=skipped)
+
+
+def outdone(
+    config: ServerConfig, runs: Sequence[StallRun], stall: Stall, rate_rps: float, service_s: float
+) -> str:
+    """Why a finalist need not run under the stall (its time goes to a shape that may hold):
+    a finalist with at least its slots gave way, and the model says it gives way too; ""
+    where it should run."""
+    gave = next((r for r in runs if not r.holds and r.config.slots >= config.slots), None)
+    if gave is None or model_holds(config, stall, rate_rps, service_s):
+        return ""
+    edge = gives_way(config, stall, service_s)
+    return (
+        f"{config.label} has no more slots than {gave.config.label}, which gave way, and the "
+        f"model gives way at {edge:g} req/s"
+    )
 
 
 def extended(

@@ -29,7 +29,7 @@ from hdrh.histogram import HdrHistogram
 
 from tunicorn import classes, model, settings
 from tunicorn.app.target import Target
-from tunicorn.decide import rank
+from tunicorn.decide import rank, search
 from tunicorn.errors import ServerError, UsageError
 from tunicorn.load.scenario import LoadSpec, Request
 from tunicorn.record import (
@@ -483,8 +483,10 @@ def wider(
     most = max((r.config.slots for r in check.runs), default=0)
     out: list[ServerConfig] = []
     for workers in dict.fromkeys((min(pick.workers, max(2, cpus)), pick.workers)):
-        want = math.ceil(threads_needed(check, workers) * WIDER_MARGIN)
-        threads = min(max_threads, max(want, most // workers + 1))
+        want = max(math.ceil(threads_needed(check, workers) * WIDER_MARGIN), most // workers + 1)
+        if want <= search.THREAD_LADDER[-1]:
+            want = search.ladder_at_least(want)  # the search's values: the same shape run to run
+        threads = min(max_threads, want)
         config = ServerConfig(workers, threads, classes.class_for_threads(threads))
         if config.slots > most and fits(config):
             out.append(config)

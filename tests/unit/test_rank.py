@@ -202,3 +202,31 @@ def test_a_dealt_kept_alive_capacity_is_judged_by_its_low_end() -> None:
     assert rank.figure(missed) == 0.0 and rank.ci(missed) == (0.0, 0.0)
     assert "1 missed the SLO at 32 clients" in rank.dealt_text(missed)
     assert rank.best([missed, steady]) is steady
+
+
+def test_the_mean_of_two_runs_spans_both_even_where_their_ticks_are_steady() -> None:
+    # Two fresh servers, each steady within its window, 240 and 174 req/s apart: the ticks
+    # alone would say 207 ± 5 or so; the interval must reach both runs' figures.
+    a = dataclasses.replace(
+        trial(1, 1, 240.0), capacity_samples=(239.0, 240.0, 241.0) * 4, capacity_ci=(239.0, 241.0)
+    )
+    b = dataclasses.replace(
+        trial(1, 1, 174.0), capacity_samples=(173.0, 174.0, 175.0) * 4, capacity_ci=(173.0, 175.0)
+    )
+    low, high = pooled([a, b]).capacity_ci
+    assert low <= 174.0 and high >= 240.0
+    # Of three, the median stands on the two that agree; the outlier is the ticks' to weigh.
+    low3, high3 = pooled([a, b, b]).capacity_ci
+    assert low3 <= 174.0 < high3 < 240.0
+
+
+def test_runs_farther_apart_than_their_intervals_warn_of_drift() -> None:
+    a = dataclasses.replace(trial(3, 6, 413.0), capacity_ci=(405.0, 421.0))
+    b = dataclasses.replace(trial(3, 6, 328.0), capacity_ci=(320.0, 336.0))
+    (said,) = recommend.drift_warning([pooled([a, a, b])])
+    assert "differed by 21%" in said and "3×6 gthread: 328 to 413 req/s" in said
+    steady = dataclasses.replace(trial(3, 6, 405.0), capacity_ci=(397.0, 413.0))
+    assert recommend.drift_warning([pooled([a, steady])]) == []  # within their intervals
+    wide = dataclasses.replace(trial(3, 6, 340.0), capacity_ci=(250.0, 430.0))
+    assert recommend.drift_warning([pooled([a, wide])]) == []  # its own window swung as much
+    assert recommend.drift_warning([a, b]) == []  # measured once each: nothing to compare

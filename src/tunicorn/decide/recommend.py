@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import statistics
 from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from tunicorn import interval, model
@@ -127,7 +128,10 @@ def decide(
         profile=profile,
         elapsed_s=round(elapsed_s, 1),
         model=figures(profile, constraints.cpus, budget_mib),
-        warnings=(*run_warnings, *trial_warnings(measured), *unstable_warning(pick)),
+        warnings=(
+            *run_warnings, *trial_warnings(measured), *drift_warning(measured),
+            *unstable_warning(pick),
+        ),  # fmt: skip
         verdict=verdict(
             recommendation, measured_baselines, constraints.slo_p95_ms, measured, budget_mib
         ),
@@ -218,6 +222,33 @@ def trial_warnings(trials: tuple[Trial, ...]) -> list[str]:
                 )
                 break
     return out
+
+
+DRIFT = 0.10  # runs of one configuration farther apart than this, and than their intervals
+
+
+def drift_warning(trials: Iterable[Trial]) -> list[str]:
+    """Where a configuration measured on more than one fresh server gave figures farther apart
+    than each run's interval allows: what that says about every figure measured once."""
+    worst, spread = None, 0.0
+    for t in trials:
+        caps = [r.capacity_rps for r in t.runs if r.capacity_rps > 0]
+        if len(caps) < 2:
+            continue
+        gap = (max(caps) - min(caps)) / statistics.median(caps)
+        own = max(interval.relative(r.capacity_rps, r.capacity_ci) for r in t.runs)
+        if gap > max(DRIFT, 2 * own) and gap > spread:
+            worst, spread = t, gap
+    if worst is None:
+        return []
+    caps = [r.capacity_rps for r in worst.runs]
+    return [
+        f"Runs of one configuration on fresh servers differed by {spread:.0%} here "
+        f"({worst.config.label}: {min(caps):,.0f} to {max(caps):,.0f} req/s), more than each "
+        "run's own interval allows: this machine drifts between runs, so a figure measured "
+        "once may be off by as much. Close calls were measured again and stand on the mean "
+        "or median of their runs; a quieter machine narrows this."
+    ]
 
 
 UNSTABLE = 0.15  # a pick whose interval is wider than ±15% of its figure gets pyperf's warning

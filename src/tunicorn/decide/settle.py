@@ -74,12 +74,17 @@ def pooled(runs: list[Trial]) -> Trial:
         )
     capacity = round(statistics.median(t.capacity_rps for t in runs), 2)
     # Every run's ticks in one series: the drift between runs widens the interval, more
-    # runs narrow it (interval.py).
+    # runs narrow it (interval.py). The ticks of one run are alike, so that understates the
+    # drift between fresh servers: the mean of two runs spans both (of three or more, the
+    # median stands on the runs that agree, and an outlier is left to the ticks).
     samples = tuple(x for t in runs for x in t.capacity_samples)
+    ci = interval.around(capacity, samples)
+    if len(runs) == 2:
+        ci = interval.spanning(ci, [t.capacity_rps for t in runs])
     return dataclasses.replace(
         last,
         capacity_rps=capacity,
-        capacity_ci=interval.around(capacity, samples),
+        capacity_ci=ci,
         capacity_samples=samples,
         throughput_rps=round(statistics.median(t.throughput_rps for t in runs), 2),
         requests=sum(t.requests for t in runs),

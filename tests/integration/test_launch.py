@@ -40,3 +40,19 @@ def test_a_worker_that_cannot_load_the_app_is_explained(
     assert message.endswith("and run again."), message
     assert caught.value.log_path == str(server.log_path)
     assert server.proc is not None and not psutil.pid_exists(server.proc.pid)
+
+
+def test_a_server_without_a_log_dir_leaves_nothing_behind_unless_it_failed() -> None:
+    target = Target(kind="app", app="hello:app", chdir=str(APPS))
+    with Server(target, ServerConfig(1, 1, "sync")) as server:
+        assert server.log_path is not None and server.log_path.exists()
+        folder = server.log_path.parent
+    assert not folder.exists()  # stopped cleanly: its own temporary folder went with it
+    broken = Server(Target(kind="app", app="hello:nothing_here", chdir=str(APPS)),
+                    ServerConfig(1, 1, "sync"))  # fmt: skip
+    with pytest.raises(ServerError) as caught:
+        broken.start()
+    kept = caught.value.log_path
+    assert kept is not None and Path(kept).is_file()  # the error names it: it stays
+    Path(kept).unlink()
+    Path(kept).parent.rmdir()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -81,6 +82,7 @@ class Server:
         self.ready_path = ready_path
         self.ready_timeout = ready_timeout
         self._log_dir = Path(log_dir) if log_dir else None
+        self._own_dir: Path | None = None
         self.log_path: Path | None = None
         self.group: Group | None = None
         self.proc: subprocess.Popen[bytes] | None = None
@@ -92,7 +94,11 @@ class Server:
     def start(self) -> Server:
         sock = bind_socket(self.host, self.port)
         self.port = sock.getsockname()[1]
-        log_dir = self._log_dir or Path(tempfile.mkdtemp(prefix="tunicorn-"))
+        if self._log_dir is None:
+            # Its own folder, removed when it stops cleanly; kept where an error names its log.
+            self._own_dir = log_dir = Path(tempfile.mkdtemp(prefix="tunicorn-"))
+        else:
+            log_dir = self._log_dir
         log_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = log_dir / (
             f"{self.program.name}-{self.config.workers}x{self.config.threads}"
@@ -112,7 +118,7 @@ class Server:
         try:
             self._wait_ready()
         except BaseException:
-            self.stop()
+            self.stop(keep_log=True)
             raise
         self.ready_s = time.monotonic() - self.started_s
         return self
@@ -167,10 +173,19 @@ class Server:
         """The worker class that really runs, as the server reports it."""
         return self.program.running_class(self.config, self.log_text())
 
-    def stop(self) -> None:
-        """SIGTERM to the whole group, a grace period, then SIGKILL. Safe to call twice."""
+    def stop(self, *, keep_log: bool = False) -> None:
+        """SIGTERM to the whole group, a grace period, then SIGKILL. Safe to call twice. The
+        log's own temporary folder goes with it unless `keep_log` (an error names the log) or
+        the server died; a --log-dir folder is the user's and stays."""
+        dead = self.died() is not None  # before the stop, which ends it either way
         if self.group is not None:
             self.group.stop()
+        own, self._own_dir = self._own_dir, None
+        if own is not None:
+            if keep_log or dead:
+                self._own_dir = own
+            else:
+                shutil.rmtree(own, ignore_errors=True)
 
     # -- facts -------------------------------------------------------------------------------
 
@@ -193,4 +208,4 @@ class Server:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.stop()
+        self.stop(keep_log=exc is not None)

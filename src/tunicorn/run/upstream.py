@@ -26,6 +26,7 @@ import json
 import os
 import re
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -256,6 +257,7 @@ class Upstreams:
         self.endpoints = tuple(endpoint(s, parent) for s in specs)
         self.cpus = tuple(cpus)
         self._log_dir = Path(log_dir) if log_dir else None
+        self._own_dir: Path | None = None
         self.log_path: Path | None = None
         self.group: Group | None = None
         self.proc: subprocess.Popen[bytes] | None = None
@@ -301,7 +303,10 @@ class Upstreams:
             return self
         socks = [_bind_loopback() for _ in self.endpoints]
         self.ports = tuple(s.getsockname()[1] for s in socks)
-        log_dir = self._log_dir or Path(tempfile.mkdtemp(prefix="tunicorn-"))
+        if self._log_dir is None:  # its own folder, removed when it stops (errors quote the log)
+            self._own_dir = log_dir = Path(tempfile.mkdtemp(prefix="tunicorn-"))
+        else:
+            log_dir = self._log_dir
         log_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = log_dir / f"upstream-{self.ports[0]}.log"
         argv = [sys.executable, "-m", "tunicorn.run.upstream", "--max-connections",
@@ -342,6 +347,9 @@ class Upstreams:
         if group is None:
             return
         group.stop()
+        own, self._own_dir = self._own_dir, None
+        if own is not None:
+            shutil.rmtree(own, ignore_errors=True)
         out = group.output
         for line in out.splitlines():
             with contextlib.suppress(ValueError):

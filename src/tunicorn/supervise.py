@@ -100,6 +100,7 @@ class Group:
         stderr_path: Path | None = None,
         log_mode: str = "ab",
         grace_s: float = STOP_GRACE_S,
+        stop_signal: int = signal.SIGTERM,
     ) -> None:
         self.argv = list(argv)
         self.log_path = log_path
@@ -111,6 +112,7 @@ class Group:
         self.stderr_path = stderr_path
         self.log_mode = log_mode
         self.grace_s = grace_s
+        self.stop_signal = stop_signal
         self.proc: subprocess.Popen[bytes] | None = None
         self.output = b""
 
@@ -157,7 +159,8 @@ class Group:
             signal_group(self.proc.pid, sig)
 
     def stop(self) -> None:
-        """SIGTERM to the group, a grace period, SIGKILL to what is left. Safe to call twice."""
+        """Its stop signal (SIGTERM unless told) to the group, a grace period, SIGKILL to what
+        is left. Safe to call twice."""
         stop_groups([self], self.grace_s)
 
     def log_text(self, limit: int = 200_000) -> str:
@@ -177,12 +180,13 @@ class Group:
 
 def stop_groups(groups: Iterable[Group], grace_s: float = STOP_GRACE_S) -> None:
     """Stop several groups together, in order (Locust's master first: it tells its workers to
-    quit): SIGTERM to each, one shared grace period, then SIGKILL to every group, also to what
-    outlived its leader. Signals are held meanwhile, so a second Ctrl-C cannot cut it short."""
+    quit): its stop signal to each (SIGTERM unless told), one shared grace period, then SIGKILL
+    to every group, also to what outlived its leader. Signals are held meanwhile, so a second
+    Ctrl-C cannot cut it short."""
     started = [g for g in groups if g.proc is not None]
     with signals_held():
         for g in started:
-            g.signal(signal.SIGTERM)
+            g.signal(g.stop_signal)
         deadline = time.monotonic() + grace_s
         for g in started:
             _reap(g, max(0.0, deadline - time.monotonic()))

@@ -12,6 +12,7 @@ import dataclasses
 import functools
 import importlib.metadata
 import re
+import signal
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -306,4 +307,8 @@ PROGRAM = ServerProgram(
     running_class=running_class,
     explain_exit=explain_exit,
     log_warnings=log_warnings,
+    # gunicorn's quick shutdown: SIGTERM's graceful one waits for the requests in flight (a
+    # stalled one for its whole stall) and for a gevent worker's one-second loop, after the
+    # trial's figures are taken.
+    stop_signal=signal.SIGQUIT,
 )

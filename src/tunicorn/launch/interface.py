@@ -125,3 +125,5 @@ class ServerProgram:
     log_warnings: Callable[[ServerConfig, str], list[str]]
     # Readiness: whether the server on host:port serves `path` yet.
     ready: Callable[[str, int, str], bool] = answers_http
+    # The signal that stops it once its figures are taken (SIGKILL follows a grace period).
+    stop_signal: int = signal.SIGTERM

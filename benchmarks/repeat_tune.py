@@ -42,11 +42,11 @@ from tune_zoo import (  # noqa: E402
     wrk_side,
 )
 
-from tunicorn.decide.tune import TuneEvents, TuneSettings, tune  # noqa: E402
-from tunicorn.load import Request  # noqa: E402
 from tunicorn import settings as defaults  # noqa: E402
 from tunicorn.decide import search  # noqa: E402
-from tunicorn.record import to_builtins  # noqa: E402
+from tunicorn.decide.tune import TuneEvents, TuneSettings, tune  # noqa: E402
+from tunicorn.load import Request  # noqa: E402
+from tunicorn.record import to_builtins, to_json  # noqa: E402
 
 RESULTS = HERE / "results" / "repeat_tune.json"
 GOAL_APPS = 7
@@ -168,6 +168,10 @@ def main(argv: list[str] | None = None) -> int:
                     events=TuneEvents(say=lambda m, n=name, k=i: say(f"  [{n} #{k + 1}] {m}")),
                     log_dir=Path(args.log_dir) / name / str(i + 1), stop=stop,
                 )  # fmt: skip
+                # The whole record beside the run's logs: an outlier can be read back later.
+                saved = Path(args.log_dir) / name / str(i + 1) / "tune.json"
+                saved.parent.mkdir(parents=True, exist_ok=True)
+                saved.write_text(to_json(result), encoding="utf-8")
                 pick = result.pick
                 trial = to_builtins(pick) if pick is not None else None
                 runs.append({

@@ -497,7 +497,8 @@ LOG_DIR: Setting[str | None] = Setting(
     "log_dir",
     None,
     "folder",
-    "Folder for gunicorn's logs.",
+    "Folder for gunicorn's logs, kept (without it each server logs to a temporary folder, "
+    "removed when it stops cleanly; a log an error names is kept).",
     flag="--log-dir",
     commands=("bench", "tune", "profile"),
 )

@@ -43,7 +43,7 @@ from tune_zoo import (  # noqa: E402
 )
 
 from tunicorn import settings as defaults  # noqa: E402
-from tunicorn.decide import search  # noqa: E402
+from tunicorn.decide import rank, search  # noqa: E402
 from tunicorn.decide.tune import TuneEvents, TuneSettings, tune  # noqa: E402
 from tunicorn.load import Request  # noqa: E402
 from tunicorn.record import to_builtins, to_json  # noqa: E402
@@ -68,7 +68,10 @@ def interval(trial: dict[str, Any] | None) -> tuple[float, float] | None:
 
 
 def verdict(runs: list[dict[str, Any]]) -> str:
-    """The runs agree: "same", "overlap", "differ" or "differ (no intervals)"."""
+    """The runs agree: "same", "overlap", "tied in each run", "differ" or "differ (no
+    intervals)". "tied in each run": the picks differ, but every run measured the others'
+    picks too and could not tell them from its own by their intervals (the machine's speed
+    may drift between runs; within one run the configurations met at one speed)."""
     picks = {r["pick"] for r in runs}
     if len(picks) == 1 and None not in picks:
         return "same"
@@ -76,7 +79,22 @@ def verdict(runs: list[dict[str, Any]]) -> str:
     if any(ci is None for ci in cis):
         return "differ (no intervals)"
     overlap = all(a[0] <= b[1] and b[0] <= a[1] for i, a in enumerate(cis) for b in cis[i + 1 :])
-    return "overlap" if overlap else "differ"
+    if overlap:
+        return "overlap"
+    if all(p in r.get("tied", ()) for r in runs for p in picks):
+        return "tied in each run"
+    return "differ"
+
+
+def tied(result: Any) -> list[str]:
+    """The configurations this run could not tell from its pick by their intervals (the pick
+    among them)."""
+    if result.pick is None:
+        return []
+    rules = result.constraints.rules
+    return sorted(
+        {t.config.label for t in rank.ties(result.trials, rules)} | {result.pick.config.label}
+    )
 
 
 def stall_runs(result: Any) -> list[dict[str, Any]]:
@@ -182,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
                     "stall": stall_runs(result),
                     "slo_p95_ms": result.constraints.slo_p95_ms,
                     "config": pick.config if pick is not None else None,
+                    "tied": tied(result),
                 })  # fmt: skip
                 say(f"== {name} #{i + 1}: {runs[-1]}")
             wrk = None

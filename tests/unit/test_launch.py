@@ -243,3 +243,10 @@ def test_evidence_is_one_bounded_line() -> None:
 def test_a_trial_opens_no_control_socket_where_gunicorn_would() -> None:
     argv = gunicorn.argv(TARGET, ServerConfig(), 3, Path("x.log"))
     assert ("--no-control-socket" in argv) == gunicorn._has_control_socket()
+
+
+def test_gunicorn_stops_quickly_except_under_uvicorns_worker() -> None:
+    for worker_class in ("sync", "gthread", "gevent"):
+        assert gunicorn.stop_signal(ServerConfig(2, 4, worker_class)) == signal.SIGQUIT
+    # uvicorn's worker leaves SIGQUIT at its default (a core dump): the one it handles.
+    assert gunicorn.stop_signal(ServerConfig(2, 1, "uvicorn")) == signal.SIGTERM

@@ -230,3 +230,17 @@ def test_runs_farther_apart_than_their_intervals_warn_of_drift() -> None:
     wide = dataclasses.replace(trial(3, 6, 340.0), capacity_ci=(250.0, 430.0))
     assert recommend.drift_warning([pooled([a, wide])]) == []  # its own window swung as much
     assert recommend.drift_warning([a, b]) == []  # measured once each: nothing to compare
+
+
+def test_a_machine_that_changed_speed_during_the_tune_is_named() -> None:
+    fast = dataclasses.replace(trial(1, 1, 4300.0), speed_ms=5.0)
+    slow = dataclasses.replace(trial(2, 1, 2760.0), speed_ms=10.2)
+    (said,) = recommend.speed_warning([fast, slow])
+    assert "5.0 to 10.2 ms (2.0×)" in said
+    steady = dataclasses.replace(trial(2, 1, 4200.0), speed_ms=5.6)
+    assert recommend.speed_warning([fast, steady]) == []  # within 25%
+    assert recommend.speed_warning([trial(1, 1, 1.0), trial(2, 1, 2.0)]) == []  # not timed
+    # A pooled trial's runs each count.
+    again = dataclasses.replace(trial(1, 1, 2760.0), speed_ms=10.2)
+    (pooled_said,) = recommend.speed_warning([pooled([fast, again])])
+    assert "(2.0×)" in pooled_said

@@ -129,8 +129,8 @@ def decide(
         elapsed_s=round(elapsed_s, 1),
         model=figures(profile, constraints.cpus, budget_mib),
         warnings=(
-            *run_warnings, *trial_warnings(measured), *drift_warning(measured),
-            *unstable_warning(pick),
+            *run_warnings, *trial_warnings(measured), *speed_warning(measured),
+            *drift_warning(measured), *unstable_warning(pick),
         ),  # fmt: skip
         verdict=verdict(
             recommendation, measured_baselines, constraints.slo_p95_ms, measured, budget_mib
@@ -248,6 +248,29 @@ def drift_warning(trials: Iterable[Trial]) -> list[str]:
         "run's own interval allows: this machine drifts between runs, so a figure measured "
         "once may be off by as much. Close calls were measured again and stand on the mean "
         "or median of their runs; a quieter machine narrows this."
+    ]
+
+
+SPEED_DRIFT = 1.25  # the machine's fixed loop slower than this many times its fastest
+
+
+def speed_warning(trials: Iterable[Trial]) -> list[str]:
+    """Where the machine itself changed speed during the tune (its fixed loop, timed before
+    every run, took much longer at some than at others): figures taken at different speeds
+    differ by as much whatever the configuration."""
+    speeds = [
+        x for t in trials
+        for x in ([r.speed_ms for r in t.runs] if t.runs else [t.speed_ms]) if x > 0
+    ]  # fmt: skip
+    if len(speeds) < 2 or max(speeds) <= SPEED_DRIFT * min(speeds):
+        return []
+    return [
+        f"This machine changed speed during the tune: a fixed loop on the server's core took "
+        f"{min(speeds):.1f} to {max(speeds):.1f} ms ({max(speeds) / min(speeds):.1f}×) before "
+        "one run or another (other virtual machines on its host, or its clock). A CPU-bound "
+        "capacity follows that speed, whatever the configuration: compare figures from one "
+        "tune only where they were measured close together (close calls were measured again, "
+        "alternately), and tune again on a steadier machine for figures to quote."
     ]
 
 

@@ -53,6 +53,7 @@ def pooled(runs: list[Trial]) -> Trial:
             pss_mib_peak=t.server.pss_mib_peak if t.server else 0.0,
             cpu_cores_busy=t.server.cpu_cores_busy if t.server else 0.0,
             capacity_ci=t.capacity_ci,
+            speed_ms=t.speed_ms,
         )
         for t in runs
     )

@@ -300,6 +300,14 @@ def explain_log(text: str) -> tuple[str, str, str] | None:
     return None
 
 
+def stop_signal(config: ServerConfig) -> int:
+    """gunicorn's quick shutdown (SIGQUIT) once a run's figures are taken: SIGTERM's graceful
+    one waits for the requests in flight (a stalled one for its whole stall) and for a gevent
+    worker's one-second loop. Not for uvicorn's worker, which leaves SIGQUIT at its default
+    (a core dump): SIGTERM, which it handles."""
+    return signal.SIGTERM if config.worker_class in ASGI_CLASSES else signal.SIGQUIT
+
+
 PROGRAM = ServerProgram(
     name="gunicorn",
     argv=argv,
@@ -307,8 +315,5 @@ PROGRAM = ServerProgram(
     running_class=running_class,
     explain_exit=explain_exit,
     log_warnings=log_warnings,
-    # gunicorn's quick shutdown: SIGTERM's graceful one waits for the requests in flight (a
-    # stalled one for its whole stall) and for a gevent worker's one-second loop, after the
-    # trial's figures are taken.
-    stop_signal=signal.SIGQUIT,
+    stop_signal=stop_signal,
 )

@@ -126,4 +126,4 @@ class ServerProgram:
     # Readiness: whether the server on host:port serves `path` yet.
     ready: Callable[[str, int, str], bool] = answers_http
     # The signal that stops it once its figures are taken (SIGKILL follows a grace period).
-    stop_signal: int = signal.SIGTERM
+    stop_signal: Callable[[ServerConfig], int] = lambda config: signal.SIGTERM

@@ -110,7 +110,7 @@ class Server:
             argv, log_path=self.log_path, cwd=self.target.chdir or None,
             env={**self.program.env(os.environ), **dict(self.target.env)},
             pass_fds=(sock.fileno(),), cpus=self.cpus, grace_s=STOP_GRACE_S,
-            stop_signal=self.program.stop_signal,
+            stop_signal=self.program.stop_signal(self.config),
         )  # fmt: skip
         try:
             self.proc = self.group.start().proc

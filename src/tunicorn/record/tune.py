@@ -25,6 +25,7 @@ class Run:
     pss_mib_peak: float
     cpu_cores_busy: float = 0.0
     capacity_ci: tuple[float, float] = (0.0, 0.0)
+    speed_ms: float = 0.0  # the machine's fixed loop before it (Trial.speed_ms)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,6 +115,10 @@ class Trial:
     capacity_ci: tuple[float, float] = (0.0, 0.0)
     # The per-tick throughput samples behind capacity_ci (all runs' ticks once pooled).
     capacity_samples: tuple[float, ...] = ()
+    # The machine's speed just before the trial: a fixed pure-Python loop on the server's
+    # cores, in ms (run.measure.speed_ms; 0: not timed). Trials far apart in it ran on a
+    # machine that changed speed between them.
+    speed_ms: float = 0.0
 
     @property
     def key(self) -> str:

@@ -22,7 +22,9 @@ import contextlib
 import dataclasses
 import math
 import os
+import statistics
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -72,6 +74,24 @@ def pinned(cores: tuple[int, ...]) -> Iterator[None]:
         yield
     finally:
         os.sched_setaffinity(0, before)
+
+
+SPEED_LOOP = 100_000  # iterations of the fixed loop that times the machine (a few ms here)
+
+
+def speed_ms(cores: tuple[int, ...]) -> float:
+    """The machine's speed now: the median of three timings of a fixed pure-Python loop on
+    `cores`, in ms. Taken before each trial, a later figure well above an earlier one says the
+    machine itself slowed (other virtual machines on its host, its clock), not the server."""
+    times = []
+    with pinned(cores):
+        for _ in range(3):
+            began = time.perf_counter()
+            x = 0
+            for i in range(SPEED_LOOP):
+                x += i * i % 7
+            times.append(time.perf_counter() - began)
+    return round(statistics.median(times) * 1000, 3)
 
 
 def load_warnings(load: LoadResult) -> list[str]:
@@ -326,6 +346,7 @@ class TrialMeter:
         confirming = clients > 0
         clients = clients or self.saturation_clients(config)
         timeout = max(10.0, 4 * p.slo_p95_ms / 1000)
+        speed = speed_ms(p.cores.server)
         with (
             Server(p.target, config, cpus=p.cores.server, log_dir=p.log_dir) as server,
             pinned(p.cores.client),
@@ -409,6 +430,7 @@ class TrialMeter:
             worker_connections=stats.worker_connections,
             capacity_ci=interval.around(capacity, shown) if not reason else (0.0, 0.0),
             capacity_samples=shown if not reason else (),
+            speed_ms=speed,
         )
 
     def _closed(

@@ -141,6 +141,11 @@ def test_holds_up_switches_only_beyond_the_picks_interval() -> None:
     assert rank.holds_up(pick, [pick, steady], Rules()) is steady
     near = other(trial(1, 1, 180.0, 9.0, cls="gevent"), 93.0)  # 93 within 90 × (1 + 5%)
     assert rank.holds_up(pick, [pick, near], Rules()) is pick
+    # 96 is past the pick's interval (94.5) but its own (±5%: 91.2 up) still meets it.
+    overlapping = other(trial(1, 1, 180.0, 9.0, cls="gevent"), 96.0)
+    assert rank.holds_up(pick, [pick, overlapping], Rules()) is pick
+    clear = other(trial(1, 1, 180.0, 9.0, cls="gevent"), 100.0)  # 95 up: clear of 94.5
+    assert rank.holds_up(pick, [pick, clear], Rules()) is clear
 
 
 def test_the_interval_travels_through_json_and_an_unsure_pick_is_flagged() -> None:

@@ -221,18 +221,22 @@ def worse_model(trial: Trial) -> float:
 
 def holds_up(pick: Trial, trials: Iterable[Trial], rules: Rules) -> Trial:
     """The finalist that holds up under both client models: the pick, unless a finalist
-    measured both ways does better under the worse of them by more than the pick's own
-    interval allows (its half-width, as a share of its capacity)."""
+    measured both ways does better under the worse of them by more than both intervals allow
+    (each trial's half-width, as a share of its capacity, around its worse figure)."""
     both = [t for t in trials if t.other_model is not None and eligible(t, rules)]
     if pick.other_model is None or not both:
         return pick
     found = max(both, key=worse_model)
-    low, high = ci(pick)
-    judged = figure(pick)
-    share = (high - low) / 2 / judged if judged > 0 else 0.0
-    if worse_model(found) > worse_model(pick) * (1 + share):
+    if worse_model(found) * (1 - _share(found)) > worse_model(pick) * (1 + _share(pick)):
         return found
     return pick
+
+
+def _share(trial: Trial) -> float:
+    """A trial's interval half-width as a share of its figure (0 where it has none)."""
+    low, high = ci(trial)
+    judged = figure(trial)
+    return (high - low) / 2 / judged if judged > 0 else 0.0
 
 
 def pss(trial: Trial) -> float:

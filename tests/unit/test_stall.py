@@ -364,27 +364,47 @@ def test_the_check_runs_each_finalist_once_at_one_load_while_the_budget_lasts() 
     assert check.rate_rps == pytest.approx(0.25 * result.pick.capacity_rps, abs=0.05)
     assert all(share == stall.DEFAULT.share for _, _, share in seen)
     assert all(r.holds == (r.config.slots >= 4) for r in check.runs)
-    # Where the pick gives way, the finalists run to find one that holds, but not those with
-    # no more slots than one that gave way which the model says give way too.
+    # Where the pick gives way, the others run to find one that holds (those the model holds
+    # at this load first), but not those with no more slots than one that gave way which the
+    # model says give way too; the seed's two run whatever happens.
     said: list[str] = []
+    asked: list[bool] = []
+
+    def go(looking: bool) -> bool:
+        asked.append(looking)
+        return True
+
     gave_way = stall.check(
         result, stall.DEFAULT, (Request("/"),),
-        lambda config, spec: bench_under_stall(2000, stalled()), say=said.append,
+        lambda config, spec: bench_under_stall(2000, stalled()), say=said.append, go=go,
     )  # fmt: skip
-    assert not any(r.holds for r in gave_way.runs)
+    assert not any(r.holds for r in gave_way.runs) and all(asked)  # still looking, throughout
     ran = [r.trial for r in gave_way.runs]
     left = [(role, t) for role, t in stall.finalists(result) if t.key not in ran]
-    assert ran == [k for _, k in every if k in ran] and ran[: len(seed) + 1] == [
-        k for _, k in every
-    ][: len(seed) + 1]
+    assert ran[0] == result.pick.key and set(seed) <= set(ran)
     assert left and len(left) == sum("not under the stall" in m for m in said)
     service_s = gave_way.service_ms / 1000
     for role, t in left:
         assert role not in stall.SEED_ROLES
         assert any(r.config.slots >= t.config.slots for r in gave_way.runs)
         assert not stall.model_holds(t.config, stall.DEFAULT, gave_way.rate_rps, service_s)
+    hopes = [stall.model_holds(r.config, stall.DEFAULT, gave_way.rate_rps, service_s)
+             for r in gave_way.runs[1:]]  # fmt: skip
+    assert hopes == sorted(hopes, reverse=True)  # the model's hopefuls first
+    # The first that holds ends the looking: then only the seed's two that have not run.
+    big = max((t for _, t in stall.finalists(result)), key=lambda t: t.config.slots)
+    asked.clear()
+    found = stall.check(
+        result, stall.DEFAULT, (Request("/"),),
+        lambda config, spec: bench_under_stall(100 if config == big.config else 2000, stalled()),
+        go=go,
+    )  # fmt: skip
+    held = [r.trial for r in found.runs].index(big.key)
+    after = found.runs[held + 1 :]
+    assert found.runs[held].holds and all(r.role in stall.SEED_ROLES for r in after)
+    assert asked.count(False) == len(after)
     budget = iter([True, True, False])
-    cut = stall.check(result, stall.DEFAULT, (Request("/"),), fake, go=lambda: next(budget))
+    cut = stall.check(result, stall.DEFAULT, (Request("/"),), fake, go=lambda _: next(budget))
     assert len(cut.runs) == 2
     expected = stall.check(result, stall.DEFAULT, (Request("/"),), fake, expected_rps=12.5)
     assert expected.rate_rps == 12.5 and "--expected-rps" in expected.rate_basis
@@ -462,3 +482,17 @@ def test_a_shape_that_held_is_picked_past_the_profiles_thread_cap() -> None:
 
     assert decide(None) != threaded.key  # past the cap, it cannot win on capacity
     assert decide(frozenset({threaded.key})) == threaded.key  # it held: it is the pick
+
+
+def test_where_threads_broke_the_app_the_wider_shape_is_more_sync_workers() -> None:
+    result = make_tune()
+    check = dataclasses.replace(check_of(result, set()), service_ms=50.0)
+    most = max(r.config.slots for r in check.runs)
+    (wide,) = stall.wider(check, ServerConfig(8, 1, "sync"), lambda c: True, 64, threads_ok=False)
+    assert wide.worker_class == "sync" and wide.threads == 1
+    assert wide.workers >= stall.slots_needed(check) * stall.WIDER_MARGIN and wide.workers > most
+    over = stall.wider(check, ServerConfig(8, 1, "sync"), lambda c: False, 64, threads_ok=False)
+    assert over == []  # over memory
+    note = stall.none_holds_note(check, [8], threads_ok=False)
+    assert "More sync workers" in note and "gevent" not in note
+    assert "the gevent worker" in stall.none_holds_note(check, [8])

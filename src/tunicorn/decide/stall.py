@@ -353,11 +353,14 @@ def check(
     expected_rps: float | None = None,
     keepalive: bool = False,
     say: Callable[[str], None] = lambda message: None,
-    go: Callable[[], bool] = lambda: True,
+    go: Callable[[bool], bool] = lambda looking: True,
 ) -> StallCheck:
-    """Each finalist at one offered load with the stall on; whether each holds. `go()` is
-    asked before each finalist (the budget, a Ctrl-C); the pick is chosen afterwards
-    (`recommend.under_stall`)."""
+    """Each finalist at one offered load with the stall on; whether each holds. The pick runs
+    first. Where it holds, the seed's two follow (their part of the story) and nothing else.
+    Where it gives way, the others run until one holds, those the model holds at this load
+    first, then the seed's two that have not run. `go(looking)` is asked before each (the
+    budget, a Ctrl-C; `looking`: no finalist has held yet, so a derived budget may stretch);
+    the pick is chosen afterwards (`recommend.under_stall`)."""
     slo = result.constraints.slo_p95_ms or 0.0
     pick = result.pick
     if pick is None:
@@ -374,21 +377,36 @@ def check(
     )  # fmt: skip
     spec = spec_for(done, requests, keepalive)
     runs: list[StallRun] = []
-    for role, trial in finalists(result):
-        if not go():
-            break
-        if role not in SEED_ROLES and runs and runs[0].holds:
-            # The pick held: it stands (recommend.stall_allowed), and the seed's two have told
-            # their part of the story; the rest would only be shown, at a server each.
-            break
-        why = outdone(trial.config, runs, stall, rate_rps, service_s)
-        if role not in SEED_ROLES and why:
-            say(f"not under the stall: {why}")
-            continue
+
+    def one(role: str, trial: Trial) -> None:
         say(f"under a stall ({stall.words()}), at {rate_rps:g} req/s: {trial.config.label}")
         runs.append(run_one(done, role, trial, spec, run))
+
+    first, *rest = finalists(result)
+    if go(True):
+        one(*first)
+    if runs and not runs[0].holds:
+        # Those the model holds at this load first (sorted() is stable: otherwise in order).
+        hopeful = sorted(rest, key=lambda rt: not model_holds(rt[1].config, stall, rate_rps,
+                                                              service_s))  # fmt: skip
+        for role, trial in hopeful:
+            if holding_run(runs) or not go(True):
+                break
+            why = outdone(trial.config, runs, stall, rate_rps, service_s)
+            if role not in SEED_ROLES and why:
+                say(f"not under the stall: {why}")
+                continue
+            one(role, trial)
+    ran = {r.trial for r in runs}
+    for role, trial in rest:  # the seed's two, for their part of the story
+        if role in SEED_ROLES and trial.key not in ran and runs and go(False):
+            one(role, trial)
     skipped = "" if runs else "the budget ran out before it"
     return dataclasses.replace(done, runs=tuple(runs), skipped=skipped)
+
+
+def holding_run(runs: Sequence[StallRun]) -> bool:
+    return any(r.holds for r in runs)
 
 
 def outdone(
@@ -470,6 +488,7 @@ def wider(
     fits: Callable[[ServerConfig], bool],
     max_threads: int,
     cpus: int = 1,
+    threads_ok: bool = True,
 ) -> list[ServerConfig]:
     """Where no finalist held: gthread shapes with the threads the model asks for and a
     margin, within memory and the thread cap, in the order to try them; none that has no more
@@ -477,10 +496,15 @@ def wider(
 
     Fewest workers first (one per core, at least two, no more than the pick's): each gthread
     worker's threads are their own pool, so the same slots in fewer, larger processes absorb
-    more stalls. Then the pick's own workers."""
+    more stalls. Then the pick's own workers. Where threads broke the app (`threads_ok`
+    false), sync workers enough for the model's slots and the margin, in one accept queue."""
     if classes.event_loop(pick.worker_class):
         return []
     most = max((r.config.slots for r in check.runs), default=0)
+    if not threads_ok:
+        processes = max(math.ceil(slots_needed(check) * WIDER_MARGIN), most + 1)
+        config = ServerConfig(processes, 1, "sync")
+        return [config] if fits(config) else []
     out: list[ServerConfig] = []
     for workers in dict.fromkeys((min(pick.workers, max(2, cpus)), pick.workers)):
         want = max(math.ceil(threads_needed(check, workers) * WIDER_MARGIN), most // workers + 1)
@@ -498,8 +522,9 @@ def holding(check: StallCheck) -> list[str]:
     return [r.trial for r in check.runs if r.holds]
 
 
-def none_holds_note(check: StallCheck, slots_now: Iterable[int]) -> str:
-    """Where no finalist holds: what would, from the model (slots), and the other ways out."""
+def none_holds_note(check: StallCheck, slots_now: Iterable[int], threads_ok: bool = True) -> str:
+    """Where no finalist holds: what would, from the model (slots), and the other ways out
+    (not threads or gevent where threads broke the app)."""
     need = slots_needed(check)
     most = max(slots_now, default=0)
     more = (
@@ -511,7 +536,11 @@ def none_holds_note(check: StallCheck, slots_now: Iterable[int]) -> str:
     return (
         f"No finalist held under the stall: at {check.rate_rps:g} req/s about "
         f"{model.stalled_in_flight(check.rate_rps, check.share, check.stall_s):.1f} requests "
-        f"are stalled at once, and the model needs {more}. More threads or workers, the gevent "
-        "worker (a stalled call then costs no slot), or a timeout on the upstream call shorter "
-        "than the SLO would hold."
+        f"are stalled at once, and the model needs {more}. "
+        + (
+            "More threads or workers, the gevent worker (a stalled call then costs no slot), "
+            if threads_ok
+            else "More sync workers (threads and greenlets broke this app under load), "
+        )
+        + "or a timeout on the upstream call shorter than the SLO would hold."
     )

@@ -187,13 +187,19 @@ class Budget:
     def stopped(self) -> bool:
         return self.stop is not None and self.stop.is_set()
 
-    def room(self, trials: int, *, stalling: bool = False) -> bool:
+    def room(self, trials: int, *, stalling: bool = False, over_s: float = 0.0) -> bool:
         """Is there time for `trials` more (settling spends the reserve the search keeps, but
-        not the stall check's, which only the check itself spends: `stalling`)?"""
+        not the stall check's, which only the check itself spends: `stalling`), `over_s` past
+        the budget allowed?"""
         keep = 0.0 if stalling else self.stall_s
         return not self.stopped() and (
-            self.elapsed() + trials * self.per_trial_s + keep <= self.budget_s
+            self.elapsed() + trials * self.per_trial_s + keep <= self.budget_s + over_s
         )
+
+    def stretch_s(self) -> float:
+        """How far the stall check may run past a derived budget while no finalist has held
+        (its point is a pick that holds): its own reserve again. None past a --budget."""
+        return self.stall_s if self.settings.budget_s is None else 0.0
 
     def searching(self) -> bool:
         """Is there time for one more search trial, keeping the reserve?"""
@@ -529,15 +535,19 @@ def tune(
         check = stall.check(
             result, s.stall, requests, runner,
             expected_rps=s.expected_rps, keepalive=s.keepalive, say=events.say,
-            go=lambda: not budget.stopped() and budget.elapsed() < budget.budget_s,
+            go=lambda looking: not budget.stopped() and budget.elapsed()
+            < budget.budget_s + (budget.stretch_s() if looking else 0.0),
         )  # fmt: skip
         # None held: the pick's workers with the slots the model asks for, if there is time.
         cap = min(s.max_threads, sp.rules.max_threads or s.max_threads)
         shapes: list[ServerConfig] = []
         if check.runs and not stall.holding(check) and result.pick is not None:
-            shapes = stall.wider(check, result.pick.config, fits, cap, m.cpus)
+            threads_ok = search.worth(trials.by_key, ServerConfig(1, 2, "gthread"))
+            shapes = stall.wider(check, result.pick.config, fits, cap, m.cpus, threads_ok)
         for wide in shapes:
-            if stall.holding(check) or not budget.room(2, stalling=True):
+            if stall.holding(check) or not budget.room(
+                2, stalling=True, over_s=budget.stretch_s()
+            ):
                 break
             wider = trials.measure(wide, "stall")
             if wider.feasible:

@@ -56,3 +56,13 @@ def test_a_server_without_a_log_dir_leaves_nothing_behind_unless_it_failed() -> 
     assert kept is not None and Path(kept).is_file()  # the error names it: it stays
     Path(kept).unlink()
     Path(kept).parent.rmdir()
+
+
+def test_a_server_is_ready_once_every_worker_has_booted() -> None:
+    # Eight workers on one core boot one after another; the first answers long before the
+    # last has imported the app. A run must not start until all of them are up.
+    target = Target(kind="app", app="hello:app", chdir=str(APPS))
+    with Server(target, ServerConfig(8, 1, "sync"), cpus=(0,)) as server:
+        workers = psutil.Process(server.pid).children()
+        assert len(workers) == 8
+        assert all(w.status() != psutil.STATUS_RUNNING for w in workers)  # booted: waiting

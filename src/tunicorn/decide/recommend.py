@@ -634,7 +634,7 @@ def under_stall(result: TuneResult, check: StallCheck) -> TuneResult:
             f"{first.config.label}, first by capacity, gives way ({first.reason})."
         )
     if not stall.holding(check):
-        threads_ok = search.worth({t.key: t for t in result.trials}, ServerConfig(1, 2, "gthread"))
+        threads_ok = search.threads_safe({t.key: t for t in result.trials})
         note = stall.none_holds_note(check, (r.config.slots for r in check.runs), threads_ok)
         check = dataclasses.replace(check, note=note)
         warnings.append(note)

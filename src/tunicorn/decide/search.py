@@ -356,6 +356,12 @@ def worth(trials: Trials, config: ServerConfig) -> bool:
     return len(broke) < 2 or any(t.feasible or t.reason == "slower" for t in shared)
 
 
+def threads_safe(trials: Trials) -> bool:
+    """May one process serve two requests at once (threads, greenlets)? `worth` for a shape
+    that shares a process: False once two such trials broke the app and none passed."""
+    return worth(trials, ServerConfig(1, 2, "gthread"))
+
+
 def server_errors(trial: Trial) -> bool:
     """Did the app itself answer errors (5xx), as opposed to timeouts or resets under overload?"""
     if not trial.phases:

@@ -265,7 +265,7 @@ def stall_run(
     holds, reason = verdict(bench, slo_p95_ms)
     config = trial.config
     return StallRun(
-        config=trial.config,
+        config=config,
         role=role,
         trial=trial.key,
         holds=holds,
@@ -290,7 +290,7 @@ def failed_run(
     """A finalist whose server stopped under the stall: it does not hold."""
     config = trial.config
     return StallRun(
-        config=trial.config, role=role, trial=trial.key, holds=False, reason=why,
+        config=config, role=role, trial=trial.key, holds=False, reason=why,
         rate_rps=rate_rps, throughput_rps=0.0, requests=0, errors=0, latency_ms=Latency(),
         within_slo=0.0, stalled=StalledStats(share=stall.share, stall_s=stall.seconds),
         model_holds=model_holds(config, stall, rate_rps, service_s),
@@ -390,7 +390,7 @@ def check(
         hopeful = sorted(rest, key=lambda rt: not model_holds(rt[1].config, stall, rate_rps,
                                                               service_s))  # fmt: skip
         for role, trial in hopeful:
-            if holding_run(runs) or not go(True):
+            if any(r.holds for r in runs) or not go(True):
                 break
             why = outdone(trial.config, runs, stall, rate_rps, service_s)
             if role not in SEED_ROLES and why:
@@ -403,10 +403,6 @@ def check(
             one(role, trial)
     skipped = "" if runs else "the budget ran out before it"
     return dataclasses.replace(done, runs=tuple(runs), skipped=skipped)
-
-
-def holding_run(runs: Sequence[StallRun]) -> bool:
-    return any(r.holds for r in runs)
 
 
 def outdone(

@@ -542,8 +542,9 @@ def tune(
         cap = min(s.max_threads, sp.rules.max_threads or s.max_threads)
         shapes: list[ServerConfig] = []
         if check.runs and not stall.holding(check) and result.pick is not None:
-            threads_ok = search.worth(trials.by_key, ServerConfig(1, 2, "gthread"))
-            shapes = stall.wider(check, result.pick.config, fits, cap, m.cpus, threads_ok)
+            shapes = stall.wider(
+                check, result.pick.config, fits, cap, m.cpus, search.threads_safe(trials.by_key)
+            )
         for wide in shapes:
             if stall.holding(check) or not budget.room(
                 2, stalling=True, over_s=budget.stretch_s()

@@ -316,4 +316,5 @@ PROGRAM = ServerProgram(
     explain_exit=explain_exit,
     log_warnings=log_warnings,
     stop_signal=stop_signal,
+    workers=lambda config: config.workers,
 )

@@ -125,5 +125,8 @@ class ServerProgram:
     log_warnings: Callable[[ServerConfig, str], list[str]]
     # Readiness: whether the server on host:port serves `path` yet.
     ready: Callable[[str, int, str], bool] = answers_http
+    # The worker processes it forks for `config` (its process tree's children once booted;
+    # 0: none to wait for).
+    workers: Callable[[ServerConfig], int] = lambda config: 0
     # The signal that stops it once its figures are taken (SIGKILL follows a grace period).
     stop_signal: Callable[[ServerConfig], int] = lambda config: signal.SIGTERM

@@ -157,7 +157,7 @@ class Server:
         has gone quiet (see QUIET_S). Bounded; a server that stays busy is measured as it is."""
         assert self.proc is not None
         deadline = time.monotonic() + BOOTED_MAX_S
-        want = self.config.workers if self.program.name == "gunicorn" else 0
+        want = self.program.workers(self.config)
         before = -1.0
         while time.monotonic() < deadline:
             try:

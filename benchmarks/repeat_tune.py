@@ -7,9 +7,10 @@ For each app of benchmarks/tune_zoo.py (same B1 plan, same apps, the db apps on 
 this script starts), `tune()` runs `--runs` times from scratch (its own profile, SLO and
 trials each time, with tune's own window lengths and its stall check unless told otherwise),
 as `tunicorn tune` would on a quiet machine. A run of an app agrees when
-every tune picked the same configuration, or when the picks' capacity intervals
-(`capacity_ci` in the tune JSON: [low, high] or {"low", "high"}) all overlap pairwise; an app
-whose picks differ and carry no intervals is "differ (no intervals)". The issue's goal: the
+every tune picked the same configuration, or when every two tunes that picked two
+configurations have overlapping capacity intervals (`capacity_ci` in the tune JSON: [low,
+high] or {"low", "high"}); an app whose picks differ and carry no intervals is "differ (no
+intervals)". The issue's goal: the
 same pick or overlapping intervals in 3 of 3 runs on at least 7 of the zoo's apps.
 
 Writes benchmarks/results/repeat_tune.json (each run's pick, capacity and interval, the
@@ -68,18 +69,19 @@ def interval(trial: dict[str, Any] | None) -> tuple[float, float] | None:
 
 
 def verdict(runs: list[dict[str, Any]]) -> str:
-    """The runs agree: "same", "overlap", "tied in each run", "differ" or "differ (no
-    intervals)". "tied in each run": the picks differ, but every run measured the others'
+    """The runs agree: "same", "overlap" (every two runs that picked two configurations
+    have overlapping intervals), "tied in each run", "differ" or "differ (no intervals)". "tied in each run": the picks differ, but every run measured the others'
     picks too and could not tell them from its own by their intervals (the machine's speed
     may drift between runs; within one run the configurations met at one speed)."""
     picks = {r["pick"] for r in runs}
     if len(picks) == 1 and None not in picks:
         return "same"
-    cis = [r["ci"] for r in runs]
-    if any(ci is None for ci in cis):
+    # Each pair of runs agrees by itself where both picked one configuration (its figure may
+    # move with the machine's speed); a pair that picked two must have overlapping intervals.
+    pairs = [(a, b) for i, a in enumerate(runs) for b in runs[i + 1 :] if a["pick"] != b["pick"]]
+    if any(a["ci"] is None or b["ci"] is None for a, b in pairs):
         return "differ (no intervals)"
-    overlap = all(a[0] <= b[1] and b[0] <= a[1] for i, a in enumerate(cis) for b in cis[i + 1 :])
-    if overlap:
+    if all(a["ci"][0] <= b["ci"][1] and b["ci"][0] <= a["ci"][1] for a, b in pairs):
         return "overlap"
     if all(p in r.get("tied", ()) for r in runs for p in picks):
         return "tied in each run"

@@ -6,10 +6,12 @@ import contextlib
 import dataclasses
 import http.client
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -106,6 +108,25 @@ def gunicorn_server(tmp_path: Path) -> Iterator[Callable[..., GunicornServer]]:
     finally:
         for proc in procs:
             stop_group(proc)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_tmp() -> Iterator[Path]:
+    """Every temporary folder the code under test makes (a server's log folder kept because an
+    error named it, a Locust run's logs, a child process's) goes in one folder, removed when
+    the session ends: the tests leave nothing in /tmp."""
+    folder = Path(tempfile.mkdtemp(prefix="tunicorn-tests-"))
+    before_dir, before_env = tempfile.tempdir, os.environ.get("TMPDIR")
+    tempfile.tempdir, os.environ["TMPDIR"] = str(folder), str(folder)
+    try:
+        yield folder
+    finally:
+        tempfile.tempdir = before_dir
+        if before_env is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = before_env
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -48,6 +48,12 @@ def test_a_server_without_a_log_dir_leaves_nothing_behind_unless_it_failed() -> 
         assert server.log_path is not None and server.log_path.exists()
         folder = server.log_path.parent
     assert not folder.exists()  # stopped cleanly: its own temporary folder went with it
+    # An error that is not the server's (a load generator's refusal, a Ctrl-C) names no log
+    # of it: the folder goes too.
+    with pytest.raises(KeyboardInterrupt), Server(target, ServerConfig(1, 1, "sync")) as server:
+        folder = server.log_path.parent if server.log_path else Path("/nonexistent")
+        raise KeyboardInterrupt
+    assert not folder.exists()
     broken = Server(Target(kind="app", app="hello:nothing_here", chdir=str(APPS)),
                     ServerConfig(1, 1, "sync"))  # fmt: skip
     with pytest.raises(ServerError) as caught:

@@ -452,6 +452,22 @@ def test_where_none_held_the_wider_shape_has_the_models_slots_within_memory() ->
     assert stall.wider(check, ServerConfig(6, 1, "sync"), lambda c: True, 4, cpus=1) == []
 
 
+def test_the_wider_shape_stays_put_when_the_machines_speed_moves_the_checks_load() -> None:
+    # The zoo's fast page: its checks ran at 506.5 and 441.0 req/s (a share of capacities
+    # that moved with the machine) and asked for 2×64 and 2×48. Threads now go up to a power
+    # of two: one shape for both.
+    result = make_tune()
+    base = dataclasses.replace(check_of(result, set()), service_ms=0.6, share=0.05, stall_s=2.0)
+    shapes = set()
+    for rate in (441.0, 506.5):
+        check = dataclasses.replace(base, rate_rps=rate)
+        few, *_ = stall.wider(check, ServerConfig(3, 1, "sync"), lambda c: True, 64, cpus=1)
+        assert few.threads & (few.threads - 1) == 0  # a power of two
+        assert few.threads >= stall.threads_needed(check, 2) * stall.WIDER_MARGIN
+        shapes.add((few.workers, few.threads))
+    assert len(shapes) == 1, shapes
+
+
 def test_the_model_does_not_underflow_on_an_event_loops_thousands_of_slots() -> None:
     assert model.poisson_at_least(800.0, 1) == pytest.approx(1.0)
     assert model.poisson_at_least(800.0, 2000) == pytest.approx(0.0, abs=1e-9)

@@ -505,7 +505,10 @@ def wider(
     for workers in dict.fromkeys((min(pick.workers, max(2, cpus)), pick.workers)):
         want = max(math.ceil(threads_needed(check, workers) * WIDER_MARGIN), most // workers + 1)
         if want <= search.THREAD_LADDER[-1]:
-            want = search.ladder_at_least(want)  # the search's values: the same shape run to run
+            # Up to a power of two (on the search's ladder): the need follows the check's load,
+            # a share of a capacity that moves with the machine's speed between runs (a fast
+            # page asked 2×48 in one tune and 2×64 in the next); a coarse step keeps one shape.
+            want = 1 << (want - 1).bit_length()
         threads = min(max_threads, want)
         config = ServerConfig(workers, threads, classes.class_for_threads(threads))
         if config.slots > most and fits(config):

@@ -127,8 +127,8 @@ class Server:
             self._wait_ready()
             self.ready_s = time.monotonic() - self.started_s
             self._wait_booted()
-        except BaseException:
-            self.stop(keep_log=True)
+        except BaseException as exc:
+            self.stop(keep_log=self.names_log(exc))
             raise
         return self
 
@@ -216,6 +216,11 @@ class Server:
             else:
                 shutil.rmtree(own, ignore_errors=True)
 
+    def names_log(self, exc: BaseException) -> bool:
+        """Does `exc` send the user to this server's log (keep it then; another error, a
+        Locust refusal or a Ctrl-C, leaves nothing behind)?"""
+        return self.log_path is not None and getattr(exc, "log_path", None) == str(self.log_path)
+
     # -- facts -------------------------------------------------------------------------------
 
     @property
@@ -237,4 +242,4 @@ class Server:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.stop(keep_log=exc is not None)
+        self.stop(keep_log=exc is not None and self.names_log(exc))

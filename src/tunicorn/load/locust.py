@@ -311,7 +311,7 @@ def _run(
     read_fd, write_fd = os.pipe()
     group = _Group(folder)
     reader: threading.Thread | None = None
-    failed = True
+    keep = bool(opts.log_dir)  # the user's folder; a temporary one only where an error names it
     try:
         master_env = dict(env, TUNICORN_LOCUST_FD=str(write_fd))
         run_s = int(opts.worker_wait_s + spec.warmup_s + spec.duration_s + 60)
@@ -348,11 +348,10 @@ def _run(
                 ],
                 env=env,
             )  # fmt: skip
-        result = _follow(spec, opts, group, master, events, on_tick, stop)
-        failed = False
-        return result
+        return _follow(spec, opts, group, master, events, on_tick, stop)
     except UsageError as exc:
         exc.log_path = str(folder / "master.log")
+        keep = True
         raise
     finally:
         group.stop()
@@ -361,7 +360,7 @@ def _run(
         for fd in (read_fd, write_fd):
             if fd >= 0:
                 os.close(fd)
-        if not failed and not opts.log_dir:
+        if not keep:
             shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -81,6 +81,31 @@ def test_a_trial_that_cannot_beat_the_best_stops_as_slower() -> None:
     assert find_capacity(run(40), closed, SLO, SINGLE_MS)[2] == ""  # type: ignore[arg-type]
 
 
+def test_a_noisy_peak_is_a_bound_only_up_to_its_windows_interval() -> None:
+    import dataclasses
+
+    from tunicorn.record import Tick
+
+    # The saturating window read 200 req/s on average, but its half-second ticks spread
+    # 170–230: it might reach more than the 215 to beat. It is measured on.
+    rates = (170.0, 230.0, 185.0, 215.0)
+    total, ticks = 0, []
+    for i, r in enumerate(rates, 1):
+        total += int(r / 2)
+        ticks.append(Tick(t=0.5 * i, requests=total, errors=0, p50_ms=100.0, p95_ms=400.0))
+    noisy = dataclasses.replace(run(40), timeline=tuple(ticks))
+    asked, closed = ladder()
+    assert find_capacity(noisy, closed, SLO, SINGLE_MS, beat_rps=215.0)[2] == ""  # type: ignore[arg-type]
+    assert asked
+    # Steady ticks: the same figure to beat stops it as before.
+    steady = tuple(Tick(t=0.5 * i, requests=100 * i, errors=0, p50_ms=100.0, p95_ms=400.0)
+                   for i in range(1, 5))  # fmt: skip
+    asked, closed = ladder()
+    flat = dataclasses.replace(run(40), timeline=steady)
+    assert find_capacity(flat, closed, SLO, SINGLE_MS, beat_rps=250.0)[2] == "slower"  # type: ignore[arg-type]
+    assert asked == []
+
+
 def test_no_doubled_run_where_the_caller_knows_more_clients_only_queue() -> None:
     asked, closed = ladder()
     sat = run(2)  # within the SLO below the peak: a doubled run would find more …

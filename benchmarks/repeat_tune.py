@@ -70,9 +70,10 @@ def interval(trial: dict[str, Any] | None) -> tuple[float, float] | None:
 
 def verdict(runs: list[dict[str, Any]]) -> str:
     """The runs agree: "same", "overlap" (every two runs that picked two configurations
-    have overlapping intervals), "tied in each run", "differ" or "differ (no intervals)". "tied in each run": the picks differ, but every run measured the others'
-    picks too and could not tell them from its own by their intervals (the machine's speed
-    may drift between runs; within one run the configurations met at one speed)."""
+    have overlapping intervals), "tied in each run", "differ" or "differ (no intervals)".
+    "tied in each run": the picks differ, but every run measured the others' picks too and
+    could not tell them from its own by their intervals (the machine's speed may drift
+    between runs; within one run the configurations met at one speed)."""
     picks = {r["pick"] for r in runs}
     if len(picks) == 1 and None not in picks:
         return "same"
@@ -145,7 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--wrk", action="store_true",
                    help="after each app's tunes, wrk (both client models) on every pick and the "
                         "three baselines, each on its own plain server")
-    p.add_argument("--wrk-clients", default="2,4,8,16,32,64,128,256", help="wrk's ladder of connections")
+    p.add_argument("--wrk-clients", default="2,4,8,12,16,20,24,32,48,64,96,128,192,256",
+                   help="wrk's ladder of connections (fine enough that a knee between two "
+                        "doublings is not skipped)")
     p.add_argument("--wrk-seconds", type=int, default=1, help="each wrk run (whole seconds)")
     p.add_argument("--log-dir", default="/tmp/tunicorn-repeat-logs")
     p.add_argument("--json", default=str(RESULTS))

@@ -116,7 +116,7 @@ def session_tmp() -> Iterator[Path]:
     error named it, a Locust run's logs, a child process's) goes in one folder, removed when
     the session ends: the tests leave nothing in /tmp."""
     folder = Path(tempfile.mkdtemp(prefix="tunicorn-tests-"))
-    folder.chmod(0o711)  # the test database runs as `nobody` (initdb refuses root): it passes through
+    folder.chmod(0o711)  # the test database runs as `nobody` (initdb refuses root): let it through
     before_dir, before_env = tempfile.tempdir, os.environ.get("TMPDIR")
     tempfile.tempdir, os.environ["TMPDIR"] = str(folder), str(folder)
     try:

@@ -51,7 +51,8 @@ def test_a_server_without_a_log_dir_leaves_nothing_behind_unless_it_failed() -> 
     # An error that is not the server's (a load generator's refusal, a Ctrl-C) names no log
     # of it: the folder goes too.
     with pytest.raises(KeyboardInterrupt), Server(target, ServerConfig(1, 1, "sync")) as server:
-        folder = server.log_path.parent if server.log_path else Path("/nonexistent")
+        assert server.log_path is not None
+        folder = server.log_path.parent
         raise KeyboardInterrupt
     assert not folder.exists()
     broken = Server(Target(kind="app", app="hello:nothing_here", chdir=str(APPS)),

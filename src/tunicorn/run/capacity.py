@@ -103,8 +103,7 @@ def find_capacity(
     # overload reads low now and then (a database app's 4×1 gevent: 1,314 req/s in one tune,
     # 1,529 and 1,552 in two others, then 1,592 within the SLO), and a bound is only a bound
     # if the window's own noise cannot put the trial above it.
-    ticks = interval.samples(sat.timeline)
-    ceiling = max(peak, interval.around(peak, ticks)[1]) if len(ticks) >= 2 else peak
+    ceiling = max(peak, interval.around(peak, interval.samples(sat.timeline))[1])  # (0, 0): none
 
     def reachable(c: int) -> float:
         return min(ceiling, c * 1000.0 / single_ms) if single_ms > 0 else ceiling

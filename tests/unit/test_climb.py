@@ -230,10 +230,11 @@ def test_a_lucky_first_run_is_measured_again_and_loses_the_pick() -> None:
     assert two is not None and rank.compare(two, three) == "better"  # separated by the runs
 
 
-def test_a_close_call_still_tied_after_its_runs_is_a_tie_for_more_slots() -> None:
-    """2×1 sync and 2×2 gthread measure within 2% of each other run after run: the close
-    call is measured again until each stands on MAX_RUNS runs, then declared a tie, which
-    goes to the one with more slots; a configuration far behind is measured once."""
+def test_a_close_call_within_what_a_rung_resolves_is_a_tie_after_two_runs() -> None:
+    """2×1 sync and 2×2 gthread measure within 2% of each other run after run: once each
+    stands on two runs, both intervals lie within ±5% of their middle (closer than a rung is
+    measured to), so the call is a tie without a third run, and it goes to the one with more
+    slots; a configuration far behind is measured once."""
     runs: dict[str, int] = {}
 
     def close(c: ServerConfig) -> float:
@@ -241,11 +242,59 @@ def test_a_close_call_still_tied_after_its_runs_is_a_tie_for_more_slots() -> Non
         return {"2×1 sync": 100.0, "2×2 gthread": 98.0}.get(c.label, 50.0)
 
     result = run(Formula(close, busy=0.5), flat_profile(7.0, 7.2), gevent=False)
-    assert runs["2×1 sync"] == settle.MAX_RUNS and runs["2×2 gthread"] == settle.MAX_RUNS
+    assert runs["2×1 sync"] == 2 and runs["2×2 gthread"] == 2
     assert max(n for label, n in runs.items() if label not in ("2×1 sync", "2×2 gthread")) == 1
     rec = result.recommendation
     assert rec is not None and (rec.workers, rec.threads) == (2, 2)
     assert any("could not be told apart" in line for line in rec.reasons)
+
+
+def test_a_noisy_close_call_is_measured_until_each_stands_on_max_runs() -> None:
+    """The same pair with ticks spread ±15% in each window: after two runs each their
+    intervals still reach past ±5% of their middle, so both are measured a third time
+    (MAX_RUNS) before the tie is declared."""
+    runs: dict[str, int] = {}
+    wide = (-0.15, -0.08, 0.0, 0.08, 0.15)
+
+    def close(c: ServerConfig) -> float:
+        runs[c.label] = runs.get(c.label, 0) + 1
+        return {"2×1 sync": 100.0, "2×2 gthread": 98.0}.get(c.label, 50.0)
+
+    def noisy(c: ServerConfig, t: Trial) -> Trial:
+        if not t.feasible:
+            return t
+        samples = tuple(t.capacity_rps * (1 + d) for d in wide)
+        ci = interval.around(t.capacity_rps, samples)
+        return dataclasses.replace(t, capacity_samples=samples, capacity_ci=ci)
+
+    result = run(Formula(close, busy=0.5, tweak=noisy), flat_profile(7.0, 7.2), gevent=False)
+    assert runs["2×1 sync"] == settle.MAX_RUNS and runs["2×2 gthread"] == settle.MAX_RUNS
+    rec = result.recommendation
+    assert rec is not None and (rec.workers, rec.threads) == (2, 2)
+
+
+def test_a_rival_that_could_not_change_the_pick_is_not_measured_a_third_time() -> None:
+    """Noisy ticks again, but now the configuration with more slots also measures higher:
+    once the pick stands on two runs, a rival below it in both figure and tie-break could
+    only confirm it, so neither is measured a third time."""
+    runs: dict[str, int] = {}
+    wide = (-0.15, -0.08, 0.0, 0.08, 0.15)
+
+    def close(c: ServerConfig) -> float:
+        runs[c.label] = runs.get(c.label, 0) + 1
+        return {"2×2 gthread": 100.0, "2×1 sync": 98.0}.get(c.label, 50.0)
+
+    def noisy(c: ServerConfig, t: Trial) -> Trial:
+        if not t.feasible:
+            return t
+        samples = tuple(t.capacity_rps * (1 + d) for d in wide)
+        ci = interval.around(t.capacity_rps, samples)
+        return dataclasses.replace(t, capacity_samples=samples, capacity_ci=ci)
+
+    result = run(Formula(close, busy=0.5, tweak=noisy), flat_profile(7.0, 7.2), gevent=False)
+    assert runs["2×2 gthread"] == 2 and runs["2×1 sync"] == 2
+    rec = result.recommendation
+    assert rec is not None and (rec.workers, rec.threads) == (2, 2)
 
 
 def test_a_budget_spent_before_the_search_says_so_and_what_would_search() -> None:

@@ -108,6 +108,17 @@ def compare(a: Trial, b: Trial) -> Verdict:
     return "tie"
 
 
+def equivalent(a: Trial, b: Trial, within: float = interval.SURE) -> bool:
+    """Do both intervals lie within ±`within` of the middle of the two figures: a difference
+    finer than what a rung is measured to (an equivalence test with that margin)? Only for
+    trials that each stand on several runs on fresh servers (their intervals then span the
+    drift between runs; one window's ticks alone understate it)."""
+    (a_low, a_high), (b_low, b_high) = ci(a), ci(b)
+    middle = (figure(a) + figure(b)) / 2
+    low, high = min(a_low, b_low), max(a_high, b_high)
+    return middle > 0 and a_high > 0 and b_high > 0 and (high - low) / 2 <= within * middle
+
+
 def eligible(trial: Trial, rules: Rules = Rules()) -> bool:  # noqa: B008 - frozen
     """Can this trial be the pick: usable, with a capacity, and within the rules (never one
     slot; no more threads than one process's pool or lock can use)?"""

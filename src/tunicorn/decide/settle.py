@@ -6,7 +6,10 @@ apart), so a pick among near-equals made on single runs can be one lucky run. Wh
 rank stage's intervals cannot separate from the pick is measured again, both on fresh
 servers, at the closed-loop clients that showed each one's capacity (one window, down the
 ladder only where it now misses the SLO; never cut short as "slower"), until the intervals
-separate or each stands on MAX_RUNS runs (then it is a tie, and rank's tie-break decides).
+separate or each stands on MAX_RUNS runs (then it is a tie, and rank's tie-break decides);
+a pair standing on two runs each whose intervals both lie within ±5% of their middle is a tie
+already (`rank.equivalent`: closer than a rung is measured to, which a third run cannot
+resolve). A rival that could not change the pick is not measured again (`could_overturn`).
 The same goes for a rule-of-thumb baseline whose interval lies wholly above the pick, and
 for a near miss (a trial whose peak would have beaten the pick but whose latency missed the
 SLO up there).
@@ -207,18 +210,31 @@ class Settler:
         pick_runs = self.runs_of(self.key_of(pick))
 
         def open_(t: Trial) -> bool:
-            return self.runs_of(self.key_of(t)) < MAX_RUNS or pick_runs < MAX_RUNS
+            runs = self.runs_of(self.key_of(t))
+            if min(runs, pick_runs) >= 2 and rank.equivalent(t, pick):
+                return False  # already a tie: closer than a rung is measured to
+            return runs < MAX_RUNS or pick_runs < MAX_RUNS
 
         above = rank.baseline_above(self.trials.values(), pick)
         if above is not None and open_(above):
             return above, "a rule of thumb whose interval lies wholly above the pick", False
         for t in rank.close_rivals(self.trials.values(), pick, self.sp.rules):
-            if open_(t):
+            if open_(t) and self.could_overturn(pick, pick_runs, t):
                 return t, "their intervals overlap", False
         near = near_miss(self.trials, pick)
         if near is not None and self.runs_of(self.key_of(near)) == 1:
             return near, "its peak would have beaten the pick, but its latency missed the SLO", True
         return None
+
+    def could_overturn(self, pick: Trial, pick_runs: int, rival: Trial) -> bool:
+        """Could measuring `rival` again change the pick? Not once the pick stands on two
+        runs or more (no longer one lucky run) while the rival is both below its figure and
+        below it in the tie-break: a tie would go to the pick anyway, and the rival would
+        have to come out wholly above it."""
+        return (
+            pick_runs < 2 or rank.figure(rival) > rank.figure(pick)
+            or self.tie_break(rival) > self.tie_break(pick)
+        )  # fmt: skip
 
     def close_calls(self) -> Settlement:
         """Measure the pick and its challenger again, a round at a time, until nothing is left

@@ -35,7 +35,12 @@ READY_TIMEOUT_S = 60.0
 # an app is CPU work: 24 sync workers booting on one core took seconds, and a run started
 # meanwhile measured the boot (p50 1.4 s in its first second, 22 ms after).
 QUIET_S, QUIET_CORES, BOOTED_MAX_S = 0.1, 0.1, 10.0
-STOP_GRACE_S = 8.0
+# Its stop signal → SIGKILL. Every run's figures are taken before the stop, and a healthy
+# server stops in about 0.4 s; what a worker still does later is a backlog nobody waits for:
+# a gthread worker's quick exit serves every request queued on its threads (Python joins them
+# at exit), and gunicorn's arbiter then waits its graceful timeout (3 s) before SIGKILL. That
+# wait came after every stalled-upstream finalist and every profile ladder with a backlog.
+STOP_GRACE_S = 1.0
 
 
 def bind_socket(host: str, port: int) -> socket.socket:

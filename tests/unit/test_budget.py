@@ -70,3 +70,32 @@ def test_settling_leaves_the_stall_checks_room() -> None:
     budget.started -= 60.0 - budget.per_trial_s - budget.stall_s / 2  # half the room left
     assert not budget.room(1)
     assert budget.room(1, stalling=True)
+
+
+def test_a_derived_budget_grows_when_trials_take_longer_than_estimated() -> None:
+    """A database page's trials took about twice the profile's estimate, and the opening left
+    no search trial in the derived budget: the budget grows to pay for the same trials at
+    their measured length, so the search keeps its room; it never shrinks for quick trials,
+    and a --budget stays the user's."""
+    profile = flat_profile(1.0, 1.2)
+    s = settings()
+    budget = Budget(s, None, stall_check=True)
+    budget.fit(expected_rate(profile, 1), derived_budget(s, profile, 10.0, budget.stall_s),
+               profiled_s=10.0)  # fmt: skip
+    derived, estimate = budget.budget_s, budget.per_trial_s
+    for _ in range(5):  # the opening, each trial twice the estimate
+        budget.observe(2 * estimate)
+    budget.started -= 10.0 + 5 * 2 * estimate
+    assert budget.budget_s > derived and budget.searching()
+
+    quick = Budget(s, None)
+    quick.fit(expected_rate(profile, 1), derived, profiled_s=10.0)
+    for _ in range(5):
+        quick.observe(0.6 * estimate)
+    assert quick.budget_s == derived
+
+    capped = Budget(settings(budget_s=derived), None)
+    capped.fit(expected_rate(profile, 1), derived, profiled_s=10.0)
+    for _ in range(5):
+        capped.observe(2 * estimate)
+    assert capped.budget_s == derived

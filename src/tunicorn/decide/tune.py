@@ -139,8 +139,15 @@ def derived_budget(
     an 80 ms page cannot share one figure); the kept-alive deals a --keep-alive search makes
     count too (`search_deals`)."""
     rate = expected_rate(profile, s.machine.cpus)
+    return paying_for(s, profiled_s, per_trial_s(s, rate), stall_s)
+
+
+def paying_for(s: TuneSettings, profiled_s: float, trial_s: float, stall_s: float) -> float:
+    """A derived budget: the profile's time, EXPECTED_TRIALS and the reserve's trials (and a
+    --keep-alive search's deals) at `trial_s` each, and the stall check's room, rounded up to
+    ten seconds within BUDGET_MIN_S–BUDGET_MAX_S."""
     trials = EXPECTED_TRIALS + reserve_trials(s) + search_deals(s)
-    enough = profiled_s + trials * per_trial_s(s, rate) + stall_s
+    enough = profiled_s + trials * trial_s + stall_s
     return float(min(BUDGET_MAX_S, max(BUDGET_MIN_S, math.ceil(enough / 10.0) * 10)))
 
 
@@ -160,15 +167,21 @@ class Budget:
         # The finalists under a stall, where they will run, keep their own room.
         self.stall_s = stall.reserve_s(s.stall) if stall_check else 0.0
         self.stop = stop
+        self.profiled_s: float | None = None  # where the budget was derived: the profile's time
+        self.announced_s = 0.0  # the grown budget last said
         self.fit(0.0)
 
-    def fit(self, rate_rps: float, budget_s: float | None = None) -> None:
+    def fit(
+        self, rate_rps: float, budget_s: float | None = None, *, profiled_s: float | None = None
+    ) -> None:
         """Size trials for this app's expected rate (after the profile), and take the derived
-        budget where none was given (`--budget` caps it otherwise)."""
+        budget where none was given (`--budget` caps it otherwise); `profiled_s`: the budget
+        was derived after a profile this long, and grows with the trials' measured length."""
         s = self.settings
         self.per_trial_s = self.estimate_s = per_trial_s(s, rate_rps)
         if budget_s is not None:
             self.budget_s = budget_s
+        self.profiled_s = profiled_s if s.budget_s is None else None
         self.reserve_trials = reserve_trials(s)
         self.reserve_s = self.per_trial_s * self.reserve_trials + self.stall_s
 
@@ -183,6 +196,17 @@ class Budget:
             mean = sum(self.taken) / len(self.taken)
             self.per_trial_s = max(0.5 * self.estimate_s, mean)
             self.reserve_s = self.per_trial_s * self.reserve_trials + self.stall_s
+            self.regrow()
+
+    def regrow(self) -> None:
+        """A derived budget pays for its trials at their measured length: where they take
+        longer than the profile's estimate (a database page's trials ran 11-20 s against 8
+        estimated, and the opening left no room for one search trial), it grows to pay for
+        the same trials, up to BUDGET_MAX_S. It never shrinks: a quick machine searches
+        further in the same time. A --budget is the user's and stays."""
+        if self.profiled_s is not None:
+            want = paying_for(self.settings, self.profiled_s, self.per_trial_s, self.stall_s)
+            self.budget_s = max(self.budget_s, want)
 
     def stopped(self) -> bool:
         return self.stop is not None and self.stop.is_set()
@@ -211,6 +235,19 @@ class Budget:
         reserve for settling and the stall check, within the budget."""
         trials = EXPECTED_TRIALS + search_deals(self.settings)
         return min(self.budget_s, self.elapsed() + trials * self.per_trial_s + self.reserve_s)
+
+
+def _observed(budget: Budget, seconds: float, say: Callable[[str], None]) -> None:
+    """Tell the budget how long a trial took, and say so where a derived budget grew by a
+    tenth or more since it was last announced."""
+    before = budget.announced_s if budget.announced_s else budget.budget_s
+    budget.observe(seconds)
+    if budget.budget_s >= 1.1 * before:
+        budget.announced_s = budget.budget_s
+        say(
+            f"trials take about {budget.per_trial_s:.0f} s here, not {budget.estimate_s:.0f}: "
+            f"the derived budget grows to {budget.budget_s:.0f} s to pay for the same trials"
+        )
 
 
 class Trials:
@@ -433,7 +470,9 @@ def tune(
     s = dataclasses.replace(s, slo_p95_ms=slo)  # the SLO resolved, for the trials and the record
     rate = expected_rate(profile, m.cpus)
     derived = derived_budget(s, profile, budget.elapsed(), budget.stall_s)
-    budget.fit(rate, derived if s.budget_s is None else s.budget_s)  # --budget: the user's cap
+    budget.fit(  # --budget: the user's cap
+        rate, derived if s.budget_s is None else s.budget_s, profiled_s=budget.elapsed()
+    )
     events.say(
         f"expect about {budget.expect_s():.0f} s for this app: about {rate:,.0f} req/s at "
         f"{profile.wall_ms:.1f} ms a request, so trials of about {budget.per_trial_s:.0f} s "
@@ -449,7 +488,7 @@ def tune(
     )  # fmt: skip
     trials.may_deal = budget.searching  # a deal costs about one trial: keep the reserve
     if measure is None:  # formulas take no time: the budget learns only from real trials
-        trials.timed = budget.observe
+        trials.timed = lambda seconds: _observed(budget, seconds, events.say)
 
     def fits(config: ServerConfig) -> bool:
         return model.fits(profile.memory, config, m.memory_budget_mib)

@@ -82,6 +82,7 @@ def default_slo(profile: Profile) -> float:
 # settling (reserve_trials) and the stall check: the opening (three baselines, the model's
 # start, one gevent worker) and a short climb.
 EXPECTED_TRIALS = 7
+SEARCH_TRIALS = 2  # of them, the search's own (the opening measures five)
 BUDGET_MIN_S, BUDGET_MAX_S = 60.0, 1200.0
 # Kept-alive capacities dealt again (deal.py), each about one trial more: with --keep-alive
 # about half the configurations tried have several workers that race to accept (otherwise
@@ -139,15 +140,8 @@ def derived_budget(
     an 80 ms page cannot share one figure); the kept-alive deals a --keep-alive search makes
     count too (`search_deals`)."""
     rate = expected_rate(profile, s.machine.cpus)
-    return paying_for(s, profiled_s, per_trial_s(s, rate), stall_s)
-
-
-def paying_for(s: TuneSettings, profiled_s: float, trial_s: float, stall_s: float) -> float:
-    """A derived budget: the profile's time, EXPECTED_TRIALS and the reserve's trials (and a
-    --keep-alive search's deals) at `trial_s` each, and the stall check's room, rounded up to
-    ten seconds within BUDGET_MIN_S–BUDGET_MAX_S."""
     trials = EXPECTED_TRIALS + reserve_trials(s) + search_deals(s)
-    enough = profiled_s + trials * trial_s + stall_s
+    enough = profiled_s + trials * per_trial_s(s, rate) + stall_s
     return float(min(BUDGET_MAX_S, max(BUDGET_MIN_S, math.ceil(enough / 10.0) * 10)))
 
 
@@ -167,21 +161,15 @@ class Budget:
         # The finalists under a stall, where they will run, keep their own room.
         self.stall_s = stall.reserve_s(s.stall) if stall_check else 0.0
         self.stop = stop
-        self.profiled_s: float | None = None  # where the budget was derived: the profile's time
-        self.announced_s = 0.0  # the grown budget last said
         self.fit(0.0)
 
-    def fit(
-        self, rate_rps: float, budget_s: float | None = None, *, profiled_s: float | None = None
-    ) -> None:
+    def fit(self, rate_rps: float, budget_s: float | None = None) -> None:
         """Size trials for this app's expected rate (after the profile), and take the derived
-        budget where none was given (`--budget` caps it otherwise); `profiled_s`: the budget
-        was derived after a profile this long, and grows with the trials' measured length."""
+        budget where none was given (`--budget` caps it otherwise)."""
         s = self.settings
         self.per_trial_s = self.estimate_s = per_trial_s(s, rate_rps)
         if budget_s is not None:
             self.budget_s = budget_s
-        self.profiled_s = profiled_s if s.budget_s is None else None
         self.reserve_trials = reserve_trials(s)
         self.reserve_s = self.per_trial_s * self.reserve_trials + self.stall_s
 
@@ -196,17 +184,6 @@ class Budget:
             mean = sum(self.taken) / len(self.taken)
             self.per_trial_s = max(0.5 * self.estimate_s, mean)
             self.reserve_s = self.per_trial_s * self.reserve_trials + self.stall_s
-            self.regrow()
-
-    def regrow(self) -> None:
-        """A derived budget pays for its trials at their measured length: where they take
-        longer than the profile's estimate (a database page's trials ran 11-20 s against 8
-        estimated, and the opening left no room for one search trial), it grows to pay for
-        the same trials, up to BUDGET_MAX_S. It never shrinks: a quick machine searches
-        further in the same time. A --budget is the user's and stays."""
-        if self.profiled_s is not None:
-            want = paying_for(self.settings, self.profiled_s, self.per_trial_s, self.stall_s)
-            self.budget_s = max(self.budget_s, want)
 
     def stopped(self) -> bool:
         return self.stop is not None and self.stop.is_set()
@@ -229,25 +206,26 @@ class Budget:
         """Is there time for one more search trial, keeping the reserve?"""
         return self.room(1) and self.elapsed() + self.per_trial_s + self.reserve_s <= self.budget_s
 
+    def keep_search(self) -> bool:
+        """A derived budget promises the search SEARCH_TRIALS of its own: where the opening
+        left no room for one (its trials ran longer than estimated: a database page's 1×1
+        sync baseline, six closed loops for one gevent shape), it grows to pay for them at the
+        trials' measured length, up to BUDGET_MAX_S; True if it grew. A --budget stays."""
+        if self.settings.budget_s is not None or self.stopped() or self.searching():
+            return False
+        want = self.elapsed() + SEARCH_TRIALS * self.per_trial_s + self.reserve_s
+        grown = min(BUDGET_MAX_S, math.ceil(want / 10.0) * 10)
+        if grown <= self.budget_s:
+            return False
+        self.budget_s = float(grown)
+        return True
+
     def expect_s(self) -> float:
         """How long this tune expects to take in all: the time so far, then EXPECTED_TRIALS
         and the kept-alive deals of a --keep-alive search at this app's trial length and the
         reserve for settling and the stall check, within the budget."""
         trials = EXPECTED_TRIALS + search_deals(self.settings)
         return min(self.budget_s, self.elapsed() + trials * self.per_trial_s + self.reserve_s)
-
-
-def _observed(budget: Budget, seconds: float, say: Callable[[str], None]) -> None:
-    """Tell the budget how long a trial took, and say so where a derived budget grew by a
-    tenth or more since it was last announced."""
-    before = budget.announced_s if budget.announced_s else budget.budget_s
-    budget.observe(seconds)
-    if budget.budget_s >= 1.1 * before:
-        budget.announced_s = budget.budget_s
-        say(
-            f"trials take about {budget.per_trial_s:.0f} s here, not {budget.estimate_s:.0f}: "
-            f"the derived budget grows to {budget.budget_s:.0f} s to pay for the same trials"
-        )
 
 
 class Trials:
@@ -470,9 +448,7 @@ def tune(
     s = dataclasses.replace(s, slo_p95_ms=slo)  # the SLO resolved, for the trials and the record
     rate = expected_rate(profile, m.cpus)
     derived = derived_budget(s, profile, budget.elapsed(), budget.stall_s)
-    budget.fit(  # --budget: the user's cap
-        rate, derived if s.budget_s is None else s.budget_s, profiled_s=budget.elapsed()
-    )
+    budget.fit(rate, derived if s.budget_s is None else s.budget_s)  # --budget: the user's cap
     events.say(
         f"expect about {budget.expect_s():.0f} s for this app: about {rate:,.0f} req/s at "
         f"{profile.wall_ms:.1f} ms a request, so trials of about {budget.per_trial_s:.0f} s "
@@ -488,7 +464,7 @@ def tune(
     )  # fmt: skip
     trials.may_deal = budget.searching  # a deal costs about one trial: keep the reserve
     if measure is None:  # formulas take no time: the budget learns only from real trials
-        trials.timed = lambda seconds: _observed(budget, seconds, events.say)
+        trials.timed = budget.observe
 
     def fits(config: ServerConfig) -> bool:
         return model.fits(profile.memory, config, m.memory_budget_mib)
@@ -524,6 +500,13 @@ def tune(
     for config, source in opening:
         trials.measure(config, source, 0.0 if config.key == reference else beat(source))
     fixed_s = budget.elapsed()
+    derived_s = budget.budget_s
+    if budget.keep_search():
+        events.say(
+            f"the opening took {fixed_s:.0f} s (trials of about {budget.per_trial_s:.0f} s): "
+            f"the derived budget grows from {derived_s:.0f} to {budget.budget_s:.0f} s so the "
+            f"search gets its {SEARCH_TRIALS} trials"
+        )
     starved = not budget.searching() and not budget.stopped()
 
     # 2. The climb, while there is time.

@@ -249,24 +249,35 @@ def test_a_close_call_within_what_a_rung_resolves_is_a_tie_after_two_runs() -> N
     assert any("could not be told apart" in line for line in rec.reasons)
 
 
+def counted(runs: dict[str, int], peaks: dict[str, float]) -> Surface:
+    """A surface of `peaks` (50 req/s for any other configuration) that counts in `runs` how
+    often each configuration was measured."""
+
+    def surface(c: ServerConfig) -> float:
+        runs[c.label] = runs.get(c.label, 0) + 1
+        return peaks.get(c.label, 50.0)
+
+    return surface
+
+
+NOISY = (-0.15, -0.08, 0.0, 0.08, 0.15)  # ticks spread ±15% around a window's capacity
+
+
+def noisy(c: ServerConfig, t: Trial) -> Trial:
+    """A Tweak: a usable trial's ticks spread NOISY instead of SPREAD."""
+    if not t.feasible:
+        return t
+    samples = tuple(t.capacity_rps * (1 + d) for d in NOISY)
+    ci = interval.around(t.capacity_rps, samples)
+    return dataclasses.replace(t, capacity_samples=samples, capacity_ci=ci)
+
+
 def test_a_noisy_close_call_is_measured_until_each_stands_on_max_runs() -> None:
     """The same pair with ticks spread ±15% in each window: after two runs each their
     intervals still reach past ±5% of their middle, so both are measured a third time
     (MAX_RUNS) before the tie is declared."""
     runs: dict[str, int] = {}
-    wide = (-0.15, -0.08, 0.0, 0.08, 0.15)
-
-    def close(c: ServerConfig) -> float:
-        runs[c.label] = runs.get(c.label, 0) + 1
-        return {"2×1 sync": 100.0, "2×2 gthread": 98.0}.get(c.label, 50.0)
-
-    def noisy(c: ServerConfig, t: Trial) -> Trial:
-        if not t.feasible:
-            return t
-        samples = tuple(t.capacity_rps * (1 + d) for d in wide)
-        ci = interval.around(t.capacity_rps, samples)
-        return dataclasses.replace(t, capacity_samples=samples, capacity_ci=ci)
-
+    close = counted(runs, {"2×1 sync": 100.0, "2×2 gthread": 98.0})
     result = run(Formula(close, busy=0.5, tweak=noisy), flat_profile(7.0, 7.2), gevent=False)
     assert runs["2×1 sync"] == settle.MAX_RUNS and runs["2×2 gthread"] == settle.MAX_RUNS
     rec = result.recommendation
@@ -278,19 +289,7 @@ def test_a_rival_that_could_not_change_the_pick_is_not_measured_a_third_time() -
     once the pick stands on two runs, a rival below it in both figure and tie-break could
     only confirm it, so neither is measured a third time."""
     runs: dict[str, int] = {}
-    wide = (-0.15, -0.08, 0.0, 0.08, 0.15)
-
-    def close(c: ServerConfig) -> float:
-        runs[c.label] = runs.get(c.label, 0) + 1
-        return {"2×2 gthread": 100.0, "2×1 sync": 98.0}.get(c.label, 50.0)
-
-    def noisy(c: ServerConfig, t: Trial) -> Trial:
-        if not t.feasible:
-            return t
-        samples = tuple(t.capacity_rps * (1 + d) for d in wide)
-        ci = interval.around(t.capacity_rps, samples)
-        return dataclasses.replace(t, capacity_samples=samples, capacity_ci=ci)
-
+    close = counted(runs, {"2×2 gthread": 100.0, "2×1 sync": 98.0})
     result = run(Formula(close, busy=0.5, tweak=noisy), flat_profile(7.0, 7.2), gevent=False)
     assert runs["2×2 gthread"] == 2 and runs["2×1 sync"] == 2
     rec = result.recommendation

@@ -142,7 +142,12 @@ def derived_budget(
     rate = expected_rate(profile, s.machine.cpus)
     trials = EXPECTED_TRIALS + reserve_trials(s) + search_deals(s)
     enough = profiled_s + trials * per_trial_s(s, rate) + stall_s
-    return float(min(BUDGET_MAX_S, max(BUDGET_MIN_S, math.ceil(enough / 10.0) * 10)))
+    return budget_figure(enough)
+
+
+def budget_figure(seconds: float) -> float:
+    """A budget as tune states it: `seconds` rounded up to ten, within BUDGET_MIN_S-BUDGET_MAX_S."""
+    return float(min(BUDGET_MAX_S, max(BUDGET_MIN_S, math.ceil(seconds / 10.0) * 10)))
 
 
 class Budget:
@@ -213,11 +218,10 @@ class Budget:
         trials' measured length, up to BUDGET_MAX_S; True if it grew. A --budget stays."""
         if self.settings.budget_s is not None or self.stopped() or self.searching():
             return False
-        want = self.elapsed() + SEARCH_TRIALS * self.per_trial_s + self.reserve_s
-        grown = min(BUDGET_MAX_S, math.ceil(want / 10.0) * 10)
+        grown = budget_figure(self.elapsed() + SEARCH_TRIALS * self.per_trial_s + self.reserve_s)
         if grown <= self.budget_s:
             return False
-        self.budget_s = float(grown)
+        self.budget_s = grown
         return True
 
     def expect_s(self) -> float:

@@ -61,6 +61,26 @@ def test_p95_does_not_decide_a_tie() -> None:
     assert rank.best([trial(1, 6, 122.5, 4.0, p95=80.0), high_p95]).config.threads == 6
 
 
+def test_pairs_settled_within_five_percent_are_tied_though_their_intervals_part() -> None:
+    """Settle stops measuring a pair whose runs put both within ±5% of their middle (a third
+    run cannot resolve it): rank must then call it a tie too, and the tie-break decides.
+    One run each with the same intervals stays separated: one window understates the drift."""
+    from tunicorn.record import Run
+
+    def settled(t: Trial) -> Trial:
+        run = Run(capacity_rps=t.capacity_rps, throughput_rps=t.capacity_rps, p95_ms=50.0,
+                  pss_mib_peak=40.0)  # fmt: skip
+        return dataclasses.replace(t, runs=(run, run))
+
+    higher, more_slots = trial(1, 32, 378.0, 5.0), trial(1, 1, 366.0, 5.0, cls="gevent")
+    assert rank.compare(higher, more_slots) == "better"  # 373-383 against 361-371
+    assert rank.best([higher, more_slots]) is higher  # one run each: separated
+    both = [settled(higher), settled(more_slots)]
+    assert rank.settled_tie(*both) and rank.best(both) is both[1]  # the more slots
+    far = settled(trial(1, 1, 330.0, 5.0, cls="gevent"))  # 14% apart: not equivalent
+    assert not rank.settled_tie(both[0], far) and rank.best([both[0], far]) is both[0]
+
+
 def test_the_tie_break_is_a_hook() -> None:
     few, many = trial(2, 1, 100.0, 5.0), trial(2, 4, 97.0, 5.0)
 

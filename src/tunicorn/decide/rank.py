@@ -6,7 +6,8 @@ kept the CPU busy (`cpu_bound`), and which finalist holds up under both client m
 (`holds_up`). Search only names what to try next; settle and recommend ask here.
 
 "Better", "tie" and "worse" come from the capacities' 95% intervals (interval.py): one
-trial is better than another only when its interval lies wholly above the other's. Every
+trial is better than another only when its interval lies wholly above the other's; two that
+settle measured again and found within ±5% of each other are tied too (`settled_tie`). Every
 trial tied with the top goes to the tie-break, which prefers the configuration that is
 more robust: more request slots (memory already allowed every usable trial), then less
 memory, then fewer processes. `TieBreak` is the hook for other measures of robustness
@@ -137,12 +138,23 @@ def top(trials: Iterable[Trial], rules: Rules = Rules()) -> Trial | None:  # noq
     )
 
 
+def settled_tie(a: Trial, b: Trial) -> bool:
+    """Do `a` and `b` each stand on several runs (settle measured them again) and lie within
+    ±interval.SURE of each other (`equivalent`)? Then they are tied even where their
+    intervals no longer overlap: a difference finer than a rung is measured to, which settle
+    stops measuring, is not one rank may decide by."""
+    return len(a.runs) >= 2 and len(b.runs) >= 2 and equivalent(a, b)
+
+
 def ties(trials: Iterable[Trial], rules: Rules = Rules()) -> list[Trial]:  # noqa: B008 - frozen
-    """The eligible trials whose intervals the top's interval does not lie wholly above:
-    what the pick is chosen among."""
+    """The eligible trials whose intervals the top's interval does not lie wholly above, or
+    that settled as equivalent to it (`settled_tie`): what the pick is chosen among."""
     pool = [t for t in trials if eligible(t, rules)]
     lead = top(pool)
-    return [t for t in pool if lead is not None and compare(lead, t) == "tie"]
+    return [
+        t for t in pool
+        if lead is not None and (compare(lead, t) == "tie" or settled_tie(lead, t))
+    ]  # fmt: skip
 
 
 def robust(trial: Trial) -> tuple[float, ...]:

@@ -565,7 +565,8 @@ def _separated(pick: Trial, trials: tuple[Trial, ...], rules: Rules) -> str:
     if tied:
         return (
             f"Measured {len(measured)} configurations; {len(tied)} other(s) could not be told "
-            "apart from the best by their 95% intervals ("
+            "apart from the best (their 95% intervals overlap, or runs of each came within "
+            "±5% of each other: "
             + ", ".join(f"{t.config.label} {capacity_text(t)}" for t in tied[:4])
             + "): a tie goes to the more robust configuration, more request slots, then "
             "less memory, then fewer processes."

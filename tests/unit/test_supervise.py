@@ -48,6 +48,25 @@ def test_a_group_that_ignores_sigterm_is_killed_with_its_children(tmp_path: Path
     group.stop()  # twice is fine
 
 
+def test_a_stop_left_to_its_own_thread_is_waited_for_by_settle(tmp_path: Path) -> None:
+    """stop_later returns while the group still ends (it takes a second over its SIGTERM:
+    stop_later did not wait for that), and settle() returns only once it is gone and
+    unregistered; the main thread's signal hold is untouched by the stop's own."""
+    ready, heard = tmp_path / "ready", tmp_path / "heard"
+    slow = ["sh", "-c",
+            'trap "echo $$ > \\"$2\\"; sleep 1; exit 0" TERM; echo $$ > "$1"; '
+            "while :; do sleep 0.05; done", "sh", str(ready), str(heard)]  # fmt: skip
+    group = Group(slow, log_path=tmp_path / "log", grace_s=5.0).start()
+    _wait_for(ready)
+    supervise.stop_later(group.stop)
+    _wait_for(heard)  # the stop is under way on its thread, within its signal hold
+    assert group.proc is not None and group.proc.poll() is None  # a second left to end
+    assert supervise._held == 0  # that hold is its own thread's: the main one's is untouched
+    supervise.settle()
+    assert group.proc.returncode == 0 and group not in supervise.live()
+    supervise.settle()  # nothing left: returns at once
+
+
 def test_a_child_started_while_signals_are_held_still_hears_sigterm(tmp_path: Path) -> None:
     with supervise.signals_held():
         group = Group(["sleep", "30"], log_path=tmp_path / "log").start()

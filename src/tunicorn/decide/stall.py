@@ -317,7 +317,9 @@ def server_runner(
     served = wrapped(target)
 
     def run(config: ServerConfig, spec: LoadSpec) -> BenchResult:
-        return measure(served, config, spec, cpus=cpus, log_dir=log_dir, stop=stop)
+        return measure(
+            served, config, spec, cpus=cpus, log_dir=log_dir, stop=stop, background_stop=True
+        )
 
     return run
 

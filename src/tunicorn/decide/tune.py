@@ -37,6 +37,7 @@ from tunicorn.run.deal import Dealer, TrialDealer, dealt_by_race
 from tunicorn.run.measure import Confirm, Measure, TrialMeter, TrialPlan, unmeasured
 from tunicorn.run.profile import gevent_applies
 from tunicorn.run.profile import profile as run_profile
+from tunicorn.supervise import settles
 
 
 @dataclasses.dataclass(frozen=True)
@@ -417,6 +418,7 @@ class Trials:
         return dealer(trial)
 
 
+@settles
 def tune(
     target: Target,
     requests: tuple[Request, ...],

@@ -27,7 +27,7 @@ from tunicorn.errors import ServerError, UsageError
 from tunicorn.launch import gunicorn
 from tunicorn.launch.interface import ServerProgram
 from tunicorn.record import ServerConfig
-from tunicorn.supervise import Group, checkpoint, log_tail
+from tunicorn.supervise import Group, checkpoint, log_tail, settle, stop_later
 
 READY_TIMEOUT_S = 60.0
 # After the first answer, every worker is waited for until the server has gone quiet: its
@@ -82,6 +82,7 @@ class Server:
         ready_timeout: float = READY_TIMEOUT_S,
         log_dir: str | Path | None = None,
         program: ServerProgram = gunicorn.PROGRAM,
+        background_stop: bool = False,
     ) -> None:
         if target.kind != "app":
             raise ValueError("Server needs an app target, not a URL")
@@ -100,6 +101,9 @@ class Server:
         self.proc: subprocess.Popen[bytes] | None = None
         self.started_s = 0.0
         self.ready_s = 0.0  # seconds from start until the first answered request
+        # A clean exit from its `with` stops it on a thread of its own (supervise.stop_later):
+        # for a server whose figures are all taken by then, as a trial's are.
+        self.background_stop = background_stop
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -132,6 +136,7 @@ class Server:
             self._wait_ready()
             self.ready_s = time.monotonic() - self.started_s
             self._wait_booted()
+            settle()  # a server stopping meanwhile (stop_later) is gone before any load
         except BaseException as exc:
             self.stop(keep_log=self.names_log(exc))
             raise
@@ -247,4 +252,7 @@ class Server:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if exc is None and self.background_stop:
+            stop_later(self.stop)
+            return
         self.stop(keep_log=exc is not None and self.names_log(exc))

@@ -104,7 +104,10 @@ def deal(
     timeout = max(10.0, 4 * plan.slo_p95_ms / 1000)
     hands: list[Deal] = []
     with (
-        Server(plan.target, config, cpus=plan.cores.server, log_dir=plan.log_dir) as server,
+        Server(
+            plan.target, config, cpus=plan.cores.server, log_dir=plan.log_dir,
+            background_stop=True,
+        ) as server,
         pinned(plan.cores.client),
     ):
         for _ in range(k):

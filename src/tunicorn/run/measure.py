@@ -208,13 +208,15 @@ def measure(
     ready_path: str = "/",
     port: int = 0,
     server_name: ServerName = "gunicorn",
+    background_stop: bool = False,
 ) -> BenchResult:
-    """Start `config`, load it per `spec` (its url is replaced), and stop it, whatever happens."""
+    """Start `config`, load it per `spec` (its url is replaced), and stop it, whatever happens
+    (`background_stop`: on a thread of its own once its figures are taken, Server's)."""
     cores = split_cores(cpus)
     warnings = [cores.warning] if cores.warning else []
     server = Server(
         target, config, cpus=cores.server, log_dir=log_dir, ready_path=ready_path, port=port,
-        program=server_program(server_name),
+        program=server_program(server_name), background_stop=background_stop,
     )  # fmt: skip
     with server:
         if on_ready:
@@ -348,7 +350,9 @@ class TrialMeter:
         timeout = max(10.0, 4 * p.slo_p95_ms / 1000)
         speed = speed_ms(p.cores.server)
         with (
-            Server(p.target, config, cpus=p.cores.server, log_dir=p.log_dir) as server,
+            Server(
+                p.target, config, cpus=p.cores.server, log_dir=p.log_dir, background_stop=True
+            ) as server,
             pinned(p.cores.client),
         ):
             until = UntilSure(p.saturate_s, self.on_tick, self.stop, self.spent)

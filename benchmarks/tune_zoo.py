@@ -119,8 +119,7 @@ STAGES = {
 def beyond_grid_s(marks: dict[str, float], ended: float) -> float:
     """Seconds the tuner spent on what the grid never measures: from the first of STAGES to
     the tune's end (the other client model comes before the stall check, which ends it)."""
-    began = [t for t in marks.values() if t <= ended]
-    return max(0.0, ended - min(began)) if began else 0.0
+    return ended - min(marks.values(), default=ended)
 
 
 class Clock:

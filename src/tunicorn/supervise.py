@@ -265,14 +265,11 @@ def stop_later(stop: Callable[[], None]) -> None:
 
 def settle() -> None:
     """Wait until every stop started by `stop_later` has finished."""
-    while True:
-        with _live_lock:
-            pending = list(_stopping)
-            _stopping.clear()
-        if not pending:
-            return
-        for thread in pending:
-            thread.join()
+    with _live_lock:
+        pending = list(_stopping)
+        _stopping.clear()
+    for thread in pending:
+        thread.join()
 
 
 def settles(fn: Callable[P, R]) -> Callable[P, R]:

@@ -8,7 +8,7 @@ servers, at the closed-loop clients that showed each one's capacity (one window,
 ladder only where it now misses the SLO; never cut short as "slower"), until the intervals
 separate or each stands on MAX_RUNS runs (then it is a tie, and rank's tie-break decides);
 a pair standing on two runs each whose intervals both lie within ±5% of their middle is a tie
-already (`rank.equivalent`: closer than a rung is measured to, which a third run cannot
+already (`rank.settled_tie`: closer than a rung is measured to, which a third run cannot
 resolve). A rival that could not change the pick is not measured again (`could_overturn`).
 The same goes for a rule-of-thumb baseline whose interval lies wholly above the pick, and
 for a near miss (a trial whose peak would have beaten the pick but whose latency missed the
@@ -210,10 +210,9 @@ class Settler:
         pick_runs = self.runs_of(self.key_of(pick))
 
         def open_(t: Trial) -> bool:
-            runs = self.runs_of(self.key_of(t))
-            if min(runs, pick_runs) >= 2 and rank.equivalent(t, pick):
+            if rank.settled_tie(t, pick):
                 return False  # already a tie: closer than a rung is measured to
-            return runs < MAX_RUNS or pick_runs < MAX_RUNS
+            return self.runs_of(self.key_of(t)) < MAX_RUNS or pick_runs < MAX_RUNS
 
         above = rank.baseline_above(self.trials.values(), pick)
         if above is not None and open_(above):

@@ -105,10 +105,10 @@ WARMUP: Setting[float] = Setting(
     "warmup_s", 0.5, "seconds", "Load before each trial's measured window."
 )
 SATURATE: Setting[float] = Setting(
-    "saturate_s", 3.0, "seconds", "Each trial's closed loop (one client per slot)."
+    "saturate_s", 2.0, "seconds", "Each trial's closed loop (one client per slot)."
 )
 VERIFY: Setting[float] = Setting(
-    "verify_s", 3.0, "seconds", "Each SLO check (an open loop at a share of the peak)."
+    "verify_s", 2.0, "seconds", "Each SLO check (an open loop at a share of the peak)."
 )
 PRUNE: Setting[bool] = Setting(
     "prune", True, "flag", "Stop a trial's SLO checks once it cannot beat the best."

@@ -369,6 +369,7 @@ def handling_signals() -> Iterator[None]:
     try:
         yield
     finally:
+        settle()  # a command returns once every server it stopped on a thread has ended
         with signals_held():  # what comes now is queued, then handled by the handlers restored
             with _active_lock:
                 _active = False

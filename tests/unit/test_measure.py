@@ -106,6 +106,29 @@ def test_a_noisy_peak_is_a_bound_only_up_to_its_windows_interval() -> None:
     assert asked == []
 
 
+def test_the_ladder_stops_at_a_pass_that_reaches_the_peaks_interval() -> None:
+    import dataclasses
+
+    from tunicorn.record import Tick
+
+    # The saturating window read 200 req/s, its ticks 195-205. The knee (4 clients) passes at
+    # 200 req/s with p95 40 ms: that is the peak, and more clients would only queue.
+    rates = (195.0, 205.0, 198.0, 202.0)
+    total, ticks = 0, []
+    for i, r in enumerate(rates, 1):
+        total += int(r / 4)
+        ticks.append(Tick(t=0.25 * i, requests=total, errors=0, p50_ms=100.0, p95_ms=400.0))
+    sat = dataclasses.replace(run(40), timeline=tuple(ticks))
+    asked, closed = ladder()
+    capacity, at, reason = find_capacity(sat, closed, SLO, SINGLE_MS)  # type: ignore[arg-type]
+    assert asked == [4] and reason == "" and capacity == pytest.approx(PEAK)
+    assert at is not None and at.concurrency == 4
+    # Without the peak's interval (no ticks), the ladder climbs on to bound it from above.
+    asked, closed = ladder()
+    find_capacity(run(40), closed, SLO, SINGLE_MS)  # type: ignore[arg-type]
+    assert asked == [4, 6, 9, 14]
+
+
 def test_no_doubled_run_where_the_caller_knows_more_clients_only_queue() -> None:
     asked, closed = ladder()
     sat = run(2)  # within the SLO below the peak: a doubled run would find more …

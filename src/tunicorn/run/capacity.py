@@ -22,9 +22,9 @@ TickCallback = Callable[[Tick], None]
 LADDER_STEPS = 4  # closed loops after the saturating one, at most
 ENOUGH_REQUESTS = 300  # a window with this many completed requests is long enough, sure or not
 MAX_WINDOW_S = 30.0  # no window runs longer, however slow the page
-# A trial's windows tick twice a second: a 3 s window gives 6 throughput samples, not 3,
-# and Student's t for 5 degrees of freedom is 2.57 where for 2 it is 4.30 (interval.py).
-SAMPLE_TICK_S = 0.5
+# A trial's windows tick four times a second: a 2 s window gives 8 throughput samples, not 2,
+# and Student's t for 7 degrees of freedom is 2.36 where for 1 it is 12.7 (interval.py).
+SAMPLE_TICK_S = 0.25
 MAX_CLIENTS = 512  # the most closed-loop clients a trial runs
 
 
@@ -74,13 +74,14 @@ def find_capacity(
     `sat` is the saturating closed loop (one client per slot and a quarter more): if it meets
     the SLO, the capacity is it or, where higher and also within the SLO, one closed loop at
     twice its clients (unless not `double`: the caller knows more clients would only queue).
-    Otherwise the ladder starts at the knee Little's law puts
-    at peak × one request's latency (fewer clients leave the server idle between requests,
-    more only queue), steps up by half after a pass and down after a miss, bisecting once it
-    has both (at most LADDER_STEPS runs). `closed(c)` runs one closed loop of c clients (None
-    when stopped). A step that could no longer beat `beat_rps` ends it as "slower", with the
-    most it could have reached: c clients serve at most c / `single_ms` (Little's law at one
-    request's latency) and never more than the peak (its window's interval's high end).
+    Otherwise the ladder starts at the knee Little's law puts at peak × one request's latency
+    (fewer clients leave the server idle between requests, more only queue), steps up by half
+    after a pass and down after a miss, bisecting once it has both (at most LADDER_STEPS
+    runs), and stops at a pass within the peak's interval (that pass has found the peak).
+    `closed(c)` runs one closed loop of c clients (None when stopped). A step that could no
+    longer beat `beat_rps` ends it as "slower", with the most it could have reached: c
+    clients serve at most c / `single_ms` (Little's law at one request's latency) and never
+    more than the peak (its window's interval's high end).
     """
     if sat.errors:
         return 0.0, None, "errors"
@@ -103,7 +104,11 @@ def find_capacity(
     # overload reads low now and then (a database app's 4×1 gevent: 1,314 req/s in one tune,
     # 1,529 and 1,552 in two others, then 1,592 within the SLO), and a bound is only a bound
     # if the window's own noise cannot put the trial above it.
-    ceiling = max(peak, interval.around(peak, interval.samples(sat.timeline))[1])  # (0, 0): none
+    spread = interval.around(peak, interval.samples(sat.timeline))  # (0, 0): none
+    ceiling = max(peak, spread[1])
+    # A pass that reaches the peak's interval has found it: more clients can only queue
+    # behind the same busy server, adding latency and no throughput (no interval: not known).
+    at_peak = spread[0] if spread[1] > 0 else math.inf
 
     def reachable(c: int) -> float:
         return min(ceiling, c * 1000.0 / single_ms) if single_ms > 0 else ceiling
@@ -134,6 +139,8 @@ def find_capacity(
             low_pass = clients
             if best is None or result.throughput_rps > best.throughput_rps:
                 best = result
+            if result.throughput_rps >= at_peak:
+                break
             step_up = max(clients + 1, math.ceil(clients * 1.5))
             clients = step_up if step_up < high_miss else (clients + high_miss) // 2
         else:

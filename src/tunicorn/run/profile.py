@@ -92,7 +92,9 @@ def profile(
         requests = (Request(path=Path(locust.locustfile).name, method="USERS"),)
     # Setup requests (`once`: a login) go with every route's run and are not routes themselves.
     setup = tuple(r for r in requests if r.once)
-    with Server(target, one_worker, cpus=cores.server, log_dir=log_dir) as server:
+    with Server(
+        target, one_worker, cpus=cores.server, log_dir=log_dir, background_stop=True
+    ) as server:
         startup_s = server.ready_s
         reader = TreeReader(server.pid)
         with pinned(cores.client):
@@ -261,7 +263,9 @@ def _ladder(
     steps = [one]
     # Enough time for a few requests per client at one request's latency, within 0.6-2 s.
     duration = min(2.0, max(0.6, 4.0 / max(one.throughput_rps, 0.5)))
-    with Server(target, config, cpus=cores.server, log_dir=log_dir) as server:
+    with Server(
+        target, config, cpus=cores.server, log_dir=log_dir, background_stop=True
+    ) as server:
         with pinned(cores.client):
             clients = 2
             while clients <= top:
@@ -297,7 +301,9 @@ def _loaded_pss(
     locust: LocustOptions | None = None,
 ) -> float:
     """PSS of a server after it has served some of the workload with every slot busy."""
-    with Server(target, config, cpus=cores.server, log_dir=log_dir) as server:
+    with Server(
+        target, config, cpus=cores.server, log_dir=log_dir, background_stop=True
+    ) as server:
         with pinned(cores.client):
             run_load(
                 LoadSpec(url=server.url, requests=requests, concurrency=concurrency,

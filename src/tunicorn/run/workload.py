@@ -201,7 +201,9 @@ def build(
         candidates = candidates[:MAX_CANDIDATES]
     started = time.monotonic()
     notes: list[str] = []
-    with Server(target, _preflight_config(target), log_dir=log_dir) as server:
+    with Server(
+        target, _preflight_config(target), log_dir=log_dir, background_stop=True
+    ) as server:
         client = Client(server.url, headers=headers, cookies=cookies)
         if setup:
             say(f"pre-flight: logging in with the scenario's {len(setup)} once request(s)")

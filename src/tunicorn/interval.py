@@ -2,10 +2,10 @@
 
 The method is pyperf's (mean ± standard deviation over calibrated samples), made into an
 interval with Student's t because a window holds only a few samples: each tick of the load
-engine (about a second) is one sample of throughput, so a run is a series of batch means,
-and the interval is mean ± t(0.975, n-1) × s / √n. criterion's bootstrap needs tens of
-samples to cover; with 3 to 20 ticks a t-interval is the honest one (it widens sharply for
-few samples instead of pretending). Runs of one configuration pooled after a second look
+engine (a quarter of a second in a trial) is one sample of throughput, so a run is a series
+of batch means, and the interval is mean ± t(0.975, n-1) × s / √n. criterion's bootstrap
+needs tens of samples to cover; with 8 to 120 ticks, most windows near the low end, a
+t-interval is the honest one (it widens sharply for few samples instead of pretending). Runs of one configuration pooled after a second look
 put all their ticks into one series, so the drift between runs widens it and more runs
 narrow it.
 

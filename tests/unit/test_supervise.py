@@ -67,6 +67,21 @@ def test_a_stop_left_to_its_own_thread_is_waited_for_by_settle(tmp_path: Path) -
     supervise.settle()  # nothing left: returns at once
 
 
+def test_a_command_returns_only_once_the_stops_it_left_have_ended() -> None:
+    """Every command runs inside handling_signals: a stop it left on its own thread (a
+    profile's server) has finished by the time the command returns."""
+    ended: list[bool] = []
+
+    def slow_stop() -> None:
+        time.sleep(0.3)
+        ended.append(True)
+
+    with supervise.handling_signals():
+        supervise.stop_later(slow_stop)
+        assert not ended
+    assert ended == [True]
+
+
 def test_a_child_started_while_signals_are_held_still_hears_sigterm(tmp_path: Path) -> None:
     with supervise.signals_held():
         group = Group(["sleep", "30"], log_path=tmp_path / "log").start()

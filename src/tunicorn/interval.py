@@ -5,9 +5,9 @@ interval with Student's t because a window holds only a few samples: each tick o
 engine (a quarter of a second in a trial) is one sample of throughput, so a run is a series
 of batch means, and the interval is mean ± t(0.975, n-1) × s / √n. criterion's bootstrap
 needs tens of samples to cover; with 8 to 120 ticks, most windows near the low end, a
-t-interval is the honest one (it widens sharply for few samples instead of pretending). Runs of one configuration pooled after a second look
-put all their ticks into one series, so the drift between runs widens it and more runs
-narrow it.
+t-interval is the honest one (it widens sharply for few samples instead of pretending).
+Runs of one configuration pooled after a second look put all their ticks into one series,
+so the drift between runs widens it and more runs narrow it.
 
 Pure functions only: the measure stage feeds ticks in, rank compares what comes out.
 """

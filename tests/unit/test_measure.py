@@ -123,6 +123,22 @@ def test_the_ladder_stops_at_a_pass_that_reaches_the_peaks_interval() -> None:
     capacity, at, reason = find_capacity(sat, closed, SLO, SINGLE_MS)  # type: ignore[arg-type]
     assert asked == [4] and reason == "" and capacity == pytest.approx(PEAK)
     assert at is not None and at.concurrency == 4
+    # A noisy peak (ticks 100-300 req/s): its interval's low end is far under 200, so a pass
+    # at 150 req/s does not end the ladder; only one within 5% of the peak would.
+    wide = (100.0, 300.0, 120.0, 280.0)
+    total, ticks = 0, []
+    for i, r in enumerate(wide, 1):
+        total += int(r / 4)
+        ticks.append(Tick(t=0.25 * i, requests=total, errors=0, p50_ms=100.0, p95_ms=400.0))
+    noisy = dataclasses.replace(run(40), timeline=tuple(ticks))
+    steps: list[int] = []
+
+    def short_of_the_peak(clients: int) -> LoadResult:
+        steps.append(clients)
+        return dataclasses.replace(run(clients), throughput_rps=150.0)
+
+    find_capacity(noisy, short_of_the_peak, SLO, SINGLE_MS)  # type: ignore[arg-type]
+    assert len(steps) > 1
     # Without the peak's interval (no ticks), the ladder climbs on to bound it from above.
     asked, closed = ladder()
     find_capacity(run(40), closed, SLO, SINGLE_MS)  # type: ignore[arg-type]

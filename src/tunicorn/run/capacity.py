@@ -77,7 +77,7 @@ def find_capacity(
     Otherwise the ladder starts at the knee Little's law puts at peak × one request's latency
     (fewer clients leave the server idle between requests, more only queue), steps up by half
     after a pass and down after a miss, bisecting once it has both (at most LADDER_STEPS
-    runs), and stops at a pass within the peak's interval (that pass has found the peak).
+    runs), and stops at a pass within the peak's interval and ±5% of it (it found the peak).
     `closed(c)` runs one closed loop of c clients (None when stopped). A step that could no
     longer beat `beat_rps` ends it as "slower", with the most it could have reached: c
     clients serve at most c / `single_ms` (Little's law at one request's latency) and never
@@ -108,7 +108,9 @@ def find_capacity(
     ceiling = max(peak, spread[1])
     # A pass that reaches the peak's interval has found it: more clients can only queue
     # behind the same busy server, adding latency and no throughput (no interval: not known).
-    at_peak = spread[0] if spread[1] > 0 else math.inf
+    # Within a sure interval's width of the figure too, so a noisy peak's wide interval (its
+    # low end far under its figure) does not end the ladder at a pass well below the peak.
+    at_peak = max(spread[0], peak * (1 - interval.SURE)) if spread[1] > 0 else math.inf
 
     def reachable(c: int) -> float:
         return min(ceiling, c * 1000.0 / single_ms) if single_ms > 0 else ceiling

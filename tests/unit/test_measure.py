@@ -3,9 +3,11 @@ the server made up as a queue: C clients at a peak rate X wait C / X, and p95 is
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from tunicorn.record import ClientStats, Latency, LoadResult
+from tunicorn.record import ClientStats, Latency, LoadResult, Tick
 from tunicorn.run.capacity import LADDER_STEPS, find_capacity
 
 PEAK = 200.0  # req/s the server reaches once it has enough clients
@@ -32,6 +34,15 @@ def ladder(errors_from: int = 10**6) -> tuple[list[int], object]:
         return run(clients, errors=clients >= errors_from)
 
     return asked, closed
+
+
+def saturated(rates: tuple[float, ...], tick_s: float) -> LoadResult:
+    """The saturating run of 40 clients, its window ticking every `tick_s` at `rates` req/s."""
+    total, ticks = 0, []
+    for i, r in enumerate(rates, 1):
+        total += int(r * tick_s)
+        ticks.append(Tick(t=tick_s * i, requests=total, errors=0, p50_ms=100.0, p95_ms=400.0))
+    return dataclasses.replace(run(40), timeline=tuple(ticks))
 
 
 def test_a_saturating_run_within_the_slo_is_tried_once_with_twice_the_clients() -> None:
@@ -82,55 +93,30 @@ def test_a_trial_that_cannot_beat_the_best_stops_as_slower() -> None:
 
 
 def test_a_noisy_peak_is_a_bound_only_up_to_its_windows_interval() -> None:
-    import dataclasses
-
-    from tunicorn.record import Tick
-
     # The saturating window read 200 req/s on average, but its half-second ticks spread
     # 170–230: it might reach more than the 215 to beat. It is measured on.
-    rates = (170.0, 230.0, 185.0, 215.0)
-    total, ticks = 0, []
-    for i, r in enumerate(rates, 1):
-        total += int(r / 2)
-        ticks.append(Tick(t=0.5 * i, requests=total, errors=0, p50_ms=100.0, p95_ms=400.0))
-    noisy = dataclasses.replace(run(40), timeline=tuple(ticks))
+    noisy = saturated((170.0, 230.0, 185.0, 215.0), 0.5)
     asked, closed = ladder()
     assert find_capacity(noisy, closed, SLO, SINGLE_MS, beat_rps=215.0)[2] == ""  # type: ignore[arg-type]
     assert asked
     # Steady ticks: the same figure to beat stops it as before.
-    steady = tuple(Tick(t=0.5 * i, requests=100 * i, errors=0, p50_ms=100.0, p95_ms=400.0)
-                   for i in range(1, 5))  # fmt: skip
     asked, closed = ladder()
-    flat = dataclasses.replace(run(40), timeline=steady)
+    flat = saturated((200.0,) * 4, 0.5)
     assert find_capacity(flat, closed, SLO, SINGLE_MS, beat_rps=250.0)[2] == "slower"  # type: ignore[arg-type]
     assert asked == []
 
 
 def test_the_ladder_stops_at_a_pass_that_reaches_the_peaks_interval() -> None:
-    import dataclasses
-
-    from tunicorn.record import Tick
-
     # The saturating window read 200 req/s, its ticks 195-205. The knee (4 clients) passes at
     # 200 req/s with p95 40 ms: that is the peak, and more clients would only queue.
-    rates = (195.0, 205.0, 198.0, 202.0)
-    total, ticks = 0, []
-    for i, r in enumerate(rates, 1):
-        total += int(r / 4)
-        ticks.append(Tick(t=0.25 * i, requests=total, errors=0, p50_ms=100.0, p95_ms=400.0))
-    sat = dataclasses.replace(run(40), timeline=tuple(ticks))
+    sat = saturated((195.0, 205.0, 198.0, 202.0), 0.25)
     asked, closed = ladder()
     capacity, at, reason = find_capacity(sat, closed, SLO, SINGLE_MS)  # type: ignore[arg-type]
     assert asked == [4] and reason == "" and capacity == pytest.approx(PEAK)
     assert at is not None and at.concurrency == 4
     # A noisy peak (ticks 100-300 req/s): its interval's low end is far under 200, so a pass
     # at 150 req/s does not end the ladder; only one within 5% of the peak would.
-    wide = (100.0, 300.0, 120.0, 280.0)
-    total, ticks = 0, []
-    for i, r in enumerate(wide, 1):
-        total += int(r / 4)
-        ticks.append(Tick(t=0.25 * i, requests=total, errors=0, p50_ms=100.0, p95_ms=400.0))
-    noisy = dataclasses.replace(run(40), timeline=tuple(ticks))
+    noisy = saturated((100.0, 300.0, 120.0, 280.0), 0.25)
     steps: list[int] = []
 
     def short_of_the_peak(clients: int) -> LoadResult:

@@ -316,6 +316,36 @@ def test_the_sentence_gives_each_finalists_share_within_the_slo() -> None:
     assert f"{result.pick.config.label} keeps all" in sentence and "keeps 60%" in sentence
 
 
+def test_a_finalist_not_run_shows_no_share_it_did_not_measure() -> None:
+    from rich.console import Console
+
+    from tunicorn.report import terminal
+    from tunicorn.report.plots.stall import stall_finalists
+
+    result = make_tune()
+    assert result.pick is not None
+    check = check_of(result, {result.pick.key})
+    one = next(r for r in check.runs if r.config.slots == 1)
+    why = "not run: 23.5 req/s is over 2× the most it served in its trial (7.9 req/s)"
+    gone = dataclasses.replace(
+        one, requests=0, throughput_rps=0.0, within_slo=0.0, latency_ms=Latency(), reason=why
+    )
+    check = dataclasses.replace(
+        check, runs=tuple(gone if r is one else r for r in check.runs)
+    )
+    sentence = recommend.stall_sentence(check)
+    assert f"{one.config.label} gives way ({why})" in sentence
+    assert f"{one.config.label} keeps" not in sentence
+    console = Console(width=200, record=True)
+    console.print(terminal.stall_table(check))
+    row = next(line for line in console.export_text().splitlines() if "1×1 default" in line)
+    assert "0%" not in row and row.count("—") == 2
+    figure = stall_finalists(dataclasses.replace(result, stall=check))
+    assert figure is not None
+    assert all(one.config.label not in str(trace.name) for trace in figure.data)
+    assert len(figure.data) == len(check.runs) - 1
+
+
 def test_the_check_round_trips_json_and_reaches_the_page_and_the_terminal() -> None:
     from tests.reportdata import with_stall
     from tunicorn import record

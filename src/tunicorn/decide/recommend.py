@@ -605,7 +605,10 @@ def _kept(share: float) -> str:
 def stall_sentence(check: StallCheck) -> str:
     """The check in one sentence: what each finalist kept within the SLO under the stall."""
     parts = [
-        f"{r.config.label} keeps {_kept(r.within_slo)}"
+        # No answered request (not run, or its server stopped): no share was measured.
+        f"{r.config.label} gives way ({r.reason})"
+        if not r.requests
+        else f"{r.config.label} keeps {_kept(r.within_slo)}"
         + ("" if r.holds else f" (gives way: {r.reason})")
         for r in check.runs
     ]

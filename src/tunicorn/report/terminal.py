@@ -403,7 +403,8 @@ def stall_table(check: StallCheck) -> Table:
         way = "never" if r.gives_way_rps is None else f"{r.gives_way_rps:,.1f}"
         table.add_row(
             r.config.label + (" ◀ pick" if picked else ""), _ROLES.get(r.role, r.role),
-            ms(r.latency_ms.p95) if r.requests else "—", f"{r.within_slo:.0%}",
+            ms(r.latency_ms.p95) if r.requests else "—",
+            f"{r.within_slo:.0%}" if r.requests else "—",
             f"{r.stalled.requests:,}", f"{r.errors:,}", way,
             "holds" if r.holds else "gives way",
             style="bold green" if picked else (None if r.holds else "yellow"),

@@ -30,7 +30,9 @@ def stall_finalists(result: TuneResult) -> go.Figure | None:
         return None
     fig = go.Figure()
     for run in check.runs:
-        p95 = run.latency_ms.p95 if run.requests else 0.0
+        if not run.requests:
+            continue  # not run, or its server stopped: no p95 to plot (the table says why)
+        p95 = run.latency_ms.p95
         verdict = "holds" if run.holds else f"gives way: {run.reason}"
         fig.add_trace(
             go.Scatter(
